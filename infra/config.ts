@@ -1,0 +1,106 @@
+import path from 'node:path';
+
+/**
+ * Everything the local stack can be told, read once from the environment with defaults.
+ * Ports default to high numbers that are unlikely to collide with anything else on a machine.
+ */
+export interface StackConfig {
+  readonly root: string;
+  readonly dataDir: string;
+  readonly runDir: string;
+  readonly service: string;
+  readonly stage: string;
+  readonly shards: Readonly<Record<ShardedService, number>>;
+  readonly instances: number;
+  readonly kafkaPartitions: number;
+  readonly ports: {
+    readonly gateway: number;
+    readonly postgresBase: number;
+    readonly kafka: number;
+    readonly kafkaController: number;
+    readonly secrets: number;
+    readonly offlineHttpBase: number;
+    readonly offlineLambdaBase: number;
+  };
+}
+
+export const SHARDED_SERVICES = ['order', 'stock', 'payment'] as const;
+export type ShardedService = (typeof SHARDED_SERVICES)[number];
+
+/** Kafka topics of the system; every one is created at start with `kafkaPartitions` partitions. */
+export const TOPICS = {
+  stockInstructions: 'stock-instructions',
+  paymentInstructions: 'payment-instructions',
+  results: 'transaction-results',
+  deadLetters: 'dead-letters',
+  probe: 'event-source-probe',
+} as const;
+
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}=${raw} is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Reads the stack's configuration; throws naming the variable when one is out of range. */
+export function loadStackConfig(env = process.env): StackConfig {
+  const root = path.resolve(__dirname, '..');
+  const port = (name: string, fallback: number) => intFromEnv(name, fallback, 1024, 65535);
+  return {
+    root,
+    dataDir: path.resolve(root, env.SHOP_DATA_DIR ?? '.data'),
+    runDir: path.join(root, '.run'),
+    service: 'shop',
+    stage: 'local',
+    shards: {
+      order: intFromEnv('SHOP_ORDER_SHARDS', 2, 1, 16),
+      stock: intFromEnv('SHOP_STOCK_SHARDS', 2, 1, 16),
+      payment: intFromEnv('SHOP_PAYMENT_SHARDS', 2, 1, 16),
+    },
+    instances: intFromEnv('SHOP_INSTANCES', 2, 1, 16),
+    kafkaPartitions: intFromEnv('SHOP_KAFKA_PARTITIONS', 8, 1, 256),
+    ports: {
+      gateway: port('SHOP_GATEWAY_PORT', 8000),
+      postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),
+      kafka: port('SHOP_KAFKA_PORT', 39092),
+      kafkaController: port('SHOP_KAFKA_CONTROLLER_PORT', 39093),
+      secrets: port('SHOP_SECRETS_PORT', 45660),
+      offlineHttpBase: port('SHOP_OFFLINE_HTTP_PORT_BASE', 43100),
+      offlineLambdaBase: port('SHOP_OFFLINE_LAMBDA_PORT_BASE', 43200),
+    },
+  };
+}
+
+/** One PostgreSQL server of the stack: a shard of a service, or the event-source probe's database. */
+export interface DatabaseServer {
+  readonly name: string;
+  readonly service: ShardedService | 'probe';
+  readonly shard: number;
+  readonly port: number;
+  readonly dbname: string;
+}
+
+/**
+ * The databases, one PostgreSQL server each so that a shard fails and restarts on its own.
+ * The probe database (for the event-source tests) shares no server: it is small and separate.
+ */
+export function databaseServers(config: StackConfig): DatabaseServer[] {
+  const servers: DatabaseServer[] = [];
+  for (const service of SHARDED_SERVICES) {
+    for (let shard = 0; shard < config.shards[service]; shard++) {
+      servers.push({
+        name: `${service}-${shard}`,
+        service,
+        shard,
+        port: config.ports.postgresBase + servers.length,
+        dbname: `${service}_${shard}`,
+      });
+    }
+  }
+  servers.push({ name: 'probe', service: 'probe', shard: 0, port: config.ports.postgresBase + servers.length, dbname: 'probe' });
+  return servers;
+}

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StackConfig } from '../config';
+import { offlineInstances } from '../offline/instances';
+import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
+
+const TEMPLATE = path.join(__dirname, '..', '..', 'nginx', 'gateway.conf.template');
+const PROCESS_NAME = 'nginx';
+
+/** Fills the template's {{NAME}} placeholders; a placeholder left unfilled is an error. */
+export function renderTemplate(template: string, values: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nginx template: no value for {{${name}}}`);
+    return String(value);
+  });
+}
+
+/** The gateway's configuration for this stack: one upstream server per serverless-offline instance. */
+export function gatewayConfig(config: StackConfig, template = fs.readFileSync(TEMPLATE, 'utf8')): string {
+  const runDir = path.join(config.runDir, 'nginx');
+  return renderTemplate(template, {
+    RUN_DIR: runDir,
+    LOG_DIR: path.join(config.runDir, 'logs'),
+    WORKER_PROCESSES: 2,
+    GATEWAY_PORT: config.ports.gateway,
+    INSTANCES: config.instances,
+    UPSTREAM_SERVERS: offlineInstances(config)
+      .map((instance) => `    server 127.0.0.1:${instance.httpPort} max_fails=3 fail_timeout=2s;`)
+      .join('\n'),
+  });
+}
+
+/** NGINX on the gateway port, in front of every serverless-offline instance. */
+export class Gateway {
+  private readonly configFile: string;
+
+  constructor(
+    private readonly config: StackConfig,
+    private readonly nginx: string,
+    private readonly processes: ProcessRegistry,
+  ) {
+    this.configFile = path.join(config.runDir, 'nginx', 'nginx.conf');
+  }
+
+  get url(): string {
+    return `http://localhost:${this.config.ports.gateway}`;
+  }
+
+  async start(): Promise<void> {
+    if (await portIsOpen(this.config.ports.gateway)) {
+      throw new Error(`gateway: port ${this.config.ports.gateway} is taken by another program; set SHOP_GATEWAY_PORT`);
+    }
+    fs.mkdirSync(path.dirname(this.configFile), { recursive: true });
+    fs.writeFileSync(this.configFile, gatewayConfig(this.config));
+    const args = ['-e', 'stderr', '-p', path.dirname(this.configFile), '-c', this.configFile];
+    await run(this.nginx, [...args, '-t']);
+    const pid = this.processes.start(PROCESS_NAME, this.nginx, args);
+    await waitFor('nginx', () => portIsOpen(this.config.ports.gateway), { pid, log: this.processes.logFile(PROCESS_NAME) });
+  }
+}

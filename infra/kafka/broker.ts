@@ -1,0 +1,147 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { type StackConfig, TOPICS } from '../config';
+import { type ProcessRegistry, run, waitFor } from '../stack/processes';
+import type { Progress } from '../stack/progress';
+
+const KAFKA_DIR = __dirname;
+const LIB_DIR = path.join(KAFKA_DIR, 'lib');
+const PROCESS_NAME = 'kafka';
+
+/** One Apache Kafka node in KRaft mode (broker and controller in one process, no ZooKeeper). */
+export class KafkaBroker {
+  private readonly storageDir: string;
+  private readonly propertiesFile: string;
+
+  constructor(
+    private readonly config: StackConfig,
+    private readonly java: string,
+    private readonly mvn: string,
+    private readonly processes: ProcessRegistry,
+    private readonly progress: Progress,
+  ) {
+    this.storageDir = path.join(config.dataDir, 'kafka');
+    this.propertiesFile = path.join(config.runDir, 'kafka', 'server.properties');
+  }
+
+  get bootstrapServers(): string {
+    return `127.0.0.1:${this.config.ports.kafka}`;
+  }
+
+  /** Maven puts the broker's jars in infra/kafka/lib the first time; later starts reuse them. */
+  async fetchJars(): Promise<void> {
+    if (fs.existsSync(path.join(LIB_DIR, '.complete'))) return;
+    this.progress.step('kafka: fetching the broker jars with Maven (first start only)');
+    fs.rmSync(LIB_DIR, { recursive: true, force: true });
+    await run(this.mvn, ['-q', '-B', '-f', path.join(KAFKA_DIR, 'pom.xml'), 'dependency:copy-dependencies']);
+    fs.writeFileSync(path.join(LIB_DIR, '.complete'), '');
+  }
+
+  async start(): Promise<void> {
+    await this.fetchJars();
+    this.writeProperties();
+    if (!fs.existsSync(path.join(this.storageDir, 'meta.properties'))) {
+      this.progress.step('kafka: formatting storage');
+      const clusterId = crypto.randomBytes(16).toString('base64url');
+      await run(this.java, [...this.jvmArgs(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propertiesFile]);
+    }
+    this.progress.step('kafka: starting the broker');
+    const pid = this.processes.start(PROCESS_NAME, this.java, [
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      ...this.jvmArgs(),
+      'kafka.Kafka',
+      this.propertiesFile,
+    ]);
+    await waitFor('kafka', () => this.answers(), { pid, log: this.processes.logFile(PROCESS_NAME), timeoutMs: 90_000 });
+    await this.createTopics();
+    this.progress.step(`kafka: up on ${this.bootstrapServers}`);
+  }
+
+  private jvmArgs(): string[] {
+    return [
+      `-Dlog4j.configuration=file:${path.join(KAFKA_DIR, 'log4j.properties')}`,
+      '-cp',
+      `${LIB_DIR}/*`,
+    ];
+  }
+
+  private writeProperties(): void {
+    const { kafka, kafkaController } = this.config.ports;
+    const properties = {
+      'process.roles': 'broker,controller',
+      'node.id': '1',
+      'controller.quorum.voters': `1@127.0.0.1:${kafkaController}`,
+      listeners: `PLAINTEXT://127.0.0.1:${kafka},CONTROLLER://127.0.0.1:${kafkaController}`,
+      'advertised.listeners': `PLAINTEXT://127.0.0.1:${kafka}`,
+      'controller.listener.names': 'CONTROLLER',
+      'inter.broker.listener.name': 'PLAINTEXT',
+      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'log.dirs': this.storageDir,
+      'num.partitions': String(this.config.kafkaPartitions),
+      'auto.create.topics.enable': 'false',
+      'offsets.topic.replication.factor': '1',
+      'offsets.topic.num.partitions': '8',
+      'transaction.state.log.replication.factor': '1',
+      'transaction.state.log.min.isr': '1',
+      // One node: a consumer group need not wait for more members before its first assignment.
+      'group.initial.rebalance.delay.ms': '0',
+    };
+    fs.mkdirSync(path.dirname(this.propertiesFile), { recursive: true });
+    fs.writeFileSync(
+      this.propertiesFile,
+      Object.entries(properties)
+        .map(([key, value]) => `${key}=${value}`)
+        .join('\n') + '\n',
+    );
+  }
+
+  private admin() {
+    return new Kafka({
+      clientId: 'shop-stack',
+      brokers: [this.bootstrapServers],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2 },
+    }).admin();
+  }
+
+  private async answers(): Promise<boolean> {
+    const admin = this.admin();
+    try {
+      await admin.connect();
+      const { brokers } = await admin.describeCluster();
+      return brokers.length > 0;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Creates missing topics and grows any that have fewer partitions than configured. */
+  private async createTopics(): Promise<void> {
+    const admin = this.admin();
+    try {
+      await admin.connect();
+      const wanted = Object.values(TOPICS);
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: this.config.kafkaPartitions, replicationFactor: 1 })),
+        });
+      }
+      const metadata = await admin.fetchTopicMetadata({ topics: wanted });
+      const small = metadata.topics.filter((topic) => topic.partitions.length < this.config.kafkaPartitions);
+      if (small.length > 0) {
+        await admin.createPartitions({
+          topicPartitions: small.map(({ name }) => ({ topic: name, count: this.config.kafkaPartitions })),
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

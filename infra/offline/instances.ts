@@ -1,0 +1,87 @@
+import path from 'node:path';
+import type { StackConfig } from '../config';
+import { LOCAL_AWS_ENV } from '../secrets/local-secrets-manager';
+import { type ProcessRegistry, portIsOpen, waitFor } from '../stack/processes';
+
+const SERVERLESS_BIN = 'node_modules/serverless/bin/serverless.js';
+
+/** The ports of one serverless-offline instance. */
+export interface OfflineInstance {
+  readonly index: number;
+  readonly name: string;
+  readonly httpPort: number;
+  readonly lambdaPort: number;
+  readonly websocketPort: number;
+  readonly albPort: number;
+}
+
+export function offlineInstances(config: StackConfig): OfflineInstance[] {
+  return Array.from({ length: config.instances }, (_, index) => ({
+    index,
+    name: `offline-${index}`,
+    httpPort: config.ports.offlineHttpBase + index,
+    lambdaPort: config.ports.offlineLambdaBase + index,
+    // serverless-offline binds these only when a function has such events; distinct anyway.
+    websocketPort: config.ports.offlineLambdaBase + 50 + index,
+    albPort: config.ports.offlineHttpBase + 50 + index,
+  }));
+}
+
+/** The environment every instance's functions see, as Lambda's configuration would give it. */
+export function functionEnvironment(config: StackConfig, kafkaBrokers: string, secretsEndpoint: string): NodeJS.ProcessEnv {
+  return {
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
+    SHOP_ORDER_SHARDS: String(config.shards.order),
+    SHOP_STOCK_SHARDS: String(config.shards.stock),
+    SHOP_PAYMENT_SHARDS: String(config.shards.payment),
+    SHOP_KAFKA_BROKERS: kafkaBrokers,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  };
+}
+
+/**
+ * Starts one serverless-offline process per instance, each bundling into its own esbuild
+ * folder, and waits until every one answers HTTP and Lambda invocations.
+ */
+export async function startOfflineInstances(
+  config: StackConfig,
+  processes: ProcessRegistry,
+  environment: NodeJS.ProcessEnv,
+  onReady: (instance: OfflineInstance) => void,
+): Promise<void> {
+  await Promise.all(
+    offlineInstances(config).map(async (instance) => {
+      const pid = processes.start(
+        instance.name,
+        process.execPath,
+        [
+          path.join(config.root, SERVERLESS_BIN),
+          'offline',
+          'start',
+          '--stage', config.stage,
+          '--httpPort', String(instance.httpPort),
+          '--lambdaPort', String(instance.lambdaPort),
+          '--websocketPort', String(instance.websocketPort),
+          '--albPort', String(instance.albPort),
+        ],
+        {
+          cwd: config.root,
+          env: {
+            ...process.env,
+            ...environment,
+            SHOP_INSTANCE: instance.name,
+            SHOP_ESBUILD_WORK_FOLDER: `.esbuild/${instance.name}`,
+          },
+        },
+      );
+      await waitFor(
+        `serverless-offline ${instance.name}`,
+        async () => (await portIsOpen(instance.httpPort)) && portIsOpen(instance.lambdaPort),
+        { pid, log: processes.logFile(instance.name), timeoutMs: 120_000 },
+      );
+      onReady(instance);
+    }),
+  );
+}

@@ -1,0 +1,136 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { DatabaseServer } from '../config';
+import { type ProcessRegistry, run, waitFor } from '../stack/processes';
+
+/** What a client needs to reach one database; the same JSON is stored in Secrets Manager. */
+export interface DatabaseCredentials {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly dbname: string;
+}
+
+const SUPERUSER = 'shop';
+
+/**
+ * PostgreSQL refuses to run as root, so as root every server runs as the system's `postgres`
+ * user; setpriv execs in place, so the recorded pid is the postmaster's own.
+ */
+function asServerUser(command: string, args: readonly string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [command, [...args]];
+  return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', command, ...args]];
+}
+
+/** The postgres user must be able to walk down to the data folder; as root, grant only that. */
+function letServerUserReach(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let current = path.dirname(dir); current !== path.dirname(current); current = path.dirname(current)) {
+    const mode = fs.statSync(current).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(current, mode | 0o001);
+  }
+}
+
+/** Runs one PostgreSQL server of the stack: created once, kept across restarts in its folder. */
+export class PostgresServer {
+  readonly dataDir: string;
+  private readonly credentialsFile: string;
+
+  constructor(
+    readonly server: DatabaseServer,
+    private readonly binDir: string,
+    private readonly rootDataDir: string,
+    private readonly processes: ProcessRegistry,
+  ) {
+    this.dataDir = path.join(rootDataDir, 'postgres', server.name);
+    this.credentialsFile = path.join(rootDataDir, 'postgres', `${server.name}.credentials.json`);
+  }
+
+  get processName(): string {
+    return `postgres-${this.server.name}`;
+  }
+
+  get isInitialised(): boolean {
+    return fs.existsSync(path.join(this.dataDir, 'PG_VERSION'));
+  }
+
+  credentials(): DatabaseCredentials {
+    const { password } = JSON.parse(fs.readFileSync(this.credentialsFile, 'utf8')) as { password: string };
+    return { host: '127.0.0.1', port: this.server.port, username: SUPERUSER, password, dbname: this.server.dbname };
+  }
+
+  /** initdb with a generated password; a half-made folder from an interrupted run is redone. */
+  async initialise(): Promise<void> {
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    letServerUserReach(this.dataDir);
+    const password = crypto.randomBytes(18).toString('base64url');
+    const passwordFile = `${this.dataDir}.initial-password`;
+    fs.writeFileSync(passwordFile, password, { mode: 0o600 });
+    if (process.getuid?.() === 0) {
+      await run('chown', ['postgres:postgres', this.dataDir, passwordFile]);
+    }
+    const [command, args] = asServerUser(path.join(this.binDir, 'initdb'), [
+      `--pgdata=${this.dataDir}`,
+      `--username=${SUPERUSER}`,
+      `--pwfile=${passwordFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=peer',
+      '--encoding=UTF8',
+      '--locale=C',
+    ]);
+    try {
+      await run(command, args);
+    } finally {
+      fs.rmSync(passwordFile, { force: true });
+    }
+    fs.writeFileSync(this.credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
+  }
+
+  /** Starts the server on 127.0.0.1 only, waits for connections, and makes its database. */
+  async start(): Promise<void> {
+    letServerUserReach(this.dataDir);
+    const [command, args] = asServerUser(path.join(this.binDir, 'postgres'), [
+      '-D', this.dataDir,
+      '-p', String(this.server.port),
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=300',
+      '-c', 'shared_buffers=128MB',
+      '-c', 'logging_collector=off',
+    ]);
+    const pid = this.processes.start(this.processName, command, args);
+    const log = this.processes.logFile(this.processName);
+    await waitFor(`postgres ${this.server.name}`, () => this.accepts(), { pid, log, timeoutMs: 60_000 });
+    await this.createDatabase();
+  }
+
+  private async accepts(): Promise<boolean> {
+    const sql = this.connect('postgres');
+    try {
+      await sql`select 1`;
+      return true;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+
+  private async createDatabase(): Promise<void> {
+    const sql = this.connect('postgres');
+    try {
+      const [existing] = await sql`select 1 from pg_database where datname = ${this.server.dbname}`;
+      if (!existing) await sql.unsafe(`create database "${this.server.dbname}"`);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+
+  /** A short-lived admin connection (migrations, checks); the functions have their own pools. */
+  connect(database = this.server.dbname): postgres.Sql {
+    const { host, port, username, password } = this.credentials();
+    return postgres({ host, port, username, password, database, max: 1, onnotice: () => undefined, connect_timeout: 5 });
+  }
+}

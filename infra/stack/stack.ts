@@ -1,0 +1,134 @@
+import { type StackConfig, databaseServers } from '../config';
+import { databaseSecretName } from '../../layers/db/secrets';
+import { Gateway } from '../gateway/nginx';
+import { KafkaBroker } from '../kafka/broker';
+import { functionEnvironment, startOfflineInstances } from '../offline/instances';
+import { migrate } from '../postgres/migrate';
+import { PostgresServer } from '../postgres/server';
+import { LocalSecretsManager } from '../secrets/local-secrets-manager';
+import { ensureToolchain, type Toolchain } from './prerequisites';
+import { ProcessRegistry } from './processes';
+import type { Progress } from './progress';
+
+/**
+ * How each kind of process is stopped, in order: the gateway first so no new request arrives,
+ * the databases last so every function can finish what it started. Each signal is the one that
+ * makes that program shut down cleanly (NGINX: finish requests; PostgreSQL: fast shutdown;
+ * serverless-offline: its SIGINT handler, which also commits the Kafka consumers' offsets).
+ */
+const SHUTDOWN_ORDER: readonly { what: string; names: RegExp; signal: NodeJS.Signals; graceMs: number }[] = [
+  { what: 'gateway', names: /^nginx$/, signal: 'SIGQUIT', graceMs: 10_000 },
+  { what: 'functions', names: /^offline-/, signal: 'SIGINT', graceMs: 15_000 },
+  { what: 'kafka', names: /^kafka$/, signal: 'SIGTERM', graceMs: 30_000 },
+  { what: 'secrets', names: /^secrets-manager$/, signal: 'SIGTERM', graceMs: 10_000 },
+  { what: 'postgres', names: /^postgres-/, signal: 'SIGINT', graceMs: 30_000 },
+];
+
+/**
+ * Waits for every step, even after one failed, so that nothing is still starting while the
+ * failure is being cleaned up; then rethrows the first failure.
+ */
+async function settleAll(steps: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Every component of the local stack, built from one configuration. */
+export class Stack {
+  readonly processes: ProcessRegistry;
+
+  constructor(
+    readonly config: StackConfig,
+    private readonly progress: Progress,
+  ) {
+    this.processes = new ProcessRegistry(config.runDir);
+  }
+
+  /** Installs what a first start needs (tools, Kafka's jars, the venv), starting nothing. */
+  async prepare(): Promise<Toolchain> {
+    const tools = await ensureToolchain(this.progress);
+    await Promise.all([this.kafka(tools).fetchJars(), this.secrets(tools).install()]);
+    return tools;
+  }
+
+  /** Starts everything in order; on any failure stops what it started and rethrows. */
+  async start(): Promise<string> {
+    const running = this.processes.running();
+    if (running.length > 0) {
+      throw new Error(`the stack is already running (${running.join(', ')}); run npm stop first`);
+    }
+    try {
+      const tools = await this.prepare();
+      const kafka = this.kafka(tools);
+      const secrets = this.secrets(tools);
+      const secretsUp = this.startSecrets(secrets);
+      await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
+      const environment = functionEnvironment(this.config, kafka.bootstrapServers, secrets.endpoint);
+      this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
+      let ready = 0;
+      await startOfflineInstances(this.config, this.processes, environment, (instance) =>
+        this.progress.step(`functions: instance ${++ready}/${this.config.instances} up (http ${instance.httpPort}, lambda ${instance.lambdaPort})`),
+      );
+      const gateway = new Gateway(this.config, tools.nginx, this.processes);
+      await gateway.start();
+      this.progress.step(`gateway: nginx up on ${gateway.url}`);
+      return gateway.url;
+    } catch (error) {
+      this.progress.step('start failed; stopping what was started');
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Stops every component this stack's pid files name, gateway first, databases last. */
+  async stop(): Promise<void> {
+    for (const { what, names, signal, graceMs } of SHUTDOWN_ORDER) {
+      const matching = this.processes.running().filter((name) => names.test(name));
+      if (matching.length === 0) continue;
+      this.progress.step(`${what}: stopping`);
+      await Promise.all(matching.map((name) => this.processes.stop(name, signal, graceMs)));
+    }
+  }
+
+  private kafka(tools: Toolchain): KafkaBroker {
+    return new KafkaBroker(this.config, tools.java, tools.mvn, this.processes, this.progress);
+  }
+
+  private secrets(tools: Toolchain): LocalSecretsManager {
+    return new LocalSecretsManager(this.config, tools.python, this.processes, this.progress);
+  }
+
+  private async startSecrets(secrets: LocalSecretsManager): Promise<void> {
+    await secrets.start();
+    this.progress.step(`secrets: Secrets Manager (moto) up on ${secrets.endpoint}`);
+  }
+
+  /** Every database server, migrated, with its credentials stored as a secret once moto is up. */
+  private async startDatabases(tools: Toolchain, secrets: LocalSecretsManager, secretsUp: Promise<void>): Promise<void> {
+    const servers = databaseServers(this.config).map(
+      (server) => new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes),
+    );
+    await settleAll(
+      servers.map(async (postgres) => {
+        const { server } = postgres;
+        if (!postgres.isInitialised) {
+          this.progress.step(`postgres: initialising ${server.name}`);
+          await postgres.initialise();
+        }
+        await postgres.start();
+        const sql = postgres.connect();
+        try {
+          const applied = await migrate(sql, server.service);
+          if (applied.length > 0) this.progress.step(`postgres: ${server.name} migrated (${applied.join(', ')})`);
+        } finally {
+          await sql.end({ timeout: 1 });
+        }
+        await secretsUp;
+        await secrets.putSecret(databaseSecretName(`${this.config.service}/${this.config.stage}`, server.service, server.shard), postgres.credentials());
+        const total = server.service === 'probe' ? 1 : this.config.shards[server.service];
+        const label = server.service === 'probe' ? 'probe database' : `${server.service} shard ${server.shard + 1}/${total}`;
+        this.progress.step(`postgres: ${label} up on port ${server.port}`);
+      }),
+    );
+  }
+}

@@ -1,0 +1,56 @@
+import postgres from 'postgres';
+import { shardOf } from '../sharding/shard';
+import type { DatabaseSecret } from './secrets';
+
+/** The shards of one service's database, each a connection pool, picked by id. */
+export interface ShardSet {
+  readonly count: number;
+  at(shard: number): postgres.Sql;
+  forId(id: string): postgres.Sql;
+}
+
+// Pools live as long as the container, keyed by everything that identifies a login, so that a
+// rotated password opens a fresh pool instead of failing forever on the old one.
+const pools = new Map<string, postgres.Sql>();
+
+/**
+ * A Lambda container serves one invocation at a time, so a pool needs few connections; two let
+ * one invocation overlap a query with another on the same shard.
+ */
+const POOL_SIZE = 2;
+
+function poolFor(secret: DatabaseSecret): postgres.Sql {
+  const key = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;
+  let pool = pools.get(key);
+  if (!pool) {
+    pool = postgres({
+      host: secret.host,
+      port: Number(secret.port),
+      username: secret.username,
+      password: secret.password,
+      database: secret.dbname,
+      max: POOL_SIZE,
+      idle_timeout: 60,
+      connect_timeout: 10,
+      onnotice: () => undefined,
+    });
+    pools.set(key, pool);
+  }
+  return pool;
+}
+
+/** Builds the shard set from the shards' secrets, in shard order. */
+export function shardSet(secrets: readonly DatabaseSecret[]): ShardSet {
+  const shards = secrets.map(poolFor);
+  return {
+    count: shards.length,
+    at(shard) {
+      const sql = shards[shard];
+      if (!sql) throw new RangeError(`no shard ${shard} of ${shards.length}`);
+      return sql;
+    },
+    forId(id) {
+      return this.at(shardOf(id, shards.length));
+    },
+  };
+}

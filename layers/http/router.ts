@@ -1,0 +1,24 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { NotFoundError } from '../errors';
+import { jsonReply } from './reply';
+
+/** What a route returns: the success body, and its status when that is not 200. */
+export interface RouteResult {
+  readonly status?: number;
+  readonly body: unknown;
+}
+
+export type Route<Deps> = (
+  params: Readonly<Record<string, string | undefined>>,
+  deps: Deps,
+) => Promise<RouteResult>;
+
+/** Routes by API Gateway's `routeKey` ("POST /stock/add/{item_id}/{amount}"), as serverless.yml declares them. */
+export function router<Deps>(routes: Readonly<Record<string, Route<Deps>>>) {
+  return async (event: APIGatewayProxyEventV2, deps: Deps): Promise<APIGatewayProxyStructuredResultV2> => {
+    const route = routes[event.routeKey];
+    if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
+    const { status = 200, body } = await route(event.pathParameters ?? {}, deps);
+    return jsonReply(status, body);
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The shard of an id: FNV-1a over its UTF-8 bytes, modulo the shard count. Stable across
+ * processes, machines and releases, so an id always finds the shard it was written to; ids that
+ * differ in one character (batch_init's "0" … "n-1") still spread evenly.
+ */
+export function shardOf(id: string, shardCount: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shardCount;
+}
+
+/** Splits ids by shard, keeping each shard's ids in their given order. */
+export function groupByShard<T>(items: readonly T[], idOf: (item: T) => string, shardCount: number): T[][] {
+  const groups: T[][] = Array.from({ length: shardCount }, () => []);
+  for (const item of items) groups[shardOf(idOf(item), shardCount)]!.push(item);
+  return groups;
+}
