@@ -1,5 +1,5 @@
 /** Two projects: `unit` needs no server; `integration` runs against the real local stack. */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const transform = { '^.+\\.ts$': 'ts-jest' };
 
 module.exports = {
   projects: [

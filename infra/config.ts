@@ -36,8 +36,8 @@ export const TOPICS = {
   probe: 'event-source-probe',
 } as const;
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -49,7 +49,7 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
 /** Reads the stack's configuration; throws naming the variable when one is out of range. */
 export function loadStackConfig(env = process.env): StackConfig {
   const root = path.resolve(__dirname, '..');
-  const port = (name: string, fallback: number) => intFromEnv(name, fallback, 1024, 65535);
+  const port = (name: string, fallback: number) => intFromEnv(env, name, fallback, 1024, 65535);
   return {
     root,
     dataDir: path.resolve(root, env.SHOP_DATA_DIR ?? '.data'),
@@ -57,12 +57,12 @@ export function loadStackConfig(env = process.env): StackConfig {
     service: 'shop',
     stage: 'local',
     shards: {
-      order: intFromEnv('SHOP_ORDER_SHARDS', 2, 1, 16),
-      stock: intFromEnv('SHOP_STOCK_SHARDS', 2, 1, 16),
-      payment: intFromEnv('SHOP_PAYMENT_SHARDS', 2, 1, 16),
+      order: intFromEnv(env, 'SHOP_ORDER_SHARDS', 2, 1, 16),
+      stock: intFromEnv(env, 'SHOP_STOCK_SHARDS', 2, 1, 16),
+      payment: intFromEnv(env, 'SHOP_PAYMENT_SHARDS', 2, 1, 16),
     },
-    instances: intFromEnv('SHOP_INSTANCES', 2, 1, 16),
-    kafkaPartitions: intFromEnv('SHOP_KAFKA_PARTITIONS', 8, 1, 256),
+    instances: intFromEnv(env, 'SHOP_INSTANCES', 2, 1, 16),
+    kafkaPartitions: intFromEnv(env, 'SHOP_KAFKA_PARTITIONS', 8, 1, 256),
     ports: {
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),

@@ -16,6 +16,16 @@ export interface DatabaseCredentials {
 
 const SUPERUSER = 'shop';
 
+function credentialsFileOf(rootDataDir: string, server: DatabaseServer): string {
+  return path.join(rootDataDir, 'postgres', `${server.name}.credentials.json`);
+}
+
+/** The credentials start generated for a server (for tests and tools that talk to a shard directly). */
+export function readCredentials(rootDataDir: string, server: DatabaseServer): DatabaseCredentials {
+  const { password } = JSON.parse(fs.readFileSync(credentialsFileOf(rootDataDir, server), 'utf8')) as { password: string };
+  return { host: '127.0.0.1', port: server.port, username: SUPERUSER, password, dbname: server.dbname };
+}
+
 /**
  * PostgreSQL refuses to run as root, so as root every server runs as the system's `postgres`
  * user; setpriv execs in place, so the recorded pid is the postmaster's own.
@@ -46,7 +56,7 @@ export class PostgresServer {
     private readonly processes: ProcessRegistry,
   ) {
     this.dataDir = path.join(rootDataDir, 'postgres', server.name);
-    this.credentialsFile = path.join(rootDataDir, 'postgres', `${server.name}.credentials.json`);
+    this.credentialsFile = credentialsFileOf(rootDataDir, server);
   }
 
   get processName(): string {
@@ -58,8 +68,7 @@ export class PostgresServer {
   }
 
   credentials(): DatabaseCredentials {
-    const { password } = JSON.parse(fs.readFileSync(this.credentialsFile, 'utf8')) as { password: string };
-    return { host: '127.0.0.1', port: this.server.port, username: SUPERUSER, password, dbname: this.server.dbname };
+    return readCredentials(this.rootDataDir, this.server);
   }
 
   /** initdb with a generated password; a half-made folder from an interrupted run is redone. */

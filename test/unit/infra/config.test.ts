@@ -1,0 +1,25 @@
+import { databaseServers, loadStackConfig } from '../../../infra/config';
+
+describe('loadStackConfig', () => {
+  it('defaults to 2 shards of each service and 2 instances, the gateway on 8000', () => {
+    const config = loadStackConfig({});
+
+    expect(config.shards).toEqual({ order: 2, stock: 2, payment: 2 });
+    expect(config.instances).toBe(2);
+    expect(config.ports.gateway).toBe(8000);
+  });
+
+  it('names the variable that is out of range', () => {
+    expect(() => loadStackConfig({ SHOP_ORDER_SHARDS: '0' })).toThrow('SHOP_ORDER_SHARDS=0 is not a whole number from 1 to 16');
+    expect(() => loadStackConfig({ SHOP_GATEWAY_PORT: 'eighty' })).toThrow('SHOP_GATEWAY_PORT=eighty');
+  });
+});
+
+describe('databaseServers', () => {
+  it('gives every shard, and the probe database, its own server on its own port', () => {
+    const servers = databaseServers(loadStackConfig({ SHOP_ORDER_SHARDS: '3', SHOP_STOCK_SHARDS: '1', SHOP_PAYMENT_SHARDS: '2' }));
+
+    expect(servers.map((server) => server.name)).toEqual(['order-0', 'order-1', 'order-2', 'stock-0', 'payment-0', 'payment-1', 'probe']);
+    expect(new Set(servers.map((server) => server.port)).size).toBe(servers.length);
+  });
+});
