@@ -1,0 +1,143 @@
+/**
+ * The messages of the two-phase commit. Instructions go from the coordinator (the order
+ * service) to a participant shard; results (votes and acknowledgements) come back. Every one
+ * names its transaction, so a participant can apply it at most once.
+ */
+
+/** A participant: one shard of stock or payment, e.g. `stock-1`. */
+export type ParticipantId = `${'stock' | 'payment'}-${number}`;
+
+export interface StockLine {
+  readonly itemId: string;
+  readonly quantity: number;
+}
+
+export interface PrepareStock {
+  readonly kind: 'prepare';
+  readonly txnId: string;
+  readonly participant: ParticipantId;
+  readonly items: readonly StockLine[];
+}
+
+export interface PreparePayment {
+  readonly kind: 'prepare';
+  readonly txnId: string;
+  readonly participant: ParticipantId;
+  readonly userId: string;
+  readonly amount: number;
+}
+
+export interface Decide {
+  readonly kind: 'commit' | 'rollback';
+  readonly txnId: string;
+  readonly participant: ParticipantId;
+}
+
+export type Instruction = PrepareStock | PreparePayment | Decide;
+
+/** Why a participant voted no: it decides the HTTP status of the aborted checkout. */
+export const REFUSALS = ['not_found', 'insufficient', 'rolled_back'] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
+export interface Vote {
+  readonly kind: 'vote';
+  readonly txnId: string;
+  readonly participant: ParticipantId;
+  readonly vote: 'yes' | 'no';
+  readonly refusal?: Refusal;
+  readonly detail?: string;
+}
+
+export interface Ack {
+  readonly kind: 'ack';
+  readonly txnId: string;
+  readonly participant: ParticipantId;
+  readonly decision: 'commit' | 'rollback';
+}
+
+export type Result = Vote | Ack;
+
+/** A message that does not decode: it is parked, never retried. */
+export class MalformedMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const PARTICIPANT = /^(stock|payment)-\d{1,3}$/;
+
+function field<T>(object: Record<string, unknown>, name: string, check: (value: unknown) => boolean, what: string): T {
+  const value = object[name];
+  if (!check(value)) throw new MalformedMessageError(`${name} is not ${what}`);
+  return value as T;
+}
+
+const isId = (value: unknown) => typeof value === 'string' && ID.test(value);
+const isParticipant = (value: unknown) => typeof value === 'string' && PARTICIPANT.test(value);
+const isAmount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+const isQuantity = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0;
+
+function parseObject(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) throw new MalformedMessageError('the record has no value');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new MalformedMessageError('the value is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedMessageError('the value is not a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+/** Decodes and checks an instruction; throws `MalformedMessageError` naming what is wrong. */
+export function decodeInstruction(text: string | undefined): Instruction {
+  const object = parseObject(text);
+  const kind = field<string>(object, 'kind', (v) => v === 'prepare' || v === 'commit' || v === 'rollback', 'prepare, commit or rollback');
+  const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
+  const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
+  if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, participant };
+  if (participant.startsWith('stock-')) {
+    const items = field<unknown[]>(object, 'items', Array.isArray, 'a list of items');
+    return {
+      kind,
+      txnId,
+      participant,
+      items: items.map((line) => {
+        if (typeof line !== 'object' || line === null) throw new MalformedMessageError('an item line is not an object');
+        const record = line as Record<string, unknown>;
+        return {
+          itemId: field<string>(record, 'itemId', isId, 'an item id'),
+          quantity: field<number>(record, 'quantity', isQuantity, 'a positive whole quantity'),
+        };
+      }),
+    };
+  }
+  return {
+    kind,
+    txnId,
+    participant,
+    userId: field<string>(object, 'userId', isId, 'a user id'),
+    amount: field<number>(object, 'amount', isAmount, 'a whole amount of at least 0'),
+  };
+}
+
+/** Decodes and checks a vote or acknowledgement; throws `MalformedMessageError` naming what is wrong. */
+export function decodeResult(text: string | undefined): Result {
+  const object = parseObject(text);
+  const kind = field<Result['kind']>(object, 'kind', (v) => v === 'vote' || v === 'ack', 'vote or ack');
+  const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
+  const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
+  if (kind === 'ack') {
+    const decision = field<Ack['decision']>(object, 'decision', (v) => v === 'commit' || v === 'rollback', 'commit or rollback');
+    return { kind: 'ack', txnId, participant, decision };
+  }
+  const vote = field<Vote['vote']>(object, 'vote', (v) => v === 'yes' || v === 'no', 'yes or no');
+  if (vote === 'yes') return { kind: 'vote', txnId, participant, vote };
+  const refusal = field<Refusal>(object, 'refusal', (v) => (REFUSALS as readonly unknown[]).includes(v), REFUSALS.join(', '));
+  const detail = typeof object.detail === 'string' ? object.detail.slice(0, 500) : undefined;
+  return { kind: 'vote', txnId, participant, vote, refusal, ...(detail === undefined ? {} : { detail }) };
+}
+
+export const encode = (message: Instruction | Result): string => JSON.stringify(message);

@@ -1,0 +1,78 @@
+import type { Ack, Instruction, ParticipantId, Refusal, Vote } from './messages';
+
+/** What a participant has recorded of one transaction; absent until its first message. */
+export type Participation =
+  | { readonly state: 'prepared' }
+  | { readonly state: 'committed' }
+  | { readonly state: 'aborted'; readonly refusal: Refusal };
+
+/** What applying one instruction means for the participant's own data. */
+export type Effect =
+  /** the reservation taken at prepare becomes final: nothing to give back, ever */
+  | 'keep'
+  /** the reservation taken at prepare is given back */
+  | 'release'
+  | 'none';
+
+export interface ParticipantStep {
+  /** The record to store; undefined when the step changes nothing. */
+  readonly next: Participation | undefined;
+  readonly effect: Effect;
+  /** The reply to send, or undefined when the instruction breaks the protocol (see `violation`). */
+  readonly reply: Vote | Ack | undefined;
+  readonly violation?: string;
+}
+
+/** The outcome of trying to reserve (escrow) what a prepare asks for. */
+export type Reservation = { readonly ok: true } | { readonly ok: false; readonly refusal: Refusal; readonly detail: string };
+
+const vote = (txnId: string, participant: ParticipantId, refusal?: Refusal, detail?: string): Vote =>
+  refusal === undefined
+    ? { kind: 'vote', txnId, participant, vote: 'yes' }
+    : { kind: 'vote', txnId, participant, vote: 'no', refusal, ...(detail === undefined ? {} : { detail }) };
+
+/**
+ * The participant's side of the two-phase commit, as pure logic. Every instruction is applied
+ * at most once: a repeat finds the stored record and only repeats the reply. A rollback that
+ * arrives before its prepare leaves an `aborted` record, so the late prepare votes no and takes
+ * nothing. `tryReserve` is called only when a prepare must take its reservation now.
+ */
+export function participantStep(
+  current: Participation | undefined,
+  instruction: Instruction,
+  tryReserve: () => Reservation,
+): ParticipantStep {
+  const { txnId, participant } = instruction;
+  const ack = (decision: Ack['decision']): Ack => ({ kind: 'ack', txnId, participant, decision });
+  switch (instruction.kind) {
+    case 'prepare': {
+      if (current === undefined) {
+        const reservation = tryReserve();
+        if (reservation.ok) return { next: { state: 'prepared' }, effect: 'none', reply: vote(txnId, participant) };
+        return {
+          next: { state: 'aborted', refusal: reservation.refusal },
+          effect: 'none',
+          reply: vote(txnId, participant, reservation.refusal, reservation.detail),
+        };
+      }
+      const refusal = current.state === 'aborted' ? current.refusal : undefined;
+      return { next: undefined, effect: 'none', reply: vote(txnId, participant, refusal) };
+    }
+    case 'commit': {
+      if (current?.state === 'prepared') return { next: { state: 'committed' }, effect: 'keep', reply: ack('commit') };
+      if (current?.state === 'committed') return { next: undefined, effect: 'none', reply: ack('commit') };
+      return {
+        next: undefined,
+        effect: 'none',
+        reply: undefined,
+        violation: `commit of ${txnId} at ${participant}, which is ${current?.state ?? 'unknown'} there`,
+      };
+    }
+    case 'rollback': {
+      if (current === undefined) return { next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'none', reply: ack('rollback') };
+      if (current.state === 'prepared') return { next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'release', reply: ack('rollback') };
+      if (current.state === 'aborted') return { next: undefined, effect: 'none', reply: ack('rollback') };
+      return { next: undefined, effect: 'none', reply: undefined, violation: `rollback of ${txnId} at ${participant}, which committed` };
+    }
+  }
+}
