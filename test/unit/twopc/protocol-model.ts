@@ -70,6 +70,7 @@ export function deliver(world: World, index: number, duplicate = false): void {
     return;
   }
   const participant = world.participants[message.to];
+  if (!participant) throw new Error(`no participant ${message.to}`);
   const step = participantStep(participant.record, message.instruction, () => {
     if (!participant.canReserve) return { ok: false, refusal: 'insufficient', detail: 'not enough' };
     participant.reserved++;

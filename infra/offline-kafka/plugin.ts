@@ -1,0 +1,131 @@
+/**
+ * Serverless Framework v3 plugin: gives serverless-offline the `kafka` and `msk` events it lacks.
+ * Each enabled event gets a kafkajs consumer group member that invokes the function through
+ * serverless-offline's Lambda Invoke endpoint with the event AWS would build.
+ *
+ * List it after serverless-offline in `plugins:`.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { type ServiceLike, readKafkaEventSources, readSettings } from './config';
+import { EventSourceConsumer } from './consumer';
+import { createHttpInvoker } from './invoker';
+import { resolveLambdaEndpoint, waitUntilListening } from './lambda-endpoint';
+import { type Logger, consoleLogger, describeError } from './logger';
+
+/** The slice of the Serverless instance the plugin reads. */
+export interface ServerlessLike {
+  readonly service: ServiceLike & { readonly provider: { readonly stage?: string; readonly region?: string } };
+  getProvider?(name: string): { getStage?(): string; getRegion?(): string } | undefined;
+}
+
+/** The third constructor argument Serverless v3 passes to plugins. */
+export interface PluginUtils {
+  readonly log?: Logger;
+}
+
+/**
+ * How long shutdown waits for in-flight invocations to finish and commit; longer than
+ * serverless-offline's default 6 s Lambda timeout, short enough not to hang Ctrl+C.
+ */
+export const STOP_TIMEOUT_MS = 20_000;
+
+/** The plugin class Serverless instantiates with `(serverless, cliOptions, utils)`. */
+export class OfflineKafkaPlugin {
+  /**
+   * - `after:offline:start:init`: serverless-offline's `offline:start:init` hook (its `start()`)
+   *   resolves only after the Lambda HTTP server listens; `after:` runs once every plugin's init
+   *   hook finished, whatever the plugin order. (`offline:start:ready` would be too late: its
+   *   serverless-offline hook blocks until SIGINT/SIGTERM.)
+   * - `before:offline:start:end`: serverless-offline's `offline:start:end` hook stops the Lambda
+   *   server and calls `process.exit`, so consumers stop before it, while invocations still work.
+   * - `before:offline:start`: plain `serverless offline` runs everything inside one blocking
+   *   `offline:start` hook, so consumers start in the background once the Lambda port answers,
+   *   and stop on the signal (best effort: serverless-offline exits on its own schedule).
+   */
+  readonly hooks: Record<string, () => Promise<void>> = {
+    'after:offline:start:init': () => this.startConsumers(),
+    'before:offline:start:end': () => this.stopConsumers(),
+    'before:offline:start': () => this.startWhenLambdaListens(),
+  };
+
+  private readonly log: Logger;
+  private consumers: EventSourceConsumer[] = [];
+  private readonly shutdown = new AbortController();
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly serverless: ServerlessLike,
+    private readonly cliOptions: Record<string, unknown> = {},
+    utils: PluginUtils = {},
+  ) {
+    this.log = utils.log ?? consoleLogger;
+  }
+
+  private stage(): string {
+    const fromCli = this.cliOptions.stage;
+    if (typeof fromCli === 'string' && fromCli !== '') return fromCli;
+    return this.serverless.getProvider?.('aws')?.getStage?.() ?? this.serverless.service.provider.stage ?? 'dev';
+  }
+
+  private region(): string {
+    const fromCli = this.cliOptions.region;
+    if (typeof fromCli === 'string' && fromCli !== '') return fromCli;
+    return this.serverless.getProvider?.('aws')?.getRegion?.() ?? this.serverless.service.provider.region ?? 'us-east-1';
+  }
+
+  /** Starts one consumer per enabled `kafka`/`msk` event. Never throws: a bad setup must not stop serverless-offline. */
+  async startConsumers(): Promise<void> {
+    if (this.consumers.length > 0 || this.shutdown.signal.aborted) return;
+    try {
+      const { service } = this.serverless;
+      const { sources, problems } = readKafkaEventSources(service, { stage: this.stage(), region: this.region() });
+      for (const problem of problems) this.log.warning(`offline-kafka: ${problem}`);
+      if (sources.length === 0) {
+        this.log.debug('offline-kafka: no enabled kafka or msk events');
+        return;
+      }
+      const invoke = createHttpInvoker(resolveLambdaEndpoint(this.cliOptions, service.custom));
+      const { partitionsConsumedConcurrently } = readSettings(service.custom);
+      this.consumers = sources.map((source) => new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently }));
+      for (const consumer of this.consumers) consumer.start();
+    } catch (error) {
+      this.log.error(`offline-kafka: not starting Kafka consumers: ${describeError(error)}`);
+    }
+  }
+
+  /** Stops every consumer, letting in-flight batches finish and commit, for at most STOP_TIMEOUT_MS. */
+  stopConsumers(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.shutdown.abort();
+      if (this.consumers.length === 0) return;
+      const all = Promise.all(this.consumers.map((consumer) => consumer.stop())).then(() => true);
+      const timedOut = sleepFor(STOP_TIMEOUT_MS, false, { ref: false });
+      if (await Promise.race([all, timedOut])) {
+        this.log.info('offline-kafka: consumers stopped');
+      } else {
+        this.log.warning(
+          `offline-kafka: consumers still busy after ${STOP_TIMEOUT_MS / 1000} s; uncommitted batches will be delivered again next time`,
+        );
+      }
+    })();
+    return this.stopped;
+  }
+
+  /** For plain `serverless offline`, whose hooks give no moment between "listening" and "exiting". */
+  async startWhenLambdaListens(): Promise<void> {
+    let endpoint;
+    try {
+      endpoint = resolveLambdaEndpoint(this.cliOptions, this.serverless.service.custom);
+    } catch (error) {
+      this.log.error(`offline-kafka: not starting Kafka consumers: ${describeError(error)}`);
+      return;
+    }
+    const onSignal = () => void this.stopConsumers();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    // Not awaited: serverless-offline's own hook, which opens the port, runs after this one returns.
+    void waitUntilListening(endpoint, this.shutdown.signal).then((listening) => (listening ? this.startConsumers() : undefined));
+  }
+}
+
+export default OfflineKafkaPlugin;
