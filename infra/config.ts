@@ -27,14 +27,7 @@ export interface StackConfig {
 export const SHARDED_SERVICES = ['order', 'stock', 'payment'] as const;
 export type ShardedService = (typeof SHARDED_SERVICES)[number];
 
-/** Kafka topics of the system; every one is created at start with `kafkaPartitions` partitions. */
-export const TOPICS = {
-  stockInstructions: 'stock-instructions',
-  paymentInstructions: 'payment-instructions',
-  results: 'transaction-results',
-  deadLetters: 'dead-letters',
-  probe: 'event-source-probe',
-} as const;
+export { TOPICS } from '../layers/kafka/topics';
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

@@ -6,6 +6,7 @@ export type AbortReason = Refusal | 'timeout';
 /** The coordinator's durable record of one transaction (its 2PC log entry). */
 export interface Transaction {
   readonly txnId: string;
+  readonly orderId: string;
   readonly state: 'preparing' | 'committed' | 'aborted';
   readonly participants: readonly ParticipantId[];
   readonly yes: readonly ParticipantId[];
@@ -26,7 +27,7 @@ const decisionOf = (state: Transaction['state']): Decide['kind'] | undefined =>
   state === 'committed' ? 'commit' : state === 'aborted' ? 'rollback' : undefined;
 
 const instruct = (txn: Transaction, kind: Decide['kind'], to: readonly ParticipantId[]): Decide[] =>
-  to.map((participant) => ({ kind, txnId: txn.txnId, participant }));
+  to.map((participant) => ({ kind, txnId: txn.txnId, orderId: txn.orderId, participant }));
 
 const withMember = (list: readonly ParticipantId[], member: ParticipantId) => (list.includes(member) ? list : [...list, member]);
 

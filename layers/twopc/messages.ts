@@ -1,7 +1,8 @@
 /**
  * The messages of the two-phase commit. Instructions go from the coordinator (the order
  * service) to a participant shard; results (votes and acknowledgements) come back. Every one
- * names its transaction, so a participant can apply it at most once.
+ * names its transaction, so a participant can apply it at most once, and its order, whose
+ * shard holds the transaction's log.
  */
 
 /** A participant: one shard of stock or payment, e.g. `stock-1`. */
@@ -15,6 +16,7 @@ export interface StockLine {
 export interface PrepareStock {
   readonly kind: 'prepare';
   readonly txnId: string;
+  readonly orderId: string;
   readonly participant: ParticipantId;
   readonly items: readonly StockLine[];
 }
@@ -22,6 +24,7 @@ export interface PrepareStock {
 export interface PreparePayment {
   readonly kind: 'prepare';
   readonly txnId: string;
+  readonly orderId: string;
   readonly participant: ParticipantId;
   readonly userId: string;
   readonly amount: number;
@@ -30,6 +33,7 @@ export interface PreparePayment {
 export interface Decide {
   readonly kind: 'commit' | 'rollback';
   readonly txnId: string;
+  readonly orderId: string;
   readonly participant: ParticipantId;
 }
 
@@ -42,6 +46,7 @@ export type Refusal = (typeof REFUSALS)[number];
 export interface Vote {
   readonly kind: 'vote';
   readonly txnId: string;
+  readonly orderId: string;
   readonly participant: ParticipantId;
   readonly vote: 'yes' | 'no';
   readonly refusal?: Refusal;
@@ -51,6 +56,7 @@ export interface Vote {
 export interface Ack {
   readonly kind: 'ack';
   readonly txnId: string;
+  readonly orderId: string;
   readonly participant: ParticipantId;
   readonly decision: 'commit' | 'rollback';
 }
@@ -96,13 +102,15 @@ export function decodeInstruction(text: string | undefined): Instruction {
   const object = parseObject(text);
   const kind = field<string>(object, 'kind', (v) => v === 'prepare' || v === 'commit' || v === 'rollback', 'prepare, commit or rollback');
   const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
+  const orderId = field<string>(object, 'orderId', isId, 'an order id');
   const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
-  if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, participant };
+  if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, orderId, participant };
   if (participant.startsWith('stock-')) {
     const items = field<unknown[]>(object, 'items', Array.isArray, 'a list of items');
     return {
       kind,
       txnId,
+      orderId,
       participant,
       items: items.map((line) => {
         if (typeof line !== 'object' || line === null) throw new MalformedMessageError('an item line is not an object');
@@ -117,6 +125,7 @@ export function decodeInstruction(text: string | undefined): Instruction {
   return {
     kind,
     txnId,
+    orderId,
     participant,
     userId: field<string>(object, 'userId', isId, 'a user id'),
     amount: field<number>(object, 'amount', isAmount, 'a whole amount of at least 0'),
@@ -128,16 +137,17 @@ export function decodeResult(text: string | undefined): Result {
   const object = parseObject(text);
   const kind = field<Result['kind']>(object, 'kind', (v) => v === 'vote' || v === 'ack', 'vote or ack');
   const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
+  const orderId = field<string>(object, 'orderId', isId, 'an order id');
   const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
   if (kind === 'ack') {
     const decision = field<Ack['decision']>(object, 'decision', (v) => v === 'commit' || v === 'rollback', 'commit or rollback');
-    return { kind: 'ack', txnId, participant, decision };
+    return { kind: 'ack', txnId, orderId, participant, decision };
   }
   const vote = field<Vote['vote']>(object, 'vote', (v) => v === 'yes' || v === 'no', 'yes or no');
-  if (vote === 'yes') return { kind: 'vote', txnId, participant, vote };
+  if (vote === 'yes') return { kind: 'vote', txnId, orderId, participant, vote };
   const refusal = field<Refusal>(object, 'refusal', (v) => (REFUSALS as readonly unknown[]).includes(v), REFUSALS.join(', '));
   const detail = typeof object.detail === 'string' ? object.detail.slice(0, 500) : undefined;
-  return { kind: 'vote', txnId, participant, vote, refusal, ...(detail === undefined ? {} : { detail }) };
+  return { kind: 'vote', txnId, orderId, participant, vote, refusal, ...(detail === undefined ? {} : { detail }) };
 }
 
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);

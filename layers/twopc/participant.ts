@@ -1,4 +1,4 @@
-import type { Ack, Instruction, ParticipantId, Refusal, Vote } from './messages';
+import type { Ack, Instruction, Refusal, Vote } from './messages';
 
 /** What a participant has recorded of one transaction; absent until its first message. */
 export type Participation =
@@ -26,10 +26,11 @@ export interface ParticipantStep {
 /** The outcome of trying to reserve (escrow) what a prepare asks for. */
 export type Reservation = { readonly ok: true } | { readonly ok: false; readonly refusal: Refusal; readonly detail: string };
 
-const vote = (txnId: string, participant: ParticipantId, refusal?: Refusal, detail?: string): Vote =>
-  refusal === undefined
-    ? { kind: 'vote', txnId, participant, vote: 'yes' }
-    : { kind: 'vote', txnId, participant, vote: 'no', refusal, ...(detail === undefined ? {} : { detail }) };
+function vote({ txnId, orderId, participant }: Instruction, refusal?: Refusal, detail?: string): Vote {
+  return refusal === undefined
+    ? { kind: 'vote', txnId, orderId, participant, vote: 'yes' }
+    : { kind: 'vote', txnId, orderId, participant, vote: 'no', refusal, ...(detail === undefined ? {} : { detail }) };
+}
 
 /**
  * The participant's side of the two-phase commit, as pure logic. Every instruction is applied
@@ -42,21 +43,21 @@ export function participantStep(
   instruction: Instruction,
   tryReserve: () => Reservation,
 ): ParticipantStep {
-  const { txnId, participant } = instruction;
-  const ack = (decision: Ack['decision']): Ack => ({ kind: 'ack', txnId, participant, decision });
+  const { txnId, orderId, participant } = instruction;
+  const ack = (decision: Ack['decision']): Ack => ({ kind: 'ack', txnId, orderId, participant, decision });
   switch (instruction.kind) {
     case 'prepare': {
       if (current === undefined) {
         const reservation = tryReserve();
-        if (reservation.ok) return { next: { state: 'prepared' }, effect: 'none', reply: vote(txnId, participant) };
+        if (reservation.ok) return { next: { state: 'prepared' }, effect: 'none', reply: vote(instruction) };
         return {
           next: { state: 'aborted', refusal: reservation.refusal },
           effect: 'none',
-          reply: vote(txnId, participant, reservation.refusal, reservation.detail),
+          reply: vote(instruction, reservation.refusal, reservation.detail),
         };
       }
       const refusal = current.state === 'aborted' ? current.refusal : undefined;
-      return { next: undefined, effect: 'none', reply: vote(txnId, participant, refusal) };
+      return { next: undefined, effect: 'none', reply: vote(instruction, refusal) };
     }
     case 'commit': {
       if (current?.state === 'prepared') return { next: { state: 'committed' }, effect: 'keep', reply: ack('commit') };

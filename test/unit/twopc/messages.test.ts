@@ -3,10 +3,10 @@ import { decodeInstruction, decodeResult, encode, MalformedMessageError } from '
 describe('decodeInstruction', () => {
   it('round-trips every kind of instruction', () => {
     const instructions = [
-      { kind: 'prepare', txnId: 't-1', participant: 'stock-1', items: [{ itemId: '7', quantity: 2 }] },
-      { kind: 'prepare', txnId: 't-1', participant: 'payment-0', userId: 'u', amount: 0 },
-      { kind: 'commit', txnId: 't-1', participant: 'stock-0' },
-      { kind: 'rollback', txnId: 't-1', participant: 'payment-1' },
+      { kind: 'prepare', txnId: 't-1', orderId: 'o', participant: 'stock-1', items: [{ itemId: '7', quantity: 2 }] },
+      { kind: 'prepare', txnId: 't-1', orderId: 'o', participant: 'payment-0', userId: 'u', amount: 0 },
+      { kind: 'commit', txnId: 't-1', orderId: 'o', participant: 'stock-0' },
+      { kind: 'rollback', txnId: 't-1', orderId: 'o', participant: 'payment-1' },
     ] as const;
     for (const instruction of instructions) expect(decodeInstruction(encode(instruction))).toEqual(instruction);
   });
@@ -15,13 +15,13 @@ describe('decodeInstruction', () => {
     [undefined, 'the record has no value'],
     ['not json', 'the value is not JSON'],
     ['[1]', 'the value is not a JSON object'],
-    ['{"kind":"explode","txnId":"t","participant":"stock-0"}', 'kind is not prepare, commit or rollback'],
-    ['{"kind":"commit","txnId":"t;drop","participant":"stock-0"}', 'txnId is not a transaction id'],
-    ['{"kind":"commit","txnId":"t","participant":"order-0"}', 'participant is not a participant like stock-0'],
-    ['{"kind":"prepare","txnId":"t","participant":"stock-0","items":[{"itemId":"i","quantity":0}]}', 'quantity is not a positive whole quantity'],
-    ['{"kind":"prepare","txnId":"t","participant":"stock-0","items":"i"}', 'items is not a list of items'],
-    ['{"kind":"prepare","txnId":"t","participant":"payment-0","userId":"u","amount":-1}', 'amount is not a whole amount of at least 0'],
-    ['{"kind":"prepare","txnId":"t","participant":"payment-0","userId":"u","amount":1.5}', 'amount is not a whole amount of at least 0'],
+    ['{"kind":"explode","txnId":"t","orderId":"o","participant":"stock-0"}', 'kind is not prepare, commit or rollback'],
+    ['{"kind":"commit","txnId":"t;drop","orderId":"o","participant":"stock-0"}', 'txnId is not a transaction id'],
+    ['{"kind":"commit","txnId":"t","orderId":"o","participant":"order-0"}', 'participant is not a participant like stock-0'],
+    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"stock-0","items":[{"itemId":"i","quantity":0}]}', 'quantity is not a positive whole quantity'],
+    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"stock-0","items":"i"}', 'items is not a list of items'],
+    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","userId":"u","amount":-1}', 'amount is not a whole amount of at least 0'],
+    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","userId":"u","amount":1.5}', 'amount is not a whole amount of at least 0'],
   ])('refuses %p: %s', (text, message) => {
     expect(() => decodeInstruction(text)).toThrow(new MalformedMessageError(message));
   });
@@ -30,15 +30,15 @@ describe('decodeInstruction', () => {
 describe('decodeResult', () => {
   it('round-trips votes and acknowledgements', () => {
     const results = [
-      { kind: 'vote', txnId: 't', participant: 'stock-0', vote: 'yes' },
-      { kind: 'vote', txnId: 't', participant: 'payment-0', vote: 'no', refusal: 'insufficient', detail: 'credit 3' },
-      { kind: 'ack', txnId: 't', participant: 'stock-1', decision: 'rollback' },
+      { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'yes' },
+      { kind: 'vote', txnId: 't', orderId: 'o', participant: 'payment-0', vote: 'no', refusal: 'insufficient', detail: 'credit 3' },
+      { kind: 'ack', txnId: 't', orderId: 'o', participant: 'stock-1', decision: 'rollback' },
     ] as const;
     for (const result of results) expect(decodeResult(encode(result))).toEqual(result);
   });
 
   it('refuses a no vote without a known reason', () => {
-    expect(() => decodeResult('{"kind":"vote","txnId":"t","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
+    expect(() => decodeResult('{"kind":"vote","txnId":"t","orderId":"o","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
       'refusal is not not_found, insufficient, rolled_back',
     );
   });

@@ -1,9 +1,9 @@
 import type { Instruction } from '../../../layers/twopc/messages';
 import { participantStep, type Reservation } from '../../../layers/twopc/participant';
 
-const prepare: Instruction = { kind: 'prepare', txnId: 't', participant: 'stock-0', items: [{ itemId: 'i', quantity: 2 }] };
-const commit: Instruction = { kind: 'commit', txnId: 't', participant: 'stock-0' };
-const rollback: Instruction = { kind: 'rollback', txnId: 't', participant: 'stock-0' };
+const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', items: [{ itemId: 'i', quantity: 2 }] };
+const commit: Instruction = { kind: 'commit', txnId: 't', orderId: 'o', participant: 'stock-0' };
+const rollback: Instruction = { kind: 'rollback', txnId: 't', orderId: 'o', participant: 'stock-0' };
 const reserves = (): Reservation => ({ ok: true });
 const refuses = (): Reservation => ({ ok: false, refusal: 'insufficient', detail: 'item i has 1' });
 const mustNotReserve = (): Reservation => {
@@ -23,7 +23,7 @@ describe('participantStep', () => {
     const first = participantStep(undefined, prepare, refuses);
     const again = participantStep(first.next, prepare, mustNotReserve);
 
-    expect(first.reply).toEqual({ kind: 'vote', txnId: 't', participant: 'stock-0', vote: 'no', refusal: 'insufficient', detail: 'item i has 1' });
+    expect(first.reply).toEqual({ kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'no', refusal: 'insufficient', detail: 'item i has 1' });
     expect(again.reply).toMatchObject({ vote: 'no', refusal: 'insufficient' });
   });
 

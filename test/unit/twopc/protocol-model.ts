@@ -35,14 +35,14 @@ export function newWorld(canReserve: readonly boolean[]): World {
     participants[id] = { record: undefined, canReserve: canReserve[index]!, reserved: 0, released: 0, kept: 0 };
   });
   return {
-    txn: { txnId: 't1', state: 'preparing', participants: ids, yes: [], acked: [] },
+    txn: { txnId: 't1', orderId: 'o1', state: 'preparing', participants: ids, yes: [], acked: [] },
     decisions: [],
     participants,
     network: ids.map((id) => ({
       to: id,
       instruction: id.startsWith('payment')
-        ? { kind: 'prepare', txnId: 't1', participant: id, userId: 'u', amount: 5 }
-        : { kind: 'prepare', txnId: 't1', participant: id, items: [{ itemId: 'i', quantity: 1 }] },
+        ? { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, userId: 'u', amount: 5 }
+        : { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, items: [{ itemId: 'i', quantity: 1 }] },
     })),
     violations: [],
     timedOut: false,

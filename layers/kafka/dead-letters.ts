@@ -1,0 +1,20 @@
+import type { DecodedRecord } from './records';
+import { addToOutbox, type Outbox } from './producer';
+import { TOPICS } from './topics';
+
+/**
+ * Parks a record that cannot be applied (it does not decode, or breaks the protocol) on the
+ * dead-letter topic with the reason, and logs it: it is kept for a person to look at, never
+ * retried forever, never allowed to hold up its partition.
+ */
+export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string): void {
+  console.error(JSON.stringify({ level: 'error', msg: 'record parked', topic: record.topic, partition: record.partition, offset: record.offset, reason }));
+  addToOutbox(outbox, TOPICS.deadLetters, {
+    key: record.key ?? null,
+    value: record.value ?? null,
+    headers: {
+      'x-reason': reason,
+      'x-source': `${record.topic}/${record.partition}/${record.offset}`,
+    },
+  });
+}

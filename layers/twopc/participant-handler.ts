@@ -1,0 +1,54 @@
+import type { ShardSet } from '../db/shards';
+import { parkRecord } from '../kafka/dead-letters';
+import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
+import type { DecodedRecord } from '../kafka/records';
+import { TOPICS } from '../kafka/topics';
+import { decodeInstruction, encode, type Instruction, MalformedMessageError } from './messages';
+import { applyOnShard, type Ledger } from './participant-batch';
+
+export interface ParticipantService<Held> {
+  readonly service: 'stock' | 'payment';
+  readonly shards: ShardSet;
+  readonly brokers: readonly string[];
+  readonly newLedger: () => Ledger<Instruction, Held>;
+}
+
+/**
+ * A participant's Kafka handler: decodes the batch, applies it shard by shard (one local
+ * transaction each, all shards at once), then sends every vote and acknowledgement in one
+ * request. A record that does not decode, or names a shard this service does not have, is
+ * parked. If anything fails the whole batch fails and comes again; the participation records
+ * make the repeat harmless.
+ */
+export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: ParticipantService<Held>): Promise<void> {
+  const outbox: Outbox = new Map();
+  const byShard = new Map<number, Instruction[]>();
+  for (const record of records) {
+    try {
+      const instruction = decodeInstruction(record.value);
+      const [owner, shardText] = instruction.participant.split('-') as [string, string];
+      const shard = Number(shardText);
+      if (owner !== service.service || shard >= service.shards.count) {
+        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
+      }
+      const list = byShard.get(shard);
+      if (list) list.push(instruction);
+      else byShard.set(shard, [instruction]);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      parkRecord(outbox, record, error.message);
+    }
+  }
+
+  const outcomes = await Promise.all(
+    [...byShard].map(([shard, instructions]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)),
+  );
+  for (const { replies, violations } of outcomes) {
+    for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
+    for (const { instruction, violation } of violations) {
+      console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation, instruction }));
+      addToOutbox(outbox, TOPICS.deadLetters, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
+    }
+  }
+  await sendOutbox(service.brokers, outbox);
+}
