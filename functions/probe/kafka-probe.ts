@@ -1,9 +1,7 @@
-import middy from '@middy/core';
 import { requiredEnv } from '../../layers/config/env';
-import { type DatabaseContext, databases } from '../../layers/db/middleware';
-import { decodeRecords } from '../../layers/kafka/records';
+import { required } from '../../layers/http/api-handler';
+import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 
-const secretPrefix = requiredEnv('SECRET_PREFIX');
 const instance = process.env.SHOP_INSTANCE ?? 'lambda';
 
 /**
@@ -11,22 +9,19 @@ const instance = process.env.SHOP_INSTANCE ?? 'lambda';
  * delivered, and throws while a record asks it to (`{"failTimes": n}` fails its first n
  * deliveries), so tests can watch redelivery and offset commits from outside.
  */
-export const handler = middy<unknown, void, Error, DatabaseContext>()
-  .use(databases(secretPrefix, { probe: 1 }))
-  .handler(async (event, context) => {
-    const sql = context.databases.probe!.at(0);
-    const records = decodeRecords(event);
-    let mustFail = false;
-    for (const record of records) {
-      const [{ deliveries }] = await sql<[{ deliveries: number }]>`
-        with inserted as (
-          insert into deliveries (instance, topic, kafka_partition, kafka_offset, record_key, record_value, event)
-          values (${instance}, ${record.topic}, ${record.partition}, ${record.offset}, ${record.key ?? null},
-                  ${record.value ?? null}, ${sql.json(event as never)})
-          returning 1)
-        select (select count(*) from deliveries where record_key = ${record.key ?? null})::int + 1 as deliveries`;
-      const failTimes = Number((JSON.parse(record.value ?? '{}') as { failTimes?: unknown }).failTimes ?? 0);
-      if (deliveries <= failTimes) mustFail = true;
-    }
-    if (mustFail) throw new Error(`kafka-probe: failing this batch on purpose (${records.length} records)`);
-  });
+export const handler = kafkaHandler(requiredEnv('SECRET_PREFIX'), { probe: 1 }, async (records, databases, event) => {
+  const sql = required(databases, 'probe').at(0);
+  let mustFail = false;
+  for (const record of records) {
+    const [{ deliveries }] = await sql<[{ deliveries: number }]>`
+      with inserted as (
+        insert into deliveries (instance, topic, kafka_partition, kafka_offset, record_key, record_value, event)
+        values (${instance}, ${record.topic}, ${record.partition}, ${record.offset}, ${record.key ?? null},
+                ${record.value ?? null}, ${sql.json(event as never)})
+        returning 1)
+      select (select count(*) from deliveries where record_key = ${record.key ?? null})::int + 1 as deliveries`;
+    const failTimes = Number((JSON.parse(record.value ?? '{}') as { failTimes?: unknown }).failTimes ?? 0);
+    if (deliveries <= failTimes) mustFail = true;
+  }
+  if (mustFail) throw new Error(`kafka-probe: failing this batch on purpose (${records.length} records)`);
+});

@@ -1,0 +1,20 @@
+import { intEnv, requiredEnv } from '../../layers/config/env';
+import { serviceConfig } from '../../layers/config/service';
+import { apiHandler, required } from '../../layers/http/api-handler';
+import { DecisionWaiter } from './decision-waiter';
+import { orderRoutes } from './routes';
+
+const config = serviceConfig();
+const stockApiUrl = requiredEnv('STOCK_API_URL');
+const timeoutMs = intEnv('CHECKOUT_TIMEOUT_MS', 5_000, 100, 60_000);
+const waiter = new DecisionWaiter();
+
+/** The order service's HTTP handler: every /orders route of API.md; checkout coordinates the 2PC. */
+export const handler = apiHandler(orderRoutes, config.secretPrefix, { order: config.shards.order }, (databases) => ({
+  orders: required(databases, 'order'),
+  shardCounts: config.shards,
+  brokers: config.kafkaBrokers,
+  waiter,
+  timeoutMs,
+  stockApiUrl,
+}));

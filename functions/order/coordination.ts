@@ -1,0 +1,85 @@
+import type postgres from 'postgres';
+import { addToOutbox, type Outbox } from '../../layers/kafka/producer';
+import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../layers/twopc/coordinator';
+import { type Decide, encode, type Result } from '../../layers/twopc/messages';
+import { instructionTopic } from '../../layers/twopc/routing';
+import { lockExpired, lockTransactions, saveTransactions, unacknowledged } from './transactions';
+
+/** Puts decisions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */
+export function queueDecisions(outbox: Outbox, decisions: readonly Decide[]): void {
+  for (const decision of decisions) {
+    addToOutbox(outbox, instructionTopic(decision.participant), { key: decision.txnId, value: encode(decision) });
+  }
+}
+
+interface Applied {
+  readonly sends: Decide[];
+  readonly violations: string[];
+  readonly unknown: Result[];
+}
+
+/**
+ * Runs steps over locked log entries and saves what changed, in the caller's local transaction.
+ * Decisions are returned, not sent: they go out only after that transaction commits.
+ */
+async function stepAll(
+  sql: postgres.TransactionSql,
+  transactions: Map<string, Transaction>,
+  steps: readonly { txnId: string; step: (txn: Transaction) => CoordinatorStep }[],
+): Promise<{ sends: Decide[]; violations: string[] }> {
+  const changed = new Map<string, Transaction>();
+  const decided = new Set<string>();
+  const sends: Decide[] = [];
+  const violations: string[] = [];
+  for (const { txnId, step } of steps) {
+    const before = transactions.get(txnId)!;
+    const result = step(before);
+    if (result.violation) violations.push(result.violation);
+    if (result.txn !== before) {
+      transactions.set(txnId, result.txn);
+      changed.set(txnId, result.txn);
+    }
+    if (result.decided) decided.add(txnId);
+    sends.push(...result.send);
+  }
+  await saveTransactions(sql, [...changed.values()], decided);
+  return { sends, violations };
+}
+
+/** Applies a batch of votes and acknowledgements to one order shard's log, in one local transaction. */
+export function applyResults(sql: postgres.Sql, results: readonly Result[]): Promise<Applied> {
+  return sql.begin(async (tx) => {
+    const transactions = await lockTransactions(tx, [...new Set(results.map((result) => result.txnId))]);
+    const known = results.filter((result) => transactions.has(result.txnId));
+    const { sends, violations } = await stepAll(
+      tx,
+      transactions,
+      known.map((result) => ({ txnId: result.txnId, step: (txn: Transaction) => coordinatorStep(txn, result) })),
+    );
+    return { sends, violations, unknown: results.filter((result) => !transactions.has(result.txnId)) };
+  });
+}
+
+/** Aborts the given transactions if they are still undecided (atomically against a concurrent decision). */
+export function abortIfUndecided(sql: postgres.Sql, txnIds: readonly string[]): Promise<{ sends: Decide[]; settled: Map<string, Transaction> }> {
+  return sql.begin(async (tx) => {
+    const transactions = await lockTransactions(tx, txnIds);
+    const { sends } = await stepAll(tx, transactions, [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })));
+    return { sends, settled: transactions };
+  });
+}
+
+/** The resolver's first duty: abort what is undecided past its deadline. */
+export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]> {
+  return sql.begin(async (tx) => {
+    const expired = await lockExpired(tx, limit);
+    const transactions = new Map(expired.map((txn) => [txn.txnId, txn]));
+    const { sends } = await stepAll(tx, transactions, expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })));
+    return sends;
+  });
+}
+
+/** The resolver's second duty: the decisions some participant has not acknowledged, to send again. */
+export async function owedDecisions(sql: postgres.Sql, olderThanMs: number, limit: number): Promise<Decide[]> {
+  return (await unacknowledged(sql, olderThanMs, limit)).flatMap(pendingDecisions);
+}

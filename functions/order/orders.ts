@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { MAX_AMOUNT } from '../../layers/db/balances';
+import type { ShardSet } from '../../layers/db/shards';
+import { ConflictError, NotFoundError } from '../../layers/errors';
+import { groupByShard } from '../../layers/sharding/shard';
+
+export interface Order {
+  readonly order_id: string;
+  readonly paid: boolean;
+  readonly items: [string, number][];
+  readonly user_id: string;
+  readonly total_cost: number;
+}
+
+interface OrderRow {
+  user_id: string;
+  paid: boolean;
+  total_cost: number;
+  items: Record<string, number>;
+  checkout_txn: string | null;
+}
+
+export async function createOrder(orders: ShardSet, userId: string): Promise<string> {
+  const orderId = randomUUID();
+  await orders.forId(orderId)`insert into orders (order_id, user_id) values (${orderId}, ${userId})`;
+  return orderId;
+}
+
+export async function findOrder(orders: ShardSet, orderId: string): Promise<Order> {
+  const [row] = await orders.forId(orderId)<OrderRow[]>`
+    select user_id, paid, total_cost::float8 as total_cost, items from orders where order_id = ${orderId}`;
+  if (!row) throw new NotFoundError(`order ${orderId} not found`);
+  return { order_id: orderId, paid: row.paid, items: Object.entries(row.items), user_id: row.user_id, total_cost: row.total_cost };
+}
+
+/**
+ * Adds `quantity` of an item at `price` each, in one statement that also checks the order is
+ * neither paid nor being checked out right now (its items are what that checkout takes).
+ */
+export async function addItem(orders: ShardSet, orderId: string, itemId: string, quantity: number, price: number): Promise<number> {
+  const cost = price * quantity;
+  if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
+  const sql = orders.forId(orderId);
+  const [changed] = await sql<{ total_cost: number }[]>`
+    update orders
+    set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
+        total_cost = total_cost + ${cost}
+    where order_id = ${orderId} and not paid and checkout_txn is null
+      and total_cost + ${cost} <= ${MAX_AMOUNT}
+      and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
+    returning total_cost::float8 as total_cost`;
+  if (changed) return changed.total_cost;
+  const [row] = await sql<OrderRow[]>`select paid, checkout_txn from orders where order_id = ${orderId}`;
+  if (!row) throw new NotFoundError(`order ${orderId} not found`);
+  if (row.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`);
+  if (row.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`);
+  throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`);
+}
+
+const SLICE = 20_000;
+
+/**
+ * Creates or overwrites orders "0" … "n-1", each with two random items of quantity 1 and a
+ * random user, unpaid: one multi-row upsert per slice, each shard in one transaction.
+ */
+export async function batchInitOrders(orders: ShardSet, count: number, itemCount: number, userCount: number, itemPrice: number): Promise<void> {
+  const random = (below: number) => String(Math.floor(Math.random() * below));
+  const rows = Array.from({ length: count }, (_, index) => {
+    const items: Record<string, number> = {};
+    for (let line = 0; line < 2; line++) {
+      const itemId = random(itemCount);
+      items[itemId] = (items[itemId] ?? 0) + 1;
+    }
+    return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
+  });
+  await Promise.all(
+    groupByShard(rows, (row) => row.id, orders.count).map((shardRows, shard) =>
+      orders.at(shard).begin(async (sql) => {
+        for (let start = 0; start < shardRows.length; start += SLICE) {
+          const slice = shardRows.slice(start, start + SLICE);
+          await sql`
+            insert into orders (order_id, user_id, paid, total_cost, items, checkout_txn)
+            select id, user_id, false, ${2 * itemPrice}, items::jsonb, null
+            from unnest(${sql.array(slice.map((row) => row.id))}::text[],
+                        ${sql.array(slice.map((row) => row.userId))}::text[],
+                        ${sql.array(slice.map((row) => row.items))}::text[]) as v(id, user_id, items)
+            on conflict (order_id) do update
+              set user_id = excluded.user_id, paid = false, total_cost = excluded.total_cost,
+                  items = excluded.items, checkout_txn = null`;
+        }
+      }),
+    ),
+  );
+}

@@ -1,0 +1,38 @@
+import { serviceConfig } from '../../layers/config/service';
+import { required } from '../../layers/http/api-handler';
+import { parkRecord } from '../../layers/kafka/dead-letters';
+import { kafkaHandler } from '../../layers/kafka/kafka-handler';
+import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
+import { decodeResult, MalformedMessageError, type Result } from '../../layers/twopc/messages';
+import { shardOf } from '../../layers/sharding/shard';
+import { applyResults, queueDecisions } from './coordination';
+
+const config = serviceConfig();
+
+/**
+ * The coordinator's Kafka handler for votes and acknowledgements: each order shard's share of
+ * the batch is applied in one local transaction (decisions written before they are sent), then
+ * every decision of the batch goes out in one request.
+ */
+export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.order }, async (records, databases) => {
+  const orders = required(databases, 'order');
+  const outbox: Outbox = new Map();
+  const byShard = new Map<number, Result[]>();
+  for (const record of records) {
+    try {
+      const result = decodeResult(record.value);
+      const shard = shardOf(result.orderId, orders.count);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), result]);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      parkRecord(outbox, record, error.message);
+    }
+  }
+  const applied = await Promise.all([...byShard].map(([shard, results]) => applyResults(orders.at(shard), results)));
+  for (const { sends, violations, unknown } of applied) {
+    queueDecisions(outbox, sends);
+    for (const violation of violations) console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation }));
+    for (const result of unknown) console.error(JSON.stringify({ level: 'error', msg: 'result for an unknown transaction', result }));
+  }
+  await sendOutbox(config.kafkaBrokers, outbox);
+});

@@ -1,0 +1,123 @@
+import type postgres from 'postgres';
+import type { AbortReason, Transaction } from '../../layers/twopc/coordinator';
+import type { ParticipantId } from '../../layers/twopc/messages';
+
+/** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
+export const DECISION_CHANNEL = 'txn_decided';
+
+interface TransactionRow {
+  txn_id: string;
+  order_id: string;
+  state: Transaction['state'];
+  participants: ParticipantId[];
+  yes: ParticipantId[];
+  acked: ParticipantId[];
+  abort_reason: AbortReason | null;
+  abort_detail: string | null;
+}
+
+const COLUMNS = 'txn_id, order_id, state, participants, yes, acked, abort_reason, abort_detail';
+
+function toTransaction(row: TransactionRow): Transaction {
+  return {
+    txnId: row.txn_id,
+    orderId: row.order_id,
+    state: row.state,
+    participants: row.participants,
+    yes: row.yes,
+    acked: row.acked,
+    ...(row.abort_reason === null ? {} : { abortReason: row.abort_reason }),
+    ...(row.abort_detail === null ? {} : { abortDetail: row.abort_detail }),
+  };
+}
+
+/** Starts the log entry of a new transaction; its deadline is `timeoutMs` from now, by the database's clock. */
+export async function insertTransaction(
+  sql: postgres.TransactionSql,
+  txnId: string,
+  orderId: string,
+  participants: readonly ParticipantId[],
+  timeoutMs: number,
+): Promise<void> {
+  await sql`
+    insert into transactions (txn_id, order_id, state, participants, deadline)
+    values (${txnId}, ${orderId}, 'preparing', ${sql.array([...participants])}::text[],
+            now() + ${timeoutMs} * interval '1 millisecond')`;
+}
+
+export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
+  const [row] = await sql.unsafe<TransactionRow[]>(`select ${COLUMNS} from transactions where txn_id = $1`, [txnId]);
+  return row && toTransaction(row);
+}
+
+/** Locks the given transactions, in txn id order so that concurrent batches never deadlock. */
+export async function lockTransactions(sql: postgres.TransactionSql, txnIds: readonly string[]): Promise<Map<string, Transaction>> {
+  const rows = await sql.unsafe<TransactionRow[]>(
+    `select ${COLUMNS} from transactions where txn_id = any($1::text[]) order by txn_id for update`,
+    [[...txnIds].sort()],
+  );
+  return new Map(rows.map((row) => [row.txn_id, toTransaction(row)]));
+}
+
+/** Locks undecided transactions past their deadline, skipping any another resolver holds. */
+export async function lockExpired(sql: postgres.TransactionSql, limit: number): Promise<Transaction[]> {
+  const rows = await sql.unsafe<TransactionRow[]>(
+    `select ${COLUMNS} from transactions where state = 'preparing' and deadline < now()
+     order by deadline limit $1 for update skip locked`,
+    [limit],
+  );
+  return rows.map(toTransaction);
+}
+
+/** Decided transactions that some participant has not acknowledged for `olderThanMs`. */
+export async function unacknowledged(sql: postgres.Sql, olderThanMs: number, limit: number): Promise<Transaction[]> {
+  const rows = await sql.unsafe<TransactionRow[]>(
+    `select ${COLUMNS} from transactions
+     where state <> 'preparing' and completed_at is null and decided_at < now() - $1 * interval '1 millisecond'
+     order by decided_at limit $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map(toTransaction);
+}
+
+/**
+ * Writes changed log entries in one statement; for those just decided, marks the order paid
+ * (commit) or free to change again (abort) in the same local transaction, and announces the
+ * decisions. The caller's transaction commits all of it together, before any decision is sent.
+ */
+export async function saveTransactions(sql: postgres.TransactionSql, changed: readonly Transaction[], decided: ReadonlySet<string>): Promise<void> {
+  if (changed.length === 0) return;
+  const records = changed.map((txn) => ({
+    txn_id: txn.txnId,
+    state: txn.state,
+    yes: txn.yes,
+    acked: txn.acked,
+    abort_reason: txn.abortReason ?? null,
+    abort_detail: txn.abortDetail ?? null,
+    decided: decided.has(txn.txnId),
+    completed: txn.state !== 'preparing' && txn.participants.every((member) => txn.acked.includes(member)),
+  }));
+  await sql`
+    update transactions t
+    set state = r.state,
+        yes = array(select jsonb_array_elements_text(r.yes)),
+        acked = array(select jsonb_array_elements_text(r.acked)),
+        abort_reason = r.abort_reason,
+        abort_detail = r.abort_detail,
+        decided_at = case when r.decided then now() else t.decided_at end,
+        completed_at = case when r.completed then coalesce(t.completed_at, now()) else null end
+    from jsonb_to_recordset(${sql.json(records as never)}) as r(
+      txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, decided boolean, completed boolean)
+    where t.txn_id = r.txn_id`;
+  const decisions = changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
+  if (decisions.length === 0) return;
+  await sql`
+    update orders o set paid = o.paid or d.paid, checkout_txn = null
+    from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
+    where o.order_id = d.order_id and o.checkout_txn = d.txn_id`;
+  // A NOTIFY payload holds at most 8000 bytes: decisions are announced in chunks.
+  for (let start = 0; start < decisions.length; start += 100) {
+    const ids = decisions.slice(start, start + 100).map((decision) => decision.txn_id).join(',');
+    await sql`select pg_notify(${DECISION_CHANNEL}, ${ids})`;
+  }
+}

@@ -1,0 +1,17 @@
+import { serviceConfig } from '../../layers/config/service';
+import { required } from '../../layers/http/api-handler';
+import { kafkaHandler } from '../../layers/kafka/kafka-handler';
+import { handleInstructions } from '../../layers/twopc/participant-handler';
+import { paymentLedger } from './ledger';
+
+const config = serviceConfig();
+
+/** The payment participant: applies Prepare / Commit / Rollback for its shards, replies on the results topic. */
+export const handler = kafkaHandler(config.secretPrefix, { payment: config.shards.payment }, (records, databases) =>
+  handleInstructions(records, {
+    service: 'payment',
+    shards: required(databases, 'payment'),
+    brokers: config.kafkaBrokers,
+    newLedger: paymentLedger,
+  }),
+);

@@ -1,0 +1,40 @@
+import type { ShardSet } from '../../layers/db/shards';
+import { idParam, intParam } from '../../layers/http/params';
+import type { Route } from '../../layers/http/router';
+import { batchInitUsers, changeCredit, createUser, findCredit } from './users';
+
+export interface PaymentDeps {
+  readonly payment: ShardSet;
+}
+
+/** batch_init beyond this many users is refused: it would hold a shard's transaction too long. */
+export const MAX_BATCH_INIT = 10_000_000;
+
+/** The payment service's HTTP API (API.md, "Payment"), keyed by route. */
+export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {
+  'POST /payment/create_user': async (_, { payment }) => ({ body: { user_id: await createUser(payment) } }),
+
+  'POST /payment/batch_init/{n}/{starting_money}': async (params, { payment }) => {
+    const n = intParam(params, 'n', { max: MAX_BATCH_INIT });
+    const startingMoney = intParam(params, 'starting_money');
+    await batchInitUsers(payment, n, startingMoney);
+    return { body: { msg: `${n} users initialised with credit ${startingMoney}` } };
+  },
+
+  'GET /payment/find_user/{user_id}': async (params, { payment }) => {
+    const userId = idParam(params, 'user_id');
+    return { body: { user_id: userId, credit: await findCredit(payment, userId) } };
+  },
+
+  'POST /payment/add_funds/{user_id}/{amount}': async (params, { payment }) => {
+    const userId = idParam(params, 'user_id');
+    const amount = intParam(params, 'amount', { min: 1 });
+    return { body: { done: true, credit: await changeCredit(payment, userId, amount) } };
+  },
+
+  'POST /payment/pay/{user_id}/{amount}': async (params, { payment }) => {
+    const userId = idParam(params, 'user_id');
+    const amount = intParam(params, 'amount', { min: 1 });
+    return { body: { user_id: userId, credit: await changeCredit(payment, userId, -amount) } };
+  },
+};

@@ -1,0 +1,17 @@
+import { serviceConfig } from '../../layers/config/service';
+import { required } from '../../layers/http/api-handler';
+import { kafkaHandler } from '../../layers/kafka/kafka-handler';
+import { handleInstructions } from '../../layers/twopc/participant-handler';
+import { stockLedger } from './ledger';
+
+const config = serviceConfig();
+
+/** The stock participant: applies Prepare / Commit / Rollback for its shards, replies on the results topic. */
+export const handler = kafkaHandler(config.secretPrefix, { stock: config.shards.stock }, (records, databases) =>
+  handleInstructions(records, {
+    service: 'stock',
+    shards: required(databases, 'stock'),
+    brokers: config.kafkaBrokers,
+    newLedger: stockLedger,
+  }),
+);

@@ -1,0 +1,33 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type DatabaseContext, databases } from '../db/middleware';
+import type { DatabaseName } from '../db/secrets';
+import type { ShardSet } from '../db/shards';
+import { httpErrorHandler } from './error-handler';
+import { type Route, router } from './router';
+
+type Databases = Readonly<Partial<Record<DatabaseName, ShardSet>>>;
+
+/**
+ * One service's HTTP API as a Lambda handler: errors mapped to replies, the shards' credentials
+ * from Secrets Manager, then the route for the request's `routeKey`.
+ */
+export function apiHandler<Deps>(
+  routes: Readonly<Record<string, Route<Deps>>>,
+  secretPrefix: string,
+  shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
+  depsOf: (databases: Databases) => Deps,
+) {
+  const route = router(routes);
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, DatabaseContext>()
+    .use(httpErrorHandler())
+    .use(databases(secretPrefix, shardCounts))
+    .handler((event, context) => route(event, depsOf(context.databases)));
+}
+
+/** The shard set the middleware attached; its absence is a wiring mistake, reported as such. */
+export function required(databases: Databases, name: DatabaseName): ShardSet {
+  const shards = databases[name];
+  if (!shards) throw new Error(`no ${name} databases attached to this handler`);
+  return shards;
+}

@@ -1,0 +1,40 @@
+import { groupByShard, shardOf } from '../sharding/shard';
+import { TOPICS } from '../kafka/topics';
+import type { ParticipantId, PreparePayment, PrepareStock, StockLine } from './messages';
+
+/** The topic a participant reads its instructions from. */
+export function instructionTopic(participant: ParticipantId): string {
+  return participant.startsWith('stock-') ? TOPICS.stockInstructions : TOPICS.paymentInstructions;
+}
+
+/** What a checkout asks of whom. */
+export interface CheckoutRequest {
+  readonly txnId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly totalCost: number;
+  readonly lines: readonly StockLine[];
+}
+
+/**
+ * The prepares of a checkout: one per stock shard holding any of its items, and one for the
+ * payment shard holding its user. An empty order still asks payment, so an unknown user aborts it.
+ */
+export function prepareInstructions(
+  request: CheckoutRequest,
+  shardCounts: { readonly stock: number; readonly payment: number },
+): (PrepareStock | PreparePayment)[] {
+  const { txnId, orderId } = request;
+  const stock: PrepareStock[] = groupByShard(request.lines, (line) => line.itemId, shardCounts.stock).flatMap((items, shard) =>
+    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: `stock-${shard}` as ParticipantId, items }],
+  );
+  const payment: PreparePayment = {
+    kind: 'prepare',
+    txnId,
+    orderId,
+    participant: `payment-${shardOf(request.userId, shardCounts.payment)}`,
+    userId: request.userId,
+    amount: request.totalCost,
+  };
+  return [...stock, payment];
+}
