@@ -85,6 +85,14 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
     console.error(JSON.stringify({ level: 'error', msg: 'checkout could not complete its prepare phase', txnId, error: String(error) }));
   }
   if (!announced || !(await isDecided())) decided = await settle(deps, sql, txnId);
+  if (decided?.state === 'aborted' && !isComplete(decided)) {
+    // A 4xx promises that nothing is taken: wait (bounded) until every reservation is given back.
+    await deps.waiter.wait(sql, txnId, deps.timeoutMs, async () => {
+      decided = (await readTransaction(sql, txnId)) ?? decided;
+      return isComplete(decided!);
+    });
+    decided = (await readTransaction(sql, txnId)) ?? decided;
+  }
   return replyFor(decided, orderId, paid);
 }
 
@@ -102,6 +110,8 @@ async function settle(deps: CheckoutDeps, sql: postgres.Sql, txnId: string): Pro
   );
   return settled.get(txnId);
 }
+
+const isComplete = (txn: Transaction) => txn.participants.every((participant) => txn.acked.includes(participant));
 
 function replyFor(txn: Transaction | undefined, orderId: string, paid: RouteResult): RouteResult {
   if (txn?.state === 'committed') return paid;

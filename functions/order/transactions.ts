@@ -110,14 +110,16 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
       txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, decided boolean, completed boolean)
     where t.txn_id = r.txn_id`;
   const decisions = changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
-  if (decisions.length === 0) return;
-  await sql`
-    update orders o set paid = o.paid or d.paid, checkout_txn = null
-    from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
-    where o.order_id = d.order_id and o.checkout_txn = d.txn_id`;
-  // A NOTIFY payload holds at most 8000 bytes: decisions are announced in chunks.
-  for (let start = 0; start < decisions.length; start += 100) {
-    const ids = decisions.slice(start, start + 100).map((decision) => decision.txn_id).join(',');
-    await sql`select pg_notify(${DECISION_CHANNEL}, ${ids})`;
+  if (decisions.length > 0) {
+    await sql`
+      update orders o set paid = o.paid or d.paid, checkout_txn = null
+      from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
+      where o.order_id = d.order_id and o.checkout_txn = d.txn_id`;
+  }
+  // Decisions and acknowledgements are announced: a checkout that aborted waits for its
+  // participants to give everything back. A NOTIFY payload holds at most 8000 bytes: in chunks.
+  const announced = changed.filter((txn) => txn.state !== 'preparing').map((txn) => txn.txnId);
+  for (let start = 0; start < announced.length; start += 100) {
+    await sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`;
   }
 }

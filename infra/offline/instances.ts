@@ -36,6 +36,7 @@ export function functionEnvironment(config: StackConfig, kafkaBrokers: string, s
     SHOP_STOCK_SHARDS: String(config.shards.stock),
     SHOP_PAYMENT_SHARDS: String(config.shards.payment),
     SHOP_KAFKA_BROKERS: kafkaBrokers,
+    SHOP_DB_POOL_MAX: '8',
     SHOP_GATEWAY_URL: `http://127.0.0.1:${config.ports.gateway}`,
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { intEnv } from '../config/env';
 import { shardOf } from '../sharding/shard';
 import type { DatabaseSecret } from './secrets';
 
@@ -14,10 +15,10 @@ export interface ShardSet {
 const pools = new Map<string, postgres.Sql>();
 
 /**
- * A Lambda container serves one invocation at a time, so a pool needs few connections; two let
- * one invocation overlap a query with another on the same shard.
+ * A Lambda container serves one invocation at a time, so a pool needs few connections (two let
+ * one invocation overlap queries on a shard); a process that serves many at once is given more.
  */
-const POOL_SIZE = 2;
+const POOL_SIZE = intEnv('DB_POOL_MAX', 2, 1, 100);
 
 function poolFor(secret: DatabaseSecret): postgres.Sql {
   const key = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;

@@ -1,0 +1,70 @@
+import { Agent, request } from 'undici';
+
+/** A reply of the shop's API: its status and JSON body. */
+export interface Reply<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/**
+ * A client of the public HTTP API, as any user of the system would use it. One keep-alive
+ * connection pool, sized for the concurrency asked for.
+ */
+export class ShopClient {
+  private readonly dispatcher: Agent;
+
+  constructor(
+    readonly baseUrl: string,
+    connections = 256,
+  ) {
+    this.dispatcher = new Agent({ connections, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  }
+
+  async request<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<Reply<T>> {
+    const response = await request(`${this.baseUrl}${path}`, { method, dispatcher: this.dispatcher });
+    const text = await response.body.text();
+    try {
+      return { status: response.statusCode, body: JSON.parse(text) as T };
+    } catch {
+      throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** The body of a request that must succeed; anything else throws with the reply. */
+  async expectOk<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<T> {
+    const reply = await this.request<T>(method, path);
+    if (reply.status !== 200) throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    return reply.body;
+  }
+
+  createUser = async () => (await this.expectOk<{ user_id: string }>('POST', '/payment/create_user')).user_id;
+  addFunds = (userId: string, amount: number) => this.expectOk('POST', `/payment/add_funds/${userId}/${amount}`);
+  credit = async (userId: string) => (await this.expectOk<{ credit: number }>('GET', `/payment/find_user/${userId}`)).credit;
+  createItem = async (price: number) => (await this.expectOk<{ item_id: string }>('POST', `/stock/item/create/${price}`)).item_id;
+  addStock = (itemId: string, amount: number) => this.expectOk('POST', `/stock/add/${itemId}/${amount}`);
+  stock = async (itemId: string) => (await this.expectOk<{ stock: number }>('GET', `/stock/find/${itemId}`)).stock;
+  createOrder = async (userId: string) => (await this.expectOk<{ order_id: string }>('POST', `/orders/create/${userId}`)).order_id;
+  addItem = (orderId: string, itemId: string, quantity: number) => this.expectOk('POST', `/orders/addItem/${orderId}/${itemId}/${quantity}`);
+  order = (orderId: string) =>
+    this.expectOk<{ order_id: string; paid: boolean; items: [string, number][]; user_id: string; total_cost: number }>('GET', `/orders/find/${orderId}`);
+  checkout = (orderId: string) => this.request('POST', `/orders/checkout/${orderId}`);
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` at once, keeping results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,18 @@
+import { ShopClient } from '../../infra/measure/client';
+import { runContention, verifyContention } from '../../infra/measure/contention';
+import { gatewayUrl } from './support/stack';
+
+const client = new ShopClient(gatewayUrl, 1000);
+afterAll(() => client.close());
+
+describe('checkout under contention', () => {
+  it('1 item with 100 stock, 1000 users with 1 credit, 1000 concurrent checkouts: exactly 100 commit, and every reply agrees with the data', async () => {
+    const run = await runContention(client, { stock: 100, users: 1000, credit: 1, price: 1 });
+
+    const statuses = run.orders.map((order) => order.reply.status);
+    const committed = statuses.filter((status) => status === 200).length;
+    expect({ committed, violations: await verifyContention(client, run) }).toEqual({ committed: 100, violations: [] });
+    expect(await client.stock(run.itemId)).toBe(0);
+    expect(statuses.filter((status) => status === 409).length).toBe(900);
+  }, 240_000);
+});
