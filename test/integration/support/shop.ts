@@ -1,0 +1,29 @@
+import { ShopClient } from '../../../infra/measure/client';
+import { shardOf } from '../../../layers/sharding/shard';
+import { gatewayUrl, stackConfig } from './stack';
+
+export const shop = new ShopClient(gatewayUrl, 256);
+
+/** A user with the given credit. */
+export async function userWith(credit: number): Promise<string> {
+  const userId = await shop.createUser();
+  if (credit > 0) await shop.addFunds(userId, credit);
+  return userId;
+}
+
+/** An item with the given price and stock; with `shard`, one whose id lives on that stock shard. */
+export async function itemWith(price: number, stock: number, shard?: number): Promise<string> {
+  for (;;) {
+    const itemId = await shop.createItem(price);
+    if (shard !== undefined && shardOf(itemId, stackConfig.shards.stock) !== shard) continue;
+    if (stock > 0) await shop.addStock(itemId, stock);
+    return itemId;
+  }
+}
+
+/** An order of `userId` holding the given lines. */
+export async function orderOf(userId: string, lines: readonly [string, number][]): Promise<string> {
+  const orderId = await shop.createOrder(userId);
+  for (const [itemId, quantity] of lines) await shop.addItem(orderId, itemId, quantity);
+  return orderId;
+}
