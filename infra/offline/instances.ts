@@ -28,14 +28,14 @@ export function offlineInstances(config: StackConfig): OfflineInstance[] {
 }
 
 /** The environment every instance's functions see, as Lambda's configuration would give it. */
-export function functionEnvironment(config: StackConfig, kafkaBrokers: string, secretsEndpoint: string): NodeJS.ProcessEnv {
+export function functionEnvironment(config: StackConfig): NodeJS.ProcessEnv {
   return {
     ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${config.ports.secrets}`,
     SHOP_ORDER_SHARDS: String(config.shards.order),
     SHOP_STOCK_SHARDS: String(config.shards.stock),
     SHOP_PAYMENT_SHARDS: String(config.shards.payment),
-    SHOP_KAFKA_BROKERS: kafkaBrokers,
+    SHOP_KAFKA_BROKERS: `127.0.0.1:${config.ports.kafka}`,
     SHOP_DB_POOL_MAX: '8',
     SHOP_GATEWAY_URL: `http://127.0.0.1:${config.ports.gateway}`,
     SLS_TELEMETRY_DISABLED: '1',
@@ -44,17 +44,18 @@ export function functionEnvironment(config: StackConfig, kafkaBrokers: string, s
 }
 
 /**
- * Starts one serverless-offline process per instance, each bundling into its own esbuild
- * folder, and waits until every one answers HTTP and Lambda invocations.
+ * Starts serverless-offline processes (all instances, or those given), each bundling into its
+ * own esbuild folder, and waits until every one answers HTTP and Lambda invocations.
  */
 export async function startOfflineInstances(
   config: StackConfig,
   processes: ProcessRegistry,
-  environment: NodeJS.ProcessEnv,
   onReady: (instance: OfflineInstance) => void,
+  instances = offlineInstances(config),
 ): Promise<void> {
+  const environment = functionEnvironment(config);
   await Promise.all(
-    offlineInstances(config).map(async (instance) => {
+    instances.map(async (instance) => {
       const pid = processes.start(
         instance.name,
         process.execPath,

@@ -2,7 +2,7 @@ import { type StackConfig, databaseServers } from '../config';
 import { databaseSecretName } from '../../layers/db/secrets';
 import { Gateway } from '../gateway/nginx';
 import { KafkaBroker } from '../kafka/broker';
-import { functionEnvironment, startOfflineInstances } from '../offline/instances';
+import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../postgres/migrate';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager } from '../secrets/local-secrets-manager';
@@ -63,10 +63,9 @@ export class Stack {
       const secrets = this.secrets(tools);
       const secretsUp = this.startSecrets(secrets);
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
-      const environment = functionEnvironment(this.config, kafka.bootstrapServers, secrets.endpoint);
       this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
       let ready = 0;
-      await startOfflineInstances(this.config, this.processes, environment, (instance) =>
+      await startOfflineInstances(this.config, this.processes, (instance) =>
         this.progress.step(`functions: instance ${++ready}/${this.config.instances} up (http ${instance.httpPort}, lambda ${instance.lambdaPort})`),
       );
       const gateway = new Gateway(this.config, tools.nginx, this.processes);
@@ -88,6 +87,14 @@ export class Stack {
       this.progress.step(`${what}: stopping`);
       await Promise.all(matching.map((name) => this.processes.stop(name, signal, graceMs)));
     }
+  }
+
+  /** Starts one serverless-offline instance again (after a crash), with the stack's configuration. */
+  async restartInstance(index: number): Promise<void> {
+    const instance = offlineInstances(this.config)[index];
+    if (!instance) throw new Error(`no instance ${index}; the stack has ${this.config.instances}`);
+    await this.processes.stop(instance.name, 'SIGINT', 15_000);
+    await startOfflineInstances(this.config, this.processes, () => this.progress.step(`functions: ${instance.name} up again`), [instance]);
   }
 
   private kafka(tools: Toolchain): KafkaBroker {

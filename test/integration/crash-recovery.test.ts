@@ -1,0 +1,67 @@
+import { mapLimit } from '../../infra/measure/client';
+import { Stack } from '../../infra/stack/stack';
+import { eventually } from './support/eventually';
+import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { connectTo, stackConfig } from './support/stack';
+
+const quiet = { step: () => undefined };
+
+/** Transactions of every order shard that are undecided, or decided but not acknowledged by all. */
+async function unfinishedTransactions(): Promise<number> {
+  let unfinished = 0;
+  for (let shard = 0; shard < stackConfig.shards.order; shard++) {
+    const sql = connectTo(`order-${shard}`);
+    try {
+      const [row] = await sql<[{ n: number }]>`select count(*)::int as n from transactions where completed_at is null`;
+      unfinished += row.n;
+    } finally {
+      await sql.end();
+    }
+  }
+  return unfinished;
+}
+
+describe('a function instance killed with SIGKILL during concurrent checkouts', () => {
+  it('loses nothing: after recovery every transaction is finished and every invariant holds', async () => {
+    const stack = new Stack(stackConfig, quiet);
+    const victim = `offline-${stackConfig.instances - 1}`;
+    const item = await itemWith(1, 150);
+    const orders = await mapLimit(Array.from({ length: 300 }), 32, async () => {
+      const userId = await userWith(1);
+      return { userId, orderId: await orderOf(userId, [[item, 1]]) };
+    });
+
+    let answered = 0;
+    const checkouts = mapLimit(orders, 60, async ({ orderId }) => {
+      try {
+        return (await shop.checkout(orderId)).status;
+      } catch {
+        return 0;
+      } finally {
+        answered++;
+      }
+    });
+    await eventually('the first checkouts to be answered', async () => (answered >= 30 ? true : undefined));
+    process.kill(-stack.processes.pidOf(victim)!, 'SIGKILL');
+    const answeredAtKill = answered;
+    const statuses = await checkouts;
+    await stack.restartInstance(stackConfig.instances - 1);
+    await eventually('every transaction to be decided and acknowledged', async () => ((await unfinishedTransactions()) === 0 ? true : undefined), 150_000);
+
+    const states = await mapLimit(orders, 32, async ({ orderId, userId }) => ({
+      paid: (await shop.order(orderId)).paid,
+      credit: await shop.credit(userId),
+    }));
+    const paid = states.filter((state) => state.paid).length;
+    expect(await shop.stock(item)).toBe(150 - paid);
+    expect(paid).toBeLessThanOrEqual(150);
+    states.forEach((state, index) => {
+      const status = statuses[index]!;
+      expect({ index, credit: state.credit }).toEqual({ index, credit: state.paid ? 0 : 1 });
+      if (status === 200) expect({ index, paid: state.paid }).toEqual({ index, paid: true });
+      if (status >= 400 && status < 500) expect({ index, paid: state.paid }).toEqual({ index, paid: false });
+    });
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+    expect(answeredAtKill).toBeLessThan(orders.length / 2);
+  }, 300_000);
+});
