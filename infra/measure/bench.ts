@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ShopClient } from './client';
+import { htmlReport } from './report-html';
+import { summarise, Timeline } from './stats';
+
+const USAGE = `npm run bench -- [options]
+  --url URL            the gateway (default http://localhost:8000)
+  --items N            items "0"…"N-1" (default 100000)     --stock N   stock of each (default 1000000)
+  --users N            users "0"…"N-1" (default 100000)     --credit N  credit of each (default 1000000)
+  --orders N           orders "0"…"N-1" (default 100000)    --price N   item price (default 1)
+  --concurrency N      closed loop: N checkouts in flight (default 64)
+  --rate N             open loop instead: N checkouts started per second
+  --duration S         seconds of load (default 30)
+  --no-populate        keep the items and users there (orders are always made anew, so every
+                       checkout is of an unpaid order)
+  --out DIR            where the JSON and HTML go (default bench-results)`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', default: 'http://localhost:8000' },
+      items: { type: 'string', default: '100000' },
+      stock: { type: 'string', default: '1000000' },
+      users: { type: 'string', default: '100000' },
+      credit: { type: 'string', default: '1000000' },
+      orders: { type: 'string', default: '100000' },
+      price: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '64' },
+      rate: { type: 'string' },
+      duration: { type: 'string', default: '30' },
+      'no-populate': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-results' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const whole = (name: keyof typeof values, min = 1) => {
+    const value = Number(values[name]);
+    if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min}, not ${values[name]}`);
+    return value;
+  };
+  return {
+    url: values.url!,
+    items: whole('items'),
+    stock: whole('stock', 0),
+    users: whole('users'),
+    credit: whole('credit', 0),
+    orders: whole('orders'),
+    price: whole('price', 0),
+    concurrency: whole('concurrency'),
+    rate: values.rate === undefined ? undefined : whole('rate'),
+    durationS: whole('duration'),
+    populate: !values['no-populate'],
+    out: path.resolve(values.out!),
+  };
+}
+
+type Options = ReturnType<typeof options>;
+
+async function populate(client: ShopClient, o: Options): Promise<void> {
+  const started = performance.now();
+  if (o.populate) {
+    await client.expectOk('POST', `/stock/batch_init/${o.items}/${o.stock}/${o.price}`);
+    await client.expectOk('POST', `/payment/batch_init/${o.users}/${o.credit}`);
+  }
+  await client.expectOk('POST', `/orders/batch_init/${o.orders}/${o.items}/${o.users}/${o.price}`);
+  console.error(`populated ${o.items} items, ${o.users} users, ${o.orders} orders in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function progressLine(elapsedS: number, durationS: number, committed: number, total: number): string {
+  const width = 30;
+  const done = Math.min(width, Math.round((elapsedS / durationS) * width));
+  const rate = elapsedS > 0 ? committed / elapsedS : 0;
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${elapsedS.toFixed(0)}/${durationS} s  ${total} replies  ${committed} committed  ${rate.toFixed(0)} committed/s`;
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const client = new ShopClient(o.url, Math.max(o.concurrency, 256));
+  await populate(client, o);
+
+  // Every checkout takes the next unpaid order, so the headline counts fresh orders only.
+  let nextOrder = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + o.durationS * 1000;
+  const timeline = new Timeline(startedAt);
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let committed = 0;
+  let exhausted = false;
+  const cpuBefore = process.cpuUsage();
+
+  const checkoutOnce = async () => {
+    if (nextOrder >= o.orders) {
+      exhausted = true;
+      return;
+    }
+    const orderId = String(nextOrder++);
+    const sent = performance.now();
+    let status: string;
+    try {
+      status = String((await client.checkout(orderId)).status);
+    } catch (error) {
+      status = `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
+    }
+    const at = performance.now();
+    const ok = status === '200';
+    if (ok) committed++;
+    latencies.push(at - sent);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    timeline.record(at, at - sent, status, ok);
+  };
+
+  const tty = process.stderr.isTTY;
+  let lastPrinted = 0;
+  const ticker = setInterval(() => {
+    const elapsed = (performance.now() - startedAt) / 1000;
+    const line = progressLine(elapsed, o.durationS, committed, latencies.length);
+    if (tty) process.stderr.write(`\r${line}`);
+    else if (elapsed - lastPrinted >= 5) {
+      lastPrinted = elapsed;
+      process.stderr.write(`${line}\n`);
+    }
+  }, 250);
+
+  if (o.rate === undefined) {
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        while (performance.now() < deadline && !exhausted) await checkoutOnce();
+      }),
+    );
+  } else {
+    const inFlight = new Set<Promise<void>>();
+    const interval = 1000 / o.rate;
+    for (let i = 0; !exhausted; i++) {
+      const due = startedAt + i * interval;
+      if (due >= deadline) break;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const request = checkoutOnce().finally(() => inFlight.delete(request));
+      inFlight.add(request);
+    }
+    await Promise.all(inFlight);
+  }
+  clearInterval(ticker);
+  if (tty) process.stderr.write('\n');
+
+  const wallS = (performance.now() - startedAt) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const latency = summarise(latencies);
+  const result = {
+    when: new Date().toISOString(),
+    options: { ...o, out: undefined },
+    wallSeconds: Number(wallS.toFixed(2)),
+    committedPerSecond: Number((committed / wallS).toFixed(1)),
+    requestsPerSecond: Number((latencies.length / wallS).toFixed(1)),
+    committed,
+    requests: latencies.length,
+    ordersExhausted: exhausted,
+    latencyMs: Object.fromEntries(Object.entries(latency).map(([key, value]) => [key, Number(value.toFixed(1))])),
+    statuses,
+    generatorCpuPercentOfOneCore: Number((((cpu.user + cpu.system) / 1000 / (wallS * 1000)) * 100).toFixed(1)),
+    seconds: timeline.seconds(),
+  };
+  await client.close();
+
+  fs.mkdirSync(o.out, { recursive: true });
+  const stamp = result.when.replace(/[:.]/g, '-');
+  const jsonFile = path.join(o.out, `bench-${stamp}.json`);
+  const htmlFile = path.join(o.out, `bench-${stamp}.html`);
+  fs.writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  const mode = o.rate === undefined ? `closed loop, ${o.concurrency} in flight` : `open loop, ${o.rate}/s`;
+  const summary = {
+    load: `${mode}, ${o.durationS} s`,
+    'committed checkouts/s (fresh orders)': result.committedPerSecond,
+    'all replies/s': result.requestsPerSecond,
+    'latency p50 / p95 / p99 / max (ms)': `${result.latencyMs.p50} / ${result.latencyMs.p95} / ${result.latencyMs.p99} / ${result.latencyMs.max}`,
+    'replies by status': Object.entries(statuses).map(([status, count]) => `${status}: ${count}`).join(', '),
+    'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
+    'orders ran out': exhausted ? 'yes: raise --orders or shorten --duration' : 'no',
+  };
+  fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds));
+  for (const [key, value] of Object.entries(summary)) console.log(`${key.padEnd(40)} ${value}`);
+  console.log(`${'result'.padEnd(40)} ${jsonFile}\n${'report'.padEnd(40)} ${htmlFile}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

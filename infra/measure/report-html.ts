@@ -1,0 +1,65 @@
+import type { Second } from './stats';
+
+interface Series {
+  readonly name: string;
+  readonly color: string;
+  readonly values: readonly number[];
+}
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2'];
+
+const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A line chart as inline SVG: no script, no network, opens anywhere. */
+function lineChart(title: string, unit: string, series: readonly Series[]): string {
+  const width = 760;
+  const height = 260;
+  const pad = { left: 60, right: 20, top: 30, bottom: 40 };
+  const length = Math.max(1, ...series.map((s) => s.values.length));
+  const finite = series.flatMap((s) => s.values.filter(Number.isFinite));
+  const top = Math.max(1, ...finite) * 1.1;
+  const x = (i: number) => pad.left + (i / Math.max(1, length - 1)) * (width - pad.left - pad.right);
+  const y = (v: number) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
+  const grid = ticks
+    .map((v) => `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/><text x="${pad.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${Math.round(v)}</text>`)
+    .join('');
+  const lines = series
+    .map((s) => {
+      const points = s.values.map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : '')).filter(Boolean);
+      return `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points.join(' ')}"/>`;
+    })
+    .join('');
+  const legend = series
+    .map((s, i) => `<rect x="${pad.left + i * 130}" y="${height - 18}" width="12" height="12" fill="${s.color}"/><text x="${pad.left + i * 130 + 16}" y="${height - 8}" font-size="12">${escape(s.name)}</text>`)
+    .join('');
+  return `<figure><figcaption>${escape(title)} (${escape(unit)}, by second of the run)</figcaption>
+<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${grid}${lines}${legend}</svg></figure>`;
+}
+
+/** A self-contained HTML report of a benchmark run: summary table and three charts. */
+export function htmlReport(title: string, summary: Readonly<Record<string, string | number>>, seconds: readonly Second[]): string {
+  const statuses = [...new Set(seconds.flatMap((s) => Object.keys(s.statuses)))].sort();
+  const rows = Object.entries(summary)
+    .map(([key, value]) => `<tr><th>${escape(key)}</th><td>${escape(String(value))}</td></tr>`)
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#111}table{border-collapse:collapse}th,td{padding:.25rem .75rem;border-bottom:1px solid #e5e7eb;text-align:left}figure{margin:2rem 0}figcaption{font-weight:600;margin-bottom:.5rem}</style>
+</head><body><h1>${escape(title)}</h1><table>${rows}</table>
+${lineChart('Throughput', 'replies per second', [
+  { name: 'committed checkouts', color: COLORS[2]!, values: seconds.map((s) => s.committed) },
+  { name: 'all replies', color: COLORS[0]!, values: seconds.map((s) => s.requests) },
+])}
+${lineChart('Latency percentiles', 'ms', [
+  { name: 'p50', color: COLORS[0]!, values: seconds.map((s) => s.latency.p50) },
+  { name: 'p95', color: COLORS[3]!, values: seconds.map((s) => s.latency.p95) },
+  { name: 'p99', color: COLORS[1]!, values: seconds.map((s) => s.latency.p99) },
+])}
+${lineChart(
+  'Replies by status',
+  'replies per second',
+  statuses.map((status, i) => ({ name: status, color: COLORS[i % COLORS.length]!, values: seconds.map((s) => s.statuses[status] ?? 0) })),
+)}
+</body></html>
+`;
+}
