@@ -6,7 +6,8 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type Admin, type Consumer, Kafka, type LogEntry, logLevel } from 'kafkajs';
 import { createBatchRunner } from './batch-runner';
-import { MAX_INVOCATION_PAYLOAD_BYTES } from './batching';
+import { ENVELOPE_RESERVE_BYTES, MAX_INVOCATION_PAYLOAD_BYTES } from './batching';
+import { coalescingInvoker } from './coalescer';
 import type { KafkaEventSourceConfig } from './config';
 import type { Invoker } from './invoker';
 import { type Logger, describeError } from './logger';
@@ -151,7 +152,14 @@ export class EventSourceConsumer {
           batchSize: config.batchSize,
           maximumBatchingWindowMs: config.maximumBatchingWindowMs,
         },
-        { invoke: (event) => deps.invoke(config.functionName, event), log: deps.log, signal: this.abort.signal },
+        {
+          invoke: coalescingInvoker((event) => deps.invoke(config.functionName, event), {
+            maxRecords: config.batchSize,
+            maxBytes: MAX_INVOCATION_PAYLOAD_BYTES - ENVELOPE_RESERVE_BYTES,
+          }),
+          log: deps.log,
+          signal: this.abort.signal,
+        },
       ),
     });
   }
