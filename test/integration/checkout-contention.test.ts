@@ -1,9 +1,12 @@
 import { ShopClient } from '../../infra/measure/client';
 import { runContention, verifyContention } from '../../infra/measure/contention';
-import { gatewayUrl } from './support/stack';
+import { closeShards, connectShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
+import { eventually } from './support/eventually';
+import { gatewayUrl, stackConfig } from './support/stack';
 
 const client = new ShopClient(gatewayUrl, 1000);
-afterAll(() => client.close());
+const shards = connectShards(stackConfig);
+afterAll(() => Promise.all([client.close(), closeShards(shards)]));
 
 describe('checkout under contention', () => {
   it('1 item with 100 stock, 1000 users with 1 credit, 1000 concurrent checkouts: exactly 100 commit, and every reply agrees with the data', async () => {
@@ -14,5 +17,8 @@ describe('checkout under contention', () => {
     expect({ committed, violations: await verifyContention(client, run) }).toEqual({ committed: 100, violations: [] });
     expect(await client.stock(run.itemId)).toBe(0);
     expect(statuses.filter((status) => status === 409).length).toBe(900);
+
+    await eventually('every transaction to be acknowledged', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 60_000);
+    expect(await verifyShards(shards, 10_000)).toEqual([]);
   }, 240_000);
 });

@@ -2,24 +2,12 @@ import { mapLimit } from '../../infra/measure/client';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { connectTo, stackConfig } from './support/stack';
+import { stackConfig } from './support/stack';
+import { closeShards, connectShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
 
 const quiet = { step: () => undefined };
-
-/** Transactions of every order shard that are undecided, or decided but not acknowledged by all. */
-async function unfinishedTransactions(): Promise<number> {
-  let unfinished = 0;
-  for (let shard = 0; shard < stackConfig.shards.order; shard++) {
-    const sql = connectTo(`order-${shard}`);
-    try {
-      const [row] = await sql<[{ n: number }]>`select count(*)::int as n from transactions where completed_at is null`;
-      unfinished += row.n;
-    } finally {
-      await sql.end();
-    }
-  }
-  return unfinished;
-}
+const shards = connectShards(stackConfig);
+afterAll(() => closeShards(shards));
 
 describe('a function instance killed with SIGKILL during concurrent checkouts', () => {
   it('loses nothing: after recovery every transaction is finished and every invariant holds', async () => {
@@ -46,7 +34,8 @@ describe('a function instance killed with SIGKILL during concurrent checkouts', 
     const answeredAtKill = answered;
     const statuses = await checkouts;
     await stack.restartInstance(stackConfig.instances - 1);
-    await eventually('every transaction to be decided and acknowledged', async () => ((await unfinishedTransactions()) === 0 ? true : undefined), 150_000);
+    await eventually('every transaction to be decided and acknowledged', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 150_000);
+    expect(await verifyShards(shards, 10_000)).toEqual([]);
 
     const states = await mapLimit(orders, 32, async ({ orderId, userId }) => ({
       paid: (await shop.order(orderId)).paid,

@@ -1,0 +1,80 @@
+import postgres from 'postgres';
+import { databaseServers, type StackConfig } from '../config';
+import { readCredentials } from '../postgres/server';
+
+/** Opens a connection to every shard of the local stack, by name ("order-0", "stock-1", …). */
+export function connectShards(config: StackConfig): Map<string, postgres.Sql> {
+  return new Map(
+    databaseServers(config)
+      .filter((server) => server.service !== 'probe')
+      .map((server) => {
+        const { host, port, username, password, dbname } = readCredentials(config.dataDir, server);
+        return [server.name, postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined })];
+      }),
+  );
+}
+
+export async function closeShards(shards: Map<string, postgres.Sql>): Promise<void> {
+  await Promise.all([...shards.values()].map((sql) => sql.end({ timeout: 5 })));
+}
+
+const byPrefix = (shards: Map<string, postgres.Sql>, prefix: string) => [...shards].filter(([name]) => name.startsWith(prefix));
+
+/** Transactions not yet decided and acknowledged by every participant, over all order shards. */
+export async function unfinishedTransactions(shards: Map<string, postgres.Sql>): Promise<number> {
+  let count = 0;
+  for (const [, sql] of byPrefix(shards, 'order-')) {
+    count += (await sql<[{ n: number }]>`select count(*)::int as n from transactions where completed_at is null`)[0].n;
+  }
+  return count;
+}
+
+/**
+ * What must hold in the data of every shard once all transactions are finished, checked
+ * directly in the databases rather than through the API. Returns the violations, named.
+ * Orders "0" … "n-1" are left out of the order checks: batch_init overwrites them by contract.
+ */
+export async function verifyShards(shards: Map<string, postgres.Sql>, timeoutMs: number): Promise<string[]> {
+  const violations: string[] = [];
+  const committedTxns = new Set<string>();
+  const decidedTxns = new Set<string>();
+  for (const [name, sql] of byPrefix(shards, 'order-')) {
+    const [late] = await sql<[{ n: number }]>`
+      select count(*)::int as n from transactions where state = 'preparing' and deadline < now() - ${timeoutMs} * interval '1 millisecond'`;
+    if (late!.n > 0) violations.push(`${name}: ${late!.n} transactions undecided longer than the timeout after their deadline`);
+    const paidWithoutCommit = await sql<{ order_id: string }[]>`
+      select o.order_id from orders o where o.paid
+        and not exists (select 1 from transactions t where t.order_id = o.order_id and t.state = 'committed')
+        and o.order_id !~ '^[0-9]+$' limit 5`;
+    for (const { order_id } of paidWithoutCommit) violations.push(`${name}: order ${order_id} is paid but no transaction of it committed`);
+    const commitWithoutPaid = await sql<{ order_id: string }[]>`
+      select t.order_id from transactions t join orders o using (order_id)
+      where t.state = 'committed' and not o.paid and o.order_id !~ '^[0-9]+$' limit 5`;
+    for (const { order_id } of commitWithoutPaid) violations.push(`${name}: order ${order_id} committed but is not paid`);
+    const twice = await sql<{ order_id: string }[]>`
+      select order_id from transactions where state = 'committed' and order_id !~ '^[0-9]+$'
+      group by order_id having count(*) > 1 limit 5`;
+    for (const { order_id } of twice) violations.push(`${name}: order ${order_id} was committed more than once`);
+    for (const row of await sql<{ txn_id: string; state: string }[]>`select txn_id, state from transactions where state <> 'preparing'`) {
+      decidedTxns.add(row.txn_id);
+      if (row.state === 'committed') committedTxns.add(row.txn_id);
+    }
+  }
+  for (const [name, sql] of [...byPrefix(shards, 'stock-'), ...byPrefix(shards, 'payment-')]) {
+    const [table, column] = name.startsWith('stock-') ? ['items', 'stock'] : ['users', 'credit'];
+    const [negative] = await sql.unsafe<[{ n: number }]>(`select count(*)::int as n from ${table} where ${column} < 0`);
+    if (negative!.n > 0) violations.push(`${name}: ${negative!.n} rows with negative ${column}`);
+    for (const row of await sql<{ txn_id: string; state: string }[]>`select txn_id, state from participations`) {
+      if (row.state === 'prepared' && decidedTxns.has(row.txn_id)) {
+        violations.push(`${name}: transaction ${row.txn_id} is decided but still holds a reservation here`);
+      }
+      if (row.state === 'committed' && !committedTxns.has(row.txn_id)) {
+        violations.push(`${name}: transaction ${row.txn_id} committed here but not at its coordinator`);
+      }
+      if (row.state === 'aborted' && committedTxns.has(row.txn_id)) {
+        violations.push(`${name}: transaction ${row.txn_id} aborted here but committed at its coordinator`);
+      }
+    }
+  }
+  return violations;
+}
