@@ -36,7 +36,20 @@ async function runInForeground(stack: Stack): Promise<void> {
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
-  setInterval(() => undefined, 1 << 30);
+  // A function instance that dies (a crash, kill -9) is replaced, as Lambda replaces a container.
+  const replacing = new Set<number>();
+  setInterval(() => {
+    if (stopping) return;
+    for (const index of stack.deadInstances()) {
+      if (replacing.has(index)) continue;
+      replacing.add(index);
+      consoleProgress.step(`functions: instance offline-${index} died; starting a new one`);
+      stack
+        .restartInstance(index)
+        .catch((error: unknown) => consoleProgress.step(`functions: offline-${index} did not start: ${String(error)}`))
+        .finally(() => replacing.delete(index));
+    }
+  }, 1_000);
 }
 
 /** Asks the foreground start to stop (it knows best); stops the parts itself when start is gone. */

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { type StackConfig, databaseServers } from '../config';
 import { databaseSecretName } from '../../layers/db/secrets';
 import { Gateway } from '../gateway/nginx';
@@ -7,7 +9,7 @@ import { migrate } from '../postgres/migrate';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager } from '../secrets/local-secrets-manager';
 import { ensureToolchain, type Toolchain } from './prerequisites';
-import { ProcessRegistry } from './processes';
+import { isAlive, ProcessRegistry, sleep } from './processes';
 import type { Progress } from './progress';
 
 /**
@@ -89,12 +91,53 @@ export class Stack {
     }
   }
 
-  /** Starts one serverless-offline instance again (after a crash), with the stack's configuration. */
+  /**
+   * Starts a serverless-offline instance that has died, as Lambda replaces a crashed container.
+   * Whoever calls first (the supervisor of npm start, a test, the chaos command) does it; a
+   * lock file keeps two callers from starting it twice, and a live instance is left alone.
+   */
   async restartInstance(index: number): Promise<void> {
     const instance = offlineInstances(this.config)[index];
     if (!instance) throw new Error(`no instance ${index}; the stack has ${this.config.instances}`);
-    await this.processes.stop(instance.name, 'SIGINT', 15_000);
-    await startOfflineInstances(this.config, this.processes, () => this.progress.step(`functions: ${instance.name} up again`), [instance]);
+    const lock = path.join(this.processes.pidDir, `${instance.name}.restarting`);
+    let handle: number;
+    try {
+      handle = fs.openSync(lock, 'wx');
+    } catch {
+      while (fs.existsSync(lock)) await sleep(200);
+      return;
+    }
+    try {
+      if (isAlive(this.processes.pidOf(instance.name))) return;
+      await startOfflineInstances(this.config, this.processes, () => this.progress.step(`functions: ${instance.name} up again`), [instance]);
+    } finally {
+      fs.closeSync(handle);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+
+  /** The indexes of serverless-offline instances whose process has died. */
+  deadInstances(): number[] {
+    return offlineInstances(this.config)
+      .filter((instance) => !isAlive(this.processes.pidOf(instance.name)))
+      .map((instance) => instance.index);
+  }
+
+  /** Stops the Kafka broker (controlled shutdown) and starts it again on the same storage. */
+  async restartKafka(): Promise<void> {
+    const tools = await ensureToolchain(this.progress);
+    await this.processes.stop('kafka', 'SIGTERM', 30_000);
+    await this.kafka(tools).start();
+  }
+
+  /** Stops one database server (fast shutdown: open sessions are cut) and starts it again. */
+  async restartDatabase(name: string): Promise<void> {
+    const server = databaseServers(this.config).find((candidate) => candidate.name === name);
+    if (!server) throw new Error(`no database ${name} in this stack`);
+    const tools = await ensureToolchain(this.progress);
+    const postgres = new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes);
+    await this.processes.stop(postgres.processName, 'SIGINT', 30_000);
+    await postgres.start();
   }
 
   private kafka(tools: Toolchain): KafkaBroker {
