@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { loadStackConfig } from '../config';
 import { Stack } from '../stack/stack';
 import { ShopClient } from './client';
-import { closeShards, connectShards, unfinishedTransactions, verifyShards } from './shard-verifier';
+import { runCommand } from './run-command';
+import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)
@@ -140,12 +141,7 @@ async function main(): Promise<number> {
     await load;
 
     console.log(`load stopped after ${outcomes.length} checkouts; waiting for every transaction to finish`);
-    const settleBy = Date.now() + whole('settle') * 1000;
-    let unfinished = await unfinishedTransactions(shards);
-    while (unfinished > 0 && Date.now() < settleBy) {
-      await pause(1_000);
-      unfinished = await unfinishedTransactions(shards);
-    }
+    const unfinished = await waitUntilFinished(shards, whole('settle') * 1000);
     const violations = [
       ...(unfinished > 0 ? [`${unfinished} transactions still unfinished after ${values.settle} s`] : []),
       ...(await verifyShards(shards, 10_000)),
@@ -166,10 +162,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(2);
-  },
-);
+runCommand(main);

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { loadStackConfig } from '../config';
 import { ShopClient } from './client';
+import { runCommand } from './run-command';
 import { runContention, verifyContention } from './contention';
-import { closeShards, connectShards, unfinishedTransactions, verifyShards } from './shard-verifier';
+import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
 
 const USAGE = `npm run consistency -- [options]
   --url URL         the gateway (default http://localhost:8000)
@@ -51,12 +52,7 @@ async function main(): Promise<number> {
     for (const { reply } of run.orders) statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
     console.log(`checkouts answered in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(statuses)}`);
 
-    const settleBy = Date.now() + whole('settle', 1) * 1000;
-    let unfinished = await unfinishedTransactions(shards);
-    while (unfinished > 0 && Date.now() < settleBy) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      unfinished = await unfinishedTransactions(shards);
-    }
+    const unfinished = await waitUntilFinished(shards, whole('settle', 1) * 1000);
     const violations = [
       ...(unfinished > 0 ? [`${unfinished} transactions still not decided and acknowledged after ${values.settle} s`] : []),
       ...(await verifyContention(client, run)),
@@ -73,10 +69,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(2);
-  },
-);
+runCommand(main);

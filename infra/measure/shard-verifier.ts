@@ -29,6 +29,17 @@ export async function unfinishedTransactions(shards: Map<string, postgres.Sql>):
   return count;
 }
 
+/** Waits until every transaction is finished or `timeoutMs` passes; returns how many are left. */
+export async function waitUntilFinished(shards: Map<string, postgres.Sql>, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let unfinished = await unfinishedTransactions(shards);
+  while (unfinished > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    unfinished = await unfinishedTransactions(shards);
+  }
+  return unfinished;
+}
+
 /**
  * What must hold in the data of every shard once all transactions are finished, checked
  * directly in the databases rather than through the API. Returns the violations, named.

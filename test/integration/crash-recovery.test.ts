@@ -1,7 +1,7 @@
 import { mapLimit } from '../../infra/measure/client';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
-import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
 import { stackConfig } from './support/stack';
 import { closeShards, connectShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
 
@@ -19,20 +19,14 @@ describe('a function instance killed with SIGKILL during concurrent checkouts', 
       return { userId, orderId: await orderOf(userId, [[item, 1]]) };
     });
 
-    let answered = 0;
-    const checkouts = mapLimit(orders, 60, async ({ orderId }) => {
-      try {
-        return (await shop.checkout(orderId)).status;
-      } catch {
-        return 0;
-      } finally {
-        answered++;
-      }
-    });
-    await eventually('the first checkouts to be answered', async () => (answered >= 30 ? true : undefined));
+    const checkouts = checkoutInFlight(
+      orders.map(({ orderId }) => orderId),
+      60,
+    );
+    await eventually('the first checkouts to be answered', async () => (checkouts.answered() >= 30 ? true : undefined));
     process.kill(-stack.processes.pidOf(victim)!, 'SIGKILL');
-    const answeredAtKill = answered;
-    const statuses = await checkouts;
+    const answeredAtKill = checkouts.answered();
+    const statuses = await checkouts.statuses;
     await stack.restartInstance(stackConfig.instances - 1);
     await eventually('every transaction to be decided and acknowledged', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 150_000);
     expect(await verifyShards(shards, 10_000)).toEqual([]);

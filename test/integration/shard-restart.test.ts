@@ -2,7 +2,7 @@ import { mapLimit } from '../../infra/measure/client';
 import { closeShards, connectShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
-import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
 import { stackConfig } from './support/stack';
 
 const shards = connectShards(stackConfig);
@@ -15,19 +15,10 @@ describe('a PostgreSQL shard restarted during concurrent checkouts', () => {
     const orders = await mapLimit(Array.from({ length: 200 }), 32, async () => orderOf(await userWith(5), [[item, 1]]));
     const pidsBefore = Array.from({ length: stackConfig.instances }, (_, index) => stack.processes.pidOf(`offline-${index}`));
 
-    let answered = 0;
-    const checkouts = mapLimit(orders, 40, async (orderId) => {
-      try {
-        return (await shop.checkout(orderId)).status;
-      } catch {
-        return 0;
-      } finally {
-        answered++;
-      }
-    });
-    await eventually('the first checkouts to be answered', async () => (answered >= 20 ? true : undefined));
+    const checkouts = checkoutInFlight(orders, 40);
+    await eventually('the first checkouts to be answered', async () => (checkouts.answered() >= 20 ? true : undefined));
     await stack.restartDatabase('stock-0');
-    const statuses = await checkouts;
+    const statuses = await checkouts.statuses;
     await eventually('every transaction to finish', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 150_000);
 
     expect(stack.deadInstances()).toEqual([]);

@@ -1,4 +1,4 @@
-import { ShopClient } from '../../../infra/measure/client';
+import { mapLimit, ShopClient } from '../../../infra/measure/client';
 import { shardOf } from '../../../layers/sharding/shard';
 import { gatewayUrl, stackConfig } from './stack';
 
@@ -19,6 +19,24 @@ export async function itemWith(price: number, stock: number, shard?: number): Pr
     if (stock > 0) await shop.addStock(itemId, stock);
     return itemId;
   }
+}
+
+/**
+ * Checks the orders out, `concurrency` at a time; `answered()` tells how many have replied so
+ * far, so a test can strike while checkouts are in flight. A reply that never came counts as 0.
+ */
+export function checkoutInFlight(orderIds: readonly string[], concurrency: number) {
+  let answered = 0;
+  const statuses = mapLimit(orderIds, concurrency, async (orderId) => {
+    try {
+      return (await shop.checkout(orderId)).status;
+    } catch {
+      return 0;
+    } finally {
+      answered++;
+    }
+  });
+  return { statuses, answered: () => answered };
 }
 
 /** An order of `userId` holding the given lines. */
