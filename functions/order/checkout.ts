@@ -62,8 +62,10 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
       },
       deps.shardCounts,
     );
-    await insertTransaction(tx, newTxnId, orderId, prepares.map((prepare) => prepare.participant), deps.timeoutMs);
-    await tx`update orders set checkout_txn = ${newTxnId} where order_id = ${orderId}`;
+    await Promise.all([
+      insertTransaction(tx, newTxnId, orderId, prepares.map((prepare) => prepare.participant), deps.timeoutMs),
+      tx`update orders set checkout_txn = ${newTxnId} where order_id = ${orderId}`,
+    ]);
     for (const prepare of prepares) addToOutbox(outbox, instructionTopic(prepare.participant), { key: newTxnId, value: encode(prepare) });
     return newTxnId;
   });

@@ -97,7 +97,9 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
     decided: decided.has(txn.txnId),
     completed: txn.state !== 'preparing' && txn.participants.every((member) => txn.acked.includes(member)),
   }));
-  await sql`
+  // The writes go out together (postgres.js pipelines them on the transaction's connection).
+  const writes: Promise<unknown>[] = [];
+  writes.push(sql`
     update transactions t
     set state = r.state,
         yes = array(select jsonb_array_elements_text(r.yes)),
@@ -108,18 +110,19 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
         completed_at = case when r.completed then coalesce(t.completed_at, now()) else null end
     from jsonb_to_recordset(${sql.json(records as never)}) as r(
       txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, decided boolean, completed boolean)
-    where t.txn_id = r.txn_id`;
+    where t.txn_id = r.txn_id`);
   const decisions = changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
   if (decisions.length > 0) {
-    await sql`
+    writes.push(sql`
       update orders o set paid = o.paid or d.paid, checkout_txn = null
       from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
-      where o.order_id = d.order_id and o.checkout_txn = d.txn_id`;
+      where o.order_id = d.order_id and o.checkout_txn = d.txn_id`);
   }
   // Decisions and acknowledgements are announced: a checkout that aborted waits for its
   // participants to give everything back. A NOTIFY payload holds at most 8000 bytes: in chunks.
   const announced = changed.filter((txn) => txn.state !== 'preparing').map((txn) => txn.txnId);
   for (let start = 0; start < announced.length; start += 100) {
-    await sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`;
+    writes.push(sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`);
   }
+  await Promise.all(writes);
 }

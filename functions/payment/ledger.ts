@@ -16,15 +16,14 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
   const changed = new Set<string>();
 
   return {
-    async load(sql, prepares, releases) {
-      const ids = new Set<string>([
-        ...prepares.map((prepare) => (prepare as PreparePayment).userId),
-        ...releases.map((held) => held.userId),
-      ]);
-      if (ids.size === 0) return;
+    async load(sql, prepares, txnIds) {
+      const ids = new Set<string>(prepares.map((prepare) => (prepare as PreparePayment).userId));
       const rows = await sql<{ user_id: string; credit: number }[]>`
         select user_id, credit::float8 as credit from users
-        where user_id = any(${sql.array([...ids].sort())}) order by user_id for update`;
+        where user_id = any(${sql.array([...ids])}::text[])
+           or user_id in (select held ->> 'userId' from participations
+                          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared')
+        order by user_id for update`;
       for (const row of rows) credit.set(row.user_id, row.credit);
     },
 

@@ -17,14 +17,15 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
   };
 
   return {
-    async load(sql, prepares, releases) {
+    async load(sql, prepares, txnIds) {
       const ids = new Set<string>();
       for (const prepare of prepares) for (const line of (prepare as PrepareStock).items) ids.add(line.itemId);
-      for (const lines of releases) for (const line of lines) ids.add(line.itemId);
-      if (ids.size === 0) return;
       const rows = await sql<{ item_id: string; stock: number }[]>`
         select item_id, stock::float8 as stock from items
-        where item_id = any(${sql.array([...ids].sort())}) order by item_id for update`;
+        where item_id = any(${sql.array([...ids])}::text[])
+           or item_id in (select line ->> 'itemId' from participations, jsonb_array_elements(held) as line
+                          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared')
+        order by item_id for update`;
       for (const row of rows) stock.set(row.item_id, row.stock);
     },
 

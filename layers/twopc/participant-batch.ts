@@ -6,11 +6,12 @@ type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
 
 /**
  * What one participant service (stock, payment) holds in escrow, for one batch on one shard:
- * it loads and locks the balances the batch touches, then reserves and releases in memory, then
- * writes every changed balance back in one statement.
+ * it loads and locks the balances the batch touches (those its prepares ask for, and those the
+ * prepared transactions among `txnIds` hold, which a rollback may give back), then reserves and
+ * releases in memory, then writes every changed balance back in one statement.
  */
 export interface Ledger<I extends Instruction, Held> {
-  load(sql: postgres.TransactionSql, prepares: readonly PrepareOf<I>[], releases: readonly Held[]): Promise<void>;
+  load(sql: postgres.TransactionSql, prepares: readonly PrepareOf<I>[], txnIds: readonly string[]): Promise<void>;
   tryReserve(prepare: PrepareOf<I>): { reservation: Reservation; held?: Held };
   release(held: Held): void;
   save(sql: postgres.TransactionSql): Promise<void>;
@@ -40,9 +41,16 @@ export async function applyOnShard<I extends Instruction, Held>(
 ): Promise<ShardOutcome> {
   return sql.begin(async (tx) => {
     const txnIds = [...new Set(instructions.map((instruction) => instruction.txnId))].sort();
-    const rows = await tx<{ txn_id: string; state: Participation['state']; refusal: string | null; held: unknown }[]>`
-      select txn_id, state, refusal, held from participations
-      where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`;
+    const isPrepare = (instruction: I): instruction is I & PrepareOf<I> => instruction.kind === 'prepare';
+    const ledger = newLedger();
+    // Both locks go out at once (postgres.js pipelines them on the transaction's connection) and
+    // run in this order on the server: records first, then balances, as in every batch.
+    const [rows] = await Promise.all([
+      tx<{ txn_id: string; state: Participation['state']; refusal: string | null; held: unknown }[]>`
+        select txn_id, state, refusal, held from participations
+        where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`,
+      ledger.load(tx, instructions.filter(isPrepare), txnIds),
+    ]);
     const stored = new Map<string, StoredParticipation>(
       rows.map((row) => [
         row.txn_id,
@@ -53,13 +61,6 @@ export async function applyOnShard<I extends Instruction, Held>(
       ]),
     );
 
-    const isPrepare = (instruction: I): instruction is I & PrepareOf<I> => instruction.kind === 'prepare';
-    const ledger = newLedger();
-    await ledger.load(
-      tx,
-      instructions.filter(isPrepare).filter((prepare) => !stored.has(prepare.txnId)),
-      rows.filter((row) => row.state === 'prepared').map((row) => row.held as Held),
-    );
 
     const changed = new Set<string>();
     const outcome: ShardOutcome = { replies: [], violations: [] };
@@ -80,7 +81,7 @@ export async function applyOnShard<I extends Instruction, Held>(
       if (step.violation) outcome.violations.push({ instruction, violation: step.violation });
     }
 
-    await ledger.save(tx);
+    const saved = ledger.save(tx);
     if (changed.size > 0) {
       const records = [...changed].map((txnId) => {
         const { participation, held } = stored.get(txnId)!;
@@ -98,6 +99,7 @@ export async function applyOnShard<I extends Instruction, Held>(
         on conflict (txn_id) do update
           set state = excluded.state, refusal = excluded.refusal, held = excluded.held, updated_at = now()`;
     }
+    await saved;
     return outcome;
   });
 }
