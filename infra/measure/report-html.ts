@@ -4,6 +4,8 @@ interface Series {
   readonly name: string;
   readonly color: string;
   readonly values: readonly number[];
+  /** drawn dashed, so a line that covers another still shows both */
+  readonly dashed?: boolean;
 }
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2'];
@@ -27,11 +29,17 @@ function lineChart(title: string, unit: string, series: readonly Series[]): stri
   const lines = series
     .map((s) => {
       const points = s.values.map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : '')).filter(Boolean);
-      return `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${points.join(' ')}"/>`;
+      const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+      return `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${points.join(' ')}"/>`;
     })
     .join('');
+  let legendX = pad.left;
   const legend = series
-    .map((s, i) => `<rect x="${pad.left + i * 130}" y="${height - 18}" width="12" height="12" fill="${s.color}"/><text x="${pad.left + i * 130 + 16}" y="${height - 8}" font-size="12">${escape(s.name)}</text>`)
+    .map((s) => {
+      const entry = `<rect x="${legendX}" y="${height - 18}" width="12" height="12" fill="${s.color}"/><text x="${legendX + 16}" y="${height - 8}" font-size="12">${escape(s.name)}</text>`;
+      legendX += 16 + s.name.length * 7 + 24;
+      return entry;
+    })
     .join('');
   return `<figure><figcaption>${escape(title)} (${escape(unit)}, by second of the run)</figcaption>
 <svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${grid}${lines}${legend}</svg></figure>`;
@@ -47,8 +55,8 @@ export function htmlReport(title: string, summary: Readonly<Record<string, strin
 <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#111}table{border-collapse:collapse}th,td{padding:.25rem .75rem;border-bottom:1px solid #e5e7eb;text-align:left}figure{margin:2rem 0}figcaption{font-weight:600;margin-bottom:.5rem}</style>
 </head><body><h1>${escape(title)}</h1><table>${rows}</table>
 ${lineChart('Throughput', 'replies per second', [
-  { name: 'committed checkouts', color: COLORS[2]!, values: seconds.map((s) => s.committed) },
   { name: 'all replies', color: COLORS[0]!, values: seconds.map((s) => s.requests) },
+  { name: 'committed checkouts', color: COLORS[2]!, values: seconds.map((s) => s.committed), dashed: true },
 ])}
 ${lineChart('Latency percentiles', 'ms', [
   { name: 'p50', color: COLORS[0]!, values: seconds.map((s) => s.latency.p50) },
