@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShopClient } from './client';
+import { runCommand, wholeOption } from './run-command';
 import { htmlReport } from './report-html';
 import { summarise, Timeline } from './stats';
 
@@ -39,11 +40,7 @@ function options() {
     console.log(USAGE);
     process.exit(0);
   }
-  const whole = (name: keyof typeof values, min = 1) => {
-    const value = Number(values[name]);
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min}, not ${values[name]}`);
-    return value;
-  };
+  const whole = (name: keyof typeof values, min = 1) => wholeOption(values, name, min);
   return {
     url: values.url!,
     items: whole('items'),
@@ -189,7 +186,7 @@ async function main(): Promise<void> {
   console.log(`${'result'.padEnd(40)} ${jsonFile}\n${'report'.padEnd(40)} ${htmlFile}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
+runCommand(async () => {
+  await main();
+  return 0;
 });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadStackConfig } from '../config';
 import { Stack } from '../stack/stack';
 import { ShopClient } from './client';
-import { runCommand } from './run-command';
+import { runCommand, wholeOption } from './run-command';
 import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
 
@@ -78,11 +78,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const whole = (name: 'concurrency' | 'items' | 'users' | 'orders' | 'settle') => {
-    const value = Number(values[name]);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number, not ${values[name]}`);
-    return value;
-  };
+  const whole = (name: 'concurrency' | 'items' | 'users' | 'orders' | 'settle') => wholeOption(values, name);
   const sizes = { items: whole('items'), users: whole('users'), orders: whole('orders') };
   const stock = 1_000_000;
   const credit = 1_000_000;

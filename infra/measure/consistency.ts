@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadStackConfig } from '../config';
 import { ShopClient } from './client';
-import { runCommand } from './run-command';
+import { runCommand, wholeOption } from './run-command';
 import { runContention, verifyContention } from './contention';
 import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
 
@@ -29,11 +29,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const whole = (name: 'stock' | 'users' | 'credit' | 'concurrency' | 'settle', min: number) => {
-    const value = Number(values[name]);
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min}, not ${values[name]}`);
-    return value;
-  };
+  const whole = (name: 'stock' | 'users' | 'credit' | 'concurrency' | 'settle', min: number) => wholeOption(values, name, min);
   const options = {
     stock: whole('stock', 0),
     users: whole('users', 1),
