@@ -108,20 +108,28 @@ describe('the Kafka event source of serverless-offline', () => {
 
   it('shares the partitions among the serverless-offline instances of one consumer group', async () => {
     const run = `spread-${randomUUID()}`;
-    const keys = Array.from({ length: stackConfig.kafkaPartitions * 3 }, (_, index) => `${run}-${index}`);
-    await producer.send({
-      topic: TOPIC,
-      messages: keys.map((key, index) => ({ key, value: '{}', partition: index % stackConfig.kafkaPartitions })),
-    });
+    const everyInstance = new Set(Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`));
+    let round = 0;
 
-    const rows = await eventually('every record to be delivered', async () => {
-      const delivered = await probe<{ record_key: string; instance: string }[]>`
-        select record_key, instance from deliveries where record_key like ${`${run}-%`}`;
-      return new Set(delivered.map((row) => row.record_key)).size === keys.length ? delivered : undefined;
-    });
-
-    expect(new Set(rows.map((row) => row.instance))).toEqual(
-      new Set(Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`)),
+    // One record per partition each round, until every instance has taken some: a member that
+    // just (re)joined the group may need a rebalance before it owns a partition.
+    const instances = await eventually(
+      'records delivered by every instance',
+      async () => {
+        await producer.send({
+          topic: TOPIC,
+          messages: Array.from({ length: stackConfig.kafkaPartitions }, (_, partition) => ({ key: `${run}-${round}-${partition}`, value: '{}', partition })),
+        });
+        round++;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const delivered = await probe<{ instance: string }[]>`
+          select distinct instance from deliveries where record_key like ${`${run}-%`}`;
+        const seen = new Set(delivered.map((row) => row.instance));
+        return seen.size === everyInstance.size ? seen : undefined;
+      },
+      60_000,
     );
+
+    expect(instances).toEqual(everyInstance);
   });
 });
