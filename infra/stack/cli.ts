@@ -27,29 +27,18 @@ async function runInForeground(stack: Stack): Promise<void> {
   stack.processes.remember(SUPERVISOR, process.pid);
   consoleProgress.step(`ready: the API is at ${url} (Ctrl-C or npm stop to end)`);
   let stopping = false;
+  const endSupervision = stack.superviseInstances();
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
+    endSupervision();
     await stack.stop();
     stack.processes.forget(SUPERVISOR);
     consoleProgress.step('stopped');
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
-  // A function instance that dies (a crash, kill -9) is replaced, as Lambda replaces a container.
-  const replacing = new Set<number>();
-  setInterval(() => {
-    if (stopping) return;
-    for (const index of stack.deadInstances()) {
-      if (replacing.has(index)) continue;
-      replacing.add(index);
-      consoleProgress.step(`functions: instance offline-${index} died; starting a new one`);
-      stack
-        .restartInstance(index)
-        .catch((error: unknown) => consoleProgress.step(`functions: offline-${index} did not start: ${String(error)}`))
-        .finally(() => replacing.delete(index));
-    }
-  }, 1_000);
+
 }
 
 /** Asks the foreground start to stop (it knows best); stops the parts itself when start is gone. */

@@ -116,6 +116,25 @@ export class Stack {
     }
   }
 
+  /**
+   * Replaces any function instance that dies (a crash, kill -9), as Lambda replaces a crashed
+   * container, checking every second; returns the function that ends the supervision.
+   */
+  superviseInstances(): () => void {
+    const replacing = new Set<number>();
+    const timer = setInterval(() => {
+      for (const index of this.deadInstances()) {
+        if (replacing.has(index)) continue;
+        replacing.add(index);
+        this.progress.step(`functions: instance offline-${index} died; starting a new one`);
+        this.restartInstance(index)
+          .catch((error: unknown) => this.progress.step(`functions: offline-${index} did not start: ${String(error)}`))
+          .finally(() => replacing.delete(index));
+      }
+    }, 1_000);
+    return () => clearInterval(timer);
+  }
+
   /** The indexes of serverless-offline instances whose process has died. */
   deadInstances(): number[] {
     return offlineInstances(this.config)

@@ -17,6 +17,8 @@ async function main([command, ...args]: string[]): Promise<number> {
   } else {
     consoleProgress.step('test: using the local stack that is already running');
   }
+  // The tests kill instances on purpose; like npm start, a stack started here replaces them.
+  const endSupervision = startedHere ? stack.superviseInstances() : () => undefined;
   const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
   if (startedHere) process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
   try {
@@ -26,6 +28,7 @@ async function main([command, ...args]: string[]): Promise<number> {
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } finally {
+    endSupervision();
     if (startedHere) await stack.stop();
   }
 }

@@ -81,25 +81,28 @@ export async function applyOnShard<I extends Instruction, Held>(
       if (step.violation) outcome.violations.push({ instruction, violation: step.violation });
     }
 
-    const saved = ledger.save(tx);
-    if (changed.size > 0) {
-      const records = [...changed].map((txnId) => {
-        const { participation, held } = stored.get(txnId)!;
-        return {
-          txn_id: txnId,
-          state: participation.state,
-          refusal: participation.state === 'aborted' ? participation.refusal : null,
-          held,
-        };
-      });
-      await tx`
-        insert into participations (txn_id, state, refusal, held)
-        select txn_id, state, refusal, coalesce(held, '[]'::jsonb)
-        from jsonb_to_recordset(${tx.json(records as never)}) as r(txn_id text, state text, refusal text, held jsonb)
-        on conflict (txn_id) do update
-          set state = excluded.state, refusal = excluded.refusal, held = excluded.held, updated_at = now()`;
-    }
-    await saved;
+    const records = [...changed].map((txnId) => {
+      const { participation, held } = stored.get(txnId)!;
+      return {
+        txn_id: txnId,
+        state: participation.state,
+        refusal: participation.state === 'aborted' ? participation.refusal : null,
+        held,
+      };
+    });
+    // Both writes go out at once; Promise.all also settles the one still running if the other
+    // fails, so no rejection is left unhandled (which would end the whole process).
+    await Promise.all([
+      ledger.save(tx),
+      records.length === 0
+        ? undefined
+        : tx`
+            insert into participations (txn_id, state, refusal, held)
+            select txn_id, state, refusal, coalesce(held, '[]'::jsonb)
+            from jsonb_to_recordset(${tx.json(records as never)}) as r(txn_id text, state text, refusal text, held jsonb)
+            on conflict (txn_id) do update
+              set state = excluded.state, refusal = excluded.refusal, held = excluded.held, updated_at = now()`,
+    ]);
     return outcome;
   });
 }
