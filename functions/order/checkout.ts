@@ -3,11 +3,10 @@ import type postgres from 'postgres';
 import type { ShardSet } from '../../layers/db/shards';
 import { AppError, ConflictError, NotFoundError } from '../../layers/errors';
 import type { RouteResult } from '../../layers/http/router';
-import { addToOutbox, type Outbox, sendOutbox } from '../../layers/kafka/producer';
+import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import type { Transaction } from '../../layers/twopc/coordinator';
-import { encode } from '../../layers/twopc/messages';
-import { instructionTopic, prepareInstructions } from '../../layers/twopc/routing';
-import { abortIfUndecided, queueDecisions } from './coordination';
+import { prepareInstructions } from '../../layers/twopc/routing';
+import { abortIfUndecided, queueInstructions } from './coordination';
 import type { DecisionWaiter } from './decision-waiter';
 import { insertTransaction, readTransaction } from './transactions';
 
@@ -66,7 +65,7 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
       insertTransaction(tx, newTxnId, orderId, prepares.map((prepare) => prepare.participant), deps.timeoutMs),
       tx`update orders set checkout_txn = ${newTxnId} where order_id = ${orderId}`,
     ]);
-    for (const prepare of prepares) addToOutbox(outbox, instructionTopic(prepare.participant), { key: newTxnId, value: encode(prepare) });
+    queueInstructions(outbox, prepares);
     return newTxnId;
   });
   if (txnId === undefined) return paid;
@@ -106,7 +105,7 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
 async function settle(deps: CheckoutDeps, sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
   const { sends, settled } = await abortIfUndecided(sql, [txnId]);
   const rollbacks: Outbox = new Map();
-  queueDecisions(rollbacks, sends);
+  queueInstructions(rollbacks, sends);
   await sendOutbox(deps.brokers, rollbacks).catch((error: unknown) =>
     console.error(JSON.stringify({ level: 'error', msg: 'rollbacks left to the resolver', txnId, error: String(error) })),
   );

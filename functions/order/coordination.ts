@@ -1,14 +1,14 @@
 import type postgres from 'postgres';
 import { addToOutbox, type Outbox } from '../../layers/kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../layers/twopc/coordinator';
-import { type Decide, encode, type Result } from '../../layers/twopc/messages';
+import { type Decide, encode, type Instruction, type Result } from '../../layers/twopc/messages';
 import { instructionTopic } from '../../layers/twopc/routing';
 import { lockExpired, lockTransactions, saveTransactions, unacknowledged } from './transactions';
 
-/** Puts decisions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */
-export function queueDecisions(outbox: Outbox, decisions: readonly Decide[]): void {
-  for (const decision of decisions) {
-    addToOutbox(outbox, instructionTopic(decision.participant), { key: decision.txnId, value: encode(decision) });
+/** Puts instructions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */
+export function queueInstructions(outbox: Outbox, instructions: readonly Instruction[]): void {
+  for (const instruction of instructions) {
+    addToOutbox(outbox, instructionTopic(instruction.participant), { key: instruction.txnId, value: encode(instruction) });
   }
 }
 

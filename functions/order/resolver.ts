@@ -4,7 +4,7 @@ import { serviceConfig } from '../../layers/config/service';
 import { type DatabaseContext, databases } from '../../layers/db/middleware';
 import { required } from '../../layers/http/api-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
-import { abortExpired, owedDecisions, queueDecisions } from './coordination';
+import { abortExpired, owedDecisions, queueInstructions } from './coordination';
 
 const config = serviceConfig();
 /** How long one invocation keeps resolving; the schedule starts the next one before this ends. */
@@ -36,7 +36,7 @@ export const handler = middy<unknown, { aborted: number; resent: number }, Error
         const owed = await owedDecisions(sql, resendAfterMs, BATCH);
         totals.aborted += new Set(rollbacks.map((decision) => decision.txnId)).size;
         totals.resent += owed.length;
-        queueDecisions(outbox, [...rollbacks, ...owed]);
+        queueInstructions(outbox, [...rollbacks, ...owed]);
       }
       await sendOutbox(config.kafkaBrokers, outbox);
       if (Date.now() + passMs >= until) break;

@@ -5,7 +5,7 @@ import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { decodeResult, MalformedMessageError, type Result } from '../../layers/twopc/messages';
 import { shardOf } from '../../layers/sharding/shard';
-import { applyResults, queueDecisions } from './coordination';
+import { applyResults, queueInstructions } from './coordination';
 
 const config = serviceConfig();
 
@@ -30,7 +30,7 @@ export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.
   }
   const applied = await Promise.all([...byShard].map(([shard, results]) => applyResults(orders.at(shard), results)));
   for (const { sends, violations, unknown } of applied) {
-    queueDecisions(outbox, sends);
+    queueInstructions(outbox, sends);
     for (const violation of violations) console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation }));
     for (const result of unknown) console.error(JSON.stringify({ level: 'error', msg: 'result for an unknown transaction', result }));
   }

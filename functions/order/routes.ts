@@ -1,5 +1,5 @@
 import type { ShardSet } from '../../layers/db/shards';
-import { idParam, intParam } from '../../layers/http/params';
+import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
 import type { Route } from '../../layers/http/router';
 import { checkout, type CheckoutDeps } from './checkout';
 import { addItem, batchInitOrders, createOrder, findOrder } from './orders';
@@ -9,9 +9,6 @@ export interface OrderDeps extends CheckoutDeps {
   readonly orders: ShardSet;
   readonly stockApiUrl: string;
 }
-
-/** batch_init beyond this many orders is refused: it would hold a shard's transaction too long. */
-export const MAX_BATCH_INIT = 10_000_000;
 
 /** The order service's HTTP API (API.md, "Order"), keyed by route. */
 export const orderRoutes: Readonly<Record<string, Route<OrderDeps>>> = {
