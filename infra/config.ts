@@ -68,6 +68,15 @@ export function loadStackConfig(env = process.env): StackConfig {
   };
 }
 
+/** Where the stack's services answer, as clients (functions, tests, tools) reach them. */
+export function stackAddresses(config: Pick<StackConfig, 'ports'>) {
+  return {
+    kafkaBootstrap: `127.0.0.1:${config.ports.kafka}`,
+    secretsEndpoint: `http://127.0.0.1:${config.ports.secrets}`,
+    gatewayUrl: `http://localhost:${config.ports.gateway}`,
+  } as const;
+}
+
 /** One PostgreSQL server of the stack: a shard of a service, or the event-source probe's database. */
 export interface DatabaseServer {
   readonly name: string;

@@ -1,14 +1,11 @@
 import type { ShardSet } from '../../layers/db/shards';
-import { idParam, intParam } from '../../layers/http/params';
+import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
 import type { Route } from '../../layers/http/router';
 import { batchInitUsers, changeCredit, createUser, findCredit } from './users';
 
 export interface PaymentDeps {
   readonly payment: ShardSet;
 }
-
-/** batch_init beyond this many users is refused: it would hold a shard's transaction too long. */
-export const MAX_BATCH_INIT = 10_000_000;
 
 /** The payment service's HTTP API (API.md, "Payment"), keyed by route. */
 export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {

@@ -1,14 +1,11 @@
 import type { ShardSet } from '../../layers/db/shards';
-import { idParam, intParam } from '../../layers/http/params';
+import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
 import type { Route } from '../../layers/http/router';
 import { batchInitItems, changeStock, createItem, findItem } from './items';
 
 export interface StockDeps {
   readonly stock: ShardSet;
 }
-
-/** batch_init beyond this many items is refused: it would hold a shard's transaction too long. */
-export const MAX_BATCH_INIT = 10_000_000;
 
 /** The stock service's HTTP API (API.md, "Stock"), keyed by route. */
 export const stockRoutes: Readonly<Record<string, Route<StockDeps>>> = {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { type StackConfig, TOPICS } from '../config';
+import { type StackConfig, stackAddresses, TOPICS } from '../config';
 import { type ProcessRegistry, run, waitFor } from '../stack/processes';
 import type { Progress } from '../stack/progress';
 
@@ -27,7 +27,7 @@ export class KafkaBroker {
   }
 
   get bootstrapServers(): string {
-    return `127.0.0.1:${this.config.ports.kafka}`;
+    return stackAddresses(this.config).kafkaBootstrap;
   }
 
   /** Maven puts the broker's jars in infra/kafka/lib the first time; later starts reuse them. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { StackConfig } from '../config';
+import { type StackConfig, stackAddresses } from '../config';
 import { LOCAL_AWS_ENV } from '../secrets/local-secrets-manager';
 import { type ProcessRegistry, portIsOpen, waitFor } from '../stack/processes';
 
@@ -29,15 +29,16 @@ export function offlineInstances(config: StackConfig): OfflineInstance[] {
 
 /** The environment every instance's functions see, as Lambda's configuration would give it. */
 export function functionEnvironment(config: StackConfig): NodeJS.ProcessEnv {
+  const addresses = stackAddresses(config);
   return {
     ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${config.ports.secrets}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: addresses.secretsEndpoint,
     SHOP_ORDER_SHARDS: String(config.shards.order),
     SHOP_STOCK_SHARDS: String(config.shards.stock),
     SHOP_PAYMENT_SHARDS: String(config.shards.payment),
-    SHOP_KAFKA_BROKERS: `127.0.0.1:${config.ports.kafka}`,
+    SHOP_KAFKA_BROKERS: addresses.kafkaBootstrap,
     SHOP_DB_POOL_MAX: '8',
-    SHOP_GATEWAY_URL: `http://127.0.0.1:${config.ports.gateway}`,
+    SHOP_GATEWAY_URL: addresses.gatewayUrl,
     SLS_TELEMETRY_DISABLED: '1',
     // serverless-offline logs two lines per invocation at 'notice'; at a thousand invocations a
     // second those synchronous writes cost the instances a tenth of their CPU.

@@ -6,7 +6,7 @@ import {
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { StackConfig } from '../config';
+import { type StackConfig, stackAddresses } from '../config';
 import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
 import type { Progress } from '../stack/progress';
 
@@ -37,7 +37,7 @@ export class LocalSecretsManager {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.config.ports.secrets}`;
+    return stackAddresses(this.config).secretsEndpoint;
   }
 
   /** Creates the project's venv with moto the first time, or when requirements.txt changes. */

@@ -12,6 +12,9 @@ function raw(params: Readonly<Record<string, string | undefined>> | undefined, n
   return value;
 }
 
+/** batch_init beyond this many rows is refused: it would hold a shard's transaction too long. */
+export const MAX_BATCH_INIT = 10_000_000;
+
 /** An id: 1 to 128 characters of letters, digits, '-' and '_'. */
 export function idParam(params: Readonly<Record<string, string | undefined>> | undefined, name: string): string {
   const value = raw(params, name);

@@ -1,12 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
-import { databaseServers, loadStackConfig } from '../../../infra/config';
+import { databaseServers, loadStackConfig, stackAddresses } from '../../../infra/config';
 import { readCredentials } from '../../../infra/postgres/server';
 
 /** The running local stack, as the integration tests reach it: through its public ports. */
 export const stackConfig = loadStackConfig();
-export const gatewayUrl = `http://localhost:${stackConfig.ports.gateway}`;
-export const kafkaBrokers = [`127.0.0.1:${stackConfig.ports.kafka}`];
+export const gatewayUrl = stackAddresses(stackConfig).gatewayUrl;
+export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
 
 export interface ApiReply<T = Record<string, unknown>> {
   readonly status: number;
