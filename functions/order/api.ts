@@ -13,7 +13,7 @@ const waiter = new DecisionWaiter();
 export const handler = apiHandler(orderRoutes, config.secretPrefix, { order: config.shards.order }, (databases) => ({
   orders: required(databases, 'order'),
   shardCounts: config.shards,
-  brokers: config.kafkaBrokers,
+  kafka: config.kafka,
   waiter,
   timeoutMs,
   stockApiUrl,

@@ -3,6 +3,7 @@ import type postgres from 'postgres';
 import type { ShardSet } from '../../layers/db/shards';
 import { AppError, ConflictError, NotFoundError } from '../../layers/errors';
 import type { RouteResult } from '../../layers/http/router';
+import type { KafkaConnection } from '../../layers/kafka/connection';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import type { Transaction } from '../../layers/twopc/coordinator';
 import { prepareInstructions } from '../../layers/twopc/routing';
@@ -13,7 +14,7 @@ import { insertTransaction, readTransaction } from './transactions';
 export interface CheckoutDeps {
   readonly orders: ShardSet;
   readonly shardCounts: { readonly stock: number; readonly payment: number };
-  readonly brokers: readonly string[];
+  readonly kafka: KafkaConnection;
   readonly waiter: DecisionWaiter;
   /** how long a transaction may stay undecided before it is aborted */
   readonly timeoutMs: number;
@@ -79,7 +80,7 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
   try {
     // Subscribed before the prepares leave, so even an instant decision wakes this wait.
     announced = await deps.waiter.wait(sql, txnId, deps.timeoutMs, async () => {
-      await sendOutbox(deps.brokers, outbox);
+      await sendOutbox(deps.kafka, outbox);
       return isDecided();
     });
   } catch (error) {
@@ -106,7 +107,7 @@ async function settle(deps: CheckoutDeps, sql: postgres.Sql, txnId: string): Pro
   const { sends, settled } = await abortIfUndecided(sql, [txnId]);
   const rollbacks: Outbox = new Map();
   queueInstructions(rollbacks, sends);
-  await sendOutbox(deps.brokers, rollbacks).catch((error: unknown) =>
+  await sendOutbox(deps.kafka, rollbacks).catch((error: unknown) =>
     console.error(JSON.stringify({ level: 'error', msg: 'rollbacks left to the resolver', txnId, error: String(error) })),
   );
   return settled.get(txnId);

@@ -38,7 +38,7 @@ export const handler = middy<unknown, { aborted: number; resent: number }, Error
         totals.resent += owed.length;
         queueInstructions(outbox, [...rollbacks, ...owed]);
       }
-      await sendOutbox(config.kafkaBrokers, outbox);
+      await sendOutbox(config.kafka, outbox);
       if (Date.now() + passMs >= until) break;
       await new Promise((resolve) => setTimeout(resolve, passMs));
     } while (Date.now() < until);

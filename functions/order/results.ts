@@ -34,5 +34,5 @@ export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.
     for (const violation of violations) console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation }));
     for (const result of unknown) console.error(JSON.stringify({ level: 'error', msg: 'result for an unknown transaction', result }));
   }
-  await sendOutbox(config.kafkaBrokers, outbox);
+  await sendOutbox(config.kafka, outbox);
 });

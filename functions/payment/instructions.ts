@@ -11,7 +11,7 @@ export const handler = kafkaHandler(config.secretPrefix, { payment: config.shard
   handleInstructions(records, {
     service: 'payment',
     shards: required(databases, 'payment'),
-    brokers: config.kafkaBrokers,
+    kafka: config.kafka,
     newLedger: paymentLedger,
   }),
 );

@@ -11,7 +11,7 @@ export const handler = kafkaHandler(config.secretPrefix, { stock: config.shards.
   handleInstructions(records, {
     service: 'stock',
     shards: required(databases, 'stock'),
-    brokers: config.kafkaBrokers,
+    kafka: config.kafka,
     newLedger: stockLedger,
   }),
 );

@@ -1,10 +1,11 @@
+import { type KafkaConnection, kafkaConnection } from '../kafka/connection';
 import { intEnv, requiredEnv } from './env';
 
 /** What every function is told by its environment (serverless.yml `provider.environment`). */
 export interface ServiceConfig {
   readonly secretPrefix: string;
   readonly shards: { readonly order: number; readonly stock: number; readonly payment: number };
-  readonly kafkaBrokers: readonly string[];
+  readonly kafka: KafkaConnection;
 }
 
 /** Reads the configuration once, at a handler's edge; a missing or bad variable fails the cold start, naming it. */
@@ -16,9 +17,6 @@ export function serviceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConf
       stock: intEnv('STOCK_SHARDS', 2, 1, 64, env),
       payment: intEnv('PAYMENT_SHARDS', 2, 1, 64, env),
     },
-    kafkaBrokers: requiredEnv('KAFKA_BROKERS', env)
-      .split(',')
-      .map((broker) => broker.trim())
-      .filter(Boolean),
+    kafka: kafkaConnection(env),
   };
 }

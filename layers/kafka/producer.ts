@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
+import { type KafkaConnection, kafkaClient } from './connection';
 
 let producer: Promise<Producer> | undefined;
 
@@ -7,14 +8,9 @@ let producer: Promise<Producer> | undefined;
  * life. Sends wait for every in-sync replica (acks -1): a message the handler has sent
  * survives a broker crash.
  */
-export function kafkaProducer(brokers: readonly string[]): Promise<Producer> {
+export function kafkaProducer(connection: KafkaConnection): Promise<Producer> {
   producer ??= (async () => {
-    const client = new Kafka({
-      clientId: `shop-${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function'}`,
-      brokers: [...brokers],
-      logLevel: logLevel.WARN,
-      retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 2_000 },
-    });
+    const client = kafkaClient(connection, `shop-${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function'}`);
     const created = client.producer({ allowAutoTopicCreation: false, idempotent: false });
     await created.connect();
     return created;
@@ -34,8 +30,8 @@ export function addToOutbox(outbox: Outbox, topic: string, message: Message): vo
   else outbox.set(topic, [message]);
 }
 
-export async function sendOutbox(brokers: readonly string[], outbox: Outbox): Promise<void> {
+export async function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise<void> {
   if (outbox.size === 0) return;
-  const producer = await kafkaProducer(brokers);
+  const producer = await kafkaProducer(connection);
   await producer.sendBatch({ acks: -1, topicMessages: [...outbox].map(([topic, messages]) => ({ topic, messages })) });
 }

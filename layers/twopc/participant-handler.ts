@@ -1,4 +1,5 @@
 import type { ShardSet } from '../db/shards';
+import type { KafkaConnection } from '../kafka/connection';
 import { parkRecord } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
@@ -9,7 +10,7 @@ import { applyOnShard, type Ledger } from './participant-batch';
 export interface ParticipantService<Held> {
   readonly service: 'stock' | 'payment';
   readonly shards: ShardSet;
-  readonly brokers: readonly string[];
+  readonly kafka: KafkaConnection;
   readonly newLedger: () => Ledger<Instruction, Held>;
 }
 
@@ -50,5 +51,5 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
       addToOutbox(outbox, TOPICS.deadLetters, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   }
-  await sendOutbox(service.brokers, outbox);
+  await sendOutbox(service.kafka, outbox);
 }

@@ -1,0 +1,43 @@
+import { kafkaClientConfig, kafkaConnection } from '../../../layers/kafka/connection';
+
+const CLUSTER = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shop-aws/0b3c1a2e-1111-2222-3333-444455556666-2';
+
+describe('kafkaConnection', () => {
+  it('reads a list of brokers', () => {
+    expect(kafkaConnection({ KAFKA_BROKERS: ' a:9092, b:9092 ,' })).toEqual({ kind: 'brokers', brokers: ['a:9092', 'b:9092'] });
+  });
+
+  it('prefers an MSK cluster, in the region its ARN names', () => {
+    expect(kafkaConnection({ KAFKA_CLUSTER_ARN: CLUSTER, KAFKA_BROKERS: 'a:9092' })).toEqual({
+      kind: 'msk-iam',
+      clusterArn: CLUSTER,
+      region: 'eu-west-1',
+    });
+  });
+
+  it('names the variable when neither is set', () => {
+    expect(() => kafkaConnection({})).toThrow('KAFKA_BROKERS or KAFKA_CLUSTER_ARN must be set');
+  });
+
+  it('refuses an ARN that is not an MSK cluster', () => {
+    expect(() => kafkaConnection({ KAFKA_CLUSTER_ARN: 'arn:aws:sqs:eu-west-1:123456789012:queue' })).toThrow(
+      'KAFKA_CLUSTER_ARN=arn:aws:sqs:eu-west-1:123456789012:queue is not an MSK cluster ARN',
+    );
+  });
+});
+
+describe('kafkaClientConfig', () => {
+  it('connects to MSK over TLS with IAM (OAUTHBEARER) and looks the brokers up lazily', () => {
+    const config = kafkaClientConfig({ kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1' }, 'test');
+    expect(config.ssl).toBe(true);
+    expect(config.sasl?.mechanism).toBe('oauthbearer');
+    expect(typeof config.brokers).toBe('function');
+  });
+
+  it('connects to plain brokers without authentication', () => {
+    const config = kafkaClientConfig({ kind: 'brokers', brokers: ['a:9092'] }, 'test');
+    expect(config.brokers).toEqual(['a:9092']);
+    expect(config.ssl).toBeUndefined();
+    expect(config.sasl).toBeUndefined();
+  });
+});
