@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { type StackConfig, stackAddresses, TOPICS } from '../config';
 import { type ProcessRegistry, run, waitFor } from '../stack/processes';
 import type { Progress } from '../stack/progress';
@@ -119,27 +120,11 @@ export class KafkaBroker {
     }
   }
 
-  /** Creates missing topics and grows any that have fewer partitions than configured. */
   private async createTopics(): Promise<void> {
     const admin = this.admin();
     try {
       await admin.connect();
-      const wanted = Object.values(TOPICS);
-      const existing = new Set(await admin.listTopics());
-      const missing = wanted.filter((topic) => !existing.has(topic));
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: this.config.kafkaPartitions, replicationFactor: 1 })),
-        });
-      }
-      const metadata = await admin.fetchTopicMetadata({ topics: wanted });
-      const small = metadata.topics.filter((topic) => topic.partitions.length < this.config.kafkaPartitions);
-      if (small.length > 0) {
-        await admin.createPartitions({
-          topicPartitions: small.map(({ name }) => ({ topic: name, count: this.config.kafkaPartitions })),
-        });
-      }
+      await ensureTopics(admin, { topics: Object.values(TOPICS), partitions: this.config.kafkaPartitions, replicationFactor: 1 });
     } finally {
       await admin.disconnect();
     }

@@ -5,7 +5,8 @@ import { databaseSecretName } from '../../layers/db/secrets';
 import { Gateway } from '../gateway/nginx';
 import { KafkaBroker } from '../kafka/broker';
 import { offlineInstances, startOfflineInstances } from '../offline/instances';
-import { migrate } from '../postgres/migrate';
+import { migrate } from '../../layers/db/migrate';
+import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager } from '../secrets/local-secrets-manager';
 import { ensureToolchain, type Toolchain } from './prerequisites';
@@ -187,7 +188,7 @@ export class Stack {
         await postgres.start();
         const sql = postgres.connect();
         try {
-          const applied = await migrate(sql, server.service);
+          const applied = await migrate(sql, MIGRATIONS_ROOT, server.service);
           if (applied.length > 0) this.progress.step(`postgres: ${server.name} migrated (${applied.join(', ')})`);
         } finally {
           await sql.end({ timeout: 1 });

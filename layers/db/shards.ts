@@ -20,6 +20,20 @@ const pools = new Map<string, postgres.Sql>();
  */
 const POOL_SIZE = intEnv('DB_POOL_MAX', 2, 1, 100);
 
+const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+/** `DB_SSL`: RDS refuses unencrypted connections; the local servers have no certificate. */
+export function sslMode(env: NodeJS.ProcessEnv = process.env): SslMode {
+  const mode = env.DB_SSL || 'disable';
+  if (!(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new Error(`environment variable DB_SSL=${mode} is not one of ${SSL_MODES.join(', ')}`);
+  }
+  return mode as SslMode;
+}
+
+const SSL_MODE = sslMode();
+
 function poolFor(secret: DatabaseSecret): postgres.Sql {
   const key = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;
   let pool = pools.get(key);
@@ -33,6 +47,7 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
       max: POOL_SIZE,
       idle_timeout: 60,
       connect_timeout: 10,
+      ssl: SSL_MODE === 'disable' ? false : SSL_MODE,
       onnotice: () => undefined,
     });
     pools.set(key, pool);

@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type postgres from 'postgres';
 
-const MIGRATIONS_ROOT = path.join(__dirname, 'migrations');
-
-/** The ordered migration files of one service: `NNN_description.sql`. */
-export function migrationsOf(service: string): { version: string; file: string }[] {
-  const dir = path.join(MIGRATIONS_ROOT, service);
+/** The ordered migration files of one service: `<root>/<service>/NNN_description.sql`. */
+export function migrationsOf(root: string, service: string): { version: string; file: string }[] {
+  const dir = path.join(root, service);
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
@@ -20,7 +18,7 @@ export function migrationsOf(service: string): { version: string; file: string }
  * its record, so a crash mid-way leaves either all or nothing of a migration. An advisory lock
  * keeps two concurrent starts from applying the same one twice. Returns the versions applied.
  */
-export async function migrate(sql: postgres.Sql, service: string): Promise<string[]> {
+export async function migrate(sql: postgres.Sql, root: string, service: string): Promise<string[]> {
   const applied: string[] = [];
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(4242)`;
@@ -29,7 +27,7 @@ export async function migrate(sql: postgres.Sql, service: string): Promise<strin
       applied_at timestamptz not null default now()
     )`;
   });
-  for (const { version, file } of migrationsOf(service)) {
+  for (const { version, file } of migrationsOf(root, service)) {
     await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(4242)`;
       const [done] = await tx`select 1 from schema_migrations where version = ${version}`;

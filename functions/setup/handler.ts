@@ -1,0 +1,50 @@
+import path from 'node:path';
+import middy from '@middy/core';
+import { intEnv } from '../../layers/config/env';
+import { serviceConfig } from '../../layers/config/service';
+import { migrate } from '../../layers/db/migrate';
+import { type DatabaseContext, databases } from '../../layers/db/middleware';
+import { required } from '../../layers/http/api-handler';
+import { kafkaClient } from '../../layers/kafka/connection';
+import { ensureTopics } from '../../layers/kafka/topic-setup';
+import { TOPICS } from '../../layers/kafka/topics';
+
+const config = serviceConfig();
+const partitions = intEnv('KAFKA_PARTITIONS', 8, 1, 1000);
+/** The migration files travel in the package beside the bundles (serverless.yml `package.patterns`). */
+const migrationsRoot = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'infra/postgres/migrations');
+/** The deployed system's topics: the local event-source probe has no place on AWS. */
+const deployedTopics = [TOPICS.stockInstructions, TOPICS.paymentInstructions, TOPICS.results, TOPICS.deadLetters];
+
+export interface SetupReport {
+  /** migration versions applied, by shard ("order-0": ["001_orders"]) */
+  readonly migrations: Record<string, string[]>;
+  readonly topicsCreated: string[];
+}
+
+/**
+ * Brings every shard's schema and the Kafka topics up to what this code expects. The deploy
+ * invokes it after every `serverless deploy` (infra/deploy/plugin.ts); running it again changes
+ * nothing, so it is also safe to invoke by hand.
+ */
+export const handler = middy<unknown, SetupReport, Error, DatabaseContext>()
+  .use(databases(config.secretPrefix, config.shards))
+  .handler(async (_event, context) => {
+    const migrations: Record<string, string[]> = {};
+    for (const service of ['order', 'stock', 'payment'] as const) {
+      const shards = required(context.databases, service);
+      for (let shard = 0; shard < shards.count; shard++) {
+        migrations[`${service}-${shard}`] = await migrate(shards.at(shard), migrationsRoot, service);
+      }
+    }
+    const admin = kafkaClient(config.kafka, 'shop-setup').admin();
+    await admin.connect();
+    try {
+      const topicsCreated = await ensureTopics(admin, { topics: deployedTopics, partitions, replicationFactor: -1 });
+      const report = { migrations, topicsCreated };
+      console.log(JSON.stringify({ level: 'info', msg: 'setup', ...report }));
+      return report;
+    } finally {
+      await admin.disconnect();
+    }
+  });

@@ -1,0 +1,93 @@
+/**
+ * The deploy's parameters (serverless.yml `params`, overridden by `--param name=value`), read
+ * once and checked, so a typo fails the package with a sentence naming it instead of a
+ * CloudFormation error half-way through a deploy.
+ */
+export type Infrastructure = 'create' | 'existing';
+
+export interface DeployParameters {
+  readonly service: string;
+  readonly stage: string;
+  readonly infrastructure: Infrastructure;
+  readonly shards: { readonly order: number; readonly stock: number; readonly payment: number };
+  /** Created infrastructure's sizes. */
+  readonly kafkaInstanceType: string;
+  readonly kafkaVersion: string;
+  readonly databaseInstanceClass: string;
+  readonly databaseStorageGiB: number;
+  readonly postgresVersion: string;
+  /** Existing infrastructure: where the functions run and which MSK cluster they use. */
+  readonly existing?: {
+    readonly subnetIds: readonly string[];
+    readonly securityGroupIds: readonly string[];
+    readonly mskClusterArn: string;
+  };
+}
+
+/** Resolves one `${...}` expression the way Serverless does (`param:x`, `sls:stage`, `self:service`). */
+export type Resolve = (expression: string) => Promise<unknown>;
+
+export const MSK_CLUSTER_ARN = /^arn:aws[\w-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/;
+
+function text(name: string, value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value).trim();
+  throw new Error(`parameter ${name} must be a string, got ${JSON.stringify(value)}`);
+}
+
+function wholeNumber(name: string, value: unknown, min: number, max: number): number {
+  const raw = text(name, value);
+  const number = Number(raw);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    throw new Error(`parameter ${name}=${raw} is not a whole number from ${min} to ${max}`);
+  }
+  return number;
+}
+
+function list(name: string, value: unknown, pattern: RegExp): string[] {
+  const items = text(name, value)
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new Error(`parameter ${name} is required when infrastructure=existing`);
+  const bad = items.find((item) => !pattern.test(item));
+  if (bad) throw new Error(`parameter ${name}: ${bad} does not look like ${pattern.source}`);
+  return items;
+}
+
+export async function readDeployParameters(resolve: Resolve): Promise<DeployParameters> {
+  const param = (name: string) => resolve(`param:${name}`);
+  const infrastructure = text('infrastructure', await param('infrastructure'));
+  if (infrastructure !== 'create' && infrastructure !== 'existing') {
+    throw new Error(`parameter infrastructure=${infrastructure} must be create or existing`);
+  }
+  const shards = {
+    order: wholeNumber('orderShards', await param('orderShards'), 1, 16),
+    stock: wholeNumber('stockShards', await param('stockShards'), 1, 16),
+    payment: wholeNumber('paymentShards', await param('paymentShards'), 1, 16),
+  };
+  const common = {
+    service: text('service', await resolve('self:service')),
+    stage: text('stage', await resolve('sls:stage')),
+    infrastructure,
+    shards,
+    kafkaInstanceType: text('kafkaInstanceType', await param('kafkaInstanceType')),
+    kafkaVersion: text('kafkaVersion', await param('kafkaVersion')),
+    databaseInstanceClass: text('databaseInstanceClass', await param('databaseInstanceClass')),
+    databaseStorageGiB: wholeNumber('databaseStorageGiB', await param('databaseStorageGiB'), 20, 65536),
+    postgresVersion: text('postgresVersion', await param('postgresVersion')),
+  } as const;
+  if (infrastructure === 'create') return common;
+
+  const mskClusterArn = text('existingMskClusterArn', await param('existingMskClusterArn'));
+  if (!MSK_CLUSTER_ARN.test(mskClusterArn)) {
+    throw new Error(`parameter existingMskClusterArn=${mskClusterArn} is not an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<id>)`);
+  }
+  return {
+    ...common,
+    existing: {
+      subnetIds: list('existingSubnetIds', await param('existingSubnetIds'), /^subnet-[0-9a-f]+$/),
+      securityGroupIds: list('existingSecurityGroupIds', await param('existingSecurityGroupIds'), /^sg-[0-9a-f]+$/),
+      mskClusterArn,
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The parts of serverless.yml that depend on the deploy's parameters, as Serverless `${file()}`
+ * resolvers. Stage `local` (serverless-offline) gets none of them: no VPC, no resources, no IAM.
+ */
+import type { TemplateString } from './cloudformation';
+import { databaseResources } from './databases';
+import { iamStatements as statementsFor, type Statement } from './iam';
+import { kafkaClusterResources, mskClusterArn as clusterArnOf } from './kafka-cluster';
+import { LAMBDA_SECURITY_GROUP, lambdaVpc, networkResources, PRIVATE_SUBNETS, VPC } from './network';
+import { type DeployParameters, readDeployParameters, type Resolve } from './parameters';
+
+/** What Serverless passes a JS resolver. */
+export interface ResolverContext {
+  readonly resolveVariable: Resolve;
+}
+
+async function deployTarget({ resolveVariable }: ResolverContext): Promise<DeployParameters | undefined> {
+  const platform = await resolveVariable('param:platform');
+  if (platform === 'local') return undefined;
+  if (platform !== 'aws') throw new Error(`parameter platform=${String(platform)} must be local or aws`);
+  return readDeployParameters(resolveVariable);
+}
+
+/** The MSK cluster: the created one, or `--param existingMskClusterArn=...`. */
+export async function mskClusterArn({ resolveVariable }: ResolverContext): Promise<TemplateString> {
+  return clusterArnOf(await readDeployParameters(resolveVariable));
+}
+
+export async function vpc(context: ResolverContext): Promise<ReturnType<typeof lambdaVpc> | null> {
+  const parameters = await deployTarget(context);
+  return parameters ? lambdaVpc(parameters) : null;
+}
+
+export async function iamStatements(context: ResolverContext): Promise<Statement[]> {
+  const parameters = await deployTarget(context);
+  return parameters ? statementsFor(parameters) : [];
+}
+
+export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown> }> {
+  const parameters = await deployTarget(context);
+  if (!parameters || parameters.existing) return { Resources: {} };
+  const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };
+  return {
+    Resources: {
+      ...networkResources(parameters),
+      ...kafkaClusterResources(parameters, network),
+      ...databaseResources(parameters, network),
+    },
+  };
+}
