@@ -3,6 +3,7 @@
  * - keeps `maximumBatchingWindow: 0` of `msk` events: the framework drops a zero (it tests the
  *   value for truth), and AWS then waits its default 500 ms before every batch, a delay on each
  *   hop of the two-phase commit;
+ * - drops the copies of one IAM statement the framework adds once per `msk` function;
  * - after `serverless deploy`, invokes the `setup` function, which migrates every shard's schema
  *   and creates the Kafka topics, and fails the deploy when it fails.
  */
@@ -20,6 +21,10 @@ interface FunctionConfig {
 interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;
+}
+
+interface RoleProperties {
+  Policies?: { PolicyDocument: { Statement: unknown[] } }[];
 }
 
 export interface ServerlessLike {
@@ -43,7 +48,10 @@ export const SETUP_FUNCTION = 'setup';
 
 export class DeployPlugin {
   readonly hooks: Record<string, () => Promise<void> | void> = {
-    'after:package:compileEvents': () => this.keepZeroBatchingWindows(),
+    'after:package:compileEvents': () => {
+      this.keepZeroBatchingWindows();
+      this.dropRepeatedStatements();
+    },
     'after:deploy:deploy': () => this.runSetup(),
   };
 
@@ -72,6 +80,19 @@ export class DeployPlugin {
           }
         }
       }
+    }
+  }
+
+  dropRepeatedStatements(): void {
+    const role = this.serverless.service.provider.compiledCloudFormationTemplate.Resources.IamRoleLambdaExecution;
+    for (const policy of (role?.Properties as RoleProperties | undefined)?.Policies ?? []) {
+      const seen = new Set<string>();
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((statement) => {
+        const key = JSON.stringify(statement);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
     }
   }
 

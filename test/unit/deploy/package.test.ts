@@ -1,0 +1,211 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { orderRoutes } from '../../../functions/order/routes';
+import { paymentRoutes } from '../../../functions/payment/routes';
+import { stockRoutes } from '../../../functions/stock/routes';
+import { databaseSecretName } from '../../../layers/db/secrets';
+import { type Packaged, packageAws, packageAwsFails, resourceById, resourcesOfType, type Template } from './cloudformation-package';
+
+/** What each consumer must be given: its topic and the batch settings serverless.yml promises. */
+const CONSUMERS = [
+  { functionId: 'StockInstructionsLambdaFunction', topic: 'stock-instructions' },
+  { functionId: 'PaymentInstructionsLambdaFunction', topic: 'payment-instructions' },
+  { functionId: 'OrderResultsLambdaFunction', topic: 'transaction-results' },
+];
+const BATCH = { BatchSize: 500, StartingPosition: 'TRIM_HORIZON', MaximumBatchingWindowInSeconds: 0 };
+
+/** The network-interface actions Lambda needs for a VPC; EC2 cannot scope the Describe ones to a resource. */
+const UNSCOPABLE = new Set([
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeVpcs',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+]);
+
+const EXISTING = {
+  infrastructure: 'existing',
+  existingSubnetIds: 'subnet-0a1b2c3d,subnet-4e5f6a7b',
+  existingSecurityGroupIds: 'sg-0123456789abcdef0',
+  existingMskClusterArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/prod/6f1c9a2e-0000-4000-8000-1234567890ab-3',
+};
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+function statements(template: Template): Statement[] {
+  const role = resourceById(template, 'IamRoleLambdaExecution');
+  return role.Properties.Policies.flatMap((policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement);
+}
+
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+const resourcesOf = (statement: Statement) => [statement.Resource].flat();
+const grantsFor = (template: Template, action: string) => statements(template).filter((s) => actionsOf(s).includes(action)).flatMap(resourcesOf);
+
+function functionsOf(template: Template) {
+  return resourcesOfType(template, 'AWS::Lambda::Function');
+}
+
+function environmentOf(template: Template, functionId: string): Record<string, unknown> {
+  return resourceById(template, functionId).Properties.Environment.Variables;
+}
+
+/** Every string anywhere in the template. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(stringsOf);
+  return [];
+}
+
+describe('serverless package --stage aws, creating the infrastructure', () => {
+  let packaged: Packaged;
+  let template: Template;
+
+  beforeAll(async () => {
+    packaged = await packageAws();
+    template = packaged.template;
+  }, 180_000);
+
+  it('maps each consumer to its topic on the created MSK cluster, with its batch settings and a named consumer group', () => {
+    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(CONSUMERS.length);
+    for (const { functionId, topic } of CONSUMERS) {
+      const [mapping, ...more] = mappings.filter((m) => m.Properties.FunctionName['Fn::GetAtt'][0] === functionId);
+      expect(more).toEqual([]);
+      if (!mapping) throw new Error(`no event source mapping for ${functionId}`);
+      expect(mapping.Properties).toMatchObject({ ...BATCH, Topics: [topic], EventSourceArn: { Ref: 'KafkaCluster' } });
+      expect(mapping.Properties.AmazonManagedKafkaEventSourceConfig.ConsumerGroupId).toBe(`shop-aws-${topic}`);
+    }
+  });
+
+  it('runs the resolver every minute', () => {
+    const [rule, ...more] = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(more).toEqual([]);
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rule?.Properties.Targets.map((target: { Arn: unknown }) => target.Arn)).toEqual([{ 'Fn::GetAtt': ['ResolverLambdaFunction', 'Arn'] }]);
+  });
+
+  it('routes every path the handlers serve, each to its own service', () => {
+    const integrationOf = (routeKey: string) =>
+      resourcesOfType(template, 'AWS::ApiGatewayV2::Route').find((route) => route.Properties.RouteKey === routeKey)?.Properties.Target['Fn::Join'][1][1].Ref;
+    const served = [
+      ...Object.keys(orderRoutes).map((key) => [key, 'HttpApiIntegrationOrderApi'] as const),
+      ...Object.keys(paymentRoutes).map((key) => [key, 'HttpApiIntegrationPaymentApi'] as const),
+      ...Object.keys(stockRoutes).map((key) => [key, 'HttpApiIntegrationStockApi'] as const),
+    ];
+    expect(served.map(([key]) => [key, integrationOf(key)])).toEqual(served);
+    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).toHaveLength(served.length);
+  });
+
+  it('runs every function on Node.js 22 or newer, arm64, inside the private subnets', () => {
+    for (const fn of functionsOf(template)) {
+      expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.VpcConfig.SubnetIds).toEqual([{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }]);
+    }
+    expect(functionsOf(template).map((fn) => fn.logicalId)).not.toContain('KafkaProbeLambdaFunction');
+  });
+
+  it('grants nothing on "*" but the VPC network-interface actions, and no wildcard actions', () => {
+    for (const statement of statements(template)) {
+      expect(actionsOf(statement).filter((action) => action.includes('*'))).toEqual([]);
+      if (resourcesOf(statement).some((resource) => typeof resource === 'string' && resource.includes('*') && !resource.includes(':log-group:'))) {
+        expect(actionsOf(statement).filter((action) => !UNSCOPABLE.has(action))).toEqual([]);
+      }
+    }
+    const written = statements(template).map((statement) => JSON.stringify(statement));
+    expect(new Set(written).size).toBe(written.length);
+    const managed = resourceById(template, 'IamRoleLambdaExecution').Properties.ManagedPolicyArns.map((arn: unknown) => JSON.stringify(arn));
+    expect(managed).toEqual([expect.stringContaining('AWSLambdaVPCAccessExecutionRole')]);
+  });
+
+  it('lets the functions read exactly the secrets of their shards, named as the functions look them up', () => {
+    const secrets = resourcesOfType(template, 'AWS::SecretsManager::Secret');
+    expect(grantsFor(template, 'secretsmanager:GetSecretValue')).toEqual(secrets.map((secret) => ({ Ref: secret.logicalId })));
+    const env = environmentOf(template, 'OrderApiLambdaFunction');
+    const expected = (['order', 'stock', 'payment'] as const).flatMap((service) =>
+      Array.from({ length: Number(env[`${service.toUpperCase()}_SHARDS`]) }, (_, shard) => databaseSecretName(String(env.SECRET_PREFIX), service, shard)),
+    );
+    expect(secrets.map((secret) => secret.Properties.Name)).toEqual(expected);
+    expect(resourcesOfType(template, 'AWS::RDS::DBInstance')).toHaveLength(expected.length);
+  });
+
+  it('scopes every Kafka grant to the cluster, its topics and the mappings consumer groups', () => {
+    const kafkaGrants = statements(template).filter((s) => actionsOf(s).some((action) => action.startsWith('kafka')));
+    for (const resource of kafkaGrants.flatMap(resourcesOf)) expect(JSON.stringify(resource)).toContain('{"Ref":"KafkaCluster"}');
+    const groups = grantsFor(template, 'kafka-cluster:AlterGroup').map((resource) => JSON.stringify(resource));
+    for (const { topic } of CONSUMERS) {
+      expect(groups.filter((group) => group.includes(`:group/`) && group.includes(`/shop-aws-${topic}"`))).toHaveLength(1);
+      expect(grantsFor(template, 'kafka-cluster:ReadData').map((r) => JSON.stringify(r)).filter((r) => r.includes(`/${topic}"`))).toHaveLength(1);
+    }
+    expect(environmentOf(template, 'OrderApiLambdaFunction').KAFKA_CLUSTER_ARN).toEqual({ Ref: 'KafkaCluster' });
+  });
+
+  it('holds no secret value: passwords are generated by Secrets Manager and reach RDS by dynamic reference', () => {
+    for (const secret of resourcesOfType(template, 'AWS::SecretsManager::Secret')) {
+      expect(secret.Properties.SecretString).toBeUndefined();
+      expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).not.toHaveProperty('password');
+    }
+    for (const database of resourcesOfType(template, 'AWS::RDS::DBInstance')) {
+      expect(database.Properties.MasterUserPassword['Fn::Sub']).toMatch(/^\{\{resolve:secretsmanager:\$\{\w+\}:SecretString:password\}\}$/);
+    }
+    const mentions = stringsOf(template).filter((text) => /passw/i.test(text));
+    expect(mentions.filter((text) => text !== 'password' && !text.startsWith('{{resolve:secretsmanager:'))).toEqual([]);
+  });
+
+  it('packs the schema migrations with the setup function, which the deploy runs', () => {
+    const listing = execFileSync('python3', ['-m', 'zipfile', '-l', path.join(packaged.dir, 'setup.zip')], { encoding: 'utf8' });
+    for (const service of ['order', 'stock', 'payment']) expect(listing).toContain(`infra/postgres/migrations/${service}/001_`);
+    expect(functionsOf(template).map((fn) => fn.logicalId)).toContain('SetupLambdaFunction');
+  });
+});
+
+describe('serverless package --stage aws, on existing infrastructure', () => {
+  let template: Template;
+
+  beforeAll(async () => {
+    ({ template } = await packageAws(EXISTING));
+  }, 180_000);
+
+  it('creates no network, cluster, database or secret', () => {
+    const created = Object.values(template.Resources).map((resource) => resource.Type.split('::')[1] ?? resource.Type);
+    expect(created.filter((service) => ['EC2', 'MSK', 'RDS', 'SecretsManager'].includes(service))).toEqual([]);
+  });
+
+  it('runs the functions in the given subnets and consumes from the given cluster', () => {
+    for (const fn of functionsOf(template)) {
+      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0a1b2c3d', 'subnet-4e5f6a7b'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
+    }
+    for (const mapping of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+      expect(mapping.Properties.EventSourceArn).toBe(EXISTING.existingMskClusterArn);
+    }
+  });
+
+  it('grants the secrets by their names and the topics by their ARNs', () => {
+    expect(grantsFor(template, 'secretsmanager:GetSecretValue')).toContainEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:shop/aws/db/order-0-??????',
+    });
+    expect(grantsFor(template, 'kafka-cluster:ReadData')).toContain(
+      'arn:aws:kafka:us-east-1:123456789012:topic/prod/6f1c9a2e-0000-4000-8000-1234567890ab-3/stock-instructions',
+    );
+  });
+});
+
+describe('serverless package --stage aws refuses bad parameters, naming them', () => {
+  it('an unknown infrastructure mode', async () => {
+    expect(await packageAwsFails({ infrastructure: 'maybe' })).toContain('parameter infrastructure=maybe must be create or existing');
+  }, 60_000);
+
+  it('existing infrastructure without a cluster', async () => {
+    expect(await packageAwsFails({ ...EXISTING, existingMskClusterArn: 'my-cluster' })).toContain('parameter existingMskClusterArn=my-cluster is not an MSK cluster ARN');
+  }, 60_000);
+
+  it('a subnet that is not one', async () => {
+    expect(await packageAwsFails({ ...EXISTING, existingSubnetIds: 'vpc-123' })).toContain('parameter existingSubnetIds: vpc-123');
+  }, 60_000);
+});
