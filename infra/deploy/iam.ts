@@ -10,14 +10,22 @@ export interface Statement {
   readonly Resource: readonly TemplateString[];
 }
 
-/** Topics with an event source mapping; each is read by one consumer group (serverless.yml `consumerGroupId`). */
-export const CONSUMED_TOPICS = [TOPICS.stockInstructions, TOPICS.paymentInstructions, TOPICS.results] as const;
+/** The functions with an event source mapping, and the topic each consumes. */
+export const CONSUMERS = {
+  stockInstructions: TOPICS.stockInstructions,
+  paymentInstructions: TOPICS.paymentInstructions,
+  orderResults: TOPICS.results,
+} as const;
+const CONSUMED_TOPICS = Object.values(CONSUMERS);
 /** Every topic a function writes to: the instructions, the votes, and records that did not decode. */
 export const PRODUCED_TOPICS = [...CONSUMED_TOPICS, TOPICS.deadLetters] as const;
 
-/** The consumer group of a topic's event source mapping, named so IAM can name it too. */
-export function consumerGroupId(parameters: DeployParameters, topic: string): string {
-  return `${parameters.service}-${parameters.stage}-${topic}`;
+/**
+ * The consumer group of a function's event source mapping (serverless.yml `consumerGroupId`):
+ * named after the function, as the local event source names its groups, so IAM can name it.
+ */
+export function consumerGroupId(parameters: DeployParameters, functionKey: string): string {
+  return `${parameters.service}-${parameters.stage}-${functionKey}`;
 }
 
 /**
@@ -30,7 +38,7 @@ export function consumerGroupId(parameters: DeployParameters, topic: string): st
 export function iamStatements(parameters: DeployParameters): Statement[] {
   const cluster = mskClusterArn(parameters);
   const topic = (name: string) => clusterResourceArn(cluster, 'topic', name);
-  const group = (name: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, name));
+  const group = (functionKey: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, functionKey));
   return [
     { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
     {
@@ -44,6 +52,6 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
       Resource: PRODUCED_TOPICS.map(topic),
     },
     { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: CONSUMED_TOPICS.map(topic) },
-    { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: CONSUMED_TOPICS.map(group) },
+    { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: Object.keys(CONSUMERS).map(group) },
   ];
 }

@@ -16,6 +16,8 @@ export interface DeployParameters {
   readonly databaseInstanceClass: string;
   readonly databaseStorageGiB: number;
   readonly postgresVersion: string;
+  /** Each resolver run must end within its 70 s timeout, before the next one a minute later. */
+  readonly resolverRunMs: number;
   /** Existing infrastructure: where the functions run and which MSK cluster they use. */
   readonly existing?: {
     readonly subnetIds: readonly string[];
@@ -75,6 +77,7 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     databaseInstanceClass: text('databaseInstanceClass', await param('databaseInstanceClass')),
     databaseStorageGiB: wholeNumber('databaseStorageGiB', await param('databaseStorageGiB'), 20, 65536),
     postgresVersion: text('postgresVersion', await param('postgresVersion')),
+    resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
   } as const;
   if (infrastructure === 'create') return common;
 

@@ -8,9 +8,9 @@ import { type Packaged, packageAws, packageAwsFails, resourceById, resourcesOfTy
 
 /** What each consumer must be given: its topic and the batch settings serverless.yml promises. */
 const CONSUMERS = [
-  { functionId: 'StockInstructionsLambdaFunction', topic: 'stock-instructions' },
-  { functionId: 'PaymentInstructionsLambdaFunction', topic: 'payment-instructions' },
-  { functionId: 'OrderResultsLambdaFunction', topic: 'transaction-results' },
+  { functionId: 'StockInstructionsLambdaFunction', topic: 'stock-instructions', group: 'shop-aws-stockInstructions' },
+  { functionId: 'PaymentInstructionsLambdaFunction', topic: 'payment-instructions', group: 'shop-aws-paymentInstructions' },
+  { functionId: 'OrderResultsLambdaFunction', topic: 'transaction-results', group: 'shop-aws-orderResults' },
 ];
 const BATCH = { BatchSize: 500, StartingPosition: 'TRIM_HORIZON', MaximumBatchingWindowInSeconds: 0 };
 
@@ -74,12 +74,12 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
   it('maps each consumer to its topic on the created MSK cluster, with its batch settings and a named consumer group', () => {
     const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
     expect(mappings).toHaveLength(CONSUMERS.length);
-    for (const { functionId, topic } of CONSUMERS) {
+    for (const { functionId, topic, group } of CONSUMERS) {
       const [mapping, ...more] = mappings.filter((m) => m.Properties.FunctionName['Fn::GetAtt'][0] === functionId);
       expect(more).toEqual([]);
       if (!mapping) throw new Error(`no event source mapping for ${functionId}`);
       expect(mapping.Properties).toMatchObject({ ...BATCH, Topics: [topic], EventSourceArn: { Ref: 'KafkaCluster' } });
-      expect(mapping.Properties.AmazonManagedKafkaEventSourceConfig.ConsumerGroupId).toBe(`shop-aws-${topic}`);
+      expect(mapping.Properties.AmazonManagedKafkaEventSourceConfig.ConsumerGroupId).toBe(group);
     }
   });
 
@@ -139,8 +139,8 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     const kafkaGrants = statements(template).filter((s) => actionsOf(s).some((action) => action.startsWith('kafka')));
     for (const resource of kafkaGrants.flatMap(resourcesOf)) expect(JSON.stringify(resource)).toContain('{"Ref":"KafkaCluster"}');
     const groups = grantsFor(template, 'kafka-cluster:AlterGroup').map((resource) => JSON.stringify(resource));
-    for (const { topic } of CONSUMERS) {
-      expect(groups.filter((group) => group.includes(`:group/`) && group.includes(`/shop-aws-${topic}"`))).toHaveLength(1);
+    for (const { topic, group } of CONSUMERS) {
+      expect(groups.filter((arn) => arn.includes(`:group/`) && arn.includes(`/${group}"`))).toHaveLength(1);
       expect(grantsFor(template, 'kafka-cluster:ReadData').map((r) => JSON.stringify(r)).filter((r) => r.includes(`/${topic}"`))).toHaveLength(1);
     }
     expect(environmentOf(template, 'OrderApiLambdaFunction').KAFKA_CLUSTER_ARN).toEqual({ Ref: 'KafkaCluster' });
@@ -203,6 +203,10 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
 
   it('existing infrastructure without a cluster', async () => {
     expect(await packageAwsFails({ ...EXISTING, existingMskClusterArn: 'my-cluster' })).toContain('parameter existingMskClusterArn=my-cluster is not an MSK cluster ARN');
+  }, 60_000);
+
+  it('a resolver run longer than its schedule allows', async () => {
+    expect(await packageAwsFails({ resolverRunMs: '90000' })).toContain('parameter resolverRunMs=90000 is not a whole number from 0 to 60000');
   }, 60_000);
 
   it('a subnet that is not one', async () => {
