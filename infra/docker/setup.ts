@@ -5,12 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { requiredEnv } from '../../layers/config/env';
@@ -20,6 +15,7 @@ import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { type DatabaseServer, databaseServers, loadStackConfig, type StackConfig, TOPICS } from '../config';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { LOCAL_AWS_ENV } from '../secrets/local-secrets-manager';
+import { putSecret } from '../secrets/put-secret';
 import { waitFor } from '../stack/processes';
 import { consoleProgress as progress } from '../stack/progress';
 import { composeAddresses } from './addresses';
@@ -27,17 +23,6 @@ import { composeGatewayConfig } from './gateway-config';
 
 // The healthchecks say a server is up; these bound the wait for one that is up but not yet answering.
 const READY_TIMEOUT_MS = 60_000;
-
-/** Creates the secret, or replaces its value when an earlier run created it. */
-async function putSecret(client: SecretsManagerClient, name: string, value: DatabaseSecret): Promise<void> {
-  const SecretString = JSON.stringify(value);
-  try {
-    await client.send(new CreateSecretCommand({ Name: name, SecretString }));
-  } catch (error) {
-    if (!(error instanceof ResourceExistsException)) throw error;
-    await client.send(new PutSecretValueCommand({ SecretId: name, SecretString }));
-  }
-}
 
 /** Migrates one database and stores its credentials, with the host the functions' containers use. */
 async function prepareDatabase(

@@ -1,14 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type StackConfig, stackAddresses } from '../config';
 import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
 import type { Progress } from '../stack/progress';
+import { putSecret } from './put-secret';
 
 const PROCESS_NAME = 'secrets-manager';
 const REQUIREMENTS = path.join(__dirname, 'requirements.txt');
@@ -73,12 +69,8 @@ export class LocalSecretsManager {
       region: LOCAL_AWS_ENV.AWS_REGION,
       credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
     });
-    const SecretString = JSON.stringify(value);
     try {
-      await client.send(new CreateSecretCommand({ Name: name, SecretString }));
-    } catch (error) {
-      if (!(error instanceof ResourceExistsException)) throw error;
-      await client.send(new PutSecretValueCommand({ SecretId: name, SecretString }));
+      await putSecret(client, name, value);
     } finally {
       client.destroy();
     }
