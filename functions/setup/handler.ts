@@ -1,5 +1,6 @@
 import path from 'node:path';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { intEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
 import { migrate } from '../../layers/db/migrate';
@@ -8,6 +9,7 @@ import { required } from '../../layers/http/api-handler';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { TOPICS } from '../../layers/kafka/topics';
+import { answerCloudFormation, isCustomResourceEvent } from './cloudformation-response';
 
 const config = serviceConfig();
 const partitions = intEnv('KAFKA_PARTITIONS', 8, 1, 1000);
@@ -22,12 +24,8 @@ export interface SetupReport {
   readonly topicsCreated: string[];
 }
 
-/**
- * Brings every shard's schema and the Kafka topics up to what this code expects. The deploy
- * invokes it after every `serverless deploy` (infra/deploy/plugin.ts); running it again changes
- * nothing, so it is also safe to invoke by hand.
- */
-export const handler = middy<unknown, SetupReport, Error, DatabaseContext>()
+/** Brings every shard's schema and the Kafka topics up to what this code expects; running it again changes nothing. */
+const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
   .use(databases(config.secretPrefix, config.shards))
   .handler(async (_event, context) => {
     const migrations: Record<string, string[]> = {};
@@ -48,3 +46,19 @@ export const handler = middy<unknown, SetupReport, Error, DatabaseContext>()
       await admin.disconnect();
     }
   });
+
+/** Time kept back from the Lambda timeout to answer CloudFormation after a run that overran. */
+const ANSWER_MARGIN_MS = 15_000;
+
+/**
+ * Invoked by CloudFormation on every deploy that changes the migrations, topics or shards (the
+ * `SetupRun` custom resource, infra/deploy/setup-run.ts), before the event source mappings are
+ * created; invoked by hand (`serverless invoke -f setup`), it returns its report.
+ */
+export async function handler(event: unknown, context: Context): Promise<SetupReport | undefined> {
+  // The databases middleware attaches `databases` to the context before the handler runs.
+  const withDatabases = context as DatabaseContext;
+  if (!isCustomResourceEvent(event)) return setup(event, withDatabases);
+  await answerCloudFormation(event, () => setup(event, withDatabases), context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS);
+  return undefined;
+}

@@ -1,11 +1,13 @@
+import { SETUP_RUN } from './setup-run';
+
 /**
  * Serverless v3 plugin for the stages deployed to AWS:
  * - keeps `maximumBatchingWindow: 0` of `msk` events: the framework drops a zero (it tests the
  *   value for truth), and AWS then waits its default 500 ms before every batch, a delay on each
  *   hop of the two-phase commit;
  * - drops the copies of one IAM statement the framework adds once per `msk` function;
- * - after `serverless deploy`, invokes the `setup` function, which migrates every shard's schema
- *   and creates the Kafka topics, and fails the deploy when it fails.
+ * - makes the event source mappings wait for the `SetupRun` custom resource (infra/deploy/
+ *   setup-run.ts), so they are created once the setup has made their topics.
  */
 
 interface MskEvent {
@@ -21,6 +23,7 @@ interface FunctionConfig {
 interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
 }
 
 interface RoleProperties {
@@ -33,18 +36,9 @@ export interface ServerlessLike {
     getFunction(name: string): FunctionConfig;
     readonly provider: { compiledCloudFormationTemplate: { Resources: Record<string, TemplateResource> } };
   };
-  getProvider(name: 'aws'): {
-    naming: { getLambdaLogicalId(functionName: string): string };
-    request(service: string, method: string, params: Record<string, unknown>): Promise<unknown>;
-  };
+  getProvider(name: 'aws'): { naming: { getLambdaLogicalId(functionName: string): string } };
 }
 
-interface Logger {
-  notice(message: string): void;
-}
-
-/** The function the deploy runs once every resource is in place. */
-export const SETUP_FUNCTION = 'setup';
 
 export class DeployPlugin {
   readonly hooks: Record<string, () => Promise<void> | void> = {
@@ -52,14 +46,11 @@ export class DeployPlugin {
       this.keepZeroBatchingWindows();
       this.dropRepeatedStatements();
     },
-    'after:deploy:deploy': () => this.runSetup(),
+    // After the `resources:` section has been merged into the template.
+    'after:aws:package:finalize:mergeCustomProviderResources': () => this.mappingsAfterSetup(),
   };
 
-  constructor(
-    private readonly serverless: ServerlessLike,
-    _options: unknown,
-    private readonly utils: { log: Logger },
-  ) {}
+  constructor(private readonly serverless: ServerlessLike) {}
 
   keepZeroBatchingWindows(): void {
     const { service } = this.serverless;
@@ -96,19 +87,12 @@ export class DeployPlugin {
     }
   }
 
-  async runSetup(): Promise<void> {
-    const { service } = this.serverless;
-    if (!service.getAllFunctions().includes(SETUP_FUNCTION)) return;
-    const functionName = service.getFunction(SETUP_FUNCTION).name;
-    this.utils.log.notice(`Running ${functionName}: schema migrations and Kafka topics`);
-    const reply = (await this.serverless.getProvider('aws').request('Lambda', 'invoke', {
-      FunctionName: functionName,
-      InvocationType: 'RequestResponse',
-    })) as { FunctionError?: string; Payload?: Uint8Array | string };
-    const payload = reply.Payload === undefined ? '' : Buffer.from(reply.Payload).toString('utf8');
-    if (reply.FunctionError) {
-      throw new Error(`${functionName} failed (${reply.FunctionError}): ${payload}; the new code is deployed, run \`serverless invoke -f ${SETUP_FUNCTION}\` again once the cause is fixed`);
+  mappingsAfterSetup(): void {
+    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
+    if (!resources[SETUP_RUN]) return;
+    for (const resource of Object.values(resources)) {
+      if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+      resource.DependsOn = [...[resource.DependsOn ?? []].flat(), SETUP_RUN];
     }
-    this.utils.log.notice(`${functionName}: ${payload}`);
   }
 }

@@ -10,6 +10,7 @@ export interface DeployParameters {
   readonly stage: string;
   readonly infrastructure: Infrastructure;
   readonly shards: { readonly order: number; readonly stock: number; readonly payment: number };
+  readonly kafkaPartitions: number;
   /** Created infrastructure's sizes. */
   readonly kafkaInstanceType: string;
   readonly kafkaVersion: string;
@@ -72,6 +73,7 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     stage: text('stage', await resolve('sls:stage')),
     infrastructure,
     shards,
+    kafkaPartitions: wholeNumber('kafkaPartitions', await param('kafkaPartitions'), 1, 1000),
     kafkaInstanceType: text('kafkaInstanceType', await param('kafkaInstanceType')),
     kafkaVersion: text('kafkaVersion', await param('kafkaVersion')),
     databaseInstanceClass: text('databaseInstanceClass', await param('databaseInstanceClass')),

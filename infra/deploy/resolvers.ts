@@ -8,6 +8,7 @@ import { iamStatements as statementsFor, type Statement } from './iam';
 import { kafkaClusterResources, mskClusterArn as clusterArnOf } from './kafka-cluster';
 import { LAMBDA_SECURITY_GROUP, lambdaVpc, networkResources, PRIVATE_SUBNETS, VPC } from './network';
 import { type DeployParameters, readDeployParameters, type Resolve } from './parameters';
+import { setupRunResource } from './setup-run';
 
 /** What Serverless passes a JS resolver. */
 export interface ResolverContext {
@@ -38,13 +39,19 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
 
 export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown> }> {
   const parameters = await deployTarget(context);
-  if (!parameters || parameters.existing) return { Resources: {} };
+  if (!parameters) return { Resources: {} };
+  if (parameters.existing) return { Resources: setupRunResource(parameters, []) };
+
   const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };
-  return {
-    Resources: {
-      ...networkResources(parameters),
-      ...kafkaClusterResources(parameters, network),
-      ...databaseResources(parameters, network),
-    },
+  const created = {
+    ...networkResources(parameters),
+    ...kafkaClusterResources(parameters, network),
+    ...databaseResources(parameters, network),
   };
+  // The setup needs every database with its credentials, the brokers, and the route out to
+  // answer CloudFormation.
+  const needed = Object.entries(created)
+    .filter(([, resource]) => ['AWS::SecretsManager::SecretTargetAttachment', 'AWS::MSK::Cluster', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation'].includes(resource.Type))
+    .map(([logicalId]) => logicalId);
+  return { Resources: { ...created, ...setupRunResource(parameters, needed) } };
 }

@@ -158,10 +158,19 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(mentions.filter((text) => text !== 'password' && !text.startsWith('{{resolve:secretsmanager:'))).toEqual([]);
   });
 
-  it('packs the schema migrations with the setup function, which the deploy runs', () => {
+  it('packs the schema migrations with the setup function', () => {
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', path.join(packaged.dir, 'setup.zip')], { encoding: 'utf8' });
     for (const service of ['order', 'stock', 'payment']) expect(listing).toContain(`infra/postgres/migrations/${service}/001_`);
-    expect(functionsOf(template).map((fn) => fn.logicalId)).toContain('SetupLambdaFunction');
+  });
+
+  it('runs the setup during the deploy, once the databases, the cluster and the route out exist, before any mapping', () => {
+    const run = resourceById(template, 'SetupRun');
+    expect(run.Type).toBe('Custom::Setup');
+    expect(run.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': ['SetupLambdaFunction', 'Arn'] });
+    const waitsFor = [run.DependsOn].flat();
+    for (const { logicalId } of resourcesOfType(template, 'AWS::SecretsManager::SecretTargetAttachment')) expect(waitsFor).toContain(logicalId);
+    expect(waitsFor).toEqual(expect.arrayContaining(['KafkaCluster', 'PrivateDefaultRoute']));
+    for (const mapping of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) expect([mapping.DependsOn].flat()).toContain('SetupRun');
   });
 });
 
@@ -172,9 +181,11 @@ describe('serverless package --stage aws, on existing infrastructure', () => {
     ({ template } = await packageAws(EXISTING));
   }, 180_000);
 
-  it('creates no network, cluster, database or secret', () => {
+  it('creates no network, cluster, database or secret, and still runs the setup before the mappings', () => {
     const created = Object.values(template.Resources).map((resource) => resource.Type.split('::')[1] ?? resource.Type);
     expect(created.filter((service) => ['EC2', 'MSK', 'RDS', 'SecretsManager'].includes(service))).toEqual([]);
+    expect(resourceById(template, 'SetupRun').Type).toBe('Custom::Setup');
+    for (const mapping of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) expect([mapping.DependsOn].flat()).toContain('SetupRun');
   });
 
   it('runs the functions in the given subnets and consumes from the given cluster', () => {
@@ -207,6 +218,10 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
 
   it('a resolver run longer than its schedule allows', async () => {
     expect(await packageAwsFails({ resolverRunMs: '90000' })).toContain('parameter resolverRunMs=90000 is not a whole number from 0 to 60000');
+  }, 60_000);
+
+  it('a partition count that is not a number', async () => {
+    expect(await packageAwsFails({ kafkaPartitions: 'eight' })).toContain('parameter kafkaPartitions=eight is not a whole number from 1 to 1000');
   }, 60_000);
 
   it('a subnet that is not one', async () => {
