@@ -23,6 +23,7 @@ export function gatewayConfig(config: StackConfig, template = fs.readFileSync(TE
     RUN_DIR: runDir,
     LOG_DIR: path.join(config.runDir, 'logs'),
     WORKER_PROCESSES: 2,
+    LISTEN_ADDRESS: '127.0.0.1',
     GATEWAY_PORT: config.ports.gateway,
     INSTANCES: config.instances,
     UPSTREAM_SERVERS: offlineInstances(config)
