@@ -1,5 +1,5 @@
 import { TOPICS } from '../../layers/kafka/topics';
-import type { TemplateString } from './cloudformation';
+import type { Resources, TemplateString } from './cloudformation';
 import { databaseSecretArns } from './databases';
 import { clusterResourceArn, mskClusterArn } from './kafka-cluster';
 import type { DeployParameters } from './parameters';
@@ -29,11 +29,11 @@ export function consumerGroupId(parameters: DeployParameters, functionKey: strin
 }
 
 /**
- * The functions' permissions beyond their logs, each on named resources: their own database
- * secrets; the MSK cluster's bootstrap brokers; and with IAM authentication, connecting, writing
- * the produced topics, reading the consumed ones as their named groups, and creating the topics
- * (the setup function). Serverless adds the log groups and, for `msk` events, DescribeCluster and
- * the VPC network-interface actions, which EC2 does not let a policy scope.
+ * The permissions of the functions' shared role beyond their logs, each on named resources:
+ * their own database secrets; the MSK cluster's bootstrap brokers; and with IAM authentication,
+ * connecting, writing the produced topics, and reading the consumed ones as their named groups.
+ * Serverless adds the log groups and, for `msk` events, DescribeCluster and the VPC
+ * network-interface actions, which EC2 does not let a policy scope.
  */
 export function iamStatements(parameters: DeployParameters): Statement[] {
   const cluster = mskClusterArn(parameters);
@@ -46,12 +46,54 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
       Action: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', 'kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
       Resource: [cluster],
     },
-    {
-      Effect: 'Allow',
-      Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic'],
-      Resource: PRODUCED_TOPICS.map(topic),
-    },
+    { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: PRODUCED_TOPICS.map(topic) },
     { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: CONSUMED_TOPICS.map(topic) },
     { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: Object.keys(CONSUMERS).map(group) },
   ];
+}
+
+export const SETUP_ROLE = 'SetupRole';
+
+/**
+ * The setup function's own role: the only one that may create and grow topics. It reads the
+ * secrets and writes its own log group; it needs no data access to Kafka, and its network
+ * interfaces are managed with the same unscopable EC2 actions as the other functions'.
+ */
+export function setupRoleResource(parameters: DeployParameters): Resources {
+  const cluster = mskClusterArn(parameters);
+  const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${parameters.service}-${parameters.stage}-setup`;
+  const statements: Statement[] = [
+    { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': `${logGroup}:*` }] },
+    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
+    { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
+    {
+      Effect: 'Allow',
+      Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic'],
+      Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)),
+    },
+    {
+      Effect: 'Allow',
+      Action: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      Resource: ['*'],
+    },
+  ];
+  return {
+    [SETUP_ROLE]: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+        },
+        Policies: [{ PolicyName: `${parameters.service}-${parameters.stage}-setup`, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+      },
+    },
+  };
 }

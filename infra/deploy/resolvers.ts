@@ -4,7 +4,7 @@
  */
 import type { TemplateString } from './cloudformation';
 import { databaseResources } from './databases';
-import { iamStatements as statementsFor, type Statement } from './iam';
+import { iamStatements as statementsFor, setupRoleResource, type Statement } from './iam';
 import { kafkaClusterResources, mskClusterArn as clusterArnOf } from './kafka-cluster';
 import { LAMBDA_SECURITY_GROUP, lambdaVpc, networkResources, PRIVATE_SUBNETS, VPC } from './network';
 import { type DeployParameters, readDeployParameters, type Resolve } from './parameters';
@@ -40,7 +40,8 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
 export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown> }> {
   const parameters = await deployTarget(context);
   if (!parameters) return { Resources: {} };
-  if (parameters.existing) return { Resources: setupRunResource(parameters, []) };
+  const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []) };
+  if (parameters.existing) return { Resources: setup };
 
   const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };
   const created = {
@@ -53,5 +54,5 @@ export async function resources(context: ResolverContext): Promise<{ Resources: 
   const needed = Object.entries(created)
     .filter(([, resource]) => ['AWS::SecretsManager::SecretTargetAttachment', 'AWS::MSK::Cluster', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation'].includes(resource.Type))
     .map(([logicalId]) => logicalId);
-  return { Resources: { ...created, ...setupRunResource(parameters, needed) } };
+  return { Resources: { ...created, ...setup, ...setupRunResource(parameters, needed) } };
 }
