@@ -8,15 +8,13 @@ import { type DatabaseContext, databases } from '../../layers/db/middleware';
 import { required } from '../../layers/http/api-handler';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
-import { TOPICS } from '../../layers/kafka/topics';
+import { DEPLOYED_TOPICS } from '../../layers/kafka/topics';
 import { answerCloudFormation, isCustomResourceEvent } from './cloudformation-response';
 
 const config = serviceConfig();
 const partitions = intEnv('KAFKA_PARTITIONS', 8, 1, 1000);
 /** The migration files travel in the package beside the bundles (serverless.yml `package.patterns`). */
 const migrationsRoot = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'infra/postgres/migrations');
-/** The deployed system's topics: the local event-source probe has no place on AWS. */
-const deployedTopics = [TOPICS.stockInstructions, TOPICS.paymentInstructions, TOPICS.results, TOPICS.deadLetters];
 
 export interface SetupReport {
   /** migration versions applied, by shard ("order-0": ["001_orders"]) */
@@ -38,7 +36,7 @@ const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
     const admin = kafkaClient(config.kafka, 'shop-setup').admin();
     await admin.connect();
     try {
-      const topicsCreated = await ensureTopics(admin, { topics: deployedTopics, partitions, replicationFactor: -1 });
+      const topicsCreated = await ensureTopics(admin, { topics: DEPLOYED_TOPICS, partitions, replicationFactor: -1 });
       const report = { migrations, topicsCreated };
       console.log(JSON.stringify({ level: 'info', msg: 'setup', ...report }));
       return report;

@@ -16,7 +16,6 @@ interface MskEvent {
 }
 
 interface FunctionConfig {
-  readonly name?: string;
   readonly events?: readonly { readonly msk?: MskEvent }[];
 }
 

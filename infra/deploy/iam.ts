@@ -1,4 +1,4 @@
-import { TOPICS } from '../../layers/kafka/topics';
+import { DEPLOYED_TOPICS, TOPICS } from '../../layers/kafka/topics';
 import type { Resources, TemplateString } from './cloudformation';
 import { databaseSecretArns } from './databases';
 import { clusterResourceArn, mskClusterArn } from './kafka-cluster';
@@ -18,7 +18,7 @@ export const CONSUMERS = {
 } as const;
 const CONSUMED_TOPICS = Object.values(CONSUMERS);
 /** Every topic a function writes to: the instructions, the votes, and records that did not decode. */
-export const PRODUCED_TOPICS = [...CONSUMED_TOPICS, TOPICS.deadLetters] as const;
+const PRODUCED_TOPICS = DEPLOYED_TOPICS;
 
 /**
  * The consumer group of a function's event source mapping (serverless.yml `consumerGroupId`):

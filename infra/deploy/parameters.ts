@@ -1,3 +1,5 @@
+import { MSK_CLUSTER_ARN } from '../../layers/kafka/msk-arn';
+
 /**
  * The deploy's parameters (serverless.yml `params`, overridden by `--param name=value`), read
  * once and checked, so a typo fails the package with a sentence naming it instead of a
@@ -29,8 +31,6 @@ export interface DeployParameters {
 
 /** Resolves one `${...}` expression the way Serverless does (`param:x`, `sls:stage`, `self:service`). */
 export type Resolve = (expression: string) => Promise<unknown>;
-
-export const MSK_CLUSTER_ARN = /^arn:aws[\w-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/[^/]+$/;
 
 function text(name: string, value: unknown): string {
   if (typeof value === 'string' || typeof value === 'number') return String(value).trim();

@@ -1,6 +1,7 @@
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { MSK_CLUSTER_ARN } from './msk-arn';
 
 /**
  * Where the functions find Kafka: a list of brokers (the local stack, or any cluster reached
@@ -10,13 +11,11 @@ export type KafkaConnection =
   | { readonly kind: 'brokers'; readonly brokers: readonly string[] }
   | { readonly kind: 'msk-iam'; readonly clusterArn: string; readonly region: string };
 
-const MSK_ARN = /^arn:aws[\w-]*:kafka:([a-z0-9-]+):\d{12}:cluster\/[^/]+\/[^/]+$/;
-
 /** Reads `KAFKA_CLUSTER_ARN` (MSK) or else `KAFKA_BROKERS`; fails naming the variable that is wrong. */
 export function kafkaConnection(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
   const clusterArn = env.KAFKA_CLUSTER_ARN?.trim();
   if (clusterArn) {
-    const region = MSK_ARN.exec(clusterArn)?.[1];
+    const region = MSK_CLUSTER_ARN.exec(clusterArn)?.[1];
     if (!region) throw new Error(`environment variable KAFKA_CLUSTER_ARN=${clusterArn} is not an MSK cluster ARN`);
     return { kind: 'msk-iam', clusterArn, region };
   }
