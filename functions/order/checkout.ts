@@ -89,17 +89,10 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
   if (!announced || !(await isDecided())) decided = await settle(deps, sql, txnId);
   if (decided?.state === 'aborted' && !isComplete(decided)) {
     // A 4xx promises that nothing is taken: wait (bounded) until every reservation is given back.
-    // Each acknowledgement is announced on its own, so one wake-up may leave others still owed.
-    const deadline = Date.now() + deps.timeoutMs;
-    let complete = false;
-    const readCompletion = async () => {
+    await deps.waiter.waitUntil(sql, txnId, deps.timeoutMs, async () => {
       decided = (await readTransaction(sql, txnId)) ?? decided;
-      complete = isComplete(decided!);
-      return complete;
-    };
-    while (!complete && Date.now() < deadline) {
-      if (!(await deps.waiter.wait(sql, txnId, deadline - Date.now(), readCompletion))) break;
-    }
+      return isComplete(decided!);
+    });
     decided = (await readTransaction(sql, txnId)) ?? decided;
   }
   return replyFor(decided, orderId, paid);

@@ -35,6 +35,21 @@ export class DecisionWaiter {
     }
   }
 
+  /**
+   * Resolves true once `check` holds, false when `timeoutMs` passes first. Unlike `wait`, one
+   * announcement is not taken as the answer: a transaction announces each acknowledgement on its
+   * own, so `check` runs again after every wake-up.
+   */
+  async waitUntil(sql: postgres.Sql, txnId: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let holds = false;
+    const recheck = async () => (holds = await check());
+    while (!holds && Date.now() < deadline) {
+      if (!(await this.wait(sql, txnId, deadline - Date.now(), recheck))) break;
+    }
+    return holds;
+  }
+
   private listen(sql: postgres.Sql): Promise<unknown> {
     let subscribed = this.listening.get(sql);
     if (!subscribed) {
