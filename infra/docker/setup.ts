@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { requiredEnv } from '../../layers/config/env';
@@ -14,7 +14,7 @@ import { databaseSecretName, type DatabaseSecret } from '../../layers/db/secrets
 import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { type DatabaseServer, databaseServers, loadStackConfig, type StackConfig, TOPICS } from '../config';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
-import { LOCAL_AWS_ENV } from '../secrets/local-secrets-manager';
+import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { putSecret } from '../secrets/put-secret';
 import { waitFor } from '../stack/processes';
 import { consoleProgress as progress } from '../stack/progress';
@@ -66,11 +66,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(gatewayConfigFile, composeGatewayConfig(config));
   progress.step(`setup: gateway configuration written to ${gatewayConfigFile}`);
 
-  const secrets = new SecretsManagerClient({
-    endpoint: addresses.secretsEndpoint,
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-  });
+  const secrets = localSecretsClient(addresses.secretsEndpoint);
   try {
     const steps = [
       ...databaseServers(config).map((server) => prepareDatabase(config, server, login, secrets)),

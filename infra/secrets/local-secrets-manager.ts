@@ -19,6 +19,15 @@ export const LOCAL_AWS_ENV = {
   AWS_REGION: 'us-east-1',
 } as const;
 
+/** A Secrets Manager client for the local one (moto), which takes any credentials. */
+export function localSecretsClient(endpoint: string): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint,
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+}
+
 /** moto in server mode, standing in for AWS Secrets Manager on 127.0.0.1. */
 export class LocalSecretsManager {
   private readonly venv: string;
@@ -64,11 +73,7 @@ export class LocalSecretsManager {
 
   /** Stores (or replaces) one secret's JSON value, as an operator would on AWS. */
   async putSecret(name: string, value: unknown): Promise<void> {
-    const client = new SecretsManagerClient({
-      endpoint: this.endpoint,
-      region: LOCAL_AWS_ENV.AWS_REGION,
-      credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-    });
+    const client = localSecretsClient(this.endpoint);
     try {
       await putSecret(client, name, value);
     } finally {
