@@ -16,13 +16,17 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
   const changed = new Set<string>();
 
   return {
+    // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
+    // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {
       const ids = new Set<string>(prepares.map((prepare) => (prepare as PreparePayment).userId));
       const rows = await sql<{ user_id: string; credit: number }[]>`
         select user_id, credit::float8 as credit from users
-        where user_id = any(${sql.array([...ids])}::text[])
-           or user_id in (select held ->> 'userId' from participations
-                          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared')
+        where user_id = any(array(
+          select unnest(${sql.array([...ids])}::text[])
+          union
+          select held ->> 'userId' from participations
+          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared'))
         order by user_id for update`;
       for (const row of rows) credit.set(row.user_id, row.credit);
     },

@@ -17,14 +17,18 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
   };
 
   return {
+    // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
+    // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {
       const ids = new Set<string>();
       for (const prepare of prepares) for (const line of (prepare as PrepareStock).items) ids.add(line.itemId);
       const rows = await sql<{ item_id: string; stock: number }[]>`
         select item_id, stock::float8 as stock from items
-        where item_id = any(${sql.array([...ids])}::text[])
-           or item_id in (select line ->> 'itemId' from participations, jsonb_array_elements(held) as line
-                          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared')
+        where item_id = any(array(
+          select unnest(${sql.array([...ids])}::text[])
+          union
+          select line ->> 'itemId' from participations, jsonb_array_elements(held) as line
+          where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared'))
         order by item_id for update`;
       for (const row of rows) stock.set(row.item_id, row.stock);
     },
