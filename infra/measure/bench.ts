@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShopClient } from './client';
+import { cpuMsBetween, readStackCpu } from './cpu';
 import { runCommand, wholeOption } from './run-command';
 import { htmlReport } from './report-html';
 import { summarise, Timeline } from './stats';
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
   const statuses: Record<string, number> = {};
   let committed = 0;
   let exhausted = false;
+  const runDir = path.resolve(__dirname, '../../.run');
+  const stackCpuBefore = readStackCpu(runDir);
   const cpuBefore = process.cpuUsage();
 
   const checkoutOnce = async () => {
@@ -149,6 +152,10 @@ async function main(): Promise<void> {
 
   const wallS = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = cpuMsBetween(stackCpuBefore, readStackCpu(runDir), (cpu.user + cpu.system) / 1000);
+  const perCheckout = (ms: number) => Number((committed > 0 ? ms / committed : Number.NaN).toFixed(2));
+  const cpuMsPerCheckout = Object.fromEntries(Object.entries(cpuMs).map(([component, ms]) => [component, perCheckout(ms)]));
+  const stackMs = Object.entries(cpuMs).filter(([component]) => component !== 'other').reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
   const result = {
     when: new Date().toISOString(),
@@ -161,6 +168,7 @@ async function main(): Promise<void> {
     ordersExhausted: exhausted,
     latencyMs: Object.fromEntries(Object.entries(latency).map(([key, value]) => [key, Number(value.toFixed(1))])),
     statuses,
+    cpuMsPerCommittedCheckout: { all: perCheckout(stackMs), ...cpuMsPerCheckout },
     generatorCpuPercentOfOneCore: Number((((cpu.user + cpu.system) / 1000 / (wallS * 1000)) * 100).toFixed(1)),
     seconds: timeline.seconds(),
   };
@@ -179,6 +187,9 @@ async function main(): Promise<void> {
     'latency p50 / p95 / p99 / max (ms)': `${result.latencyMs.p50} / ${result.latencyMs.p95} / ${result.latencyMs.p99} / ${result.latencyMs.max}`,
     'replies by status': Object.entries(statuses).map(([status, count]) => `${status}: ${count}`).join(', '),
     'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
+    'CPU ms per committed checkout': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
+      .map(([component, ms]) => `${component} ${ms}`)
+      .join(', ')})`,
     'orders ran out': exhausted ? 'yes: raise --orders or shorten --duration' : 'no',
   };
   fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds));
