@@ -1,103 +1,75 @@
 /**
- * Invokes a function through serverless-offline's Lambda Invoke endpoint, so the handler runs in
- * serverless-offline's own runner (worker threads, env, timeout) exactly as for any other event.
+ * Invokes a function inside this serverless-offline process, through serverless-offline's own
+ * Lambda runner (`serverless-offline/lambda`, which it exports for event-source plugins): the
+ * same handler module, environment, context and timeout its Invoke endpoint would give, without
+ * an HTTP round trip, a JSON copy of the batch and hapi's routing on every invocation.
  */
-import http from 'node:http';
 
 /** Runs the function with the event; resolves when the handler succeeded, rejects otherwise. */
 export type Invoker = (functionName: string, event: unknown) => Promise<void>;
 
-/** Where serverless-offline's Lambda HTTP server listens. */
-export interface LambdaEndpoint {
-  readonly host: string;
-  readonly port: number;
+/** The slice of Serverless' service the runner is built from. */
+export interface InvokableService {
+  getAllFunctions(): string[];
+  getFunction(functionKey: string): object;
 }
 
-/** A failed invocation: the handler threw or timed out, or the endpoint refused the call. */
-export class InvocationError extends Error {
-  override readonly name = 'InvocationError';
-
-  constructor(
-    message: string,
-    /** HTTP status of the reply; undefined when no reply came (connection refused, reset). */
-    readonly statusCode?: number,
-  ) {
-    super(message);
-  }
+/** serverless-offline's options that decide how a handler runs, as it merges them (defaults, custom, CLI). */
+export interface RunnerOptions {
+  readonly [name: string]: unknown;
 }
 
-const MAX_ERROR_TEXT = 500;
+type LambdaClass = typeof import('serverless-offline/lambda').default;
 
-function summarise(body: string): string {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null) {
-      const fields = parsed as Record<string, unknown>;
-      const type = fields.errorType ?? fields.Type;
-      const message = fields.errorMessage ?? fields.Message;
-      if (message !== undefined) return `${type === undefined ? '' : `${String(type)}: `}${String(message)}`;
-    }
-  } catch {
-    // Not JSON (e.g. hapi's plain 500 page): fall through to the raw text.
-  }
-  return body.length > MAX_ERROR_TEXT ? `${body.slice(0, MAX_ERROR_TEXT)}…` : body;
+/** serverless-offline's defaults for what the runner reads (src/config/defaultOptions.js). */
+const RUNNER_DEFAULTS = {
+  host: 'localhost',
+  lambdaPort: 3002,
+  localEnvironment: false,
+  noTimeout: false,
+  reloadHandler: false,
+  terminateIdleLambdaTime: 60,
+  useDocker: false,
+  useInProcess: false,
+} as const;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Reads serverless-offline's reply (src/lambda/routes/invocations/invocationsRoute.js):
- * - handler threw, rejected or timed out: status 200, header `X-Amz-Function-Error: Unhandled`,
- *   body `{errorMessage, errorType, trace}` (same as AWS's Invoke API);
- * - unknown function / bad invocation type: 404 / 400 with `x-amzn-ErrorType`;
- * - anything else serverless-offline did not foresee (e.g. a non-Error thrown) makes hapi answer 500.
- * Only a 200 without either error header is a success.
- */
-export function failureOf(statusCode: number, headers: http.IncomingHttpHeaders, body: string): string | undefined {
-  const functionError = headers['x-amz-function-error'];
-  if (functionError !== undefined) return `${String(functionError)} function error: ${summarise(body)}`;
-  const errorType = headers['x-amzn-errortype'];
-  if (errorType !== undefined) return `${String(errorType)} (HTTP ${statusCode}): ${summarise(body)}`;
-  if (statusCode !== 200) return `HTTP ${statusCode}: ${summarise(body)}`;
-  return undefined;
+/** Same precedence as serverless-offline's `#mergeOptions`: its defaults, then `custom.serverless-offline`, then the CLI. */
+export function runnerOptions(cliOptions: Record<string, unknown>, custom: unknown): RunnerOptions {
+  const offline = isRecord(custom) && isRecord(custom['serverless-offline']) ? custom['serverless-offline'] : {};
+  return { ...RUNNER_DEFAULTS, ...offline, ...cliOptions };
+}
+
+export interface InProcessInvoker {
+  readonly invoke: Invoker;
+  /** Lets go of the handler runners (worker threads, when not in process). */
+  close(): Promise<void>;
 }
 
 /**
- * An invoker posting to `http://<host>:<port>/2015-03-31/functions/<name>/invocations`.
- * node:http rather than fetch: fetch gives up waiting for headers after 300 s, which would
- * re-deliver a batch while the first delivery still runs (long handlers, `--noTimeout`, debugger).
+ * Builds a runner for `functionKeys`. Call it once serverless-offline (and the bundler) have
+ * set the service up, i.e. from `after:offline:start:init`: handler paths are final by then.
  */
-export function createHttpInvoker(endpoint: LambdaEndpoint): Invoker {
-  return (functionName, event) =>
-    new Promise<void>((resolve, reject) => {
-      const payload = Buffer.from(JSON.stringify(event), 'utf8');
-      const request = http.request(
-        {
-          // No keep-alive: an idle pooled socket would hold up serverless-offline's server shutdown.
-          agent: false,
-          host: endpoint.host,
-          port: endpoint.port,
-          method: 'POST',
-          path: `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': payload.byteLength,
-            'x-amz-invocation-type': 'RequestResponse',
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', (error) => reject(new InvocationError(`reply broke off: ${error.message}`, response.statusCode)));
-          response.on('end', () => {
-            const status = response.statusCode ?? 0;
-            const failure = failureOf(status, response.headers, Buffer.concat(chunks).toString('utf8'));
-            if (failure === undefined) resolve();
-            else reject(new InvocationError(failure, status));
-          });
-        },
-      );
-      request.on('error', (error) =>
-        reject(new InvocationError(`cannot reach serverless-offline at ${endpoint.host}:${endpoint.port}: ${error.message}`)),
-      );
-      request.end(payload);
-    });
+export async function createInProcessInvoker(
+  serverless: { service: InvokableService },
+  options: RunnerOptions,
+  functionKeys: readonly string[],
+  loadLambda: () => Promise<LambdaClass> = async () => (await import('serverless-offline/lambda')).default,
+): Promise<InProcessInvoker> {
+  const Lambda = await loadLambda();
+  const lambda = new Lambda(serverless, options);
+  lambda.create(functionKeys.map((functionKey) => ({ functionKey, functionDefinition: serverless.service.getFunction(functionKey) })));
+  return {
+    invoke: async (functionName, event) => {
+      // get, setEvent and runHandler's first step (marking the runner busy) happen in one turn,
+      // so concurrent invocations never share a runner.
+      const lambdaFunction = lambda.getByFunctionName(functionName);
+      lambdaFunction.setEvent(event);
+      await lambdaFunction.runHandler();
+    },
+    close: () => lambda.cleanup(),
+  };
 }

@@ -1,10 +1,16 @@
 /**
  * Finds serverless-offline's Lambda HTTP server (the one serving the Invoke API) the way
- * serverless-offline itself configures it, and tells when it accepts connections.
+ * serverless-offline itself configures it, and tells when it accepts connections: under plain
+ * `serverless offline` that is the only sign that the functions are set up.
  */
 import net from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { LambdaEndpoint } from './invoker';
+
+/** Where serverless-offline's Lambda HTTP server listens. */
+export interface LambdaEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
 
 /** serverless-offline's defaults (src/config/defaultOptions.js). */
 export const SERVERLESS_OFFLINE_DEFAULTS = { host: 'localhost', lambdaPort: 3002 } as const;

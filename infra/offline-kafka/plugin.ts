@@ -1,14 +1,14 @@
 /**
  * Serverless Framework v3 plugin: gives serverless-offline the `kafka` and `msk` events it lacks.
- * Each enabled event gets a kafkajs consumer group member that invokes the function through
- * serverless-offline's Lambda Invoke endpoint with the event AWS would build.
+ * Each enabled event gets a kafkajs consumer group member that invokes the function in this
+ * process, through serverless-offline's own Lambda runner, with the event AWS would build.
  *
  * List it after serverless-offline in `plugins:`.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type ServiceLike, readKafkaEventSources, readSettings } from './config';
 import { EventSourceConsumer } from './consumer';
-import { createHttpInvoker } from './invoker';
+import { createInProcessInvoker, type InProcessInvoker, runnerOptions } from './invoker';
 import { resolveLambdaEndpoint, waitUntilListening } from './lambda-endpoint';
 import { type Logger, consoleLogger, describeError } from './logger';
 
@@ -50,6 +50,7 @@ export class OfflineKafkaPlugin {
 
   private readonly log: Logger;
   private consumers: EventSourceConsumer[] = [];
+  private invoker: InProcessInvoker | undefined;
   private readonly shutdown = new AbortController();
   private stopped: Promise<void> | undefined;
 
@@ -84,7 +85,10 @@ export class OfflineKafkaPlugin {
         this.log.debug('offline-kafka: no enabled kafka or msk events');
         return;
       }
-      const invoke = createHttpInvoker(resolveLambdaEndpoint(this.cliOptions, service.custom));
+      const functionKeys = [...new Set(sources.map((source) => source.functionKey))];
+      this.invoker = await createInProcessInvoker(this.serverless, runnerOptions(this.cliOptions, service.custom), functionKeys);
+      if (this.shutdown.signal.aborted) return;
+      const { invoke } = this.invoker;
       const { partitionsConsumedConcurrently } = readSettings(service.custom);
       this.consumers = sources.map((source) => new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently }));
       for (const consumer of this.consumers) consumer.start();
@@ -97,10 +101,14 @@ export class OfflineKafkaPlugin {
   stopConsumers(): Promise<void> {
     this.stopped ??= (async () => {
       this.shutdown.abort();
-      if (this.consumers.length === 0) return;
+      if (this.consumers.length === 0) {
+        await this.invoker?.close();
+        return;
+      }
       const all = Promise.all(this.consumers.map((consumer) => consumer.stop())).then(() => true);
       const timedOut = sleepFor(STOP_TIMEOUT_MS, false, { ref: false });
       if (await Promise.race([all, timedOut])) {
+        await this.invoker?.close();
         this.log.info('offline-kafka: consumers stopped');
       } else {
         this.log.warning(

@@ -1,113 +1,94 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { InvocationError, createHttpInvoker, failureOf } from '../../../infra/offline-kafka/invoker';
+import { createInProcessInvoker, runnerOptions } from '../../../infra/offline-kafka/invoker';
 
 /**
- * Replies modelled on serverless-offline 13.9's invocationsRoute/InvocationsController:
- * a thrown handler error is a 200 with `X-Amz-Function-Error: Unhandled`.
+ * The runner is serverless-offline's `Lambda` class; here a stand-in with its contract (a pool
+ * of runners per function: get one, set its event, run it), so the invoker's own part is seen.
+ * The real runner is exercised by test/integration/kafka-event-source.test.ts.
  */
-type Reply = { status: number; headers?: Record<string, string>; body: string };
+class FakeLambda {
+  static last: FakeLambda;
+  readonly created: { functionKey: string; functionDefinition: object }[] = [];
+  readonly runs: { functionName: string; event: unknown }[] = [];
+  cleanedUp = false;
 
-interface Received {
-  method?: string;
-  url?: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
+  constructor(
+    readonly serverless: unknown,
+    readonly options: Record<string, unknown>,
+  ) {
+    FakeLambda.last = this;
+  }
+
+  create(lambdas: { functionKey: string; functionDefinition: object }[]) {
+    this.created.push(...lambdas);
+  }
+
+  getByFunctionName(functionName: string) {
+    let event: unknown;
+    return {
+      setEvent: (value: unknown) => (event = value),
+      runHandler: async () => {
+        this.runs.push({ functionName, event });
+        if (functionName === 'shop-local-broken') throw new Error('handler failed');
+        return { ignored: 'result' };
+      },
+    };
+  }
+
+  async cleanup() {
+    this.cleanedUp = true;
+  }
 }
 
-let server: http.Server;
-let port: number;
-let reply: Reply;
-let received: Received[];
+const service = {
+  getAllFunctions: () => ['orderResults', 'broken'],
+  getFunction: (functionKey: string) => ({ name: `shop-local-${functionKey}`, handler: `functions/${functionKey}.handler` }),
+};
 
-beforeAll(async () => {
-  server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ method: request.method, url: request.url, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
-      response.end(reply.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-});
+const build = (keys: string[]) =>
+  createInProcessInvoker({ service }, { useInProcess: true }, keys, async () => FakeLambda as never);
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+describe('createInProcessInvoker', () => {
+  it('registers the functions it feeds, with their definitions', async () => {
+    await build(['orderResults']);
 
-beforeEach(() => {
-  received = [];
-  reply = { status: 200, body: 'null' };
-});
-
-describe('createHttpInvoker', () => {
-  it('posts the event as JSON to the Lambda Invoke path of the full function name', async () => {
-    const invoke = createHttpInvoker({ host: '127.0.0.1', port });
-    const event = { eventSource: 'SelfManagedKafka', bootstrapServers: 'k:1', records: {} };
-    await expect(invoke('shop-local-settle', event)).resolves.toBeUndefined();
-    expect(received).toHaveLength(1);
-    expect(received[0]!.method).toBe('POST');
-    expect(received[0]!.url).toBe('/2015-03-31/functions/shop-local-settle/invocations');
-    expect(received[0]!.headers['x-amz-invocation-type']).toBe('RequestResponse');
-    expect(JSON.parse(received[0]!.body)).toEqual(event);
+    expect(FakeLambda.last.created).toEqual([
+      { functionKey: 'orderResults', functionDefinition: { name: 'shop-local-orderResults', handler: 'functions/orderResults.handler' } },
+    ]);
+    expect(FakeLambda.last.options).toEqual({ useInProcess: true });
   });
 
-  it('treats a handler error (200 + X-Amz-Function-Error: Unhandled) as a failure', async () => {
-    reply = {
-      status: 200,
-      headers: { 'X-Amz-Function-Error': 'Unhandled' },
-      body: JSON.stringify({ errorMessage: 'stock row locked', errorType: 'Error', trace: ['Error: stock row locked', '    at handler'] }),
-    };
-    const invoke = createHttpInvoker({ host: '127.0.0.1', port });
-    const failure = await invoke('f', {}).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(InvocationError);
-    expect((failure as InvocationError).message).toBe('Unhandled function error: Error: stock row locked');
-    expect((failure as InvocationError).statusCode).toBe(200);
+  it('runs the handler with the event and resolves when it succeeds, whatever it returns', async () => {
+    const { invoke } = await build(['orderResults']);
+    const event = { eventSource: 'aws:kafka', records: {} };
+
+    await expect(invoke('shop-local-orderResults', event)).resolves.toBeUndefined();
+
+    expect(FakeLambda.last.runs).toEqual([{ functionName: 'shop-local-orderResults', event }]);
   });
 
-  it('treats an unknown function (404 + x-amzn-ErrorType) as a failure', async () => {
-    reply = {
-      status: 404,
-      headers: { 'x-amzn-ErrorType': 'ResourceNotFoundException' },
-      body: JSON.stringify({ Message: 'Function not found: f', Type: 'User' }),
-    };
-    await expect(createHttpInvoker({ host: '127.0.0.1', port })('f', {})).rejects.toThrow(
-      'ResourceNotFoundException (HTTP 404): User: Function not found: f',
-    );
+  it('rejects when the handler fails, so the batch is delivered again', async () => {
+    const { invoke } = await build(['broken']);
+
+    await expect(invoke('shop-local-broken', {})).rejects.toThrow('handler failed');
   });
 
-  it('treats any other non-200 reply as a failure', async () => {
-    reply = { status: 500, body: JSON.stringify({ statusCode: 500, error: 'Internal Server Error', message: 'An internal server error occurred' }) };
-    await expect(createHttpInvoker({ host: '127.0.0.1', port })('f', {})).rejects.toThrow('HTTP 500');
-  });
+  it('lets go of the runners on close', async () => {
+    const invoker = await build(['orderResults']);
 
-  it('treats an unreachable serverless-offline as a failure', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const deadPort = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const failure = await createHttpInvoker({ host: '127.0.0.1', port: deadPort })('f', {}).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(InvocationError);
-    expect((failure as InvocationError).message).toContain(`cannot reach serverless-offline at 127.0.0.1:${deadPort}`);
-    expect((failure as InvocationError).statusCode).toBeUndefined();
-  });
+    await invoker.close();
 
-  it('accepts a handler result of any shape', async () => {
-    reply = { status: 200, body: '"done"' };
-    await expect(createHttpInvoker({ host: '127.0.0.1', port })('f', {})).resolves.toBeUndefined();
+    expect(FakeLambda.last.cleanedUp).toBe(true);
   });
 });
 
-describe('failureOf', () => {
-  it('is undefined only for a plain 200', () => {
-    expect(failureOf(200, {}, '')).toBeUndefined();
-    expect(failureOf(202, {}, '')).toBe('HTTP 202: ');
+describe('runnerOptions', () => {
+  it('takes serverless-offline’s defaults, then custom.serverless-offline, then the CLI', () => {
+    const options = runnerOptions({ noTimeout: true }, { 'serverless-offline': { useInProcess: true, noTimeout: false, host: '127.0.0.1' } });
+
+    expect(options).toMatchObject({ useInProcess: true, noTimeout: true, host: '127.0.0.1', reloadHandler: false, terminateIdleLambdaTime: 60 });
   });
 
-  it('shortens a long non-JSON body', () => {
-    expect(failureOf(502, {}, 'x'.repeat(2000))!.length).toBeLessThan(600);
+  it('keeps the defaults when there is no custom section', () => {
+    expect(runnerOptions({}, undefined)).toMatchObject({ useInProcess: false, localEnvironment: false, noTimeout: false });
   });
 });
