@@ -8,8 +8,8 @@ import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import type { Transaction } from '../../layers/twopc/coordinator';
 import { prepareInstructions } from '../../layers/twopc/routing';
 import { abortIfUndecided, queueInstructions } from './coordination';
-import type { DecisionWaiter } from './decision-waiter';
-import { insertTransaction, readTransaction } from './transactions';
+import type { DecisionWaiter, WaitOutcome } from './decision-waiter';
+import { announcementOf, claimOrder, readOrderForCheckout, readTransaction } from './transactions';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
@@ -27,34 +27,30 @@ export class CheckoutTimeoutError extends AppError {
   }
 }
 
-interface OrderForCheckout {
-  user_id: string;
-  paid: boolean;
-  total_cost: number;
-  items: Record<string, number>;
-  checkout_txn: string | null;
-}
+/** A claim lost to a concurrent change of the order is retried this many times before giving up with 503. */
+const CLAIM_ATTEMPTS = 5;
+
+type Begun =
+  | { readonly kind: 'paid' }
+  | { readonly kind: 'joined'; readonly txnId: string }
+  | { readonly kind: 'started'; readonly txnId: string; readonly prepares: Outbox };
 
 /**
- * Checks out an order by two-phase commit and replies with the decision. The order row is
- * locked while the log entry is written, so two concurrent checkouts of one order make one
- * transaction: the second finds it and waits for the same decision.
+ * Finds what checking out the order means now: it is paid already, another checkout's
+ * transaction is deciding it (this one joins it), or a new transaction starts. The order is read,
+ * then claimed in one statement that holds only if it is still as read, so two concurrent
+ * checkouts of one order make one transaction: the second finds the first's and joins it.
  */
-export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
-  const sql = deps.orders.forId(orderId);
-  const paid = { body: { order_id: orderId, paid: true } };
-  const outbox: Outbox = new Map();
-  const txnId = await sql.begin(async (tx) => {
-    const [order] = await tx<OrderForCheckout[]>`
-      select user_id, paid, total_cost::float8 as total_cost, items, checkout_txn
-      from orders where order_id = ${orderId} for update`;
+async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Promise<Begun> {
+  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+    const order = await readOrderForCheckout(sql, orderId);
     if (!order) throw new NotFoundError(`order ${orderId} not found`);
-    if (order.paid) return undefined;
-    if (order.checkout_txn) return order.checkout_txn;
-    const newTxnId = randomUUID();
+    if (order.paid) return { kind: 'paid' };
+    if (order.checkout_txn) return { kind: 'joined', txnId: order.checkout_txn };
+    const txnId = randomUUID();
     const prepares = prepareInstructions(
       {
-        txnId: newTxnId,
+        txnId,
         orderId,
         userId: order.user_id,
         totalCost: order.total_cost,
@@ -62,38 +58,69 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
       },
       deps.shardCounts,
     );
-    await Promise.all([
-      insertTransaction(tx, newTxnId, orderId, prepares.map((prepare) => prepare.participant), deps.timeoutMs),
-      tx`update orders set checkout_txn = ${newTxnId} where order_id = ${orderId}`,
-    ]);
-    queueInstructions(outbox, prepares);
-    return newTxnId;
-  });
-  if (txnId === undefined) return paid;
+    const participants = prepares.map((prepare) => prepare.participant);
+    if (await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: deps.timeoutMs })) {
+      const outbox: Outbox = new Map();
+      queueInstructions(outbox, prepares);
+      return { kind: 'started', txnId, prepares: outbox };
+    }
+  }
+  throw new CheckoutTimeoutError(`order ${orderId} kept changing while being checked out; nothing was taken, retry`);
+}
 
-  let decided: Transaction | undefined;
-  const isDecided = async () => {
-    decided = await readTransaction(sql, txnId);
-    return decided !== undefined && decided.state !== 'preparing';
+/**
+ * Checks out an order by two-phase commit and replies with the decision: 200 once committed,
+ * 409/404 once aborted and every reservation given back, 503 when that cannot be said in time
+ * (an undecided transaction is then aborted here, so nothing is taken).
+ */
+export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
+  const sql = deps.orders.forId(orderId);
+  const paid = { body: { order_id: orderId, paid: true } };
+  const begun = await begin(deps, sql, orderId);
+  if (begun.kind === 'paid') return paid;
+  const { txnId } = begun;
+  let deadline = Date.now() + deps.timeoutMs;
+  const left = () => Math.max(0, deadline - Date.now());
+  const fromLog = async () => {
+    const txn = await readTransaction(sql, txnId);
+    return txn && announcementOf(txn);
   };
-  let announced = false;
+
+  // Until decided. A new transaction's prepares leave once its waiter listens, so even an
+  // instant decision wakes it; a joined one may be decided already, so the log is read first.
+  let outcome: WaitOutcome;
   try {
-    // Subscribed before the prepares leave, so even an instant decision wakes this wait.
-    announced = await deps.waiter.wait(sql, txnId, deps.timeoutMs, async () => {
-      await sendOutbox(deps.kafka, outbox);
-      return isDecided();
+    outcome = await deps.waiter.next(sql, txnId, left(), async () => {
+      if (begun.kind === 'joined') return fromLog();
+      await sendOutbox(deps.kafka, begun.prepares);
+      return undefined;
     });
+    while (outcome === 'reread') outcome = await deps.waiter.next(sql, txnId, left(), fromLog);
   } catch (error) {
     console.error(JSON.stringify({ level: 'error', msg: 'checkout could not complete its prepare phase', txnId, error: String(error) }));
+    outcome = 'timeout';
   }
-  if (!announced || !(await isDecided())) decided = await settle(deps, sql, txnId);
-  if (decided?.state === 'aborted' && !isComplete(decided)) {
+  if (outcome !== 'timeout' && outcome.state === 'committed') return paid;
+
+  const decided = outcome === 'timeout' ? await settle(deps, sql, txnId) : await readTransaction(sql, txnId);
+  if (decided?.state === 'aborted' && !announcementOf(decided)!.complete) {
     // A 4xx promises that nothing is taken: wait (bounded) until every reservation is given back.
-    await deps.waiter.waitUntil(sql, txnId, deps.timeoutMs, async () => {
-      decided = (await readTransaction(sql, txnId)) ?? decided;
-      return isComplete(decided!);
-    });
-    decided = (await readTransaction(sql, txnId)) ?? decided;
+    // The log is read once listening (an acknowledgement may have come since it was read above)
+    // and after a reconnect; otherwise each announcement says whether all are in.
+    deadline = Date.now() + deps.timeoutMs;
+    let complete = false;
+    let mustRead = true;
+    while (!complete && left() > 0) {
+      const next = await deps.waiter.next(sql, txnId, left(), async () => {
+        const logged = mustRead ? await fromLog() : undefined;
+        return logged?.complete ? logged : undefined;
+      });
+      mustRead = next === 'reread';
+      complete = typeof next === 'object' && next.complete;
+    }
+    if (!complete) {
+      throw new CheckoutTimeoutError(`checkout of order ${orderId} was aborted, but not every reservation is given back yet; retry`);
+    }
   }
   return replyFor(decided, orderId, paid);
 }
@@ -112,8 +139,6 @@ async function settle(deps: CheckoutDeps, sql: postgres.Sql, txnId: string): Pro
   );
   return settled.get(txnId);
 }
-
-const isComplete = (txn: Transaction) => txn.participants.every((participant) => txn.acked.includes(participant));
 
 function replyFor(txn: Transaction | undefined, orderId: string, paid: RouteResult): RouteResult {
   if (txn?.state === 'committed') return paid;

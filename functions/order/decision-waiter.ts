@@ -1,33 +1,49 @@
 import type postgres from 'postgres';
-import { DECISION_CHANNEL } from './transactions';
+import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './transactions';
+
+/**
+ * What a wait ended with: the transaction's announcement; `reread` when the listening
+ * connection was re-established meanwhile (an announcement may have been missed, so the log
+ * must be read); `timeout` when none came in time.
+ */
+export type WaitOutcome = Announcement | 'reread' | 'timeout';
 
 /**
  * Wakes checkouts waiting for a decision. Each order shard's pool keeps one LISTEN connection
  * for the container's life (postgres.js re-subscribes after a reconnect); a waiter is woken by
- * the NOTIFY its decision's local transaction sends on commit.
+ * the NOTIFY its decision's local transaction sends on commit, which carries the decision, so
+ * a woken checkout need not read the log again.
  */
 export class DecisionWaiter {
   private readonly listening = new WeakMap<postgres.Sql, Promise<unknown>>();
-  private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly waiting = new Map<string, Set<(outcome: WaitOutcome) => void>>();
 
   /**
-   * Resolves true when the transaction's decision is announced, false when `timeoutMs` passes
-   * first. Listening starts before `check` runs, so a decision taken in between is never missed:
-   * `check` looks at the log once after subscribing and short-cuts the wait when it is decided.
+   * Resolves with the first announcement for the transaction after `meanwhile` started, or how
+   * the wait ended otherwise. Listening starts before `meanwhile` runs, so nothing it causes can
+   * be missed; `meanwhile` may answer at once (e.g. it found the decision in the log).
    */
-  async wait(sql: postgres.Sql, txnId: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
+  async next(sql: postgres.Sql, txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {
     await this.listen(sql);
-    let wake!: () => void;
-    const woken = new Promise<boolean>((resolve) => {
-      wake = () => resolve(true);
+    // Several announcements can arrive in one read of the socket, before this wait's caller runs
+    // again: the most telling one is kept (a later one would otherwise be lost).
+    let latest: WaitOutcome | undefined;
+    let wake!: (outcome: WaitOutcome) => void;
+    const woken = new Promise<WaitOutcome>((resolve) => {
+      wake = (outcome) => {
+        latest = mostTelling(latest, outcome);
+        resolve(latest);
+      };
     });
     const waiters = this.waiting.get(txnId) ?? new Set();
     waiters.add(wake);
     this.waiting.set(txnId, waiters);
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (await check()) return true;
-      return await Promise.race([woken, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+      const known = await meanwhile();
+      if (known) return known;
+      const first = await Promise.race([woken, new Promise<WaitOutcome>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
+      return latest ?? first;
     } finally {
       clearTimeout(timer);
       waiters.delete(wake);
@@ -35,30 +51,32 @@ export class DecisionWaiter {
     }
   }
 
-  /**
-   * Resolves true once `check` holds, false when `timeoutMs` passes first. Unlike `wait`, one
-   * announcement is not taken as the answer: a transaction announces each acknowledgement on its
-   * own, so `check` runs again after every wake-up.
-   */
-  async waitUntil(sql: postgres.Sql, txnId: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let holds = false;
-    const recheck = async () => (holds = await check());
-    while (!holds && Date.now() < deadline) {
-      if (!(await this.wait(sql, txnId, deadline - Date.now(), recheck))) break;
-    }
-    return holds;
-  }
-
   private listen(sql: postgres.Sql): Promise<unknown> {
     let subscribed = this.listening.get(sql);
     if (!subscribed) {
-      subscribed = sql.listen(DECISION_CHANNEL, (payload) => {
-        for (const txnId of payload.split(',')) for (const wake of this.waiting.get(txnId) ?? []) wake();
-      });
+      let subscriptions = 0;
+      subscribed = sql.listen(
+        DECISION_CHANNEL,
+        (payload) => {
+          for (const announcement of parseAnnouncements(payload)) {
+            for (const wake of this.waiting.get(announcement.txnId) ?? []) wake(announcement);
+          }
+        },
+        () => {
+          // A second subscription is a reconnect: whatever was announced in between is lost.
+          if (subscriptions++ > 0) for (const waiters of this.waiting.values()) for (const wake of waiters) wake('reread');
+        },
+      );
       subscribed.catch(() => this.listening.delete(sql));
       this.listening.set(sql, subscribed);
     }
     return subscribed;
   }
+}
+
+/** Announcements only move forward (decided, then complete): a complete one says all, a reconnect says more than an incomplete one. */
+export function mostTelling(kept: WaitOutcome | undefined, arrived: WaitOutcome): WaitOutcome {
+  const rank = (outcome: WaitOutcome | undefined) =>
+    outcome === undefined || outcome === 'timeout' ? 0 : outcome === 'reread' ? 2 : outcome.complete ? 3 : 1;
+  return rank(arrived) >= rank(kept) ? arrived : kept!;
 }

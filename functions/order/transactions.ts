@@ -5,6 +5,32 @@ import type { ParticipantId } from '../../layers/twopc/messages';
 /** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
 export const DECISION_CHANNEL = 'txn_decided';
 
+/** A decided transaction as announced: its decision, and whether every participant has acknowledged it. */
+export interface Announcement {
+  readonly txnId: string;
+  readonly state: 'committed' | 'aborted';
+  readonly complete: boolean;
+}
+
+const isComplete = (txn: Transaction) => txn.participants.every((participant) => txn.acked.includes(participant));
+
+/** What a decided transaction announces; undefined while it is undecided. */
+export function announcementOf(txn: Transaction): Announcement | undefined {
+  return txn.state === 'preparing' ? undefined : { txnId: txn.txnId, state: txn.state, complete: isComplete(txn) };
+}
+
+// Payload: "<txn id> <c|a> <0|1>" per transaction, comma-separated (ids never hold either character).
+const encodeAnnouncement = ({ txnId, state, complete }: Announcement) => `${txnId} ${state === 'committed' ? 'c' : 'a'} ${complete ? 1 : 0}`;
+
+export function parseAnnouncements(payload: string): Announcement[] {
+  const announcements: Announcement[] = [];
+  for (const entry of payload.split(',')) {
+    const [txnId, state, complete] = entry.split(' ');
+    if (txnId && (state === 'c' || state === 'a')) announcements.push({ txnId, state: state === 'c' ? 'committed' : 'aborted', complete: complete === '1' });
+  }
+  return announcements;
+}
+
 interface TransactionRow {
   txn_id: string;
   order_id: string;
@@ -31,18 +57,45 @@ function toTransaction(row: TransactionRow): Transaction {
   };
 }
 
-/** Starts the log entry of a new transaction; its deadline is `timeoutMs` from now, by the database's clock. */
-export async function insertTransaction(
-  sql: postgres.TransactionSql,
-  txnId: string,
-  orderId: string,
-  participants: readonly ParticipantId[],
-  timeoutMs: number,
-): Promise<void> {
-  await sql`
+/** The order as a checkout reads it before claiming it. */
+export interface OrderForCheckout {
+  readonly user_id: string;
+  readonly paid: boolean;
+  readonly total_cost: number;
+  readonly items: Record<string, number>;
+  readonly checkout_txn: string | null;
+}
+
+export async function readOrderForCheckout(sql: postgres.Sql, orderId: string): Promise<OrderForCheckout | undefined> {
+  const [order] = await sql<OrderForCheckout[]>`
+    select user_id, paid, total_cost::float8 as total_cost, items, checkout_txn from orders where order_id = ${orderId}`;
+  return order;
+}
+
+/**
+ * Claims the order for a new transaction and starts its log entry, in one statement (so one
+ * round trip and one local transaction): only if the order is still exactly as read, unpaid and
+ * not being checked out, so the prepares computed from that reading are the ones logged. False
+ * when the order changed in between; the caller reads it again. The deadline is `timeoutMs`
+ * from now, by the database's clock.
+ */
+export async function claimOrder(
+  sql: postgres.Sql,
+  order: OrderForCheckout,
+  claim: { readonly txnId: string; readonly orderId: string; readonly participants: readonly ParticipantId[]; readonly timeoutMs: number },
+): Promise<boolean> {
+  const rows = await sql`
+    with claimed as (
+      update orders set checkout_txn = ${claim.txnId}
+      where order_id = ${claim.orderId} and not paid and checkout_txn is null
+        and user_id = ${order.user_id} and total_cost = ${order.total_cost} and items = ${sql.json(order.items)}::jsonb
+      returning order_id)
     insert into transactions (txn_id, order_id, state, participants, deadline)
-    values (${txnId}, ${orderId}, 'preparing', ${sql.array([...participants])}::text[],
-            now() + ${timeoutMs} * interval '1 millisecond')`;
+    select ${claim.txnId}, order_id, 'preparing', ${sql.array([...claim.participants])}::text[],
+           now() + ${claim.timeoutMs} * interval '1 millisecond'
+    from claimed
+    returning txn_id`;
+  return rows.length === 1;
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
@@ -120,7 +173,7 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
   }
   // Decisions and acknowledgements are announced: a checkout that aborted waits for its
   // participants to give everything back. A NOTIFY payload holds at most 8000 bytes: in chunks.
-  const announced = changed.filter((txn) => txn.state !== 'preparing').map((txn) => txn.txnId);
+  const announced = changed.flatMap((txn) => announcementOf(txn) ?? []).map(encodeAnnouncement);
   for (let start = 0; start < announced.length; start += 100) {
     writes.push(sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`);
   }

@@ -47,6 +47,10 @@ async function main(): Promise<number> {
     const statuses: Record<number, number> = {};
     for (const { reply } of run.orders) statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
     console.log(`checkouts answered in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(statuses)}`);
+    // A 5xx is allowed (nothing taken, retry), but says something went slow or wrong: show why.
+    const reasons = new Map<string, number>();
+    for (const { reply } of run.orders) if (reply.status >= 500) reasons.set(String(reply.body.error), (reasons.get(String(reply.body.error)) ?? 0) + 1);
+    for (const [reason, count] of reasons) console.log(`  ${count} × 5xx: ${reason}`);
 
     const unfinished = await waitUntilFinished(shards, whole('settle', 1) * 1000);
     const violations = [

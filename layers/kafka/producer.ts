@@ -30,8 +30,44 @@ export function addToOutbox(outbox: Outbox, topic: string, message: Message): vo
   else outbox.set(topic, [message]);
 }
 
-export async function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise<void> {
-  if (outbox.size === 0) return;
-  const producer = await kafkaProducer(connection);
-  await producer.sendBatch({ acks: -1, topicMessages: [...outbox].map(([topic, messages]) => ({ topic, messages })) });
+interface PendingSend {
+  readonly outbox: Outbox;
+  count: number;
+  readonly sent: Promise<void>;
+}
+
+/** Merged sends stay well inside Kafka's 1 MB record batch per partition (a vote is ~200 bytes). */
+const MAX_MERGED_MESSAGES = 2_000;
+
+const pendingSends = new Map<KafkaConnection, PendingSend>();
+
+/**
+ * Sends the outbox's messages (acks -1). Outboxes sent in the same turn of the event loop, by
+ * the many checkouts and handlers one process runs at once, go out together as one request per
+ * broker instead of one each; every caller learns that request's outcome, so a caller returns
+ * only once its own messages are stored.
+ */
+export function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise<void> {
+  if (outbox.size === 0) return Promise.resolve();
+  let pending = pendingSends.get(connection);
+  if (pending && pending.count > 0 && pending.count + outboxSize(outbox) > MAX_MERGED_MESSAGES) pending = undefined;
+  if (!pending) {
+    const merged: Outbox = new Map();
+    const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (pendingSends.get(connection) === pending) pendingSends.delete(connection);
+      const producer = await kafkaProducer(connection);
+      await producer.sendBatch({ acks: -1, topicMessages: [...merged].map(([topic, messages]) => ({ topic, messages })) });
+    });
+    pending = { outbox: merged, count: 0, sent };
+    pendingSends.set(connection, pending);
+  }
+  for (const [topic, messages] of outbox) for (const message of messages) addToOutbox(pending.outbox, topic, message);
+  pending.count += outboxSize(outbox);
+  return pending.sent;
+}
+
+function outboxSize(outbox: Outbox): number {
+  let size = 0;
+  for (const messages of outbox.values()) size += messages.length;
+  return size;
 }
