@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { type PendingWrites, pipelinedTransaction } from '../../layers/db/pipelined-transaction';
 import { addToOutbox, type Outbox } from '../../layers/kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../layers/twopc/coordinator';
 import { type Decide, encode, type Instruction, type Result } from '../../layers/twopc/messages';
@@ -19,14 +20,15 @@ interface Applied {
 }
 
 /**
- * Runs steps over locked log entries and saves what changed, in the caller's local transaction.
- * Decisions are returned, not sent: they go out only after that transaction commits.
+ * Runs steps over locked log entries and returns the statements that save what changed, for the
+ * caller's local transaction. Decisions are returned, not sent: they go out only after that
+ * transaction commits.
  */
-async function stepAll(
+function stepAll(
   sql: postgres.TransactionSql,
   transactions: Map<string, Transaction>,
   steps: readonly { txnId: string; step: (txn: Transaction) => CoordinatorStep }[],
-): Promise<{ sends: Decide[]; violations: string[] }> {
+): { sends: Decide[]; violations: string[]; writes: PendingWrites } {
   const changed = new Map<string, Transaction>();
   const decided = new Set<string>();
   const sends: Decide[] = [];
@@ -42,41 +44,49 @@ async function stepAll(
     if (result.decided) decided.add(txnId);
     sends.push(...result.send);
   }
-  await saveTransactions(sql, [...changed.values()], decided);
-  return { sends, violations };
+  return { sends, violations, writes: saveTransactions(sql, [...changed.values()], decided) };
 }
 
 /** Applies a batch of votes and acknowledgements to one order shard's log, in one local transaction. */
 export function applyResults(sql: postgres.Sql, results: readonly Result[]): Promise<Applied> {
-  return sql.begin(async (tx) => {
-    const transactions = await lockTransactions(tx, [...new Set(results.map((result) => result.txnId))]);
-    const known = results.filter((result) => transactions.has(result.txnId));
-    const { sends, violations } = await stepAll(
-      tx,
-      transactions,
-      known.map((result) => ({ txnId: result.txnId, step: (txn: Transaction) => coordinatorStep(txn, result) })),
-    );
-    return { sends, violations, unknown: results.filter((result) => !transactions.has(result.txnId)) };
-  });
+  return pipelinedTransaction(
+    sql,
+    (tx) => lockTransactions(tx, [...new Set(results.map((result) => result.txnId))]),
+    (tx, transactions) => {
+      const known = results.filter((result) => transactions.has(result.txnId));
+      const { sends, violations, writes } = stepAll(
+        tx,
+        transactions,
+        known.map((result) => ({ txnId: result.txnId, step: (txn: Transaction) => coordinatorStep(txn, result) })),
+      );
+      return { writes, result: { sends, violations, unknown: results.filter((result) => !transactions.has(result.txnId)) } };
+    },
+  );
 }
 
 /** Aborts the given transactions if they are still undecided (atomically against a concurrent decision). */
 export function abortIfUndecided(sql: postgres.Sql, txnIds: readonly string[]): Promise<{ sends: Decide[]; settled: Map<string, Transaction> }> {
-  return sql.begin(async (tx) => {
-    const transactions = await lockTransactions(tx, txnIds);
-    const { sends } = await stepAll(tx, transactions, [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })));
-    return { sends, settled: transactions };
-  });
+  return pipelinedTransaction(
+    sql,
+    (tx) => lockTransactions(tx, txnIds),
+    (tx, transactions) => {
+      const { sends, writes } = stepAll(tx, transactions, [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })));
+      return { writes, result: { sends, settled: transactions } };
+    },
+  );
 }
 
 /** The resolver's first duty: abort what is undecided past its deadline. */
 export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]> {
-  return sql.begin(async (tx) => {
-    const expired = await lockExpired(tx, limit);
-    const transactions = new Map(expired.map((txn) => [txn.txnId, txn]));
-    const { sends } = await stepAll(tx, transactions, expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })));
-    return sends;
-  });
+  return pipelinedTransaction(
+    sql,
+    (tx) => lockExpired(tx, limit),
+    (tx, expired) => {
+      const transactions = new Map(expired.map((txn) => [txn.txnId, txn]));
+      const { sends, writes } = stepAll(tx, transactions, expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })));
+      return { writes, result: sends };
+    },
+  );
 }
 
 /** The resolver's second duty: the decisions some participant has not acknowledged, to send again. */

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import type { PendingWrites } from '../../layers/db/pipelined-transaction';
 import type { AbortReason, Transaction } from '../../layers/twopc/coordinator';
 import type { ParticipantId } from '../../layers/twopc/messages';
 
@@ -134,12 +135,13 @@ export async function unacknowledged(sql: postgres.Sql, olderThanMs: number, lim
 }
 
 /**
- * Writes changed log entries in one statement; for those just decided, marks the order paid
- * (commit) or free to change again (abort) in the same local transaction, and announces the
- * decisions. The caller's transaction commits all of it together, before any decision is sent.
+ * The statements (unsent) that write changed log entries in one statement; for those just
+ * decided, mark the order paid (commit) or free to change again (abort) in the same local
+ * transaction, and announce the decisions. The caller's transaction commits all of it together,
+ * before any decision is sent.
  */
-export async function saveTransactions(sql: postgres.TransactionSql, changed: readonly Transaction[], decided: ReadonlySet<string>): Promise<void> {
-  if (changed.length === 0) return;
+export function saveTransactions(sql: postgres.TransactionSql, changed: readonly Transaction[], decided: ReadonlySet<string>): PendingWrites {
+  if (changed.length === 0) return [];
   const records = changed.map((txn) => ({
     txn_id: txn.txnId,
     state: txn.state,
@@ -150,8 +152,7 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
     decided: decided.has(txn.txnId),
     completed: txn.state !== 'preparing' && txn.participants.every((member) => txn.acked.includes(member)),
   }));
-  // The writes go out together (postgres.js pipelines them on the transaction's connection).
-  const writes: Promise<unknown>[] = [];
+  const writes: postgres.PendingQuery<postgres.Row[]>[] = [];
   writes.push(sql`
     update transactions t
     set state = r.state,
@@ -177,5 +178,5 @@ export async function saveTransactions(sql: postgres.TransactionSql, changed: re
   for (let start = 0; start < announced.length; start += 100) {
     writes.push(sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`);
   }
-  await Promise.all(writes);
+  return writes;
 }

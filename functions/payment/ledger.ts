@@ -48,13 +48,15 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
       changed.add(userId);
     },
 
-    async save(sql) {
-      if (changed.size === 0) return;
+    save(sql) {
+      if (changed.size === 0) return [];
       const ids = [...changed];
-      await sql`
+      return [
+        sql`
         update users set credit = v.credit
         from unnest(${sql.array(ids)}::text[], ${sql.array(ids.map((id) => credit.get(id)!))}::bigint[]) as v(user_id, credit)
-        where users.user_id = v.user_id`;
+        where users.user_id = v.user_id`,
+      ];
     },
   };
 }

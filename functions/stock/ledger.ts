@@ -57,13 +57,15 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
       }
     },
 
-    async save(sql: postgres.TransactionSql) {
-      if (changed.size === 0) return;
+    save(sql) {
+      if (changed.size === 0) return [];
       const ids = [...changed];
-      await sql`
+      return [
+        sql`
         update items set stock = v.stock
         from unnest(${sql.array(ids)}::text[], ${sql.array(ids.map((id) => stock.get(id)!))}::bigint[]) as v(item_id, stock)
-        where items.item_id = v.item_id`;
+        where items.item_id = v.item_id`,
+      ];
     },
   };
 }

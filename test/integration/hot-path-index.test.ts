@@ -77,7 +77,7 @@ describe('hot-path statements on tables of realistic size', () => {
         const reservation = ledger.tryReserve(prepare as Instruction & { kind: 'prepare' });
         expect(reservation.reservation).toEqual({ ok: true });
         ledger.release([{ itemId: 'scan-10', quantity: 1 }]);
-        await ledger.save(tx);
+        await Promise.all(ledger.save(tx));
       },
       ['items', 'participations'],
     );
@@ -108,7 +108,7 @@ describe('hot-path statements on tables of realistic size', () => {
         await ledger.load(tx, [prepare as Instruction & { kind: 'prepare' }], ['scan-txn-10', 'scan-new']);
         expect(ledger.tryReserve(prepare as Instruction & { kind: 'prepare' }).reservation).toEqual({ ok: true });
         ledger.release({ userId: 'scan-10', amount: 1 });
-        await ledger.save(tx);
+        await Promise.all(ledger.save(tx));
       },
       ['users', 'participations'],
     );

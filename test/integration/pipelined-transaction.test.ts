@@ -1,0 +1,62 @@
+import { pipelinedTransaction } from '../../layers/db/pipelined-transaction';
+import { connectTo } from './support/stack';
+
+/** The helper every hot local transaction goes through: all or nothing, though COMMIT leaves with the writes unanswered. */
+const sql = connectTo('order-0');
+const table = `pipelined_test_${process.pid}`;
+
+beforeAll(() => sql.unsafe(`create table ${table} (id int primary key, amount int not null check (amount >= 0))`));
+afterAll(async () => {
+  await sql.unsafe(`drop table if exists ${table}`);
+  await sql.end({ timeout: 5 });
+});
+
+describe('pipelinedTransaction', () => {
+  it('commits every write, and returns what the write step computed from the reads', async () => {
+    const result = await pipelinedTransaction(
+      sql,
+      async (tx) => (await tx`select count(*)::int as n from ${tx(table)}`)[0]!.n as number,
+      (tx, count) => ({
+        writes: [tx`insert into ${tx(table)} (id, amount) values (1, 10)`, tx`insert into ${tx(table)} (id, amount) values (2, 20)`],
+        result: count + 2,
+      }),
+    );
+
+    expect(result).toBe(2);
+    expect(await sql`select id, amount from ${sql(table)} order by id`).toEqual([
+      { id: 1, amount: 10 },
+      { id: 2, amount: 20 },
+    ]);
+  });
+
+  it('applies nothing when a later write fails, and throws that write’s error', async () => {
+    const attempt = pipelinedTransaction(
+      sql,
+      async () => undefined,
+      (tx) => ({
+        writes: [tx`update ${tx(table)} set amount = amount + 5 where id = 1`, tx`update ${tx(table)} set amount = amount - 100 where id = 2`],
+        result: 'unreachable',
+      }),
+    );
+
+    await expect(attempt).rejects.toThrow(/check constraint/);
+    expect(await sql`select id, amount from ${sql(table)} order by id`).toEqual([
+      { id: 1, amount: 10 },
+      { id: 2, amount: 20 },
+    ]);
+  });
+
+  it('applies nothing when a read fails', async () => {
+    const attempt = pipelinedTransaction(
+      sql,
+      async (tx) => {
+        await tx`update ${tx(table)} set amount = 0 where id = 1`;
+        await tx`select * from no_such_table_here`;
+      },
+      () => ({ writes: [], result: undefined }),
+    );
+
+    await expect(attempt).rejects.toThrow(/no_such_table_here/);
+    expect((await sql`select amount from ${sql(table)} where id = 1`)[0]).toEqual({ amount: 10 });
+  });
+});
