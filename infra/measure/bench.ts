@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShopClient } from './client';
 import { cpuMsBetween, readStackCpu } from './cpu';
+import { latencyStages, type TimedCheckout } from './latency-stages';
+import { loadStackConfig } from '../config';
 import { runCommand, wholeOption } from './run-command';
 import { htmlReport } from './report-html';
 import { summarise, Timeline } from './stats';
@@ -15,6 +17,7 @@ const USAGE = `npm run bench -- [options]
   --concurrency N      closed loop: N checkouts in flight (default 64)
   --rate N             open loop instead: N checkouts started per second
   --duration S         seconds of load (default 30)
+  --warmup S           seconds of the same load before, not counted (default 5)
   --no-populate        keep the items and users there (orders are always made anew, so every
                        checkout is of an unpaid order)
   --out DIR            where the JSON and HTML go (default bench-results)`;
@@ -32,6 +35,7 @@ function options() {
       concurrency: { type: 'string', default: '64' },
       rate: { type: 'string' },
       duration: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '5' },
       'no-populate': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results' },
       help: { type: 'boolean', default: false },
@@ -53,6 +57,7 @@ function options() {
     concurrency: whole('concurrency'),
     rate: values.rate === undefined ? undefined : whole('rate'),
     durationS: whole('duration'),
+    warmupS: whole('warmup', 0),
     populate: !values['no-populate'],
     out: path.resolve(values.out!),
   };
@@ -84,37 +89,63 @@ async function main(): Promise<void> {
 
   // Every checkout takes the next unpaid order, so the headline counts fresh orders only.
   let nextOrder = 0;
+  let exhausted = false;
+  const runDir = path.resolve(__dirname, '../../.run');
+
+  /** Runs the load for `durationS`, handing every reply to `record`. */
+  const runLoad = async (durationS: number, record: (checkout: TimedCheckout, status: string) => void) => {
+    const deadline = performance.now() + durationS * 1000;
+    const checkoutOnce = async () => {
+      if (nextOrder >= o.orders) {
+        exhausted = true;
+        return;
+      }
+      const orderId = String(nextOrder++);
+      const sentAt = Date.now();
+      let status: string;
+      try {
+        status = String((await client.checkout(orderId)).status);
+      } catch (error) {
+        status = `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
+      }
+      record({ orderId, sentAt, repliedAt: Date.now() }, status);
+    };
+    if (o.rate === undefined) {
+      await Promise.all(
+        Array.from({ length: o.concurrency }, async () => {
+          while (performance.now() < deadline && !exhausted) await checkoutOnce();
+        }),
+      );
+    } else {
+      const inFlight = new Set<Promise<void>>();
+      const interval = 1000 / o.rate;
+      const started = performance.now();
+      for (let i = 0; !exhausted; i++) {
+        const due = started + i * interval;
+        if (due >= deadline) break;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        const request = checkoutOnce().finally(() => inFlight.delete(request));
+        inFlight.add(request);
+      }
+      await Promise.all(inFlight);
+    }
+  };
+
+  // A fresh process's code is not compiled yet and its pools are cold: that is not the steady state.
+  if (o.warmupS > 0) {
+    console.error(`warming up for ${o.warmupS} s (not counted)`);
+    await runLoad(o.warmupS, () => undefined);
+  }
+
   const startedAt = performance.now();
-  const deadline = startedAt + o.durationS * 1000;
   const timeline = new Timeline(startedAt);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
+  const committedCheckouts: TimedCheckout[] = [];
   let committed = 0;
-  let exhausted = false;
-  const runDir = path.resolve(__dirname, '../../.run');
   const stackCpuBefore = readStackCpu(runDir);
   const cpuBefore = process.cpuUsage();
-
-  const checkoutOnce = async () => {
-    if (nextOrder >= o.orders) {
-      exhausted = true;
-      return;
-    }
-    const orderId = String(nextOrder++);
-    const sent = performance.now();
-    let status: string;
-    try {
-      status = String((await client.checkout(orderId)).status);
-    } catch (error) {
-      status = `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
-    }
-    const at = performance.now();
-    const ok = status === '200';
-    if (ok) committed++;
-    latencies.push(at - sent);
-    statuses[status] = (statuses[status] ?? 0) + 1;
-    timeline.record(at, at - sent, status, ok);
-  };
 
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;
@@ -128,25 +159,17 @@ async function main(): Promise<void> {
     }
   }, 250);
 
-  if (o.rate === undefined) {
-    await Promise.all(
-      Array.from({ length: o.concurrency }, async () => {
-        while (performance.now() < deadline && !exhausted) await checkoutOnce();
-      }),
-    );
-  } else {
-    const inFlight = new Set<Promise<void>>();
-    const interval = 1000 / o.rate;
-    for (let i = 0; !exhausted; i++) {
-      const due = startedAt + i * interval;
-      if (due >= deadline) break;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const request = checkoutOnce().finally(() => inFlight.delete(request));
-      inFlight.add(request);
+  await runLoad(o.durationS, (checkout, status) => {
+    const latency = checkout.repliedAt - checkout.sentAt;
+    const ok = status === '200';
+    if (ok) {
+      committed++;
+      committedCheckouts.push(checkout);
     }
-    await Promise.all(inFlight);
-  }
+    latencies.push(latency);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    timeline.record(performance.now(), latency, status, ok);
+  });
   clearInterval(ticker);
   if (tty) process.stderr.write('\n');
 
@@ -157,6 +180,7 @@ async function main(): Promise<void> {
   const cpuMsPerCheckout = Object.fromEntries(Object.entries(cpuMs).map(([component, ms]) => [component, perCheckout(ms)]));
   const stackMs = Object.entries(cpuMs).filter(([component]) => component !== 'other').reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
+  const stages = await latencyStages(loadStackConfig(), committedCheckouts);
   const result = {
     when: new Date().toISOString(),
     options: { ...o, out: undefined },
@@ -169,6 +193,7 @@ async function main(): Promise<void> {
     latencyMs: Object.fromEntries(Object.entries(latency).map(([key, value]) => [key, Number(value.toFixed(1))])),
     statuses,
     cpuMsPerCommittedCheckout: { all: perCheckout(stackMs), ...cpuMsPerCheckout },
+    latencyStagesMs: stages,
     generatorCpuPercentOfOneCore: Number((((cpu.user + cpu.system) / 1000 / (wallS * 1000)) * 100).toFixed(1)),
     seconds: timeline.seconds(),
   };
@@ -187,9 +212,12 @@ async function main(): Promise<void> {
     'latency p50 / p95 / p99 / max (ms)': `${result.latencyMs.p50} / ${result.latencyMs.p95} / ${result.latencyMs.p99} / ${result.latencyMs.max}`,
     'replies by status': Object.entries(statuses).map(([status, count]) => `${status}: ${count}`).join(', '),
     'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
-    'CPU ms per committed checkout': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
+    'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
       .map(([component, ms]) => `${component} ${ms}`)
       .join(', ')})`,
+    ...Object.fromEntries(
+      Object.entries(stages ?? {}).map(([stage, { p50, p95, p99 }]) => [`  ${stage} p50 / p95 / p99 (ms)`, `${p50} / ${p95} / ${p99}`]),
+    ),
     'orders ran out': exhausted ? 'yes: raise --orders or shorten --duration' : 'no',
   };
   fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds));
