@@ -158,14 +158,40 @@ export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunner
     }
   }
 
-  async function commit(context: EachBatchContext): Promise<void> {
+  // Offsets are committed off the critical path, so the next fetch does not wait for a commit:
+  // what finishes while one commit is in flight goes out in the next, all partitions in one
+  // request. Only offsets of batches the handler finished are ever committed; a commit that fails
+  // (the partition moved to another member) only means the new owner redelivers those records.
+  const pendingCommits = new Map<string, { topic: string; partition: number; offset: string; context: EachBatchContext }>();
+  let committing: Promise<void> | undefined;
+
+  async function flushCommits(): Promise<void> {
+    while (pendingCommits.size > 0) {
+      const entries = [...pendingCommits.values()];
+      pendingCommits.clear();
+      const topics = [...new Set(entries.map((entry) => entry.topic))].map((topic) => ({
+        topic,
+        partitions: entries.filter((entry) => entry.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
+      }));
+      try {
+        await entries[entries.length - 1]!.context.commitOffsetsIfNecessary({ topics });
+      } catch (error) {
+        log.info(`offline-kafka: ${functionKey}: offsets not committed (${describeError(error)}); their records will be delivered again`);
+      }
+    }
+    committing = undefined;
+  }
+
+  function commitSoon(context: EachBatchContext): void {
     const { topic, partition } = context.batch;
     // uncommittedOffsets() already accounts for trailing transaction markers kafkajs filtered out.
     // Its partition ids are object keys, i.e. strings at run time despite kafkajs' typings.
-    const partitions = (context.uncommittedOffsets().topics.find((entry) => entry.topic === topic)?.partitions ?? [])
-      .filter((entry) => Number(entry.partition) === partition)
-      .map((entry) => ({ partition, offset: entry.offset }));
-    if (partitions.length > 0) await context.commitOffsetsIfNecessary({ topics: [{ topic, partitions }] });
+    const entry = (context.uncommittedOffsets().topics.find((candidate) => candidate.topic === topic)?.partitions ?? []).find(
+      (candidate) => Number(candidate.partition) === partition,
+    );
+    if (!entry) return;
+    pendingCommits.set(recordsKey(topic, partition), { topic, partition, offset: entry.offset, context });
+    committing ??= flushCommits();
   }
 
   return async function eachBatch(context) {
@@ -198,7 +224,9 @@ export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunner
       heldSince.delete(key);
       if (!(await deliver(group, context))) return;
       context.resolveOffset(group[group.length - 1]!.message.offset);
-      await commit(context);
+      commitSoon(context);
     }
+    // Leaving the group: the last commits go out while the membership still holds.
+    if (!active(context)) await committing;
   };
 }

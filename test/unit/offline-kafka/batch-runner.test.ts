@@ -360,17 +360,62 @@ describe('retries', () => {
   });
 });
 
-describe('commit failures', () => {
-  it('propagates a failed commit so kafkajs handles it; the batch stays uncommitted', async () => {
-    const batch = new FakeBatch(range(0, 2));
-    const context = batch.context();
-    const h = harness();
-    const runner = createBatchRunner(
+describe('commits', () => {
+  const runnerFor = (log: Logger) =>
+    createBatchRunner(
       { functionKey: 'settle', source: { kind: 'self-managed', bootstrapServers: ['b:1'] }, batchSize: 10, maximumBatchingWindowMs: 0 },
-      { invoke: async () => {}, log: h.log },
+      { invoke: async () => {}, log },
     );
-    await expect(
-      runner({ ...context, commitOffsetsIfNecessary: async () => Promise.reject(new Error('ILLEGAL_GENERATION')) }),
-    ).rejects.toThrow('ILLEGAL_GENERATION');
+
+  /** A batch of one partition whose commit resolves only when the test says so. */
+  const heldCommitContext = (partition: number, calls: OffsetsByTopicPartition[], release: (() => void)[]): EachBatchContext => {
+    const base = new FakeBatch(range(0, 2)).context();
+    let resolved: string | undefined;
+    return {
+      ...base,
+      batch: { ...base.batch, partition },
+      resolveOffset: (offset) => (resolved = String(BigInt(offset) + 1n)),
+      uncommittedOffsets: () => ({ topics: resolved ? [{ topic: TOPIC, partitions: [{ partition: String(partition) as unknown as number, offset: resolved }] }] : [] }),
+      commitOffsetsIfNecessary: (offsets) => {
+        calls.push(offsets!);
+        return new Promise<void>((resolve) => release.push(resolve));
+      },
+    };
+  };
+
+  it('does not hold the next batch back while a commit is in flight, and commits what finished meanwhile together', async () => {
+    const calls: OffsetsByTopicPartition[] = [];
+    const release: (() => void)[] = [];
+    const runner = runnerFor(recordingLogger());
+
+    await runner(heldCommitContext(0, calls, release));
+    await runner(heldCommitContext(1, calls, release));
+    await runner(heldCommitContext(2, calls, release));
+
+    expect(calls).toEqual([{ topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset: '2' }] }] }]);
+    release[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls[1]).toEqual({
+      topics: [
+        {
+          topic: TOPIC,
+          partitions: [
+            { partition: 1, offset: '2' },
+            { partition: 2, offset: '2' },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('logs a failed commit and goes on; the records are delivered again by whoever owns the partition next', async () => {
+    const batch = new FakeBatch(range(0, 2));
+    const log = recordingLogger();
+
+    await runnerFor(log)({ ...batch.context(), commitOffsetsIfNecessary: async () => Promise.reject(new Error('ILLEGAL_GENERATION')) });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(batch.committedNext).toBeUndefined();
+    expect(log.lines).toContainEqual({ level: 'info', message: expect.stringMatching(/offsets not committed \(.*ILLEGAL_GENERATION\)/) });
   });
 });
