@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { pipelinedTransaction } from '../../layers/db/pipelined-transaction';
 import { connectTo } from './support/stack';
 
@@ -58,5 +59,27 @@ describe('pipelinedTransaction', () => {
 
     await expect(attempt).rejects.toThrow(/no_such_table_here/);
     expect((await sql`select amount from ${sql(table)} where id = 1`)[0]).toEqual({ amount: 10 });
+  });
+
+  it('takes two writes to the server: BEGIN with the reads, the writes with COMMIT', async () => {
+    // Both connections of the pool open first, so no connection start-up is counted.
+    await Promise.all([sql`select pg_sleep(0.05)`, sql`select pg_sleep(0.05)`]);
+    const write = net.Socket.prototype.write;
+    let writes = 0;
+    net.Socket.prototype.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
+      writes++;
+      return write.apply(this, args);
+    } as net.Socket['write'];
+    try {
+      await pipelinedTransaction(
+        sql,
+        async (tx) => tx`select amount from ${tx(table)} where id = 1 for update`,
+        (tx) => ({ writes: [tx`update ${tx(table)} set amount = amount + 1 where id = 1`], result: undefined }),
+      );
+    } finally {
+      net.Socket.prototype.write = write;
+    }
+
+    expect(writes).toBe(2);
   });
 });
