@@ -172,9 +172,14 @@ export function saveTransactions(sql: postgres.TransactionSql, changed: readonly
       from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
       where o.order_id = d.order_id and o.checkout_txn = d.txn_id`);
   }
-  // Decisions and acknowledgements are announced: a checkout that aborted waits for its
-  // participants to give everything back. A NOTIFY payload holds at most 8000 bytes: in chunks.
-  const announced = changed.flatMap((txn) => announcementOf(txn) ?? []).map(encodeAnnouncement);
+  // Decisions are announced, and so are the acknowledgements of an abort: a checkout that
+  // aborted waits for its participants to give everything back. Nobody waits for a commit's
+  // acknowledgements, and every announcement reaches every listening instance, so those are not.
+  // A NOTIFY payload holds at most 8000 bytes: in chunks.
+  const announced = changed
+    .filter((txn) => decided.has(txn.txnId) || txn.state === 'aborted')
+    .flatMap((txn) => announcementOf(txn) ?? [])
+    .map(encodeAnnouncement);
   for (let start = 0; start < announced.length; start += 100) {
     writes.push(sql`select pg_notify(${DECISION_CHANNEL}, ${announced.slice(start, start + 100).join(',')})`);
   }
