@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     ),
     'orders ran out': exhausted ? 'yes: raise --orders or shorten --duration' : 'no',
   };
-  fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds));
+  fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds, cpuMsPerCheckout));
   for (const [key, value] of Object.entries(summary)) console.log(`${key.padEnd(40)} ${value}`);
   console.log(`${'result'.padEnd(40)} ${jsonFile}\n${'report'.padEnd(40)} ${htmlFile}`);
 }

@@ -36,17 +36,50 @@ function lineChart(title: string, unit: string, series: readonly Series[]): stri
   let legendX = pad.left;
   const legend = series
     .map((s) => {
-      const entry = `<rect x="${legendX}" y="${height - 18}" width="12" height="12" fill="${s.color}"/><text x="${legendX + 16}" y="${height - 8}" font-size="12">${escape(s.name)}</text>`;
+      const entry = `<rect x="${legendX}" y="6" width="12" height="12" fill="${s.color}"/><text x="${legendX + 16}" y="16" font-size="12">${escape(s.name)}</text>`;
       legendX += 16 + s.name.length * 7 + 24;
       return entry;
     })
     .join('');
+  const plotMiddle = pad.top + (height - pad.top - pad.bottom) / 2;
+  const xTicks = [...new Set([0, Math.floor((length - 1) / 2), length - 1])]
+    .map((i) => `<text x="${x(i).toFixed(1)}" y="${height - pad.bottom + 16}" text-anchor="middle" font-size="11">${i}</text>`)
+    .join('');
+  const axes =
+    `<line x1="${pad.left}" x2="${width - pad.right}" y1="${height - pad.bottom}" y2="${height - pad.bottom}" stroke="#9ca3af"/>` +
+    `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 6}" text-anchor="middle" font-size="12">second of the run (s)</text>` +
+    `<text transform="rotate(-90)" x="${-plotMiddle}" y="14" text-anchor="middle" font-size="12">${escape(unit)}</text>`;
   return `<figure><figcaption>${escape(title)} (${escape(unit)}, by second of the run)</figcaption>
-<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${grid}${lines}${legend}</svg></figure>`;
+<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${grid}${axes}${xTicks}${lines}${legend}</svg></figure>`;
 }
 
-/** A self-contained HTML report of a benchmark run: summary table and three charts. */
-export function htmlReport(title: string, summary: Readonly<Record<string, string | number>>, seconds: readonly Second[]): string {
+/** Horizontal bars, one per entry, labelled with their values. */
+function barChart(title: string, unit: string, bars: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(bars).filter(([, value]) => Number.isFinite(value));
+  const width = 760;
+  const rowHeight = 24;
+  const pad = { left: 140, right: 80, top: 10, bottom: 36 };
+  const height = pad.top + entries.length * rowHeight + pad.bottom;
+  const top = Math.max(1e-9, ...entries.map(([, value]) => value));
+  const barWidth = (value: number) => (value / top) * (width - pad.left - pad.right);
+  const rows = entries
+    .map(([name, value], i) => {
+      const y = pad.top + i * rowHeight;
+      return `<text x="${pad.left - 8}" y="${y + 16}" text-anchor="end" font-size="12">${escape(name)}</text><rect x="${pad.left}" y="${y + 4}" width="${barWidth(value).toFixed(1)}" height="16" fill="${COLORS[i % COLORS.length]}"/><text x="${(pad.left + barWidth(value) + 6).toFixed(1)}" y="${y + 16}" font-size="12">${value}</text>`;
+    })
+    .join('');
+  const axis = `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escape(unit)}</text>`;
+  return `<figure><figcaption>${escape(title)} (${escape(unit)})</figcaption>
+<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${rows}${axis}</svg></figure>`;
+}
+
+/** A self-contained HTML report of a benchmark run: summary table, the charts by second, and CPU by component. */
+export function htmlReport(
+  title: string,
+  summary: Readonly<Record<string, string | number>>,
+  seconds: readonly Second[],
+  cpuMsPerCheckout: Readonly<Record<string, number>> = {},
+): string {
   const statuses = [...new Set(seconds.flatMap((s) => Object.keys(s.statuses)))].sort();
   const rows = Object.entries(summary)
     .map(([key, value]) => `<tr><th>${escape(key)}</th><td>${escape(String(value))}</td></tr>`)
@@ -68,6 +101,7 @@ ${lineChart(
   'replies per second',
   statuses.map((status, i) => ({ name: status, color: COLORS[i % COLORS.length]!, values: seconds.map((s) => s.statuses[status] ?? 0) })),
 )}
+${Object.keys(cpuMsPerCheckout).length > 0 ? barChart('CPU per committed checkout, by component', 'CPU milliseconds per committed checkout', cpuMsPerCheckout) : ''}
 </body></html>
 `;
 }
