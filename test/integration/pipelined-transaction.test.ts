@@ -82,4 +82,22 @@ describe('pipelinedTransaction', () => {
 
     expect(writes).toBe(2);
   });
+
+  it('runs the statements in the order they were issued, also when the first one must be described first', async () => {
+    // A statement new to the connection and with parameters is described before it is bound; the
+    // statements behind it must wait for it, not overtake it.
+    const id = 1000 + Math.floor(Math.random() * 1_000_000);
+    await pipelinedTransaction(
+      sql,
+      async (tx) => {
+        await Promise.all([
+          tx`insert into ${tx(table)} (id, amount) values (${id}, ${1}) returning id /* ${tx.unsafe(String(id))} */`,
+          tx`update ${tx(table)} set amount = amount * 10 where id = ${tx.unsafe(String(id))}`,
+        ]);
+      },
+      () => ({ writes: [], result: undefined }),
+    );
+
+    expect((await sql`select amount from ${sql(table)} where id = ${id}`)[0]).toEqual({ amount: 10 });
+  });
 });
