@@ -150,7 +150,7 @@ export function saveTransactions(sql: postgres.TransactionSql, changed: readonly
     abort_reason: txn.abortReason ?? null,
     abort_detail: txn.abortDetail ?? null,
     decided: decided.has(txn.txnId),
-    completed: txn.state !== 'preparing' && txn.participants.every((member) => txn.acked.includes(member)),
+    completed: txn.state !== 'preparing' && isComplete(txn),
   }));
   const writes: postgres.PendingQuery<postgres.Row[]>[] = [];
   writes.push(sql`

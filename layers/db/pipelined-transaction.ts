@@ -4,9 +4,9 @@ import type postgres from 'postgres';
 export type PendingWrites = readonly postgres.PendingQuery<postgres.Row[]>[];
 
 /**
- * A local transaction whose writes and COMMIT leave together: three round trips (BEGIN, the
- * reads, the writes with COMMIT) instead of four, since `sql.begin` would otherwise wait for the
- * writes before sending COMMIT.
+ * A local transaction whose writes and COMMIT leave together: `sql.begin` would otherwise wait
+ * for the writes before sending COMMIT. With BEGIN leaving with the reads (patches/postgres),
+ * that is two round trips instead of four.
  *
  * `read` runs its statements inside the transaction and returns what the writes need; `write`
  * returns its statements unsent, so that they are sent in order and COMMIT strictly after them.

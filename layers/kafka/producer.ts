@@ -49,8 +49,9 @@ const pendingSends = new Map<KafkaConnection, PendingSend>();
  */
 export function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise<void> {
   if (outbox.size === 0) return Promise.resolve();
+  const size = outboxSize(outbox);
   let pending = pendingSends.get(connection);
-  if (pending && pending.count > 0 && pending.count + outboxSize(outbox) > MAX_MERGED_MESSAGES) pending = undefined;
+  if (pending && pending.count > 0 && pending.count + size > MAX_MERGED_MESSAGES) pending = undefined;
   if (!pending) {
     const merged: Outbox = new Map();
     const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
@@ -62,7 +63,7 @@ export function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise
     pendingSends.set(connection, pending);
   }
   for (const [topic, messages] of outbox) for (const message of messages) addToOutbox(pending.outbox, topic, message);
-  pending.count += outboxSize(outbox);
+  pending.count += size;
   return pending.sent;
 }
 
