@@ -33,7 +33,7 @@ export interface ShardOutcome {
  * Applies a batch of instructions for one shard in a single local transaction: the
  * participation records (the dedup log) and the balances change together or not at all, so an
  * instruction is applied at most once even when Kafka delivers the batch again. Rows are locked
- * in a fixed order (records by txn id, then balances by id), so concurrent batches never
+ * in a fixed order (balances by id, then records by txn id), so concurrent batches never
  * deadlock, and nothing waits for another two-phase transaction to finish.
  */
 export async function applyOnShard<I extends Instruction, Held>(
@@ -44,16 +44,18 @@ export async function applyOnShard<I extends Instruction, Held>(
   const txnIds = [...new Set(instructions.map((instruction) => instruction.txnId))].sort();
   const isPrepare = (instruction: I): instruction is I & PrepareOf<I> => instruction.kind === 'prepare';
   const ledger = newLedger();
-  return pipelinedTransaction(
+  const outcome = pipelinedTransaction(
     sql,
     async (tx) => {
-      // Both locks go out at once (with BEGIN) and run in this order on the server: records
-      // first, then balances, as in every batch.
-      const [rows] = await Promise.all([
+      // Both reads go out at once (with BEGIN) and run in this order on the server: balances
+      // first, then records, as in every batch, so batches never deadlock. A second copy of a
+      // Prepare therefore waits on the balances its first copy holds, and then reads the
+      // record that copy left.
+      const [, rows] = await Promise.all([
+        ledger.load(tx, instructions.filter(isPrepare), txnIds),
         tx<{ txn_id: string; state: Participation['state']; refusal: string | null; held: unknown }[]>`
           select txn_id, state, refusal, held from participations
           where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`,
-        ledger.load(tx, instructions.filter(isPrepare), txnIds),
       ]);
       return rows;
     },
@@ -68,6 +70,7 @@ export async function applyOnShard<I extends Instruction, Held>(
         ]),
       );
 
+      const known = new Set(rows.map((row) => row.txn_id));
       const changed = new Set<string>();
       const outcome: ShardOutcome = { replies: [], violations: [] };
       for (const instruction of instructions) {
@@ -94,18 +97,42 @@ export async function applyOnShard<I extends Instruction, Held>(
           state: participation.state,
           refusal: participation.state === 'aborted' ? participation.refusal : null,
           held,
+          known: known.has(txnId),
         };
       });
       const writes = [...ledger.save(tx)];
       if (records.length > 0) {
+        // A record read above is locked and is updated. A record that did not exist locked
+        // nothing: another batch holding the same transaction (two consumers of one partition
+        // after a rebalance, a redelivery beside a frozen instance) may have written it since.
+        // So it is inserted, never upserted: the second writer fails on the key, this whole
+        // transaction with it, and its retry is answered from the record the first one left.
         writes.push(tx`
+          with fields as (
+            select * from jsonb_to_recordset(${tx.json(records as never)})
+              as r(txn_id text, state text, refusal text, held jsonb, known boolean)
+          ), updated as (
+            update participations p
+            set state = f.state, refusal = f.refusal, held = coalesce(f.held, '[]'::jsonb), updated_at = now()
+            from fields f where f.known and p.txn_id = f.txn_id
+          )
           insert into participations (txn_id, state, refusal, held)
-          select txn_id, state, refusal, coalesce(held, '[]'::jsonb)
-          from jsonb_to_recordset(${tx.json(records as never)}) as r(txn_id text, state text, refusal text, held jsonb)
-          on conflict (txn_id) do update
-            set state = excluded.state, refusal = excluded.refusal, held = excluded.held, updated_at = now()`);
+          select txn_id, state, refusal, coalesce(held, '[]'::jsonb) from fields where not known`);
       }
       return { writes, result: outcome };
     },
   );
+  return outcome.catch((error: unknown) => {
+    if ((error as { code?: string; constraint_name?: string }).constraint_name === 'participations_pkey') {
+      throw new ConcurrentBatchError(txnIds, { cause: error });
+    }
+    throw error;
+  });
+}
+
+/** Another batch recorded one of this batch's transactions first; retrying answers from its record. */
+export class ConcurrentBatchError extends Error {
+  constructor(txnIds: readonly string[], options?: ErrorOptions) {
+    super(`another batch recorded one of the transactions ${txnIds.join(', ')} first; nothing of this batch was applied, and its retry is answered from that record`, options);
+  }
 }
