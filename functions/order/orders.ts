@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_AMOUNT } from '../../layers/db/balances';
+import { everyShardOrNone } from '../../layers/db/every-shard-or-none';
 import type { ShardSet } from '../../layers/db/shards';
 import { ConflictError, NotFoundError } from '../../layers/errors';
 import { groupByShard } from '../../layers/sharding/shard';
@@ -62,6 +63,10 @@ const SLICE = 20_000;
 /**
  * Creates or overwrites orders "0" … "n-1", each with two random items of quantity 1 and a
  * random user, unpaid: one multi-row upsert per slice, each shard in one transaction.
+ *
+ * The orders are locked first, in id order. An order being checked out is not overwritten: a
+ * second transaction could start for it while the first may still commit. Then nothing is
+ * changed, on any shard, and 409 says which.
  */
 export async function batchInitOrders(orders: ShardSet, count: number, itemCount: number, userCount: number, itemPrice: number): Promise<void> {
   const random = (below: number) => String(Math.floor(Math.random() * below));
@@ -73,9 +78,21 @@ export async function batchInitOrders(orders: ShardSet, count: number, itemCount
     }
     return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
   });
-  await Promise.all(
-    groupByShard(rows, (row) => row.id, orders.count).map((shardRows, shard) =>
-      orders.at(shard).begin(async (sql) => {
+  await everyShardOrNone(
+    groupByShard(rows, (row) => row.id, orders.count).map((shardRows, shard) => ({
+      sql: orders.at(shard),
+      async check(sql) {
+        const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
+          with locked as (
+            select order_id, checkout_txn from orders
+            where order_id = any(${sql.array(shardRows.map((row) => row.id))}::text[]) order by order_id for update)
+          select count(*) filter (where checkout_txn is not null)::int as rows,
+                 (array_agg(order_id order by order_id) filter (where checkout_txn is not null))[1:3] as examples
+          from locked`;
+        if (busy.rows === 0) return undefined;
+        return `${busy.rows} order${busy.rows === 1 ? ' is' : 's are'} being checked out (${busy.examples!.join(', ')}${busy.rows > 3 ? ', …' : ''})`;
+      },
+      async write(sql) {
         for (let start = 0; start < shardRows.length; start += SLICE) {
           const slice = shardRows.slice(start, start + SLICE);
           await sql`
@@ -88,7 +105,8 @@ export async function batchInitOrders(orders: ShardSet, count: number, itemCount
               set user_id = excluded.user_id, paid = false, total_cost = excluded.total_cost,
                   items = excluded.items, checkout_txn = null`;
         }
-      }),
-    ),
+      },
+    })),
+    (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
   );
 }

@@ -1,14 +1,15 @@
-import type postgres from 'postgres';
+import { EscrowBalances } from '../../layers/db/escrow';
 import type { Instruction, PrepareStock, StockLine } from '../../layers/twopc/messages';
 import type { Ledger } from '../../layers/twopc/participant-batch';
+import { ITEMS } from './items';
 
 /**
- * Stock held in escrow: a prepare takes the quantities off the items at once (so no other
- * checkout can promise the same units), a rollback puts them back, a commit keeps them taken.
+ * Stock held in escrow: a prepare moves the quantities from the item's free stock to its held
+ * stock at once (so no other checkout can promise the same units), a rollback moves them back,
+ * a commit lets them go.
  */
 export function stockLedger(): Ledger<Instruction, StockLine[]> {
-  const stock = new Map<string, number>();
-  const changed = new Set<string>();
+  const balances = new EscrowBalances(ITEMS);
 
   const totals = (lines: readonly StockLine[]) => {
     const byItem = new Map<string, number>();
@@ -22,50 +23,40 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
     async load(sql, prepares, txnIds) {
       const ids = new Set<string>();
       for (const prepare of prepares) for (const line of (prepare as PrepareStock).items) ids.add(line.itemId);
-      const rows = await sql<{ item_id: string; stock: number }[]>`
-        select item_id, stock::float8 as stock from items
+      balances.remember(
+        await sql<{ id: string; free: number; held: number }[]>`
+        select item_id as id, stock::float8 as free, held::float8 as held from items
         where item_id = any(array(
           select unnest(${sql.array([...ids])}::text[])
           union
           select line ->> 'itemId' from participations, jsonb_array_elements(held) as line
           where txn_id = any(${sql.array([...txnIds])}::text[]) and state = 'prepared'))
-        order by item_id for update`;
-      for (const row of rows) stock.set(row.item_id, row.stock);
+        order by item_id for update`,
+      );
     },
 
     tryReserve(prepare) {
       const lines = (prepare as PrepareStock).items;
       const wanted = totals(lines);
       for (const [itemId, quantity] of wanted) {
-        const available = stock.get(itemId);
+        const available = balances.free(itemId);
         if (available === undefined) return { reservation: { ok: false, refusal: 'not_found', detail: `item ${itemId} not found` } };
         if (available < quantity) {
           return { reservation: { ok: false, refusal: 'insufficient', detail: `item ${itemId} has ${available} in stock, fewer than ${quantity}` } };
         }
       }
-      for (const [itemId, quantity] of wanted) {
-        stock.set(itemId, stock.get(itemId)! - quantity);
-        changed.add(itemId);
-      }
+      for (const [itemId, quantity] of wanted) balances.reserve(itemId, quantity);
       return { reservation: { ok: true }, held: [...lines] };
     },
 
     release(lines) {
-      for (const [itemId, quantity] of totals(lines)) {
-        stock.set(itemId, (stock.get(itemId) ?? 0) + quantity);
-        changed.add(itemId);
-      }
+      for (const [itemId, quantity] of totals(lines)) balances.giveBack(itemId, quantity);
     },
 
-    save(sql) {
-      if (changed.size === 0) return [];
-      const ids = [...changed];
-      return [
-        sql`
-        update items set stock = v.stock
-        from unnest(${sql.array(ids)}::text[], ${sql.array(ids.map((id) => stock.get(id)!))}::bigint[]) as v(item_id, stock)
-        where items.item_id = v.item_id`,
-      ];
+    keep(lines) {
+      for (const [itemId, quantity] of totals(lines)) balances.keep(itemId, quantity);
     },
+
+    save: (sql) => balances.save(sql),
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import { groupByShard } from '../sharding/shard';
+import { everyShardOrNone } from './every-shard-or-none';
 import type { ShardSet } from './shards';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
@@ -35,23 +36,26 @@ export async function findRow(shards: ShardSet, spec: BalanceTable, id: string, 
 
 /**
  * Adds (positive `delta`) or takes (negative) in one statement, so concurrent changes never lose
- * an update; a change that would leave the balance outside [0, 2^53-1] changes nothing and is
- * refused with 409 (404 when the row does not exist).
+ * an update. What checkouts hold in escrow counts toward the upper bound: it may come back. A
+ * change that would leave the free balance below 0, or free plus held above 2^53-1, changes
+ * nothing and is refused with 409 (404 when the row does not exist).
  */
 export async function adjustBalance(shards: ShardSet, spec: BalanceTable, id: string, delta: number): Promise<number> {
   const sql = shards.forId(id);
   const [changed] = await sql.unsafe<{ balance: number }[]>(
     `update ${spec.table} set ${spec.balance} = ${spec.balance} + $2
-     where ${spec.id} = $1 and ${spec.balance} + $2 between 0 and ${MAX_AMOUNT}
+     where ${spec.id} = $1 and ${spec.balance} + $2 >= 0 and ${spec.balance} + held + $2 <= ${MAX_AMOUNT}
      returning ${spec.balance}::float8 as balance`,
     [id, delta],
   );
   if (changed) return changed.balance;
-  const current = await findRow(shards, spec, id, [spec.balance]);
+  const current = await findRow(shards, spec, id, [spec.balance, 'held']);
+  const free = current[spec.balance]!;
   throw new ConflictError(
     delta < 0
-      ? `${spec.noun} ${id} ${spec.shortfall(current[spec.balance]!, -delta)}`
-      : `adding ${delta} to ${spec.noun} ${id} would exceed the largest ${spec.balance}, ${MAX_AMOUNT}`,
+      ? `${spec.noun} ${id} ${spec.shortfall(free, -delta)}`
+      : `adding ${delta} to ${spec.noun} ${id} would exceed the largest ${spec.balance}, ${MAX_AMOUNT}: it has ${free}` +
+          (current.held ? `, and ${current.held} more is held by checkouts in flight and may come back` : ''),
   );
 }
 
@@ -60,15 +64,31 @@ const SLICE = 50_000;
 /**
  * Creates or overwrites rows "0" … "n-1" with the same values: one multi-row upsert per slice,
  * all of a shard's slices in one transaction, the shards at once; 100,000 rows take seconds.
+ *
+ * The rows are locked first, in id order as every checkout's batch locks them, so the two never
+ * deadlock. A row holding what a checkout in flight reserved is not overwritten: its rollback
+ * would give back onto the new value. Then nothing is changed, on any shard, and 409 says which.
  */
 export async function batchInitRows(shards: ShardSet, spec: BalanceTable, count: number, values: Readonly<Record<string, number>>): Promise<void> {
   const ids = Array.from({ length: count }, (_, index) => String(index));
   const columns = Object.keys(values);
   const assignments = columns.map((column) => `${column} = excluded.${column}`).join(', ');
   const selected = columns.map((column, index) => `$${index + 2}::bigint`).join(', ');
-  await Promise.all(
-    groupByShard(ids, (id) => id, shards.count).map((shardIds, shard) =>
-      shards.at(shard).begin(async (sql) => {
+  await everyShardOrNone(
+    groupByShard(ids, (id) => id, shards.count).map((shardIds, shard) => ({
+      sql: shards.at(shard),
+      async check(sql) {
+        const [held] = await sql.unsafe<[{ rows: number; examples: string[] | null }]>(
+          `with locked as (
+             select ${spec.id} as id, held from ${spec.table} where ${spec.id} = any($1::text[]) order by ${spec.id} for update)
+           select count(*) filter (where held > 0)::int as rows, (array_agg(id order by id) filter (where held > 0))[1:3] as examples
+           from locked`,
+          [shardIds],
+        );
+        if (held.rows === 0) return undefined;
+        return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
+      },
+      async write(sql) {
         for (let start = 0; start < shardIds.length; start += SLICE) {
           await sql.unsafe(
             `insert into ${spec.table} (${spec.id}, ${columns.join(', ')})
@@ -77,7 +97,8 @@ export async function batchInitRows(shards: ShardSet, spec: BalanceTable, count:
             [shardIds.slice(start, start + SLICE), ...columns.map((column) => values[column]!)],
           );
         }
-      }),
-    ),
+      },
+    })),
+    (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
   );
 }

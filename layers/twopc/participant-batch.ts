@@ -14,7 +14,10 @@ type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
 export interface Ledger<I extends Instruction, Held> {
   load(sql: postgres.TransactionSql, prepares: readonly PrepareOf<I>[], txnIds: readonly string[]): Promise<void>;
   tryReserve(prepare: PrepareOf<I>): { reservation: Reservation; held?: Held };
+  /** A rollback: what the prepare held goes back to be free. */
   release(held: Held): void;
+  /** A commit: what the prepare held is let go, charged for good. */
+  keep(held: Held): void;
   /** The statement writing every changed balance back, unsent; none when nothing changed. */
   save(sql: postgres.TransactionSql): PendingWrites;
 }
@@ -82,6 +85,7 @@ export async function applyOnShard<I extends Instruction, Held>(
           return attempt.reservation;
         });
         if (step.effect === 'release') ledger.release(current!.held as Held);
+        if (step.effect === 'keep') ledger.keep(current!.held as Held);
         if (step.next) {
           stored.set(instruction.txnId, { participation: step.next, held: held ?? current?.held ?? [] });
           changed.add(instruction.txnId);

@@ -65,7 +65,8 @@ describe('hot-path statements on tables of realistic size', () => {
     const reads = await onBigTable(
       sql,
       async (tx) => {
-        await tx`insert into items (item_id, price, stock) select 'scan-' || n, 1, 10 from generate_series(1, ${BIG}) as n`;
+        await tx`insert into items (item_id, price, stock, held)
+                 select 'scan-' || n, 1, 10, 1 - n % 2 from generate_series(1, ${BIG}) as n`;
         await tx`insert into participations (txn_id, state, held)
                  select 'scan-txn-' || n, case when n % 2 = 0 then 'prepared' else 'committed' end,
                         jsonb_build_array(jsonb_build_object('itemId', 'scan-' || n, 'quantity', 1))
@@ -97,7 +98,8 @@ describe('hot-path statements on tables of realistic size', () => {
     const reads = await onBigTable(
       sql,
       async (tx) => {
-        await tx`insert into users (user_id, credit) select 'scan-' || n, 10 from generate_series(1, ${BIG}) as n`;
+        await tx`insert into users (user_id, credit, held)
+                 select 'scan-' || n, 10, 1 - n % 2 from generate_series(1, ${BIG}) as n`;
         await tx`insert into participations (txn_id, state, held)
                  select 'scan-txn-' || n, case when n % 2 = 0 then 'prepared' else 'committed' end,
                         jsonb_build_object('userId', 'scan-' || n, 'amount', 1)
