@@ -18,8 +18,8 @@ export interface ParticipantService<Held> {
  * A participant's Kafka handler: decodes the batch, applies it shard by shard (one local
  * transaction each, all shards at once), then sends every vote and acknowledgement in one
  * request. A record that does not decode, or names a shard this service does not have, is
- * parked. If anything fails the whole batch fails and comes again; the participation records
- * make the repeat harmless.
+ * parked. If a shard fails, the others' replies are still sent, then the whole batch fails and
+ * comes again; the participation records make the repeat harmless.
  */
 export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: ParticipantService<Held>): Promise<void> {
   const outbox: Outbox = new Map();
@@ -41,10 +41,14 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     }
   }
 
-  const outcomes = await Promise.all(
+  // Every shard's transaction runs to its end; the votes of those that committed leave even
+  // when another shard failed, so one shard in trouble does not hold back the others' checkouts.
+  const outcomes = await Promise.allSettled(
     [...byShard].map(([shard, instructions]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)),
   );
-  for (const { replies, violations } of outcomes) {
+  for (const outcome of outcomes) {
+    if (outcome.status === 'rejected') continue;
+    const { replies, violations } = outcome.value;
     for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
     for (const { instruction, violation } of violations) {
       console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation, instruction }));
@@ -52,4 +56,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     }
   }
   await sendOutbox(service.kafka, outbox);
+  // The batch then fails and comes again: the shards that applied answer from their records.
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
