@@ -4,7 +4,7 @@ import { addToOutbox, type Outbox } from '../../layers/kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../layers/twopc/coordinator';
 import { type Decide, encode, type Instruction, type Result } from '../../layers/twopc/messages';
 import { instructionTopic } from '../../layers/twopc/routing';
-import { lockExpired, lockTransactions, saveTransactions, unacknowledged } from './transactions';
+import { claimResends, lockExpired, lockTransactions, saveTransactions } from './transactions';
 
 /** Puts instructions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */
 export function queueInstructions(outbox: Outbox, instructions: readonly Instruction[]): void {
@@ -89,7 +89,10 @@ export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]
   );
 }
 
-/** The resolver's second duty: the decisions some participant has not acknowledged, to send again. */
-export async function owedDecisions(sql: postgres.Sql, olderThanMs: number, limit: number): Promise<Decide[]> {
-  return (await unacknowledged(sql, olderThanMs, limit)).flatMap(pendingDecisions);
+/**
+ * The resolver's second duty: the decisions some participant has not acknowledged and whose
+ * resend is due, to send again (each one's next resend is put off further every time).
+ */
+export async function owedDecisions(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Decide[]> {
+  return (await claimResends(sql, pauseMs, limit)).flatMap(pendingDecisions);
 }

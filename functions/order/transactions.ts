@@ -123,13 +123,30 @@ export async function lockExpired(sql: postgres.TransactionSql, limit: number): 
   return rows.map(toTransaction);
 }
 
-/** Decided transactions that some participant has not acknowledged for `olderThanMs`. */
-export async function unacknowledged(sql: postgres.Sql, olderThanMs: number, limit: number): Promise<Transaction[]> {
+/** The longest pause between two sends of one decision. */
+export const MAX_RESEND_PAUSE_MS = 60_000;
+
+/**
+ * Claims the decided transactions that some participant has not acknowledged and whose next
+ * resend is due, most overdue first, skipping any another resolver holds; each claimed one's
+ * next resend is put off by a pause that doubles with every resend (`pauseMs`, 2×, 4×, … up to a
+ * minute). The due time counts from `resend_clock`: it is set to the claim time plus the extra
+ * pause, so one index on it serves the order and the bound.
+ */
+export async function claimResends(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Transaction[]> {
   const rows = await sql.unsafe<TransactionRow[]>(
-    `select ${COLUMNS} from transactions
-     where state <> 'preparing' and completed_at is null and decided_at < now() - $1 * interval '1 millisecond'
-     order by decided_at limit $2`,
-    [olderThanMs, limit],
+    `update transactions t
+     set resends = t.resends + 1,
+         resend_clock = now() + (least($1::float8 * power(2, t.resends + 1), $3::float8) - $1::float8) * interval '1 millisecond'
+     from (
+       select txn_id from transactions
+       where state <> 'preparing' and completed_at is null
+         and coalesce(resend_clock, decided_at) <= now() - $1::float8 * interval '1 millisecond'
+       order by coalesce(resend_clock, decided_at) limit $2::int for update skip locked
+     ) due
+     where t.txn_id = due.txn_id
+     returning ${COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}`,
+    [pauseMs, limit, MAX_RESEND_PAUSE_MS],
   );
   return rows.map(toTransaction);
 }

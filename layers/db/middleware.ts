@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
-import { getInternal } from '@middy/util';
+import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
 import { type DatabaseName, databaseSecretName, isDatabaseSecret } from './secrets';
 import { type ShardSet, shardSet } from './shards';
@@ -8,9 +8,16 @@ import { type ShardSet, shardSet } from './shards';
 /** The Lambda context once the databases are attached. */
 export type DatabaseContext = Context & { databases: Readonly<Partial<Record<DatabaseName, ShardSet>>> };
 
+/** PostgreSQL's answers to a login it refuses: the password (or user) the secret gave is no longer valid. */
+const AUTHENTICATION_FAILURES = new Set(['28P01', '28000']);
+
 /**
- * Fetches the credentials of every shard from Secrets Manager (cached for the container's life,
- * the same path on AWS and locally) and attaches one pool per shard to `context.databases`.
+ * Fetches the credentials of every shard from Secrets Manager (the same path on AWS and
+ * locally) and attaches one pool per shard to `context.databases`. They are kept until a
+ * database refuses a login: a rotated password fails that invocation (its caller or the event
+ * source tries again), and the next one reads the secrets afresh and opens pools with them.
+ * Connections already open stay open, so a rotation costs at most the invocations that had to
+ * open a connection before the secrets were read again.
  */
 export function databases(
   secretPrefix: string,
@@ -41,5 +48,9 @@ export function databases(
     (request.context as DatabaseContext).databases = attached;
   };
 
-  return [secretsManager({ fetchData, cacheExpiry: -1 }), { before: attachDatabasesBefore }];
+  const cacheKey = `databases:${secretPrefix}`;
+  const rereadAfterRefusedLogin = async (request: middy.Request): Promise<void> => {
+    if (AUTHENTICATION_FAILURES.has((request.error as { code?: string } | null)?.code ?? '')) clearCache([cacheKey]);
+  };
+  return [secretsManager({ fetchData, cacheKey, cacheExpiry: -1 }), { before: attachDatabasesBefore, onError: rereadAfterRefusedLogin }];
 }

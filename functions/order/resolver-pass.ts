@@ -1,0 +1,40 @@
+import type { ShardSet } from '../../layers/db/shards';
+import type { Outbox } from '../../layers/kafka/producer';
+import { abortExpired, owedDecisions, queueInstructions } from './coordination';
+
+export interface PassTotals {
+  aborted: number;
+  resent: number;
+  /** Order shards whose part of the pass failed, with the reason; the others' work went on. */
+  failed: { shard: number; error: string }[];
+}
+
+/**
+ * One pass of the resolver over every order shard: abort what is undecided past its deadline,
+ * claim the unacknowledged decisions whose resend is due, and send all of it in one request.
+ * A shard that cannot be reached fails its own part only.
+ */
+export async function resolverPass(
+  orders: ShardSet,
+  send: (outbox: Outbox) => Promise<void>,
+  settings: { resendPauseMs: number; batch: number },
+): Promise<PassTotals> {
+  const outbox: Outbox = new Map();
+  const totals: PassTotals = { aborted: 0, resent: 0, failed: [] };
+  await Promise.all(
+    Array.from({ length: orders.count }, async (_, shard) => {
+      try {
+        const sql = orders.at(shard);
+        const rollbacks = await abortExpired(sql, settings.batch);
+        const owed = await owedDecisions(sql, settings.resendPauseMs, settings.batch);
+        totals.aborted += new Set(rollbacks.map((decision) => decision.txnId)).size;
+        totals.resent += owed.length;
+        queueInstructions(outbox, [...rollbacks, ...owed]);
+      } catch (error) {
+        totals.failed.push({ shard, error: String(error) });
+      }
+    }),
+  );
+  await send(outbox);
+  return totals;
+}
