@@ -6,7 +6,7 @@ export interface PassTotals {
   aborted: number;
   resent: number;
   /** Order shards whose part of the pass failed, with the reason; the others' work went on. */
-  failed: { shard: number; error: string }[];
+  failed: { shard: number; error: unknown }[];
 }
 
 /**
@@ -31,7 +31,7 @@ export async function resolverPass(
         totals.resent += owed.length;
         queueInstructions(outbox, [...rollbacks, ...owed]);
       } catch (error) {
-        totals.failed.push({ shard, error: String(error) });
+        totals.failed.push({ shard, error });
       }
     }),
   );

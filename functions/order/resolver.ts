@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { intEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
-import { type DatabaseContext, databases } from '../../layers/db/middleware';
+import { type DatabaseContext, databases, isRefusedLogin, withLoginRetry } from '../../layers/db/middleware';
 import { required } from '../../layers/http/api-handler';
 import { sendOutbox } from '../../layers/kafka/producer';
 import { resolverPass } from './resolver-pass';
@@ -22,25 +22,33 @@ const BATCH = 500;
  * resolvers at once are safe: entries are claimed with SKIP LOCKED, and a decision sent twice is
  * harmless. A pass that fails (a shard or Kafka unreachable) is logged, and the next one tries again.
  */
-export const handler = middy<unknown, { aborted: number; resent: number; failedPasses: number }, Error, DatabaseContext>()
-  .use(databases(config.secretPrefix, { order: config.shards.order }))
-  .handler(async (_event, context) => {
-    const orders = required(context.databases, 'order');
-    const until = Date.now() + runMs;
-    const totals = { aborted: 0, resent: 0, failedPasses: 0 };
-    do {
-      try {
-        const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH });
-        totals.aborted += pass.aborted;
-        totals.resent += pass.resent;
-        for (const { shard, error } of pass.failed) console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed on a shard', shard: `order-${shard}`, error }));
-      } catch (error) {
-        totals.failedPasses++;
-        console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed', error: String(error) }));
-      }
-      if (Date.now() + passMs >= until) break;
-      await new Promise((resolve) => setTimeout(resolve, passMs));
-    } while (Date.now() < until);
-    if (totals.aborted + totals.resent + totals.failedPasses > 0) console.log(JSON.stringify({ level: 'info', msg: 'resolver', ...totals }));
-    return totals;
-  });
+export const handler = withLoginRetry(
+  middy<unknown, { aborted: number; resent: number; failedPasses: number }, Error, DatabaseContext>()
+    .use(databases(config.secretPrefix, { order: config.shards.order }))
+    .handler(async (_event, context) => {
+      const orders = required(context.databases, 'order');
+      const until = Date.now() + runMs;
+      const totals = { aborted: 0, resent: 0, failedPasses: 0 };
+      do {
+        let refusedLogin: unknown;
+        try {
+          const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH });
+          totals.aborted += pass.aborted;
+          totals.resent += pass.resent;
+          for (const { shard, error } of pass.failed) {
+            console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed on a shard', shard: `order-${shard}`, error: String(error) }));
+            if (isRefusedLogin(error)) refusedLogin = error;
+          }
+        } catch (error) {
+          totals.failedPasses++;
+          console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed', error: String(error) }));
+        }
+        // A rotated password: end this run so that it starts again with the secrets read afresh.
+        if (refusedLogin) throw refusedLogin;
+        if (Date.now() + passMs >= until) break;
+        await new Promise((resolve) => setTimeout(resolve, passMs));
+      } while (Date.now() < until);
+      if (totals.aborted + totals.resent + totals.failedPasses > 0) console.log(JSON.stringify({ level: 'info', msg: 'resolver', ...totals }));
+      return totals;
+    }),
+);

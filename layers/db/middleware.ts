@@ -11,13 +11,13 @@ export type DatabaseContext = Context & { databases: Readonly<Partial<Record<Dat
 /** PostgreSQL's answers to a login it refuses: the password (or user) the secret gave is no longer valid. */
 const AUTHENTICATION_FAILURES = new Set(['28P01', '28000']);
 
+export const isRefusedLogin = (error: unknown): boolean => AUTHENTICATION_FAILURES.has((error as { code?: string } | null)?.code ?? '');
+
 /**
  * Fetches the credentials of every shard from Secrets Manager (the same path on AWS and
  * locally) and attaches one pool per shard to `context.databases`. They are kept until a
- * database refuses a login: a rotated password fails that invocation (its caller or the event
- * source tries again), and the next one reads the secrets afresh and opens pools with them.
- * Connections already open stay open, so a rotation costs at most the invocations that had to
- * open a connection before the secrets were read again.
+ * database refuses a login (a rotated password): then they are dropped, and `withLoginRetry`
+ * runs the invocation once more, which reads them afresh. Connections already open stay open.
  */
 export function databases(
   secretPrefix: string,
@@ -50,7 +50,35 @@ export function databases(
 
   const cacheKey = `databases:${secretPrefix}`;
   const rereadAfterRefusedLogin = async (request: middy.Request): Promise<void> => {
-    if (AUTHENTICATION_FAILURES.has((request.error as { code?: string } | null)?.code ?? '')) clearCache([cacheKey]);
+    if (!isRefusedLogin(request.error)) return;
+    clearCache([cacheKey]);
+    (request.context as LoginAware)[REFUSED_LOGIN] = true;
   };
   return [secretsManager({ fetchData, cacheKey, cacheExpiry: -1 }), { before: attachDatabasesBefore, onError: rereadAfterRefusedLogin }];
+}
+
+const REFUSED_LOGIN = Symbol('a database refused a login during this invocation');
+type LoginAware = { [REFUSED_LOGIN]?: boolean };
+
+/**
+ * Runs a handler built with `databases` once more when a database refused a login during the
+ * invocation, now with the secrets read again. Safe because a refused login runs nothing on that
+ * connection, and every operation that writes on several shards (checkout, batch_init, the
+ * participants' batches) is idempotent. One retry only: a password still refused is reported.
+ */
+export function withLoginRetry<Event, Result, Ctx extends object>(
+  handler: (event: Event, context: Ctx) => Promise<Result>,
+): (event: Event, context: Ctx) => Promise<Result> {
+  return async (event, context) => {
+    const aware = context as Ctx & LoginAware;
+    aware[REFUSED_LOGIN] = false;
+    try {
+      const result = await handler(event, context);
+      if (!aware[REFUSED_LOGIN]) return result;
+    } catch (error) {
+      if (!aware[REFUSED_LOGIN]) throw error;
+    }
+    aware[REFUSED_LOGIN] = false;
+    return handler(event, context);
+  };
 }

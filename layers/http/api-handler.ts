@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type DatabaseContext, databases } from '../db/middleware';
+import { type DatabaseContext, databases, withLoginRetry } from '../db/middleware';
 import type { DatabaseName } from '../db/secrets';
 import type { ShardSet } from '../db/shards';
 import { httpErrorHandler } from './error-handler';
@@ -19,10 +19,12 @@ export function apiHandler<Deps>(
   depsOf: (databases: Databases) => Deps,
 ) {
   const route = router(routes);
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, DatabaseContext>()
-    .use(httpErrorHandler())
-    .use(databases(secretPrefix, shardCounts))
-    .handler((event, context) => route(event, depsOf(context.databases)));
+  return withLoginRetry(
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, DatabaseContext>()
+      .use(httpErrorHandler())
+      .use(databases(secretPrefix, shardCounts))
+      .handler((event, context) => route(event, depsOf(context.databases))),
+  );
 }
 
 /** The shard set the middleware attached; its absence is a wiring mistake, reported as such. */

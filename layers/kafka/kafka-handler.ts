@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { type DatabaseContext, databases } from '../db/middleware';
+import { type DatabaseContext, databases, withLoginRetry } from '../db/middleware';
 import type { DatabaseName } from '../db/secrets';
 import type { ShardSet } from '../db/shards';
 import { type DecodedRecord, decodeRecords } from './records';
@@ -16,7 +16,9 @@ export function kafkaHandler(
   shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
   handle: (records: DecodedRecord[], databases: Databases, event: unknown) => Promise<void>,
 ) {
-  return middy<unknown, void, Error, DatabaseContext>()
-    .use(databases(secretPrefix, shardCounts))
-    .handler((event, context) => handle(decodeRecords(event), context.databases, event));
+  return withLoginRetry(
+    middy<unknown, void, Error, DatabaseContext>()
+      .use(databases(secretPrefix, shardCounts))
+      .handler((event, context) => handle(decodeRecords(event), context.databases, event)),
+  );
 }
