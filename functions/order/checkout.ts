@@ -32,22 +32,24 @@ const CLAIM_ATTEMPTS = 5;
 
 type Begun =
   | { readonly kind: 'paid' }
-  | { readonly kind: 'joined'; readonly txnId: string }
-  | { readonly kind: 'started'; readonly txnId: string; readonly prepares: Outbox };
+  | { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Outbox };
 
 /**
  * Finds what checking out the order means now: it is paid already, another checkout's
  * transaction is deciding it (this one joins it), or a new transaction starts. The order is read,
  * then claimed in one statement that holds only if it is still as read, so two concurrent
  * checkouts of one order make one transaction: the second finds the first's and joins it.
+ * Either way the transaction's prepares come along: a claimed order cannot change, so a joining
+ * checkout builds the same ones, and sends them again if the transaction is still undecided
+ * (its first checkout may have died before sending them; a participant answers a repeat from
+ * its record).
  */
 async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Promise<Begun> {
   for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
     const order = await readOrderForCheckout(sql, orderId);
     if (!order) throw new NotFoundError(`order ${orderId} not found`);
     if (order.paid) return { kind: 'paid' };
-    if (order.checkout_txn) return { kind: 'joined', txnId: order.checkout_txn };
-    const txnId = randomUUID();
+    const txnId = order.checkout_txn ?? randomUUID();
     const prepares = prepareInstructions(
       {
         txnId,
@@ -58,12 +60,11 @@ async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Pr
       },
       deps.shardCounts,
     );
+    const outbox: Outbox = new Map();
+    queueInstructions(outbox, prepares);
+    if (order.checkout_txn) return { kind: 'joined', txnId, prepares: outbox };
     const participants = prepares.map((prepare) => prepare.participant);
-    if (await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: deps.timeoutMs })) {
-      const outbox: Outbox = new Map();
-      queueInstructions(outbox, prepares);
-      return { kind: 'started', txnId, prepares: outbox };
-    }
+    if (await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: deps.timeoutMs })) return { kind: 'started', txnId, prepares: outbox };
   }
   throw new CheckoutTimeoutError(`order ${orderId} kept changing while being checked out; nothing was taken, retry`);
 }
@@ -87,13 +88,14 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
   };
 
   // Until decided. A new transaction's prepares leave once its waiter listens, so even an
-  // instant decision wakes it; a joined one may be decided already, so the log is read first.
+  // instant decision wakes it; a joined one may be decided already, so the log is read first,
+  // and its prepares leave again only if it is not.
   let outcome: WaitOutcome;
   try {
     outcome = await deps.waiter.next(sql, txnId, left(), async () => {
-      if (begun.kind === 'joined') return fromLog();
-      await sendOutbox(deps.kafka, begun.prepares);
-      return undefined;
+      const decided = begun.kind === 'joined' ? await fromLog() : undefined;
+      if (!decided) await sendOutbox(deps.kafka, begun.prepares);
+      return decided;
     });
     while (outcome === 'reread') outcome = await deps.waiter.next(sql, txnId, left(), fromLog);
   } catch (error) {

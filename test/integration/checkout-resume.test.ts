@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { claimOrder, readOrderForCheckout } from '../../functions/order/transactions';
+import { prepareInstructions } from '../../layers/twopc/routing';
+import { shardOf } from '../../layers/sharding/shard';
+import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { connectTo, stackConfig } from './support/stack';
+
+/**
+ * A checkout whose instance died after it had claimed the order and logged the transaction, but
+ * before its prepares left (a kill -9 between two lines). The gateway sends the request on to
+ * another instance, or the client retries: that checkout joins the logged transaction, sends its
+ * prepares (a participant answers a repeat from its record), and replies with the decision.
+ */
+it('a checkout joining a transaction whose prepares never left sends them, and commits', async () => {
+  const userId = await userWith(10);
+  const itemId = await itemWith(3, 5);
+  const orderId = await orderOf(userId, [[itemId, 2]]);
+  const sql = connectTo(`order-${shardOf(orderId, stackConfig.shards.order)}`);
+  try {
+    // What the first checkout did before it died: the claim and the log entry, nothing sent.
+    const order = (await readOrderForCheckout(sql, orderId))!;
+    const txnId = randomUUID();
+    const lines = Object.entries(order.items).map(([id, quantity]) => ({ itemId: id, quantity: Number(quantity) }));
+    const participants = prepareInstructions({ txnId, orderId, userId, totalCost: order.total_cost, lines }, stackConfig.shards).map(
+      (prepare) => prepare.participant,
+    );
+    expect(await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: 30_000 })).toBe(true);
+
+    const reply = await shop.checkout(orderId);
+
+    expect(reply.status).toBe(200);
+    expect((await shop.order(orderId)).paid).toBe(true);
+    expect(await shop.stock(itemId)).toBe(3);
+    expect(await shop.credit(userId)).toBe(4);
+    const [logged] = await sql<{ state: string }[]>`select state from transactions where txn_id = ${txnId}`;
+    expect(logged).toEqual({ state: 'committed' });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+});
