@@ -13,6 +13,9 @@ export interface StackConfig {
   readonly shards: Readonly<Record<ShardedService, number>>;
   readonly instances: number;
   readonly kafkaPartitions: number;
+  /** Read by the functions from the same variables; checked here so that a bad one stops the start. */
+  readonly checkoutTimeoutMs: number;
+  readonly logRetentionS: number;
   readonly ports: {
     readonly gateway: number;
     readonly postgresBase: number;
@@ -56,6 +59,8 @@ export function loadStackConfig(env = process.env): StackConfig {
     },
     instances: intFromEnv(env, 'SHOP_INSTANCES', 2, 1, 16),
     kafkaPartitions: intFromEnv(env, 'SHOP_KAFKA_PARTITIONS', 8, 1, 256),
+    checkoutTimeoutMs: intFromEnv(env, 'SHOP_CHECKOUT_TIMEOUT_MS', 5_000, 100, 12_000),
+    logRetentionS: intFromEnv(env, 'SHOP_LOG_RETENTION_S', 3_600, 600, 31_536_000),
     ports: {
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),

@@ -57,6 +57,9 @@ async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Pr
         userId: order.user_id,
         totalCost: order.total_cost,
         lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
+        // By this instance's clock; the log's deadline is the database's. Only a prepare's lateness
+        // by far more than any skew matters to a participant (`lateRefusal`).
+        deadline: Date.now() + deps.timeoutMs,
       },
       deps.shardCounts,
     );

@@ -1,26 +1,30 @@
 import type { ShardSet } from '../../layers/db/shards';
 import type { Outbox } from '../../layers/kafka/producer';
 import { abortExpired, owedDecisions, queueInstructions } from './coordination';
+import { forgetCompleted } from './transactions';
 
 export interface PassTotals {
   aborted: number;
   resent: number;
+  /** Log entries deleted, finished longer ago than the retention window. */
+  forgotten: number;
   /** Order shards whose part of the pass failed, with the reason; the others' work went on. */
   failed: { shard: number; error: unknown }[];
 }
 
 /**
  * One pass of the resolver over every order shard: abort what is undecided past its deadline,
- * claim the unacknowledged decisions whose resend is due, and send all of it in one request.
+ * claim the unacknowledged decisions whose resend is due, and send all of it in one request;
+ * then delete a batch of log entries past the retention window.
  * A shard that cannot be reached fails its own part only.
  */
 export async function resolverPass(
   orders: ShardSet,
   send: (outbox: Outbox) => Promise<void>,
-  settings: { resendPauseMs: number; batch: number },
+  settings: { resendPauseMs: number; batch: number; retentionMs: number },
 ): Promise<PassTotals> {
   const outbox: Outbox = new Map();
-  const totals: PassTotals = { aborted: 0, resent: 0, failed: [] };
+  const totals: PassTotals = { aborted: 0, resent: 0, forgotten: 0, failed: [] };
   await Promise.all(
     Array.from({ length: orders.count }, async (_, shard) => {
       try {
@@ -30,6 +34,8 @@ export async function resolverPass(
         totals.aborted += new Set(rollbacks.map((decision) => decision.txnId)).size;
         totals.resent += owed.length;
         queueInstructions(outbox, [...rollbacks, ...owed]);
+        const forgotten = await forgetCompleted(sql, settings.retentionMs, settings.batch);
+        totals.forgotten += forgotten;
       } catch (error) {
         totals.failed.push({ shard, error });
       }

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { intEnv } from '../../layers/config/env';
+import { logRetentionMs } from '../../layers/config/retention';
 import { serviceConfig } from '../../layers/config/service';
 import { type DatabaseContext, databases, isRefusedLogin, withLoginRetry } from '../../layers/db/middleware';
 import { required } from '../../layers/http/api-handler';
@@ -14,6 +15,7 @@ const passMs = intEnv('RESOLVER_PASS_MS', 2_000, 100, 60_000);
 /** A decision unacknowledged this long is sent again; each further resend waits twice as long (at most a minute). */
 const resendPauseMs = intEnv('RESOLVER_RESEND_AFTER_MS', 3_000, 100, 600_000);
 const BATCH = 500;
+const retentionMs = logRetentionMs();
 
 /**
  * The scheduled resolver: aborts transactions undecided past their deadline and sends again
@@ -23,18 +25,19 @@ const BATCH = 500;
  * harmless. A pass that fails (a shard or Kafka unreachable) is logged, and the next one tries again.
  */
 export const handler = withLoginRetry(
-  middy<unknown, { aborted: number; resent: number; failedPasses: number }, Error, DatabaseContext>()
+  middy<unknown, { aborted: number; resent: number; forgotten: number; failedPasses: number }, Error, DatabaseContext>()
     .use(databases(config.secretPrefix, { order: config.shards.order }))
     .handler(async (_event, context) => {
       const orders = required(context.databases, 'order');
       const until = Date.now() + runMs;
-      const totals = { aborted: 0, resent: 0, failedPasses: 0 };
+      const totals = { aborted: 0, resent: 0, forgotten: 0, failedPasses: 0 };
       do {
         let refusedLogin: unknown;
         try {
-          const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH });
+          const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH, retentionMs });
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;
+        totals.forgotten += pass.forgotten;
           for (const { shard, error } of pass.failed) {
             console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed on a shard', shard: `order-${shard}`, error: String(error) }));
             if (isRefusedLogin(error)) refusedLogin = error;
@@ -48,7 +51,7 @@ export const handler = withLoginRetry(
         if (Date.now() + passMs >= until) break;
         await new Promise((resolve) => setTimeout(resolve, passMs));
       } while (Date.now() < until);
-      if (totals.aborted + totals.resent + totals.failedPasses > 0) console.log(JSON.stringify({ level: 'info', msg: 'resolver', ...totals }));
+      if (totals.aborted + totals.resent + totals.forgotten + totals.failedPasses > 0) console.log(JSON.stringify({ level: 'info', msg: 'resolver', ...totals }));
       return totals;
     }),
 );

@@ -123,6 +123,23 @@ export async function lockExpired(sql: postgres.TransactionSql, limit: number): 
   return rows.map(toTransaction);
 }
 
+/**
+ * Deletes up to `limit` log entries of transactions finished (decided and acknowledged by every
+ * participant) longer than `retentionMs` ago, oldest first, skipping any another resolver holds.
+ * Nothing needs them again: the order row says whether it is paid, a checkout joins only an
+ * undecided transaction, and every participant applied the decision before acknowledging it
+ * (why their own records can go too: `participation-retention.ts`).
+ */
+export async function forgetCompleted(sql: postgres.Sql, retentionMs: number, limit: number): Promise<number> {
+  const deleted = await sql`
+    delete from transactions
+    where txn_id in (
+      select txn_id from transactions
+      where completed_at < now() - ${retentionMs} * interval '1 millisecond'
+      order by completed_at limit ${limit} for update skip locked)`;
+  return deleted.count;
+}
+
 /** The longest pause between two sends of one decision. */
 export const MAX_RESEND_PAUSE_MS = 60_000;
 

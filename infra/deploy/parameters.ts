@@ -21,6 +21,10 @@ export interface DeployParameters {
   readonly postgresVersion: string;
   /** Each resolver run must end within its 70 s timeout, before the next one a minute later. */
   readonly resolverRunMs: number;
+  /** A checkout's waits (twice this, at most) must end within the functions' 28 s. */
+  readonly checkoutTimeoutMs: number;
+  /** Long enough that a late Prepare is refused before its record may go (`lateRefusal`). */
+  readonly logRetentionS: number;
   /** Existing infrastructure: where the functions run and which MSK cluster they use. */
   readonly existing?: {
     readonly subnetIds: readonly string[];
@@ -80,6 +84,8 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     databaseStorageGiB: wholeNumber('databaseStorageGiB', await param('databaseStorageGiB'), 20, 65536),
     postgresVersion: text('postgresVersion', await param('postgresVersion')),
     resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
+    checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), 100, 12_000),
+    logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), 600, 31_536_000),
   } as const;
   if (infrastructure === 'create') return common;
 

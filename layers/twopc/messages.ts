@@ -18,6 +18,8 @@ export interface PrepareStock {
   readonly txnId: string;
   readonly orderId: string;
   readonly participant: ParticipantId;
+  /** When the coordinator gives up on the transaction (ms since the epoch); see `isTooLate`. */
+  readonly deadline: number;
   readonly items: readonly StockLine[];
 }
 
@@ -26,6 +28,8 @@ export interface PreparePayment {
   readonly txnId: string;
   readonly orderId: string;
   readonly participant: ParticipantId;
+  /** When the coordinator gives up on the transaction (ms since the epoch); see `isTooLate`. */
+  readonly deadline: number;
   readonly userId: string;
   readonly amount: number;
 }
@@ -105,6 +109,7 @@ export function decodeInstruction(text: string | undefined): Instruction {
   const orderId = field<string>(object, 'orderId', isId, 'an order id');
   const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
   if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, orderId, participant };
+  const deadline = field<number>(object, 'deadline', isAmount, 'a deadline in milliseconds since the epoch');
   if (participant.startsWith('stock-')) {
     const items = field<unknown[]>(object, 'items', Array.isArray, 'a list of items');
     return {
@@ -112,6 +117,7 @@ export function decodeInstruction(text: string | undefined): Instruction {
       txnId,
       orderId,
       participant,
+      deadline,
       items: items.map((line) => {
         if (typeof line !== 'object' || line === null) throw new MalformedMessageError('an item line is not an object');
         const record = line as Record<string, unknown>;
@@ -127,6 +133,7 @@ export function decodeInstruction(text: string | undefined): Instruction {
     txnId,
     orderId,
     participant,
+    deadline,
     userId: field<string>(object, 'userId', isId, 'a user id'),
     amount: field<number>(object, 'amount', isAmount, 'a whole amount of at least 0'),
   };

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
 import type { Instruction, Result } from './messages';
-import { type Participation, participantStep, type Reservation } from './participant';
+import { lateRefusal, type Participation, participantStep, type Reservation } from './participant';
 
 type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
 
@@ -74,12 +74,15 @@ export async function applyOnShard<I extends Instruction, Held>(
       );
 
       const known = new Set(rows.map((row) => row.txn_id));
+      const now = Date.now();
       const changed = new Set<string>();
       const outcome: ShardOutcome = { replies: [], violations: [] };
       for (const instruction of instructions) {
         const current = stored.get(instruction.txnId);
         let held: Held | undefined;
         const step = participantStep(current?.participation, instruction, () => {
+          const late = lateRefusal((instruction as PrepareOf<I>).deadline, now);
+          if (late) return late;
           const attempt = ledger.tryReserve(instruction as PrepareOf<I>);
           held = attempt.held;
           return attempt.reservation;

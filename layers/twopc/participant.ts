@@ -77,3 +77,22 @@ export function participantStep(
     }
   }
 }
+
+/**
+ * How long after its deadline a Prepare is still taken: far beyond any clock skew between a
+ * coordinator and a participant. A later one is refused, takes nothing and leaves an `aborted`
+ * record. Voting no is always safe before a decision, and the coordinator has aborted by then
+ * anyway (it aborts what is undecided at the deadline).
+ *
+ * This is what lets the participation records be deleted (see `participation-retention.ts`):
+ * a record is kept for a retention window longer than this margin plus the longest checkout
+ * wait, counted from its last change, which comes after its Prepare arrived. So a copy of that
+ * Prepare redelivered once the record is gone (an offset reset, a replayed topic) is past its
+ * deadline by more than the margin, and is refused instead of taking stock or credit again.
+ */
+export const LATE_PREPARE_MARGIN_MS = 60_000;
+
+export function lateRefusal(deadline: number, now: number): Reservation | undefined {
+  if (now <= deadline + LATE_PREPARE_MARGIN_MS) return undefined;
+  return { ok: false, refusal: 'rolled_back', detail: `the prepare arrived ${Math.round((now - deadline) / 1000)} s after its transaction's deadline` };
+}

@@ -14,6 +14,8 @@ export interface CheckoutRequest {
   readonly userId: string;
   readonly totalCost: number;
   readonly lines: readonly StockLine[];
+  /** When the coordinator gives up on the transaction, ms since the epoch. */
+  readonly deadline: number;
 }
 
 /**
@@ -24,15 +26,16 @@ export function prepareInstructions(
   request: CheckoutRequest,
   shardCounts: { readonly stock: number; readonly payment: number },
 ): (PrepareStock | PreparePayment)[] {
-  const { txnId, orderId } = request;
+  const { txnId, orderId, deadline } = request;
   const stock: PrepareStock[] = groupByShard(request.lines, (line) => line.itemId, shardCounts.stock).flatMap((items, shard) =>
-    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: `stock-${shard}` as ParticipantId, items }],
+    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: `stock-${shard}` as ParticipantId, deadline, items }],
   );
   const payment: PreparePayment = {
     kind: 'prepare',
     txnId,
     orderId,
     participant: `payment-${shardOf(request.userId, shardCounts.payment)}`,
+    deadline,
     userId: request.userId,
     amount: request.totalCost,
   };

@@ -21,7 +21,7 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
     const order = (await readOrderForCheckout(sql, orderId))!;
     const txnId = randomUUID();
     const lines = Object.entries(order.items).map(([id, quantity]) => ({ itemId: id, quantity: Number(quantity) }));
-    const participants = prepareInstructions({ txnId, orderId, userId, totalCost: order.total_cost, lines }, stackConfig.shards).map(
+    const participants = prepareInstructions({ txnId, orderId, userId, totalCost: order.total_cost, lines, deadline: Date.now() + 30_000 }, stackConfig.shards).map(
       (prepare) => prepare.participant,
     );
     expect(await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: 30_000 })).toBe(true);

@@ -37,6 +37,7 @@ const prepare = (txnId: string): PrepareStock => ({
   txnId,
   orderId: `race-order-${run}`,
   participant: SHARD,
+  deadline: Date.now() + 60_000,
   items: [{ itemId, quantity: 3 }],
 });
 

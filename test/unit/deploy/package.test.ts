@@ -88,11 +88,11 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     }
   });
 
-  it('runs the resolver every minute', () => {
-    const [rule, ...more] = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(more).toEqual([]);
-    expect(rule?.Properties.ScheduleExpression).toBe('rate(1 minute)');
-    expect(rule?.Properties.Targets.map((target: { Arn: unknown }) => target.Arn)).toEqual([{ 'Fn::GetAtt': ['ResolverLambdaFunction', 'Arn'] }]);
+  it('runs the resolver and each participant’s retention every minute', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(rules.map((rule) => rule.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)', 'rate(1 minute)']);
+    const targets = rules.flatMap((rule) => rule.Properties.Targets.map((target: { Arn: { 'Fn::GetAtt': [string, string] } }) => target.Arn['Fn::GetAtt'][0]));
+    expect(targets.sort()).toEqual(['PaymentRetentionLambdaFunction', 'ResolverLambdaFunction', 'StockRetentionLambdaFunction']);
   });
 
   it('routes every path the handlers serve, each to its own service', () => {
@@ -238,6 +238,14 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
 
   it('a resolver run longer than its schedule allows', async () => {
     expect(await packageAwsFails({ resolverRunMs: '90000' })).toContain('parameter resolverRunMs=90000 is not a whole number from 0 to 60000');
+  }, 60_000);
+
+  it('a checkout wait that would outlast the function', async () => {
+    expect(await packageAwsFails({ checkoutTimeoutMs: '20000' })).toContain('parameter checkoutTimeoutMs=20000 is not a whole number from 100 to 12000');
+  }, 60_000);
+
+  it('a retention window too short to refuse a late Prepare first', async () => {
+    expect(await packageAwsFails({ logRetentionS: '60' })).toContain('parameter logRetentionS=60 is not a whole number from 600 to 31536000');
   }, 60_000);
 
   it('a partition count that is not a number', async () => {

@@ -5,6 +5,10 @@ import type { Outbox } from '../../../layers/kafka/producer';
 import { TOPICS } from '../../../layers/kafka/topics';
 
 /** The pass's own logic: one shard that cannot be reached must not stop the others' work. The log's queries are stand-ins here. */
+jest.mock('../../../functions/order/transactions', () => ({
+  ...jest.requireActual('../../../functions/order/transactions'),
+  forgetCompleted: async () => 7,
+}));
 jest.mock('../../../functions/order/coordination', () => ({
   ...jest.requireActual('../../../functions/order/coordination'),
   abortExpired: async (sql: { shard: number }) => {
@@ -24,9 +28,9 @@ const orders: ShardSet = {
 
 it('does the work of every shard it can reach, and reports the one it cannot', async () => {
   const sent: Outbox[] = [];
-  const totals = await resolverPass(orders, async (outbox) => void sent.push(outbox), { resendPauseMs: 1000, batch: 10 });
+  const totals = await resolverPass(orders, async (outbox) => void sent.push(outbox), { resendPauseMs: 1000, batch: 10, retentionMs: 3_600_000 });
 
-  expect(totals).toEqual({ aborted: 2, resent: 2, failed: [{ shard: 0, error: new Error('connect ECONNREFUSED 127.0.0.1:54410') }] });
+  expect(totals).toEqual({ aborted: 2, resent: 2, forgotten: 14, failed: [{ shard: 0, error: new Error('connect ECONNREFUSED 127.0.0.1:54410') }] });
   const keys = (topic: string) => (sent[0]!.get(topic) ?? []).map((message) => message.key).sort();
   expect(keys(TOPICS.stockInstructions)).toEqual(['expired-on-1', 'expired-on-2']);
   expect(keys(TOPICS.paymentInstructions)).toEqual(['owed-on-1', 'owed-on-2']);

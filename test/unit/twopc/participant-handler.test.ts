@@ -49,6 +49,7 @@ const prepare = (txnId: string, participant: 'stock-0' | 'stock-1'): Instruction
   txnId,
   orderId: `order-of-${txnId}`,
   participant,
+  deadline: Date.now() + 60_000,
   items: [{ itemId: 'i', quantity: 1 }],
 });
 

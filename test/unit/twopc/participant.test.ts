@@ -1,7 +1,7 @@
 import type { Instruction } from '../../../layers/twopc/messages';
 import { participantStep, type Reservation } from '../../../layers/twopc/participant';
 
-const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', items: [{ itemId: 'i', quantity: 2 }] };
+const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 2 }] };
 const commit: Instruction = { kind: 'commit', txnId: 't', orderId: 'o', participant: 'stock-0' };
 const rollback: Instruction = { kind: 'rollback', txnId: 't', orderId: 'o', participant: 'stock-0' };
 const reserves = (): Reservation => ({ ok: true });

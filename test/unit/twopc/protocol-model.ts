@@ -41,8 +41,8 @@ export function newWorld(canReserve: readonly boolean[]): World {
     network: ids.map((id) => ({
       to: id,
       instruction: id.startsWith('payment')
-        ? { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, userId: 'u', amount: 5 }
-        : { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, items: [{ itemId: 'i', quantity: 1 }] },
+        ? { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, deadline: 1_800_000_000_000, userId: 'u', amount: 5 }
+        : { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 1 }] },
     })),
     violations: [],
     timedOut: false,

@@ -1,0 +1,8 @@
+import { logRetentionMs } from '../../layers/config/retention';
+import { serviceConfig } from '../../layers/config/service';
+import { retentionHandler } from '../../layers/twopc/retention-handler';
+
+const config = serviceConfig();
+
+/** Scheduled: deletes this service's participation records of transactions finished longer ago than the retention window. */
+export const handler = retentionHandler(config.secretPrefix, 'payment', config.shards.payment, logRetentionMs());

@@ -1,0 +1,42 @@
+import middy from '@middy/core';
+import { type DatabaseContext, databases, isRefusedLogin, withLoginRetry } from '../db/middleware';
+import { required } from '../http/api-handler';
+import { forgetSettledParticipations } from './participation-retention';
+
+const BATCH = 1_000;
+/** A run stops starting new batches after this, well inside its schedule's minute. */
+const RUN_MS = 45_000;
+
+/**
+ * A participant service's scheduled clean-up: on every shard at once, deletes the participation
+ * records past the retention window in batches of a thousand (short transactions, never
+ * holding up the checkouts' batches) until none is left or the run's time is up. A shard that
+ * fails is logged and tried again on the next run.
+ */
+export function retentionHandler(secretPrefix: string, service: 'stock' | 'payment', shardCount: number, retentionMs: number) {
+  return withLoginRetry(
+    middy<unknown, { forgotten: number; failedShards: number }, Error, DatabaseContext>()
+      .use(databases(secretPrefix, { [service]: shardCount }))
+      .handler(async (_event, context) => {
+        const shards = required(context.databases, service);
+        const until = Date.now() + RUN_MS;
+        let forgotten = 0;
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: shards.count }, async (_, shard) => {
+            for (;;) {
+              const deleted = await forgetSettledParticipations(shards.at(shard), retentionMs, BATCH);
+              forgotten += deleted;
+              if (deleted < BATCH || Date.now() > until) return;
+            }
+          }),
+        );
+        const failed = outcomes.flatMap((outcome, shard) => (outcome.status === 'rejected' ? [{ shard: `${service}-${shard}`, error: String(outcome.reason) }] : []));
+        for (const failure of failed) console.error(JSON.stringify({ level: 'error', msg: 'retention failed on a shard', ...failure }));
+        if (forgotten > 0) console.log(JSON.stringify({ level: 'info', msg: 'retention', service, forgotten }));
+        // A rotated password: fail the run, so that it runs again with the secrets read afresh.
+        const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && isRefusedLogin(outcome.reason));
+        if (refused) throw refused.reason;
+        return { forgotten, failedShards: failed.length };
+      }),
+  );
+}
