@@ -2,19 +2,26 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError } from '../errors';
 import { jsonReply } from './reply';
+import { isUnavailable } from './unavailable';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /**
  * Maps the error hierarchy to replies in one place: an `AppError` shows its own message and
- * status; anything else is logged whole and answered with a generic 500, so no internal detail
- * (SQL, hosts, stack traces) ever reaches a client.
+ * status; a database or the broker out of reach is a 503 (try again); anything else is logged
+ * whole and answered with a generic 500. No internal detail (SQL, hosts, stack traces) ever
+ * reaches a client.
  */
 export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const httpErrorHandlerOnError = async (request: Request): Promise<void> => {
     const { error } = request;
     if (error instanceof AppError) {
       request.response = jsonReply(error.status, { error: error.message });
+      return;
+    }
+    if (isUnavailable(error)) {
+      console.error(JSON.stringify({ level: 'warn', route: request.event.routeKey, msg: 'unavailable', error: String(error) }));
+      request.response = jsonReply(503, { error: 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry' });
       return;
     }
     console.error(JSON.stringify({ level: 'error', route: request.event.routeKey, error: String(error), stack: (error as Error | null)?.stack }));
