@@ -10,13 +10,18 @@ export interface Statement {
   readonly Resource: readonly TemplateString[];
 }
 
-/** The functions with an event source mapping, and the topic each consumes. */
-export const CONSUMERS = {
-  stockInstructions: TOPICS.stockInstructions,
-  paymentInstructions: TOPICS.paymentInstructions,
-  orderResults: TOPICS.results,
-} as const;
-const CONSUMED_TOPICS = Object.values(CONSUMERS);
+/**
+ * The event source mappings: the function, the topic, and the consumer group's name after the
+ * function (serverless.yml `consumerGroupId`; a second mapping of one function adds a suffix).
+ */
+export const CONSUMERS = [
+  { functionKey: 'stockInstructions', topic: TOPICS.stockInstructions, group: 'stockInstructions' },
+  { functionKey: 'stockInstructions', topic: TOPICS.stockRetries, group: 'stockInstructions-retries' },
+  { functionKey: 'paymentInstructions', topic: TOPICS.paymentInstructions, group: 'paymentInstructions' },
+  { functionKey: 'paymentInstructions', topic: TOPICS.paymentRetries, group: 'paymentInstructions-retries' },
+  { functionKey: 'orderResults', topic: TOPICS.results, group: 'orderResults' },
+] as const;
+const CONSUMED_TOPICS = CONSUMERS.map((consumer) => consumer.topic);
 /** Every topic a function writes to: the instructions, the votes, and records that did not decode. */
 const PRODUCED_TOPICS = DEPLOYED_TOPICS;
 
@@ -24,8 +29,8 @@ const PRODUCED_TOPICS = DEPLOYED_TOPICS;
  * The consumer group of a function's event source mapping (serverless.yml `consumerGroupId`):
  * named after the function, as the local event source names its groups, so IAM can name it.
  */
-export function consumerGroupId(parameters: DeployParameters, functionKey: string): string {
-  return `${parameters.service}-${parameters.stage}-${functionKey}`;
+export function consumerGroupId(parameters: DeployParameters, groupName: string): string {
+  return `${parameters.service}-${parameters.stage}-${groupName}`;
 }
 
 /**
@@ -38,7 +43,7 @@ export function consumerGroupId(parameters: DeployParameters, functionKey: strin
 export function iamStatements(parameters: DeployParameters): Statement[] {
   const cluster = mskClusterArn(parameters);
   const topic = (name: string) => clusterResourceArn(cluster, 'topic', name);
-  const group = (functionKey: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, functionKey));
+  const group = (groupName: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, groupName));
   return [
     { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
     {
@@ -48,7 +53,7 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
     },
     { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: PRODUCED_TOPICS.map(topic) },
     { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: CONSUMED_TOPICS.map(topic) },
-    { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: Object.keys(CONSUMERS).map(group) },
+    { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: CONSUMERS.map((consumer) => group(consumer.group)) },
   ];
 }
 

@@ -2,16 +2,12 @@ import type middy from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
+import { isRefusedLogin } from './refused-login';
 import { type DatabaseName, databaseSecretName, isDatabaseSecret } from './secrets';
 import { type ShardSet, shardSet } from './shards';
 
 /** The Lambda context once the databases are attached. */
 export type DatabaseContext = Context & { databases: Readonly<Partial<Record<DatabaseName, ShardSet>>> };
-
-/** PostgreSQL's answers to a login it refuses: the password (or user) the secret gave is no longer valid. */
-const AUTHENTICATION_FAILURES = new Set(['28P01', '28000']);
-
-export const isRefusedLogin = (error: unknown): boolean => AUTHENTICATION_FAILURES.has((error as { code?: string } | null)?.code ?? '');
 
 /**
  * Fetches the credentials of every shard from Secrets Manager (the same path on AWS and
@@ -82,3 +78,5 @@ export function withLoginRetry<Event, Result, Ctx extends object>(
     return handler(event, context);
   };
 }
+
+export { isRefusedLogin };

@@ -1,3 +1,4 @@
+import { isRefusedLogin } from '../db/refused-login';
 import type { ShardSet } from '../db/shards';
 import type { KafkaConnection } from '../kafka/connection';
 import { parkRecord } from '../kafka/dead-letters';
@@ -14,16 +15,25 @@ export interface ParticipantService<Held> {
   readonly newLedger: () => Ledger<Instruction, Held>;
 }
 
+const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries } as const;
+
 /**
  * A participant's Kafka handler: decodes the batch, applies it shard by shard (one local
  * transaction each, all shards at once), then sends every vote and acknowledgement in one
  * request. A record that does not decode, or names a shard this service does not have, is
- * parked. If a shard fails, the others' replies are still sent, then the whole batch fails and
- * comes again; the participation records make the repeat harmless.
+ * parked on the dead-letter topic.
+ *
+ * A shard that fails does not hold back the others: its instructions go to the service's retry
+ * topic (logged, with the number of attempts and the error), the rest of the batch completes,
+ * and the retry topic's own consumer applies them once the shard is back. That reordering is
+ * safe, as the protocol takes any order (`participant.ts`): a Commit is only ever sent after
+ * this shard voted yes, so it cannot overtake its Prepare; a Rollback that overtakes it leaves
+ * the mark that makes the late Prepare vote no. On the retry topic itself a failing shard fails
+ * the batch, which the event source tries again with its backoff, holding up only retries.
  */
 export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: ParticipantService<Held>): Promise<void> {
   const outbox: Outbox = new Map();
-  const byShard = new Map<number, Instruction[]>();
+  const byShard = new Map<number, { instructions: Instruction[]; records: DecodedRecord[] }>();
   for (const record of records) {
     try {
       const instruction = decodeInstruction(record.value);
@@ -32,31 +42,55 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
       if (owner !== service.service || shard >= service.shards.count) {
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       }
-      const list = byShard.get(shard);
-      if (list) list.push(instruction);
-      else byShard.set(shard, [instruction]);
+      const group = byShard.get(shard);
+      if (group) {
+        group.instructions.push(instruction);
+        group.records.push(record);
+      } else byShard.set(shard, { instructions: [instruction], records: [record] });
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       parkRecord(outbox, record, error.message);
     }
   }
 
-  // Every shard's transaction runs to its end; the votes of those that committed leave even
-  // when another shard failed, so one shard in trouble does not hold back the others' checkouts.
-  const outcomes = await Promise.allSettled(
-    [...byShard].map(([shard, instructions]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)),
-  );
-  for (const outcome of outcomes) {
-    if (outcome.status === 'rejected') continue;
+  const shards = [...byShard];
+  const outcomes = await Promise.allSettled(shards.map(([shard, { instructions }]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)));
+  const retryTopic = RETRY_TOPIC[service.service];
+  let failure: unknown;
+  outcomes.forEach((outcome, index) => {
+    const [shard, { instructions, records: shardRecords }] = shards[index]!;
+    if (outcome.status === 'rejected') {
+      // A refused login fails the invocation, which runs again at once with the secrets read afresh.
+      if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;
+      else for (const record of shardRecords) retryLater(outbox, retryTopic, record, `${service.service}-${shard}`, outcome.reason);
+      console.error(
+        JSON.stringify({ level: 'error', msg: 'shard could not apply its instructions', shard: `${service.service}-${shard}`, txnIds: instructions.map((i) => i.txnId), error: String(outcome.reason) }),
+      );
+      return;
+    }
     const { replies, violations } = outcome.value;
     for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
     for (const { instruction, violation } of violations) {
       console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation, instruction }));
       addToOutbox(outbox, TOPICS.deadLetters, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
-  }
+  });
   await sendOutbox(service.kafka, outbox);
-  // The batch then fails and comes again: the shards that applied answer from their records.
-  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
+  // On the retry topic the batch then fails and comes again: the shards that applied answer from their records.
+  if (failure !== undefined) throw failure;
+}
+
+/** Sends the record on to the retry topic, unchanged, counting the attempts and keeping the last error. */
+function retryLater(outbox: Outbox, topic: string, record: DecodedRecord, shard: string, error: unknown): void {
+  const attempts = Number(record.headers['x-attempts'] ?? '0') + 1;
+  addToOutbox(outbox, topic, {
+    key: record.key ?? null,
+    value: record.value ?? null,
+    headers: {
+      'x-attempts': String(attempts),
+      'x-shard': shard,
+      'x-error': String(error).slice(0, 500),
+      'x-first-source': record.headers['x-first-source'] ?? `${record.topic}/${record.partition}/${record.offset}`,
+    },
+  });
 }

@@ -4,12 +4,15 @@ import { orderRoutes } from '../../../functions/order/routes';
 import { paymentRoutes } from '../../../functions/payment/routes';
 import { stockRoutes } from '../../../functions/stock/routes';
 import { databaseSecretName } from '../../../layers/db/secrets';
+import { DEPLOYED_TOPICS } from '../../../layers/kafka/topics';
 import { type Packaged, packageAws, packageAwsFails, resourceById, resourcesOfType, type Template } from './cloudformation-package';
 
 /** What each consumer must be given: its topic and the batch settings serverless.yml promises. */
 const CONSUMERS = [
   { functionId: 'StockInstructionsLambdaFunction', topic: 'stock-instructions', group: 'shop-aws-stockInstructions' },
+  { functionId: 'StockInstructionsLambdaFunction', topic: 'stock-instruction-retries', group: 'shop-aws-stockInstructions-retries' },
   { functionId: 'PaymentInstructionsLambdaFunction', topic: 'payment-instructions', group: 'shop-aws-paymentInstructions' },
+  { functionId: 'PaymentInstructionsLambdaFunction', topic: 'payment-instruction-retries', group: 'shop-aws-paymentInstructions-retries' },
   { functionId: 'OrderResultsLambdaFunction', topic: 'transaction-results', group: 'shop-aws-orderResults' },
 ];
 const BATCH = { BatchSize: 500, StartingPosition: 'TRIM_HORIZON', MaximumBatchingWindowInSeconds: 0 };
@@ -80,7 +83,7 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
     expect(mappings).toHaveLength(CONSUMERS.length);
     for (const { functionId, topic, group } of CONSUMERS) {
-      const [mapping, ...more] = mappings.filter((m) => m.Properties.FunctionName['Fn::GetAtt'][0] === functionId);
+      const [mapping, ...more] = mappings.filter((m) => m.Properties.FunctionName['Fn::GetAtt'][0] === functionId && m.Properties.Topics[0] === topic);
       expect(more).toEqual([]);
       if (!mapping) throw new Error(`no event source mapping for ${functionId}`);
       expect(mapping.Properties).toMatchObject({ ...BATCH, Topics: [topic], EventSourceArn: { Ref: 'KafkaCluster' } });
@@ -160,7 +163,7 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     }
     for (const action of ['kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic']) {
       expect(grantsFor(template, action)).toEqual([]);
-      expect(grantsFor(template, action, 'SetupRole')).toHaveLength(4);
+      expect(grantsFor(template, action, 'SetupRole')).toHaveLength(DEPLOYED_TOPICS.length);
     }
     expect(grantsFor(template, 'kafka-cluster:ReadData', 'SetupRole')).toEqual([]);
     expect(grantsFor(template, 'secretsmanager:GetSecretValue', 'SetupRole')).toEqual(grantsFor(template, 'secretsmanager:GetSecretValue'));

@@ -34,8 +34,8 @@ const shards: ShardSet = {
   },
 };
 
-const record = (offset: number, instruction: Instruction): DecodedRecord => ({
-  topic: TOPICS.stockInstructions,
+const record = (topic: string, offset: number, instruction: Instruction): DecodedRecord => ({
+  topic,
   partition: 0,
   offset,
   timestamp: 0,
@@ -53,18 +53,41 @@ const prepare = (txnId: string, participant: 'stock-0' | 'stock-1'): Instruction
   items: [{ itemId: 'i', quantity: 1 }],
 });
 
-it('sends the votes of the shards that applied, then fails the batch for the shard that did not', async () => {
-  const handled = handleInstructions([record(1, prepare('t-0', 'stock-0')), record(2, prepare('t-1', 'stock-1'))], {
-    service: 'stock',
-    shards,
-    kafka: { kind: 'brokers', brokers: [] },
-    newLedger: () => {
-      throw new Error('not used');
-    },
+const service = {
+  service: 'stock' as const,
+  shards,
+  kafka: { kind: 'brokers' as const, brokers: [] },
+  newLedger: () => {
+    throw new Error('not used');
+  },
+};
+
+beforeEach(() => {
+  sent.length = 0;
+});
+
+it('sends the votes of the shards that applied, and the failed shard’s instructions to the retry topic, without failing the batch', async () => {
+  await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockInstructions, 2, prepare('t-1', 'stock-1'))], service);
+
+  expect(sent).toHaveLength(1);
+  const votes = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
+  expect(votes).toEqual([expect.objectContaining({ txnId: 't-0', participant: 'stock-0', vote: 'yes' })]);
+  const retries = sent[0]!.get(TOPICS.stockRetries)!;
+  expect(retries.map((message) => JSON.parse(String(message.value)))).toEqual([expect.objectContaining({ txnId: 't-1', participant: 'stock-1' })]);
+  expect(retries[0]!.headers).toEqual({
+    'x-attempts': '1',
+    'x-shard': 'stock-1',
+    'x-error': 'Error: stock-1 is unreachable',
+    'x-first-source': `${TOPICS.stockInstructions}/0/2`,
   });
+});
+
+it('on the retry topic, sends the votes of the shards that applied, then fails the batch for the shard that did not', async () => {
+  const handled = handleInstructions([record(TOPICS.stockRetries, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockRetries, 2, prepare('t-1', 'stock-1'))], service);
 
   await expect(handled).rejects.toThrow('stock-1 is unreachable');
   expect(sent).toHaveLength(1);
   const votes = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
   expect(votes).toEqual([expect.objectContaining({ txnId: 't-0', participant: 'stock-0', vote: 'yes' })]);
+  expect(sent[0]!.get(TOPICS.stockRetries)).toBeUndefined();
 });
