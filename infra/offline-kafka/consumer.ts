@@ -22,11 +22,12 @@ export interface EventSourceConsumerDeps {
 // A fetch that finds nothing returns after this long; it also bounds how long stop() waits for it.
 const IDLE_FETCH_WAIT_MS = 1_000;
 // kafkajs waits its last retry delay before restarting a crashed consumer; its 30 s default cap
-// would leave a restarted local broker unused for half a minute.
-const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 5_000, retries: 5 };
+// would leave a restarted local broker unused for half a minute, and even 5 s cost the shop
+// that long after a broker restart. Knocking on a local broker every second costs nothing.
+const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
 const SESSION_TIMEOUT_MS = 10_000;
 const START_RETRY_FIRST_MS = 1_000;
-const START_RETRY_MAX_MS = 30_000;
+const START_RETRY_MAX_MS = 2_000;
 // Repeating the same crash text more often than this goes to the verbose log only.
 const REPEAT_QUIET_MS = 60_000;
 
