@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import { paymentLedger } from '../../functions/payment/ledger';
 import { stockLedger } from '../../functions/stock/ledger';
 import type { Instruction } from '../../layers/twopc/messages';
+import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 
 /**
@@ -11,8 +12,6 @@ import { connectTo } from './support/stack';
  * table statistics how many rows it touched.
  */
 const BIG = 200_000;
-
-class RolledBack extends Error {}
 
 interface TableReads {
   seqRead: number;
@@ -33,24 +32,19 @@ async function onBigTable(
   work: (tx: postgres.TransactionSql) => Promise<unknown>,
   tables: readonly string[],
 ): Promise<Record<string, TableReads>> {
-  let reads: Record<string, TableReads> = {};
-  await sql
-    .begin(async (tx) => {
-      await fill(tx);
-      // Statistics as a table of this size would have them (analyze is transactional too).
-      for (const table of tables) await tx.unsafe(`analyze ${table}`);
-      const before = Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await readsOf(tx, table)] as const)));
-      await work(tx);
-      for (const table of tables) {
-        const after = await readsOf(tx, table);
-        reads[table] = { seqRead: after.seqRead - before[table]!.seqRead, indexFetched: after.indexFetched - before[table]!.indexFetched };
-      }
-      throw new RolledBack();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof RolledBack)) throw error;
-    });
-  return reads;
+  return inRolledBackTransaction(sql, async (tx) => {
+    await fill(tx);
+    // Statistics as a table of this size would have them (analyze is transactional too).
+    for (const table of tables) await tx.unsafe(`analyze ${table}`);
+    const before = Object.fromEntries(await Promise.all(tables.map(async (table) => [table, await readsOf(tx, table)] as const)));
+    await work(tx);
+    const reads: Record<string, TableReads> = {};
+    for (const table of tables) {
+      const after = await readsOf(tx, table);
+      reads[table] = { seqRead: after.seqRead - before[table]!.seqRead, indexFetched: after.indexFetched - before[table]!.indexFetched };
+    }
+    return reads;
+  });
 }
 
 describe('hot-path statements on tables of realistic size', () => {

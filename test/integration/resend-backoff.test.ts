@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { owedDecisions } from '../../functions/order/coordination';
+import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 
 /**
@@ -9,26 +10,13 @@ import { connectTo } from './support/stack';
  * back, so the stack's own resolver never sees these entries; time passing is the clock moved
  * back by hand (now() is fixed inside a transaction).
  */
-class RolledBack extends Error {}
-
 const sql = connectTo('order-0');
 afterAll(() => sql.end({ timeout: 5 }));
 
 const PAUSE_MS = 1000;
 
-async function inRolledBackTransaction(work: (tx: postgres.TransactionSql) => Promise<void>): Promise<void> {
-  await sql
-    .begin(async (tx) => {
-      await work(tx);
-      throw new RolledBack();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof RolledBack)) throw error;
-    });
-}
-
 it('puts each resent decision off twice as long as the last time, and reaches newer decisions behind ones never acknowledged', async () => {
-  await inRolledBackTransaction(async (tx) => {
+  await inRolledBackTransaction(sql, async (tx) => {
     const owed = async () => (await owedDecisions(tx as unknown as postgres.Sql, PAUSE_MS, 5)).map((decision) => decision.txnId).sort();
     const dueInMs = async (txnId: string) =>
       (

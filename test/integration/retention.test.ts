@@ -4,6 +4,7 @@ import { stockLedger } from '../../functions/stock/ledger';
 import type { PrepareStock, Vote } from '../../layers/twopc/messages';
 import { applyOnShard } from '../../layers/twopc/participant-batch';
 import { forgetSettledParticipations } from '../../layers/twopc/participation-retention';
+import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 
 /**
@@ -12,20 +13,8 @@ import { connectTo } from './support/stack';
  * is gone is refused instead of taking stock again. The deletions run in transactions that are
  * rolled back, so the shared stack's data stays as it was.
  */
-class RolledBack extends Error {}
 const HOUR_MS = 3_600_000;
 const run = `${process.pid}-${Date.now()}`;
-
-async function rolledBack(sql: postgres.Sql, work: (tx: postgres.TransactionSql) => Promise<void>): Promise<void> {
-  await sql
-    .begin(async (tx) => {
-      await work(tx);
-      throw new RolledBack();
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof RolledBack)) throw error;
-    });
-}
 
 const order = connectTo('order-0');
 const stock = connectTo('stock-0');
@@ -37,7 +26,7 @@ afterAll(async () => {
 
 it('the coordinator deletes the log entries finished before the window, and keeps the rest', async () => {
   const orderId = `retention-order-${run}`;
-  await rolledBack(order, async (tx) => {
+  await inRolledBackTransaction(order, async (tx) => {
     await tx`
       insert into transactions (txn_id, order_id, state, participants, deadline, decided_at, completed_at) values
         ('old-finished', ${orderId}, 'committed', '{stock-0}', now() - interval '3 hours', now() - interval '3 hours', now() - interval '2 hours'),
@@ -51,7 +40,7 @@ it('the coordinator deletes the log entries finished before the window, and keep
 });
 
 it('a participant deletes the records of transactions it finished before the window, never one holding a reservation', async () => {
-  await rolledBack(stock, async (tx) => {
+  await inRolledBackTransaction(stock, async (tx) => {
     await tx`
       insert into participations (txn_id, state, refusal, updated_at) values
         ('old-committed', 'committed', null, now() - interval '2 hours'),
