@@ -14,48 +14,50 @@ import { api, stackConfig } from './support/stack';
  * the checkout's rollback then gives the reservation back.
  */
 
-async function checkoutStatus(orderId: string): Promise<number> {
-  return (await shop.checkout(orderId)).status;
+interface Shopper {
+  readonly userId: string;
+  readonly itemId: string;
 }
 
-it('adding credit counts what a checkout holds, so the checkout’s rollback still gives it back', async () => {
-  const userId = await userWith(100);
-  const itemId = await itemWith(10, 5);
-  const orderId = await orderOf(userId, [[itemId, 1]]);
-  const stock = await lockedEmpty(`stock-${shardOf(itemId, stackConfig.shards.stock)}`, 'items', itemId);
+/** One balance a checkout holds part of, while the row of its other participant is locked. */
+const cases = [
+  {
+    balance: 'credit',
+    quantity: 1,
+    held: 10,
+    lockOther: ({ itemId }: Shopper) => lockedEmpty(`stock-${shardOf(itemId, stackConfig.shards.stock)}`, 'items', itemId),
+    read: ({ userId }: Shopper) => shop.credit(userId),
+    addPath: ({ userId }: Shopper) => `/payment/add_funds/${userId}`,
+    start: 100,
+  },
+  {
+    balance: 'stock',
+    quantity: 2,
+    held: 2,
+    lockOther: ({ userId }: Shopper) => lockedEmpty(`payment-${shardOf(userId, stackConfig.shards.payment)}`, 'users', userId),
+    read: ({ itemId }: Shopper) => shop.stock(itemId),
+    addPath: ({ itemId }: Shopper) => `/stock/add/${itemId}`,
+    start: 5,
+  },
+] as const;
 
-  const checkout = checkoutStatus(orderId);
+it.each(cases)('adding $balance counts what a checkout holds, so the checkout’s rollback still gives it back', async (balance) => {
+  const shopper = { userId: await userWith(100), itemId: await itemWith(10, 5) };
+  const orderId = await orderOf(shopper.userId, [[shopper.itemId, balance.quantity]]);
+  const other = await balance.lockOther(shopper);
+
+  const checkout = shop.checkout(orderId);
+  const free = balance.start - balance.held;
   try {
-    await eventually('the checkout to hold 10 credit', async () => ((await shop.credit(userId)) === 90 ? true : undefined));
-    const overfilled = await api<{ error: string }>('POST', `/payment/add_funds/${userId}/${MAX_AMOUNT - 90}`);
+    await eventually(`the checkout to hold ${balance.held}`, async () => ((await balance.read(shopper)) === free ? true : undefined));
+    const overfilled = await api<{ error: string }>('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - free}`);
     expect(overfilled.status).toBe(409);
-    expect(overfilled.body.error).toMatch(/10 more is held by checkouts in flight/);
-    expect((await api('POST', `/payment/add_funds/${userId}/${MAX_AMOUNT - 100}`)).status).toBe(200);
+    expect(overfilled.body.error).toMatch(new RegExp(`${balance.held} more is held by checkouts in flight`));
+    expect((await api('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - balance.start}`)).status).toBe(200);
   } finally {
-    await stock.letGo();
+    await other.letGo();
   }
 
-  expect(await checkout).toBe(409);
-  expect(await shop.credit(userId)).toBe(MAX_AMOUNT);
-});
-
-it('adding stock counts what a checkout holds, so the checkout’s rollback still gives it back', async () => {
-  const userId = await userWith(100);
-  const itemId = await itemWith(10, 5);
-  const orderId = await orderOf(userId, [[itemId, 2]]);
-  const payment = await lockedEmpty(`payment-${shardOf(userId, stackConfig.shards.payment)}`, 'users', userId);
-
-  const checkout = checkoutStatus(orderId);
-  try {
-    await eventually('the checkout to hold 2 units', async () => ((await shop.stock(itemId)) === 3 ? true : undefined));
-    const overfilled = await api<{ error: string }>('POST', `/stock/add/${itemId}/${MAX_AMOUNT - 3}`);
-    expect(overfilled.status).toBe(409);
-    expect(overfilled.body.error).toMatch(/2 more is held by checkouts in flight/);
-    expect((await api('POST', `/stock/add/${itemId}/${MAX_AMOUNT - 5}`)).status).toBe(200);
-  } finally {
-    await payment.letGo();
-  }
-
-  expect(await checkout).toBe(409);
-  expect(await shop.stock(itemId)).toBe(MAX_AMOUNT);
+  expect((await checkout).status).toBe(409);
+  expect(await balance.read(shopper)).toBe(MAX_AMOUNT);
 });

@@ -1,5 +1,6 @@
 import type { Instruction } from '../../../layers/twopc/messages';
-import { participantStep, type Reservation } from '../../../layers/twopc/participant';
+import { MIN_LOG_RETENTION_S } from '../../../layers/config/retention';
+import { LATE_PREPARE_MARGIN_MS, lateRefusal, participantStep, type Reservation } from '../../../layers/twopc/participant';
 
 const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 2 }] };
 const commit: Instruction = { kind: 'commit', txnId: 't', orderId: 'o', participant: 'stock-0' };
@@ -58,5 +59,23 @@ describe('participantStep', () => {
 
     expect(step).toMatchObject({ next: undefined, effect: 'none', reply: undefined });
     expect(step.violation).toMatch(/commit of t at stock-0/);
+  });
+});
+
+describe('lateRefusal', () => {
+  const deadline = 1_800_000_000_000;
+
+  it('takes a Prepare up to the margin past its deadline, and refuses a later one as rolled back, naming how late', () => {
+    expect(lateRefusal(deadline, deadline + LATE_PREPARE_MARGIN_MS)).toBeUndefined();
+    expect(lateRefusal(deadline, deadline + LATE_PREPARE_MARGIN_MS + 1_000)).toEqual({
+      ok: false,
+      refusal: 'rolled_back',
+      detail: "the prepare arrived 61 s after its transaction's deadline",
+    });
+  });
+
+  it('refuses before any record may be deleted: the shortest retention outlasts the margin and both checkout waits', () => {
+    const longestCheckoutMs = 2 * 12_000;
+    expect(MIN_LOG_RETENTION_S * 1000).toBeGreaterThan(LATE_PREPARE_MARGIN_MS + longestCheckoutMs);
   });
 });
