@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../layers/config/bounds';
 
 /**
  * Everything the local stack can be told, read once from the environment with defaults.
@@ -59,8 +60,8 @@ export function loadStackConfig(env = process.env): StackConfig {
     },
     instances: intFromEnv(env, 'SHOP_INSTANCES', 2, 1, 16),
     kafkaPartitions: intFromEnv(env, 'SHOP_KAFKA_PARTITIONS', 8, 1, 256),
-    checkoutTimeoutMs: intFromEnv(env, 'SHOP_CHECKOUT_TIMEOUT_MS', 5_000, 100, 12_000),
-    logRetentionS: intFromEnv(env, 'SHOP_LOG_RETENTION_S', 3_600, 600, 31_536_000),
+    checkoutTimeoutMs: intFromEnv(env, 'SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
+    logRetentionS: intFromEnv(env, 'SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max),
     ports: {
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),

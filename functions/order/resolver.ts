@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import { intEnv } from '../../layers/config/env';
 import { logRetentionMs } from '../../layers/config/retention';
 import { serviceConfig } from '../../layers/config/service';
-import { type DatabaseContext, databases, isRefusedLogin, withLoginRetry } from '../../layers/db/middleware';
+import { type DatabaseContext, databases, withLoginRetry } from '../../layers/db/middleware';
+import { isRefusedLogin } from '../../layers/db/refused-login';
 import { required } from '../../layers/http/api-handler';
 import { sendOutbox } from '../../layers/kafka/producer';
 import { resolverPass } from './resolver-pass';
@@ -37,7 +38,7 @@ export const handler = withLoginRetry(
           const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH, retentionMs });
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;
-        totals.forgotten += pass.forgotten;
+          totals.forgotten += pass.forgotten;
           for (const { shard, error } of pass.failed) {
             console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed on a shard', shard: `order-${shard}`, error: String(error) }));
             if (isRefusedLogin(error)) refusedLogin = error;

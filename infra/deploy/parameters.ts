@@ -1,3 +1,4 @@
+import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../layers/config/bounds';
 import { MSK_CLUSTER_ARN } from '../../layers/kafka/msk-arn';
 
 /**
@@ -84,8 +85,8 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     databaseStorageGiB: wholeNumber('databaseStorageGiB', await param('databaseStorageGiB'), 20, 65536),
     postgresVersion: text('postgresVersion', await param('postgresVersion')),
     resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
-    checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), 100, 12_000),
-    logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), 600, 31_536_000),
+    checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
+    logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), LOG_RETENTION_S.min, LOG_RETENTION_S.max),
   } as const;
   if (infrastructure === 'create') return common;
 

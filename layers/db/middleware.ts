@@ -78,5 +78,3 @@ export function withLoginRetry<Event, Result, Ctx extends object>(
     return handler(event, context);
   };
 }
-
-export { isRefusedLogin };

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
-import { type DatabaseContext, databases, isRefusedLogin, withLoginRetry } from '../db/middleware';
+import { type DatabaseContext, databases, withLoginRetry } from '../db/middleware';
+import { isRefusedLogin } from '../db/refused-login';
 import { required } from '../http/api-handler';
 import { forgetSettledParticipations } from './participation-retention';
 

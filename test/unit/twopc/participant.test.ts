@@ -1,5 +1,5 @@
 import type { Instruction } from '../../../layers/twopc/messages';
-import { MIN_LOG_RETENTION_S } from '../../../layers/config/retention';
+import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../../layers/config/bounds';
 import { LATE_PREPARE_MARGIN_MS, lateRefusal, participantStep, type Reservation } from '../../../layers/twopc/participant';
 
 const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 2 }] };
@@ -75,7 +75,7 @@ describe('lateRefusal', () => {
   });
 
   it('refuses before any record may be deleted: the shortest retention outlasts the margin and both checkout waits', () => {
-    const longestCheckoutMs = 2 * 12_000;
-    expect(MIN_LOG_RETENTION_S * 1000).toBeGreaterThan(LATE_PREPARE_MARGIN_MS + longestCheckoutMs);
+    const longestCheckoutMs = 2 * CHECKOUT_WAIT_MS.max;
+    expect(LOG_RETENTION_S.min * 1000).toBeGreaterThan(LATE_PREPARE_MARGIN_MS + longestCheckoutMs);
   });
 });
