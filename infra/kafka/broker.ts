@@ -90,6 +90,10 @@ export class KafkaBroker {
       'transaction.state.log.min.isr': '1',
       // One node: a consumer group need not wait for more members before its first assignment.
       'group.initial.rebalance.delay.ms': '0',
+      // A killed function instance's partitions wait out its session before anyone else takes
+      // them; every checkout touching one waits that long too, so local consumers keep a session
+      // shorter than the checkout wait, which the broker's 6 s floor would forbid.
+      'group.min.session.timeout.ms': '1000',
     };
     fs.mkdirSync(path.dirname(this.propertiesFile), { recursive: true });
     fs.writeFileSync(

@@ -10,11 +10,15 @@ const USAGE = `npm run chaos -- [options]   (against the stack that npm start ru
   --url URL          the gateway (default http://localhost:8000)
   --concurrency N    checkouts in flight during the faults (default 32)
   --items N --users N --orders N   batch_init sizes (default 1000, 1000, 100000)
-  --settle S         seconds to wait for every transaction to finish at the end (default 180)`;
+  --settle S         seconds to wait for every transaction to finish at the end (default 180)
+  --only TEXT        run only the faults whose name contains TEXT (e.g. "kill -9")`;
 
 interface Outcome {
+  readonly sent: number;
   readonly at: number;
   readonly status: number;
+  /** what a failed request answered (its error, or why there was no reply) */
+  readonly reason?: string;
 }
 
 interface Fault {
@@ -67,6 +71,21 @@ async function batchInitUnderLoad({ client, sizes }: ShopUnderLoad): Promise<str
     if (status === 200) throw new Error(`${path} answered 200 under load: it reset rows the load is using, so the run cannot be checked`);
   }
   return `batch_init under load: ${statuses.join(', ')}`;
+}
+
+/** When the failed requests were sent and answered, relative to the fault's start, and what they said. */
+function describeFailures(failures: readonly Outcome[], started: number): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const span = (times: number[]) => `${seconds(Math.min(...times) - started)} to ${seconds(Math.max(...times) - started)}`;
+  const reasons = new Map<string, number>();
+  for (const { status, reason } of failures) {
+    const key = `${status} ${(reason ?? '').replace(/\d+/g, 'N').slice(0, 120)}`;
+    reasons.set(key, (reasons.get(key) ?? 0) + 1);
+  }
+  return [
+    `  failed requests sent ${span(failures.map((o) => o.sent))} and answered ${span(failures.map((o) => o.at))} after the fault began:`,
+    ...[...reasons].map(([reason, count]) => `    ${count} × ${reason}`),
+  ].join('\n');
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -139,6 +158,7 @@ async function main(): Promise<number> {
       users: { type: 'string', default: '1000' },
       orders: { type: 'string', default: '100000' },
       settle: { type: 'string', default: '180' },
+      only: { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -167,13 +187,13 @@ async function main(): Promise<number> {
       Array.from({ length: whole('concurrency') }, async () => {
         while (loading && nextOrder < sizes.orders) {
           const orderId = String(nextOrder++);
-          let status: number;
+          const sent = Date.now();
           try {
-            status = (await client.checkout(orderId)).status;
-          } catch {
-            status = 0;
+            const { status, body } = await client.checkout(orderId);
+            outcomes.push({ sent, at: Date.now(), status, reason: status >= 500 ? String(body.error ?? JSON.stringify(body)) : undefined });
+          } catch (error) {
+            outcomes.push({ sent, at: Date.now(), status: 0, reason: String(error) });
           }
-          outcomes.push({ at: Date.now(), status });
         }
       }),
     );
@@ -181,7 +201,9 @@ async function main(): Promise<number> {
 
     await pause(10_000);
     const report: string[] = [];
-    for (const fault of faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000))) {
+    const chosen = faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000)).filter((fault) => fault.name.includes(values.only!));
+    if (chosen.length === 0) throw new Error(`no fault's name contains "${values.only}"`);
+    for (const fault of chosen) {
       const baseline = rateBetween(Date.now() - 5_000, Date.now());
       const started = Date.now();
       console.log(`fault: ${fault.name} (baseline ${baseline.toFixed(0)} committed/s)`);
@@ -196,7 +218,9 @@ async function main(): Promise<number> {
           break;
         }
       }
-      const failed = outcomes.filter((o) => o.at >= started && o.at <= (Number.isNaN(recovered) ? Date.now() : recovered) && (o.status === 0 || o.status >= 500)).length;
+      const failures = outcomes.filter((o) => o.at >= started && o.at <= (Number.isNaN(recovered) ? Date.now() : recovered) && (o.status === 0 || o.status >= 500));
+      const failed = failures.length;
+      if (failed > 0) console.log(describeFailures(failures, started));
       const line = `${fault.name}: ${failed} requests failed (5xx or no reply, safe to retry); throughput back to half its baseline ${Number.isNaN(recovered) ? 'NOT within 120 s' : `${((recovered - ended) / 1000).toFixed(1)} s after the fault ended`} (fault lasted ${((ended - started) / 1000).toFixed(1)} s)`;
       console.log(`  ${line}`);
       report.push(seen ? `${line}; ${seen}` : line);

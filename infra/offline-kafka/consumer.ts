@@ -25,7 +25,12 @@ const IDLE_FETCH_WAIT_MS = 1_000;
 // would leave a restarted local broker unused for half a minute, and even 5 s cost the shop
 // that long after a broker restart. Knocking on a local broker every second costs nothing.
 const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
-const SESSION_TIMEOUT_MS = 10_000;
+// A killed instance's partitions stall until its session expires, and nearly every checkout has an
+// instruction or a vote on one of them: the session must end well inside the checkout wait (5 s
+// by default). Heartbeats are frequent enough that a live member misses several before it is
+// dropped, and that a rebalance is noticed within half a second.
+const SESSION_TIMEOUT_MS = 3_000;
+const HEARTBEAT_INTERVAL_MS = 500;
 const START_RETRY_FIRST_MS = 1_000;
 const START_RETRY_MAX_MS = 2_000;
 // Repeating the same crash text more often than this goes to the verbose log only.
@@ -114,8 +119,8 @@ export class EventSourceConsumer {
 
     const consumer = kafka.consumer({
       groupId: config.groupId,
-      // A killed serverless-offline instance hands its partitions over after 10 s, not 30 s.
       sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: IDLE_FETCH_WAIT_MS,
       // One fetch can bring a whole maximum-size invocation for a partition.
       maxBytesPerPartition: MAX_INVOCATION_PAYLOAD_BYTES,
