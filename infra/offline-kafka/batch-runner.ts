@@ -50,7 +50,7 @@ export interface BatchRunnerOptions {
   readonly maximumBatchingWindowMs: number;
   readonly maxPayloadBytes?: number;
   readonly backoff?: BackoffPolicy;
-  /** Longest stretch without a heartbeat while waiting or invoking (a sixth of the consumers' 3 s session). */
+  /** Longest stretch without a heartbeat while waiting or invoking (kafkajs sends one at most every heartbeatInterval, 1 s). */
   readonly heartbeatEveryMs?: number;
 }
 

@@ -27,10 +27,10 @@ const IDLE_FETCH_WAIT_MS = 1_000;
 const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
 // A killed instance's partitions stall until its session expires, and nearly every checkout has an
 // instruction or a vote on one of them: the session must end well inside the checkout wait (5 s
-// by default). Heartbeats are frequent enough that a live member misses several before it is
-// dropped, and that a rebalance is noticed within half a second.
+// by default). A heartbeat a second (a third of the session, as Kafka advises) lets a live member
+// miss two before it is dropped, and has a rebalance noticed within a second.
 const SESSION_TIMEOUT_MS = 3_000;
-const HEARTBEAT_INTERVAL_MS = 500;
+const HEARTBEAT_INTERVAL_MS = 1_000;
 const START_RETRY_FIRST_MS = 1_000;
 const START_RETRY_MAX_MS = 2_000;
 // Repeating the same crash text more often than this goes to the verbose log only.
