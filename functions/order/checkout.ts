@@ -6,10 +6,11 @@ import type { RouteResult } from '../../layers/http/router';
 import type { KafkaConnection } from '../../layers/kafka/connection';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import type { Transaction } from '../../layers/twopc/coordinator';
+import type { ParticipantId } from '../../layers/twopc/messages';
 import { prepareInstructions } from '../../layers/twopc/routing';
 import { abortIfUndecided, queueInstructions } from './coordination';
 import type { DecisionWaiter, WaitOutcome } from './decision-waiter';
-import { announcementOf, claimOrder, readOrderForCheckout, readTransaction } from './transactions';
+import { announcementOf, claimOrRead, readTransaction } from './transactions';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
@@ -36,20 +37,23 @@ type Begun =
 
 /**
  * Finds what checking out the order means now: it is paid already, another checkout's
- * transaction is deciding it (this one joins it), or a new transaction starts. The order is read,
- * then claimed in one statement that holds only if it is still as read, so two concurrent
- * checkouts of one order make one transaction: the second finds the first's and joins it.
- * Either way the transaction's prepares come along: a claimed order cannot change, so a joining
- * checkout builds the same ones, and sends them again if the transaction is still undecided
- * (its first checkout may have died before sending them; a participant answers a repeat from
- * its record).
+ * transaction is deciding it (this one joins it), or a new transaction starts. One statement
+ * reads the order and claims it if it is free, so two concurrent checkouts of one order make one
+ * transaction: the second finds the first's and joins it. Either way the transaction's prepares
+ * come along: a claimed order cannot change, so a joining checkout builds the same ones, and
+ * sends them again if the transaction is still undecided (its first checkout may have died
+ * before sending them; a participant answers a repeat from its record).
  */
 async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Promise<Begun> {
   for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-    const order = await readOrderForCheckout(sql, orderId);
+    // By this instance's clock; the log's deadline is the database's. Only a prepare's lateness
+    // by far more than any skew matters to a participant (`lateRefusal`).
+    const deadline = Date.now() + deps.timeoutMs;
+    const order = await claimOrRead(sql, { txnId: randomUUID(), orderId, timeoutMs: deps.timeoutMs, shardCounts: deps.shardCounts });
     if (!order) throw new NotFoundError(`order ${orderId} not found`);
     if (order.paid) return { kind: 'paid' };
-    const txnId = order.checkout_txn ?? randomUUID();
+    if (!order.checkout_txn) continue;
+    const txnId = order.checkout_txn;
     const prepares = prepareInstructions(
       {
         txnId,
@@ -57,19 +61,28 @@ async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Pr
         userId: order.user_id,
         totalCost: order.total_cost,
         lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
-        // By this instance's clock; the log's deadline is the database's. Only a prepare's lateness
-        // by far more than any skew matters to a participant (`lateRefusal`).
-        deadline: Date.now() + deps.timeoutMs,
+        deadline,
       },
       deps.shardCounts,
     );
+    if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
     const outbox: Outbox = new Map();
     queueInstructions(outbox, prepares);
-    if (order.checkout_txn) return { kind: 'joined', txnId, prepares: outbox };
-    const participants = prepares.map((prepare) => prepare.participant);
-    if (await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: deps.timeoutMs })) return { kind: 'started', txnId, prepares: outbox };
+    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares: outbox };
   }
   throw new CheckoutTimeoutError(`order ${orderId} kept changing while being checked out; nothing was taken, retry`);
+}
+
+/**
+ * The log's participants come from the database's routing, the prepares from this code's: were
+ * they ever to differ, votes could never all arrive and every checkout would time out, so say it
+ * loudly instead (the transaction then times out and is rolled back; nothing is taken).
+ */
+function assertLoggedParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): void {
+  const routed = prepares.map((prepare) => prepare.participant);
+  if (logged.length !== routed.length || logged.some((participant, index) => participant !== routed[index])) {
+    throw new AppError(`the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): shard_of in the order database and layers/sharding disagree`, 500);
+  }
 }
 
 /**

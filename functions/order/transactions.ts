@@ -58,45 +58,56 @@ function toTransaction(row: TransactionRow): Transaction {
   };
 }
 
-/** The order as a checkout reads it before claiming it. */
+/** The order as a checkout found it: as claimed, when this checkout claimed it; else as read. */
 export interface OrderForCheckout {
   readonly user_id: string;
   readonly paid: boolean;
   readonly total_cost: number;
   readonly items: Record<string, number>;
   readonly checkout_txn: string | null;
-}
-
-export async function readOrderForCheckout(sql: postgres.Sql, orderId: string): Promise<OrderForCheckout | undefined> {
-  const [order] = await sql<OrderForCheckout[]>`
-    select user_id, paid, total_cost::float8 as total_cost, items, checkout_txn from orders where order_id = ${orderId}`;
-  return order;
+  /** Whether this checkout claimed it: the order is now being checked out by `txnId`, and logged. */
+  readonly claimed: boolean;
+  /** The logged transaction's participants, when claimed. */
+  readonly participants: ParticipantId[] | null;
 }
 
 /**
- * Claims the order for a new transaction and starts its log entry, in one statement (so one
- * round trip and one local transaction): only if the order is still exactly as read, unpaid and
- * not being checked out, so the prepares computed from that reading are the ones logged. False
- * when the order changed in between; the caller reads it again. The deadline is `timeoutMs`
- * from now, by the database's clock.
+ * Reads the order and, if it is unpaid and not being checked out, claims it for a new
+ * transaction and starts its log entry, all in one statement (one round trip, one local
+ * transaction). A claimed order is returned as claimed, so the prepares built from it are the
+ * ones whose participants the log holds (computed by the migration's `checkout_participants`,
+ * the same routing as `prepareInstructions`). Not claimed while another checkout claimed it in
+ * between: the order is returned as read before, and the caller reads it again. The deadline is
+ * `timeoutMs` from now, by the database's clock. Undefined when there is no such order.
  */
-export async function claimOrder(
+export async function claimOrRead(
   sql: postgres.Sql,
-  order: OrderForCheckout,
-  claim: { readonly txnId: string; readonly orderId: string; readonly participants: readonly ParticipantId[]; readonly timeoutMs: number },
-): Promise<boolean> {
-  const rows = await sql`
-    with claimed as (
+  claim: {
+    readonly txnId: string;
+    readonly orderId: string;
+    readonly timeoutMs: number;
+    readonly shardCounts: { readonly stock: number; readonly payment: number };
+  },
+): Promise<OrderForCheckout | undefined> {
+  const [order] = await sql<OrderForCheckout[]>`
+    with found as (
+      select user_id, paid, total_cost, items, checkout_txn from orders where order_id = ${claim.orderId}),
+    claimed as (
       update orders set checkout_txn = ${claim.txnId}
       where order_id = ${claim.orderId} and not paid and checkout_txn is null
-        and user_id = ${order.user_id} and total_cost = ${order.total_cost} and items = ${sql.json(order.items)}::jsonb
-      returning order_id)
-    insert into transactions (txn_id, order_id, state, participants, deadline)
-    select ${claim.txnId}, order_id, 'preparing', ${sql.array([...claim.participants])}::text[],
-           now() + ${claim.timeoutMs} * interval '1 millisecond'
-    from claimed
-    returning txn_id`;
-  return rows.length === 1;
+      returning order_id, user_id, total_cost, items,
+                checkout_participants(items, user_id, ${claim.shardCounts.stock}::int, ${claim.shardCounts.payment}::int) as participants),
+    logged as (
+      insert into transactions (txn_id, order_id, state, participants, deadline)
+      select ${claim.txnId}, order_id, 'preparing', participants, now() + ${claim.timeoutMs} * interval '1 millisecond'
+      from claimed)
+    select coalesce(claimed.user_id, found.user_id) as user_id, found.paid,
+           coalesce(claimed.total_cost, found.total_cost)::float8 as total_cost,
+           coalesce(claimed.items, found.items) as items,
+           case when claimed.order_id is null then found.checkout_txn else ${claim.txnId} end as checkout_txn,
+           claimed.order_id is not null as claimed, claimed.participants
+    from found left join claimed on true`;
+  return order;
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { claimOrder, readOrderForCheckout } from '../../functions/order/transactions';
-import { prepareInstructions } from '../../layers/twopc/routing';
+import { claimOrRead } from '../../functions/order/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';
@@ -18,13 +17,9 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   const sql = connectTo(`order-${shardOf(orderId, stackConfig.shards.order)}`);
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
-    const order = (await readOrderForCheckout(sql, orderId))!;
     const txnId = randomUUID();
-    const lines = Object.entries(order.items).map(([id, quantity]) => ({ itemId: id, quantity: Number(quantity) }));
-    const participants = prepareInstructions({ txnId, orderId, userId, totalCost: order.total_cost, lines, deadline: Date.now() + 30_000 }, stackConfig.shards).map(
-      (prepare) => prepare.participant,
-    );
-    expect(await claimOrder(sql, order, { txnId, orderId, participants, timeoutMs: 30_000 })).toBe(true);
+    const claim = await claimOrRead(sql, { txnId, orderId, timeoutMs: 30_000, shardCounts: stackConfig.shards });
+    expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);
 

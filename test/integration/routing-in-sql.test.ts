@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { shardOf } from '../../layers/sharding/shard';
+import { prepareInstructions } from '../../layers/twopc/routing';
+import { connectTo } from './support/stack';
+
+/**
+ * A checkout logs the participants the order database computes (`checkout_participants`, from
+ * the order as claimed) and sends the prepares this code routes: the two must agree for every
+ * id, or a transaction would wait for a vote nobody was asked for.
+ */
+const sql = connectTo('order-0');
+afterAll(() => sql.end({ timeout: 5 }));
+
+const ids = [
+  ...Array.from({ length: 3000 }, (_, index) => String(index)),
+  ...Array.from({ length: 200 }, () => randomUUID()),
+  '',
+  'é',
+  'ß-Straße',
+  '日本語の商品',
+  '🛒 cart',
+  'x'.repeat(300),
+];
+
+it.each([1, 2, 3, 7, 64])('shard_of in SQL places every id where layers/sharding does, with %i shards', async (shardCount) => {
+  const rows = await sql<{ shard: number }[]>`select shard_of(id, ${shardCount}::int) as shard from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
+  const mismatches = ids.flatMap((id, index) => (rows[index]!.shard === shardOf(id, shardCount) ? [] : [{ id, sql: rows[index]!.shard, ts: shardOf(id, shardCount) }]));
+  expect(mismatches).toEqual([]);
+});
+
+it('checkout_participants lists the prepares of the order, in their order', async () => {
+  const shardCounts = { stock: 3, payment: 2 };
+  for (let order = 0; order < 200; order++) {
+    const items: Record<string, number> = {};
+    for (let line = 0; line < order % 6; line++) items[String((order * 7 + line * 13) % 1000)] = line + 1;
+    const userId = String(order * 31);
+    const [row] = await sql<{ participants: string[] }[]>`
+      select checkout_participants(${sql.json(items)}::jsonb, ${userId}, ${shardCounts.stock}::int, ${shardCounts.payment}::int) as participants`;
+    const lines = Object.entries(items).map(([itemId, quantity]) => ({ itemId, quantity }));
+    const prepares = prepareInstructions({ txnId: 't', orderId: String(order), userId, totalCost: 1, lines, deadline: 0 }, shardCounts);
+    expect({ order, participants: row!.participants }).toEqual({ order, participants: prepares.map((prepare) => prepare.participant) });
+  }
+});
