@@ -50,7 +50,7 @@ export interface BatchRunnerOptions {
   readonly maximumBatchingWindowMs: number;
   readonly maxPayloadBytes?: number;
   readonly backoff?: BackoffPolicy;
-  /** Longest stretch without a heartbeat while waiting or invoking (kafkajs sends one at most every heartbeatInterval, 1 s). */
+  /** Longest stretch without a heartbeat while waiting or invoking (below kafkajs' 3 s default interval). */
   readonly heartbeatEveryMs?: number;
 }
 
@@ -70,7 +70,7 @@ interface Item {
   readonly record: KafkaEventRecord;
 }
 
-const DEFAULT_HEARTBEAT_EVERY_MS = 500;
+const DEFAULT_HEARTBEAT_EVERY_MS = 1_000;
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   try {

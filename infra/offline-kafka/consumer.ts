@@ -157,6 +157,9 @@ export class EventSourceConsumer {
           source: config.source,
           batchSize: config.batchSize,
           maximumBatchingWindowMs: config.maximumBatchingWindowMs,
+          // kafkajs sends at most one heartbeat per interval: asking twice as often keeps the gap
+          // during a long invocation near the interval, not near two of them.
+          heartbeatEveryMs: HEARTBEAT_INTERVAL_MS / 2,
         },
         {
           invoke: coalescingInvoker((event) => deps.invoke(config.functionName, event), {
