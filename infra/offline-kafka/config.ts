@@ -31,6 +31,8 @@ export interface OfflineKafkaSettings {
   readonly brokers?: readonly string[];
   /** How many partitions' batches one consumer hands to the function at the same time. */
   readonly partitionsConsumedConcurrently: number;
+  /** How many members of each consumer group get partitions; the others stand by (assigner.ts). */
+  readonly activeMembersPerGroup: number;
 }
 
 /** The slice of Serverless' `Service` class this module reads. */
@@ -63,6 +65,7 @@ export const AWS_DEFAULTS = {
 } as const;
 
 const DEFAULT_PARTITIONS_CONCURRENTLY = 10;
+const DEFAULT_ACTIVE_MEMBERS = 1;
 const MAX_BATCH_SIZE = 10_000;
 const MAX_WINDOW_SECONDS = 300;
 const STARTING_POSITIONS: readonly StartingPosition[] = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'];
@@ -83,11 +86,14 @@ export function parseBrokerList(value: unknown): string[] | undefined {
 /** Reads `custom.offlineKafka`. */
 export function readSettings(custom: ServiceLike['custom']): OfflineKafkaSettings {
   const raw = isRecord(custom) && isRecord(custom.offlineKafka) ? custom.offlineKafka : {};
-  const concurrency = Number(raw.partitionsConsumedConcurrently);
+  const positive = (value: unknown, fallback: number) => {
+    const number = Number(value);
+    return Number.isInteger(number) && number > 0 ? number : fallback;
+  };
   return {
     brokers: parseBrokerList(raw.brokers),
-    partitionsConsumedConcurrently:
-      Number.isInteger(concurrency) && concurrency > 0 ? concurrency : DEFAULT_PARTITIONS_CONCURRENTLY,
+    partitionsConsumedConcurrently: positive(raw.partitionsConsumedConcurrently, DEFAULT_PARTITIONS_CONCURRENTLY),
+    activeMembersPerGroup: positive(raw.activeMembersPerGroup, DEFAULT_ACTIVE_MEMBERS),
   };
 }
 

@@ -4,7 +4,8 @@
  * group cleanly on stop so the last finished batch's offsets are committed.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { type Admin, type Consumer, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, type LogEntry, PartitionAssigners, logLevel } from 'kafkajs';
+import { activeMembersAssigner } from './assigner';
 import { createBatchRunner } from './batch-runner';
 import { ENVELOPE_RESERVE_BYTES, MAX_INVOCATION_PAYLOAD_BYTES } from './batching';
 import { coalescingInvoker } from './coalescer';
@@ -17,6 +18,10 @@ export interface EventSourceConsumerDeps {
   readonly invoke: Invoker;
   readonly log: Logger;
   readonly partitionsConsumedConcurrently: number;
+  /** How many members of each group get partitions (the rest stand by); see assigner.ts. */
+  readonly activeMembersPerGroup: number;
+  /** This process, as the assigner ranks members by it. */
+  readonly instance: string;
 }
 
 // A fetch that finds nothing returns after this long; it also bounds how long stop() waits for it.
@@ -119,6 +124,9 @@ export class EventSourceConsumer {
 
     const consumer = kafka.consumer({
       groupId: config.groupId,
+      // Round robin second: a member still running an older version (no common protocol otherwise)
+      // makes the group fall back to it instead of failing to form.
+      partitionAssigners: [activeMembersAssigner(deps.instance, deps.activeMembersPerGroup), PartitionAssigners.roundRobin],
       sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: IDLE_FETCH_WAIT_MS,

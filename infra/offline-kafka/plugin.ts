@@ -5,6 +5,7 @@
  *
  * List it after serverless-offline in `plugins:`.
  */
+import os from 'node:os';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type ServiceLike, readKafkaEventSources, readSettings } from './config';
 import { EventSourceConsumer } from './consumer';
@@ -89,8 +90,12 @@ export class OfflineKafkaPlugin {
       this.invoker = await createInProcessInvoker(this.serverless, runnerOptions(this.cliOptions, service.custom), functionKeys);
       if (this.shutdown.signal.aborted) return;
       const { invoke } = this.invoker;
-      const { partitionsConsumedConcurrently } = readSettings(service.custom);
-      this.consumers = sources.map((source) => new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently }));
+      const { partitionsConsumedConcurrently, activeMembersPerGroup } = readSettings(service.custom);
+      // The stack names its instances; elsewhere each process counts as an instance of its own.
+      const instance = process.env.SHOP_INSTANCE || `${os.hostname()}-${process.pid}`;
+      this.consumers = sources.map(
+        (source) => new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently, activeMembersPerGroup, instance }),
+      );
       for (const consumer of this.consumers) consumer.start();
     } catch (error) {
       this.log.error(`offline-kafka: not starting Kafka consumers: ${describeError(error)}`);

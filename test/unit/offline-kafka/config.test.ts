@@ -174,4 +174,11 @@ describe('parseBrokerList / readSettings', () => {
     expect(readSettings({ offlineKafka: { partitionsConsumedConcurrently: 3 } }).partitionsConsumedConcurrently).toBe(3);
     expect(readSettings(null).brokers).toBeUndefined();
   });
+
+  it('defaults activeMembersPerGroup to one and accepts a positive whole number', () => {
+    expect(readSettings({}).activeMembersPerGroup).toBe(1);
+    expect(readSettings({ offlineKafka: { activeMembersPerGroup: 3 } }).activeMembersPerGroup).toBe(3);
+    expect(readSettings({ offlineKafka: { activeMembersPerGroup: 0 } }).activeMembersPerGroup).toBe(1);
+    expect(readSettings({ offlineKafka: { activeMembersPerGroup: 1.5 } }).activeMembersPerGroup).toBe(1);
+  });
 });
