@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Producer } from 'kafkajs';
 import type postgres from 'postgres';
 import { TOPICS } from '../../infra/config';
+import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
 import { connectTo, kafkaBrokers, kafkaClient, stackConfig } from './support/stack';
 
@@ -106,30 +107,45 @@ describe('the Kafka event source of serverless-offline', () => {
     expect(await deliveriesOf(failing)).toHaveLength(4);
   });
 
-  it('shares the partitions among the serverless-offline instances of one consumer group', async () => {
-    const run = `spread-${randomUUID()}`;
-    const everyInstance = new Set(Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`));
+  it("gives all of a group's partitions to one instance, and to another within the session when that one is killed", async () => {
+    const run = `owner-${randomUUID()}`;
     let round = 0;
 
-    // One record per partition each round, until every instance has taken some: a member that
-    // just (re)joined the group may need a rebalance before it owns a partition.
-    const instances = await eventually(
-      'records delivered by every instance',
-      async () => {
-        await producer.send({
-          topic: TOPIC,
-          messages: Array.from({ length: stackConfig.kafkaPartitions }, (_, partition) => ({ key: `${run}-${round}-${partition}`, value: '{}', partition })),
-        });
-        round++;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const delivered = await probe<{ instance: string }[]>`
-          select distinct instance from deliveries where record_key like ${`${run}-%`}`;
-        const seen = new Set(delivered.map((row) => row.instance));
-        return seen.size === everyInstance.size ? seen : undefined;
-      },
-      60_000,
-    );
+    // One record per partition; the round counts once every record is in, all from one instance.
+    // A round that straddles a rebalance (a member just joined or left) is retried.
+    const oneOwner = async (what: string) =>
+      eventually(
+        what,
+        async () => {
+          const prefix = `${run}-${round++}-`;
+          await producer.send({
+            topic: TOPIC,
+            messages: Array.from({ length: stackConfig.kafkaPartitions }, (_, partition) => ({ key: `${prefix}${partition}`, value: '{}', partition })),
+          });
+          const delivered = await eventually(
+            'the round to be delivered',
+            async () => {
+              const rows = await probe<{ instance: string; kafka_partition: number }[]>`
+                select distinct instance, kafka_partition from deliveries where record_key like ${`${prefix}%`}`;
+              return new Set(rows.map((row) => row.kafka_partition)).size === stackConfig.kafkaPartitions ? rows : undefined;
+            },
+            20_000,
+          );
+          const instances = new Set(delivered.map((row) => row.instance));
+          return instances.size === 1 ? [...instances][0]! : undefined;
+        },
+        60_000,
+      );
 
-    expect(instances).toEqual(everyInstance);
-  });
+    const owner = await oneOwner('every partition delivered by one instance');
+    if (stackConfig.instances < 2) return;
+    const stack = new Stack(stackConfig, { step: () => undefined });
+    process.kill(-stack.processes.pidOf(owner)!, 'SIGKILL');
+    try {
+      const successor = await oneOwner('every partition delivered by another instance');
+      expect(successor).not.toBe(owner);
+    } finally {
+      await stack.restartInstance(Number(owner.replace('offline-', '')));
+    }
+  }, 120_000);
 });
