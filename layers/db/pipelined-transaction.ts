@@ -14,6 +14,15 @@ export type PendingWrites = readonly postgres.PendingQuery<postgres.Row[]>[];
  * cannot commit), and the write's error is thrown here; if a read fails, `sql.begin` rolls back.
  * Either way nothing is applied.
  */
+/**
+ * How long one of these transactions may sit between statements before the server ends its
+ * session. Between its read and its writes a healthy one waits milliseconds; one whose process
+ * froze (a GC pause, a stopped VM, SIGSTOP) would otherwise hold its row locks for as long as the
+ * freeze lasts, and every batch of the instance that took over its partitions would queue behind
+ * them. Ended, it is rolled back, and its batch is delivered again (and answered from the records).
+ */
+export const IDLE_IN_TRANSACTION_LIMIT_MS = 2_000;
+
 export async function pipelinedTransaction<Read, Result>(
   sql: postgres.Sql,
   read: (tx: postgres.TransactionSql) => Promise<Read>,
@@ -22,6 +31,10 @@ export async function pipelinedTransaction<Read, Result>(
   let writes: PendingWrites = [];
   // Wrapped: sql.begin would await a result that is an array of promises.
   const { result } = await sql.begin(async (tx) => {
+    // Not awaited: it leaves with BEGIN and the reads, in the same round trip; were it to fail,
+    // the statements behind it fail too, and those are awaited.
+    // No parameters, so it is never held back to be described first. 2 s: IDLE_IN_TRANSACTION_LIMIT_MS.
+    tx`set local idle_in_transaction_session_timeout = 2000`.execute().catch(() => undefined);
     const built = write(tx, await read(tx));
     writes = built.writes;
     for (const statement of writes) statement.execute();

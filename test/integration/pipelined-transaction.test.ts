@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { pipelinedTransaction } from '../../layers/db/pipelined-transaction';
+import { IDLE_IN_TRANSACTION_LIMIT_MS, pipelinedTransaction } from '../../layers/db/pipelined-transaction';
 import { connectTo } from './support/stack';
 
 /** The helper every hot local transaction goes through: all or nothing, though COMMIT leaves with the writes unanswered. */
@@ -100,4 +100,35 @@ describe('pipelinedTransaction', () => {
 
     expect((await sql`select amount from ${sql(table)} where id = ${id}`)[0]).toEqual({ amount: 10 });
   });
+
+  it('is ended by the server when its process stalls between reads and writes, so its locks do not outlive the limit', async () => {
+    const other = connectTo('order-0');
+    let resume!: () => void;
+    const stalled = new Promise<void>((resolve) => (resume = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    try {
+      const attempt = pipelinedTransaction(
+        sql,
+        async (tx) => {
+          await tx`select amount from ${tx(table)} where id = 1 for update`;
+          locked();
+          await stalled; // as a frozen process would: the server sees a transaction left idle
+        },
+        (tx) => ({ writes: [tx`update ${tx(table)} set amount = amount + 1000 where id = 1`], result: undefined }),
+      );
+      attempt.catch(() => undefined);
+      await holding;
+      const waitedFrom = Date.now();
+      // Blocks on the stalled transaction's row lock until the server ends that transaction.
+      await other.begin((tx) => tx`select amount from ${tx(table)} where id = 1 for update`);
+      expect(Date.now() - waitedFrom).toBeLessThan(IDLE_IN_TRANSACTION_LIMIT_MS + 3_000);
+      resume();
+      await expect(attempt).rejects.toThrow();
+      expect((await sql`select amount from ${sql(table)} where id = 1`)[0]!.amount).toBeLessThan(1000);
+    } finally {
+      resume();
+      await other.end({ timeout: 5 });
+    }
+  }, 30_000);
 });
