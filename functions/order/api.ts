@@ -2,6 +2,7 @@ import { CHECKOUT_WAIT_MS } from '../../layers/config/bounds';
 import { intEnv, requiredEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
 import { apiHandler, required } from '../../layers/http/api-handler';
+import { claimsPerTurn } from './claims-per-turn';
 import { DecisionWaiter } from './decision-waiter';
 import { orderRoutes } from './routes';
 
@@ -9,6 +10,7 @@ const config = serviceConfig();
 const stockApiUrl = requiredEnv('STOCK_API_URL');
 const timeoutMs = intEnv('CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max);
 const waiter = new DecisionWaiter();
+const claimOrRead = claimsPerTurn({ timeoutMs, shardCounts: config.shards });
 
 /** The order service's HTTP handler: every /orders route of API.md; checkout coordinates the 2PC. */
 export const handler = apiHandler(orderRoutes, config.secretPrefix, { order: config.shards.order }, (databases) => ({
@@ -17,5 +19,6 @@ export const handler = apiHandler(orderRoutes, config.secretPrefix, { order: con
   kafka: config.kafka,
   waiter,
   timeoutMs,
+  claimOrRead,
   stockApiUrl,
 }));

@@ -10,7 +10,8 @@ import type { ParticipantId } from '../../layers/twopc/messages';
 import { prepareInstructions } from '../../layers/twopc/routing';
 import { abortIfUndecided, queueInstructions } from './coordination';
 import type { DecisionWaiter, WaitOutcome } from './decision-waiter';
-import { announcementOf, claimOrRead, readTransaction } from './transactions';
+import type { ClaimOrRead } from './claims-per-turn';
+import { announcementOf, readTransaction } from './transactions';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
@@ -19,6 +20,8 @@ export interface CheckoutDeps {
   readonly waiter: DecisionWaiter;
   /** how long a transaction may stay undecided before it is aborted */
   readonly timeoutMs: number;
+  /** reads an order and claims it if it is free (`claimsPerTurn`, or one statement per claim) */
+  readonly claimOrRead: ClaimOrRead;
 }
 
 /** A checkout that ran out of time: aborted, nothing taken, safe to retry (5xx by the API's rules). */
@@ -49,7 +52,7 @@ async function begin(deps: CheckoutDeps, sql: postgres.Sql, orderId: string): Pr
     // By this instance's clock; the log's deadline is the database's. Only a prepare's lateness
     // by far more than any skew matters to a participant (`lateRefusal`).
     const deadline = Date.now() + deps.timeoutMs;
-    const order = await claimOrRead(sql, { txnId: randomUUID(), orderId, timeoutMs: deps.timeoutMs, shardCounts: deps.shardCounts });
+    const order = await deps.claimOrRead(sql, { txnId: randomUUID(), orderId });
     if (!order) throw new NotFoundError(`order ${orderId} not found`);
     if (order.paid) return { kind: 'paid' };
     if (!order.checkout_txn) continue;

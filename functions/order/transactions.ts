@@ -71,43 +71,64 @@ export interface OrderForCheckout {
   readonly participants: ParticipantId[] | null;
 }
 
+/** One checkout's claim: the order, and the id its new transaction gets if the order is free. */
+export interface Claim {
+  readonly txnId: string;
+  readonly orderId: string;
+}
+
+/** Settings every claim of one statement shares. */
+export interface ClaimSettings {
+  readonly timeoutMs: number;
+  readonly shardCounts: { readonly stock: number; readonly payment: number };
+}
+
 /**
- * Reads the order and, if it is unpaid and not being checked out, claims it for a new
- * transaction and starts its log entry, all in one statement (one round trip, one local
- * transaction). A claimed order is returned as claimed, so the prepares built from it are the
- * ones whose participants the log holds (computed by the migration's `checkout_participants`,
- * the same routing as `prepareInstructions`). Not claimed while another checkout claimed it in
- * between: the order is returned as read before, and the caller reads it again. The deadline is
- * `timeoutMs` from now, by the database's clock. Undefined when there is no such order.
+ * Reads each order and, if it is unpaid and not being checked out, claims it for its new
+ * transaction and starts that transaction's log entry, for several orders of one shard in one
+ * statement (one round trip, one local transaction, one commit). A claimed order is returned as
+ * claimed, so the prepares built from it are the ones whose participants the log holds (computed
+ * by the migration's `checkout_participants`, the same routing as `prepareInstructions`). Not
+ * claimed while another checkout claimed it in between: the order is returned as read before,
+ * and the caller reads it again. The deadline is `timeoutMs` from now, by the database's clock.
+ * An order that does not exist is missing from the result. The orders are locked in id order, as
+ * every other batch here locks them, so two such statements never deadlock; each order appears
+ * once (the caller folds repeats).
  */
-export async function claimOrRead(
-  sql: postgres.Sql,
-  claim: {
-    readonly txnId: string;
-    readonly orderId: string;
-    readonly timeoutMs: number;
-    readonly shardCounts: { readonly stock: number; readonly payment: number };
-  },
-): Promise<OrderForCheckout | undefined> {
-  const [order] = await sql<OrderForCheckout[]>`
-    with found as (
-      select user_id, paid, total_cost, items, checkout_txn from orders where order_id = ${claim.orderId}),
+export async function claimOrReadEach(sql: postgres.Sql, claims: readonly Claim[], settings: ClaimSettings): Promise<Map<string, OrderForCheckout>> {
+  const input = claims.map(({ orderId, txnId }) => ({ order_id: orderId, txn_id: txnId }));
+  const rows = await sql<(OrderForCheckout & { order_id: string })[]>`
+    with input as (
+      select order_id, txn_id from jsonb_to_recordset(${sql.json(input)}) as claim(order_id text, txn_id text)),
+    found as (
+      select order_id, user_id, paid, total_cost, items, checkout_txn from orders join input using (order_id)),
+    free as (
+      select order_id from orders
+      where order_id in (select order_id from input) and not paid and checkout_txn is null
+      order by order_id for update),
     claimed as (
-      update orders set checkout_txn = ${claim.txnId}
-      where order_id = ${claim.orderId} and not paid and checkout_txn is null
-      returning order_id, user_id, total_cost, items,
-                checkout_participants(items, user_id, ${claim.shardCounts.stock}::int, ${claim.shardCounts.payment}::int) as participants),
+      update orders set checkout_txn = input.txn_id
+      from input
+      where orders.order_id = input.order_id and orders.order_id in (select order_id from free)
+        and not orders.paid and orders.checkout_txn is null
+      returning orders.order_id, orders.user_id, orders.total_cost, orders.items, orders.checkout_txn,
+                checkout_participants(orders.items, orders.user_id, ${settings.shardCounts.stock}::int, ${settings.shardCounts.payment}::int) as participants),
     logged as (
       insert into transactions (txn_id, order_id, state, participants, deadline)
-      select ${claim.txnId}, order_id, 'preparing', participants, now() + ${claim.timeoutMs} * interval '1 millisecond'
+      select checkout_txn, order_id, 'preparing', participants, now() + ${settings.timeoutMs} * interval '1 millisecond'
       from claimed)
-    select coalesce(claimed.user_id, found.user_id) as user_id, found.paid,
+    select found.order_id, coalesce(claimed.user_id, found.user_id) as user_id, found.paid,
            coalesce(claimed.total_cost, found.total_cost)::float8 as total_cost,
            coalesce(claimed.items, found.items) as items,
-           case when claimed.order_id is null then found.checkout_txn else ${claim.txnId} end as checkout_txn,
+           coalesce(claimed.checkout_txn, found.checkout_txn) as checkout_txn,
            claimed.order_id is not null as claimed, claimed.participants
-    from found left join claimed on true`;
-  return order;
+    from found left join claimed using (order_id)`;
+  return new Map(rows.map(({ order_id: orderId, ...order }) => [orderId, order]));
+}
+
+/** One order's claim on its own (see claimOrReadEach); undefined when there is no such order. */
+export async function claimOrRead(sql: postgres.Sql, claim: Claim & ClaimSettings): Promise<OrderForCheckout | undefined> {
+  return (await claimOrReadEach(sql, [claim], claim)).get(claim.orderId);
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {

@@ -1,0 +1,50 @@
+import type postgres from 'postgres';
+import { type ClaimSettings, type OrderForCheckout, claimOrReadEach } from './transactions';
+
+/** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order. */
+export type ClaimOrRead = (sql: postgres.Sql, claim: { readonly orderId: string; readonly txnId: string }) => Promise<OrderForCheckout | undefined>;
+
+interface Waiting {
+  readonly txnId: string;
+  readonly settle: { resolve: (order: OrderForCheckout | undefined) => void; reject: (error: unknown) => void }[];
+}
+
+/**
+ * The claims that checkouts make in one turn of the event loop, gathered per order shard into
+ * one statement: under load a turn starts several checkouts, and each statement costs a round
+ * trip, a commit and a socket write or two on either side (a system call is far from free under
+ * a sandbox or a VM). A claim waits for the end of its turn at most. A second checkout of the same
+ * order in the same turn gets the order as the first one left it, unclaimed by itself: it joins
+ * the first one's transaction, as it would a turn later.
+ */
+export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOrReadEach = claimOrReadEach): ClaimOrRead {
+  const gathering = new Map<postgres.Sql, Map<string, Waiting>>();
+
+  const send = (sql: postgres.Sql, batch: Map<string, Waiting>) => {
+    gathering.delete(sql);
+    const claims = [...batch].map(([orderId, { txnId }]) => ({ orderId, txnId }));
+    claimEach(sql, claims, settings).then(
+      (orders) => {
+        for (const [orderId, { settle }] of batch) {
+          const order = orders.get(orderId);
+          settle.forEach(({ resolve }, index) => resolve(order && index > 0 ? { ...order, claimed: false, participants: null } : order));
+        }
+      },
+      (error: unknown) => batch.forEach(({ settle }) => settle.forEach(({ reject }) => reject(error))),
+    );
+  };
+
+  return (sql, { orderId, txnId }) =>
+    new Promise((resolve, reject) => {
+      let batch = gathering.get(sql);
+      if (!batch) {
+        const created = new Map<string, Waiting>();
+        gathering.set(sql, created);
+        setImmediate(() => send(sql, created));
+        batch = created;
+      }
+      const waiting = batch.get(orderId);
+      if (waiting) waiting.settle.push({ resolve, reject });
+      else batch.set(orderId, { txnId, settle: [{ resolve, reject }] });
+    });
+}

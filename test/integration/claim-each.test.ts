@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { mapLimit } from '../../infra/measure/client';
+import { claimOrReadEach } from '../../functions/order/transactions';
+import { shardOf } from '../../layers/sharding/shard';
+import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { connectTo, stackConfig } from './support/stack';
+
+/**
+ * Checkouts that start in the same turn of an instance's event loop claim their orders in one
+ * statement per order shard: each free order is claimed and logged for its own transaction, the
+ * others are read as they are, and two such statements over the same orders never deadlock.
+ */
+const settings = { timeoutMs: 60_000, shardCounts: stackConfig.shards };
+const sql = connectTo('order-0');
+afterAll(() => sql.end({ timeout: 5 }));
+
+/** Orders that live on order-0, each of one unit of one item. */
+async function ordersOnShardZero(count: number): Promise<string[]> {
+  const itemId = await itemWith(1, 1000);
+  const found: string[] = [];
+  while (found.length < count) {
+    const batch = await mapLimit(Array.from({ length: count }), 16, async () => orderOf(await userWith(10), [[itemId, 1]]));
+    found.push(...batch.filter((orderId) => shardOf(orderId, stackConfig.shards.order) === 0));
+  }
+  return found.slice(0, count);
+}
+
+it('claims and logs every free order of one statement for its own transaction, reads the others, and leaves out unknown ones', async () => {
+  const [free1, free2, taken, paid] = await ordersOnShardZero(4);
+  const earlier = randomUUID();
+  await claimOrReadEach(sql, [{ orderId: taken!, txnId: earlier }], settings);
+  expect((await shop.checkout(paid!)).status).toBe(200);
+
+  const claims = [free1!, free2!, taken!, paid!, `no-such-order-${randomUUID()}`].map((orderId) => ({ orderId, txnId: randomUUID() }));
+  const orders = await claimOrReadEach(sql, claims, settings);
+
+  expect(orders.size).toBe(4);
+  expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, participants: expect.any(Array) });
+  expect(orders.get(free2!)).toMatchObject({ claimed: true, checkout_txn: claims[1]!.txnId });
+  expect(orders.get(taken!)).toMatchObject({ claimed: false, checkout_txn: earlier, participants: null });
+  expect(orders.get(paid!)).toMatchObject({ claimed: false, paid: true });
+  const logged = await sql<{ txn_id: string; order_id: string; state: string }[]>`
+    select txn_id, order_id, state from transactions where txn_id in ${sql([claims[0]!.txnId, claims[1]!.txnId, claims[2]!.txnId, claims[3]!.txnId])} order by order_id`;
+  expect(logged.map(({ order_id, state }) => [order_id, state]).sort()).toEqual(
+    [
+      [free1, 'preparing'],
+      [free2, 'preparing'],
+    ].sort(),
+  );
+});
+
+it('two statements claiming the same orders in opposite orders at once: no deadlock, and each order is claimed exactly once', async () => {
+  const orderIds = await ordersOnShardZero(12);
+  const claimsOf = (ids: string[]) => ids.map((orderId) => ({ orderId, txnId: randomUUID() }));
+  const forward = claimsOf(orderIds);
+  const backward = claimsOf([...orderIds].reverse());
+
+  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimOrReadEach(sql, round % 2 === 0 ? forward : backward, settings).catch((error: unknown) => error)));
+  for (const result of results) expect(result).toBeInstanceOf(Map);
+
+  const [logged] = await sql<{ n: number }[]>`
+    select count(*)::int as n from transactions where txn_id in ${sql([...forward, ...backward].map((claim) => claim.txnId))}`;
+  expect(logged!.n).toBe(orderIds.length);
+  for (const orderId of orderIds) {
+    const claimers = (results as Map<string, { claimed: boolean }>[]).filter((orders) => orders.get(orderId)!.claimed);
+    expect({ orderId, claimers: claimers.length }).toEqual({ orderId, claimers: 1 });
+  }
+});

@@ -1,0 +1,69 @@
+import type postgres from 'postgres';
+import { claimsPerTurn } from '../../../functions/order/claims-per-turn';
+import type { Claim, OrderForCheckout } from '../../../functions/order/transactions';
+
+const settings = { timeoutMs: 5_000, shardCounts: { stock: 2, payment: 2 } };
+const shardA = {} as postgres.Sql;
+const shardB = {} as postgres.Sql;
+
+const order = (txn: string): OrderForCheckout => ({
+  user_id: 'u',
+  paid: false,
+  total_cost: 1,
+  items: { i: 1 },
+  checkout_txn: txn,
+  claimed: true,
+  participants: ['stock-0', 'payment-0'],
+});
+
+/** A stand-in for the statement: claims every order it is given, records each call. */
+function recorder() {
+  const calls: { sql: postgres.Sql; claims: Claim[] }[] = [];
+  const claimEach = async (sql: postgres.Sql, claims: readonly Claim[]) => {
+    calls.push({ sql, claims: [...claims] });
+    return new Map(claims.filter((claim) => claim.orderId !== 'missing').map((claim) => [claim.orderId, order(claim.txnId)]));
+  };
+  return { calls, claimEach };
+}
+
+describe('claimsPerTurn', () => {
+  it('sends the claims of one turn on one shard as one statement, and each checkout gets its own order', async () => {
+    const { calls, claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardA, { orderId: '2', txnId: 't2' })]);
+    expect(calls).toEqual([{ sql: shardA, claims: [{ orderId: '1', txnId: 't1' }, { orderId: '2', txnId: 't2' }] }]);
+    expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
+    expect(second).toMatchObject({ checkout_txn: 't2', claimed: true });
+  });
+
+  it('keeps shards apart, and starts a new statement in the next turn', async () => {
+    const { calls, claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardB, { orderId: '2', txnId: 't2' })]);
+    await claim(shardA, { orderId: '3', txnId: 't3' });
+    expect(calls.map(({ sql, claims }) => [sql === shardA ? 'A' : 'B', claims.map((c) => c.orderId)])).toEqual([
+      ['A', ['1']],
+      ['B', ['2']],
+      ['A', ['3']],
+    ]);
+  });
+
+  it('claims an order once when two checkouts of it share a turn: the second joins the first one’s transaction', async () => {
+    const { calls, claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardA, { orderId: '1', txnId: 't2' })]);
+    expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1' }]);
+    expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
+    expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, participants: null });
+  });
+
+  it('answers undefined for an order that does not exist, and fails every claim of a statement that failed', async () => {
+    const { claimEach } = recorder();
+    expect(await claimsPerTurn(settings, claimEach)(shardA, { orderId: 'missing', txnId: 't' })).toBeUndefined();
+    const failing = claimsPerTurn(settings, async () => {
+      throw new Error('connection lost');
+    });
+    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1' }), failing(shardA, { orderId: '2', txnId: 't2' })]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+  });
+});
