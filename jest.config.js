@@ -1,4 +1,8 @@
-/** Two projects: `unit` needs no server; `integration` runs against the real local stack. */
+/**
+ * Three projects: `unit` needs no server and takes seconds; `deploy` packages the AWS stage with
+ * the Serverless Framework several times (a minute or more); `integration` runs against the real
+ * local stack.
+ */
 const transform = { '^.+\\.ts$': 'ts-jest' };
 
 module.exports = {
@@ -6,6 +10,7 @@ module.exports = {
   testTimeout: 60_000,
   projects: [
     { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, testEnvironment: 'node' },
+    { displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], transform, testEnvironment: 'node' },
     { displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], transform, testEnvironment: 'node' },
   ],
 };

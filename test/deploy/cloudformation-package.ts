@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = path.resolve(__dirname, '../..');
 const SERVERLESS = path.join(ROOT, 'node_modules/.bin/serverless');
 /** Nothing listens on the discard port: any request that tried the network would fail. */
 const NO_NETWORK = 'http://127.0.0.1:9';

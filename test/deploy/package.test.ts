@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { orderRoutes } from '../../../functions/order/routes';
-import { paymentRoutes } from '../../../functions/payment/routes';
-import { stockRoutes } from '../../../functions/stock/routes';
-import { databaseSecretName } from '../../../layers/db/secrets';
-import { DEPLOYED_TOPICS } from '../../../layers/kafka/topics';
+import { orderRoutes } from '../../functions/order/routes';
+import { paymentRoutes } from '../../functions/payment/routes';
+import { stockRoutes } from '../../functions/stock/routes';
+import { databaseSecretName } from '../../layers/db/secrets';
+import { DEPLOYED_TOPICS } from '../../layers/kafka/topics';
 import { type Packaged, packageAws, packageAwsFails, resourceById, resourcesOfType, type Template } from './cloudformation-package';
 
 /** What each consumer must be given: its topic and the batch settings serverless.yml promises. */
