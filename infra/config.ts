@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../layers/config/bounds';
+import { intEnv } from '../layers/config/env';
 
 /**
  * Everything the local stack can be told, read once from the environment with defaults.
@@ -33,20 +34,10 @@ export type ShardedService = (typeof SHARDED_SERVICES)[number];
 
 export { TOPICS } from '../layers/kafka/topics';
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}=${raw} is not a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
 /** Reads the stack's configuration; throws naming the variable when one is out of range. */
 export function loadStackConfig(env = process.env): StackConfig {
   const root = path.resolve(__dirname, '..');
-  const port = (name: string, fallback: number) => intFromEnv(env, name, fallback, 1024, 65535);
+  const port = (name: string, fallback: number) => intEnv(name, fallback, 1024, 65535, env);
   return {
     root,
     dataDir: path.resolve(root, env.SHOP_DATA_DIR ?? '.data'),
@@ -54,14 +45,14 @@ export function loadStackConfig(env = process.env): StackConfig {
     service: 'shop',
     stage: 'local',
     shards: {
-      order: intFromEnv(env, 'SHOP_ORDER_SHARDS', 2, 1, 16),
-      stock: intFromEnv(env, 'SHOP_STOCK_SHARDS', 2, 1, 16),
-      payment: intFromEnv(env, 'SHOP_PAYMENT_SHARDS', 2, 1, 16),
+      order: intEnv('SHOP_ORDER_SHARDS', 2, 1, 16, env),
+      stock: intEnv('SHOP_STOCK_SHARDS', 2, 1, 16, env),
+      payment: intEnv('SHOP_PAYMENT_SHARDS', 2, 1, 16, env),
     },
-    instances: intFromEnv(env, 'SHOP_INSTANCES', 2, 1, 16),
-    kafkaPartitions: intFromEnv(env, 'SHOP_KAFKA_PARTITIONS', 8, 1, 256),
-    checkoutTimeoutMs: intFromEnv(env, 'SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
-    logRetentionS: intFromEnv(env, 'SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max),
+    instances: intEnv('SHOP_INSTANCES', 2, 1, 16, env),
+    kafkaPartitions: intEnv('SHOP_KAFKA_PARTITIONS', 8, 1, 256, env),
+    checkoutTimeoutMs: intEnv('SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max, env),
+    logRetentionS: intEnv('SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max, env),
     ports: {
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),
