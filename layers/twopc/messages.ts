@@ -6,7 +6,19 @@
  */
 
 /** A participant: one shard of stock or payment, e.g. `stock-1`. */
-export type ParticipantId = `${'stock' | 'payment'}-${number}`;
+export type ParticipantId = `${ParticipantService}-${number}`;
+export type ParticipantService = 'stock' | 'payment';
+
+/** The participant that is shard `shard` of `service`. */
+export function participantOf(service: ParticipantService, shard: number): ParticipantId {
+  return `${service}-${shard}`;
+}
+
+/** The service and shard a participant id names (the one place that reads its text). */
+export function parseParticipant(participant: ParticipantId): { readonly service: ParticipantService; readonly shard: number } {
+  const dash = participant.lastIndexOf('-');
+  return { service: participant.slice(0, dash) as ParticipantService, shard: Number(participant.slice(dash + 1)) };
+}
 
 export interface StockLine {
   readonly itemId: string;
@@ -110,7 +122,7 @@ export function decodeInstruction(text: string | undefined): Instruction {
   const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
   if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, orderId, participant };
   const deadline = field<number>(object, 'deadline', isAmount, 'a deadline in milliseconds since the epoch');
-  if (participant.startsWith('stock-')) {
+  if (parseParticipant(participant).service === 'stock') {
     const items = field<unknown[]>(object, 'items', Array.isArray, 'a list of items');
     return {
       kind,

@@ -5,7 +5,7 @@ import { parkRecord } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
-import { decodeInstruction, encode, type Instruction, MalformedMessageError } from './messages';
+import { decodeInstruction, encode, type Instruction, MalformedMessageError, parseParticipant } from './messages';
 import { applyOnShard, type Ledger } from './participant-batch';
 
 export interface ParticipantService<Held> {
@@ -37,8 +37,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
   for (const record of records) {
     try {
       const instruction = decodeInstruction(record.value);
-      const [owner, shardText] = instruction.participant.split('-') as [string, string];
-      const shard = Number(shardText);
+      const { service: owner, shard } = parseParticipant(instruction.participant);
       if (owner !== service.service || shard >= service.shards.count) {
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       }

@@ -1,10 +1,10 @@
 import { groupByShard, shardOf } from '../sharding/shard';
 import { TOPICS } from '../kafka/topics';
-import type { ParticipantId, PreparePayment, PrepareStock, StockLine } from './messages';
+import { type ParticipantId, type PreparePayment, type PrepareStock, type StockLine, parseParticipant, participantOf } from './messages';
 
 /** The topic a participant reads its instructions from. */
 export function instructionTopic(participant: ParticipantId): string {
-  return participant.startsWith('stock-') ? TOPICS.stockInstructions : TOPICS.paymentInstructions;
+  return parseParticipant(participant).service === 'stock' ? TOPICS.stockInstructions : TOPICS.paymentInstructions;
 }
 
 /** What a checkout asks of whom. */
@@ -28,13 +28,13 @@ export function prepareInstructions(
 ): (PrepareStock | PreparePayment)[] {
   const { txnId, orderId, deadline } = request;
   const stock: PrepareStock[] = groupByShard(request.lines, (line) => line.itemId, shardCounts.stock).flatMap((items, shard) =>
-    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: `stock-${shard}` as ParticipantId, deadline, items }],
+    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: participantOf('stock', shard), deadline, items }],
   );
   const payment: PreparePayment = {
     kind: 'prepare',
     txnId,
     orderId,
-    participant: `payment-${shardOf(request.userId, shardCounts.payment)}`,
+    participant: participantOf('payment', shardOf(request.userId, shardCounts.payment)),
     deadline,
     userId: request.userId,
     amount: request.totalCost,

@@ -1,4 +1,4 @@
-import { decodeInstruction, decodeResult, encode, MalformedMessageError } from '../../../layers/twopc/messages';
+import { decodeInstruction, decodeResult, encode, MalformedMessageError, parseParticipant, participantOf } from '../../../layers/twopc/messages';
 
 describe('decodeInstruction', () => {
   it('round-trips every kind of instruction', () => {
@@ -42,5 +42,14 @@ describe('decodeResult', () => {
     expect(() => decodeResult('{"kind":"vote","txnId":"t","orderId":"o","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
       'refusal is not not_found, insufficient, rolled_back',
     );
+  });
+});
+
+describe('participant ids', () => {
+  it('name a service and a shard, and read back as them', () => {
+    expect(participantOf('stock', 0)).toBe('stock-0');
+    expect(participantOf('payment', 12)).toBe('payment-12');
+    expect(parseParticipant('stock-3')).toEqual({ service: 'stock', shard: 3 });
+    expect(parseParticipant(participantOf('payment', 7))).toEqual({ service: 'payment', shard: 7 });
   });
 });
