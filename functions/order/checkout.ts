@@ -12,6 +12,7 @@ import { abortIfUndecided, queueInstructions } from './coordination';
 import type { DecisionWaiter, WaitOutcome } from './decision-waiter';
 import type { ClaimOrRead } from './claims-per-turn';
 import { announcementOf, readTransaction } from './transactions';
+import { describe, logger } from '../../layers/logging/logger';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
@@ -118,7 +119,7 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
     });
     while (outcome === 'reread') outcome = await deps.waiter.next(sql, txnId, left(), fromLog);
   } catch (error) {
-    console.error(JSON.stringify({ level: 'error', msg: 'checkout could not complete its prepare phase', txnId, error: String(error) }));
+    logger.error('checkout could not complete its prepare phase', { txnId, orderId, error: describe(error) });
     outcome = 'timeout';
   }
   if (outcome !== 'timeout' && outcome.state === 'committed') return paid;
@@ -156,7 +157,7 @@ async function settle(deps: CheckoutDeps, sql: postgres.Sql, txnId: string): Pro
   const rollbacks: Outbox = new Map();
   queueInstructions(rollbacks, sends);
   await sendOutbox(deps.kafka, rollbacks).catch((error: unknown) =>
-    console.error(JSON.stringify({ level: 'error', msg: 'rollbacks left to the resolver', txnId, error: String(error) })),
+    logger.error('rollbacks left to the resolver', { txnId, error: describe(error) }),
   );
   return settled.get(txnId);
 }

@@ -7,6 +7,8 @@ import { isRefusedLogin } from '../../layers/db/refused-login';
 import { required } from '../../layers/http/api-handler';
 import { sendOutbox } from '../../layers/kafka/producer';
 import { resolverPass } from './resolver-pass';
+import { describe, logger } from '../../layers/logging/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 
 const config = serviceConfig();
 /** How long one invocation keeps resolving; the schedule starts the next one before this ends. */
@@ -27,6 +29,8 @@ const retentionMs = logRetentionMs();
  */
 export const handler = withLoginRetry(
   middy<unknown, { aborted: number; resent: number; forgotten: number; failedPasses: number }, Error, DatabaseContext>()
+    // Every log line of the invocation carries its Lambda context (function, request id, cold start).
+    .use(injectLambdaContext(logger))
     .use(databases(config.secretPrefix, { order: config.shards.order }))
     .handler(async (_event, context) => {
       const orders = required(context.databases, 'order');
@@ -40,19 +44,19 @@ export const handler = withLoginRetry(
           totals.resent += pass.resent;
           totals.forgotten += pass.forgotten;
           for (const { shard, error } of pass.failed) {
-            console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed on a shard', shard: `order-${shard}`, error: String(error) }));
+            logger.error('resolver pass failed on a shard', { shard: `order-${shard}`, error: describe(error) });
             if (isRefusedLogin(error)) refusedLogin = error;
           }
         } catch (error) {
           totals.failedPasses++;
-          console.error(JSON.stringify({ level: 'error', msg: 'resolver pass failed', error: String(error) }));
+          logger.error('resolver pass failed', { error: describe(error) });
         }
         // A rotated password: end this run so that it starts again with the secrets read afresh.
         if (refusedLogin) throw refusedLogin;
         if (Date.now() + passMs >= until) break;
         await new Promise((resolve) => setTimeout(resolve, passMs));
       } while (Date.now() < until);
-      if (totals.aborted + totals.resent + totals.forgotten + totals.failedPasses > 0) console.log(JSON.stringify({ level: 'info', msg: 'resolver', ...totals }));
+      if (totals.aborted + totals.resent + totals.forgotten + totals.failedPasses > 0) logger.info('resolver', { ...totals });
       return totals;
     }),
 );

@@ -6,6 +6,7 @@ import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { decodeResult, MalformedMessageError, type Result } from '../../layers/twopc/messages';
 import { shardOf } from '../../layers/sharding/shard';
 import { applyResults, queueInstructions } from './coordination';
+import { logger } from '../../layers/logging/logger';
 
 const config = serviceConfig();
 
@@ -31,8 +32,8 @@ export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.
   const applied = await Promise.all([...byShard].map(([shard, results]) => applyResults(orders.at(shard), results)));
   for (const { sends, violations, unknown } of applied) {
     queueInstructions(outbox, sends);
-    for (const violation of violations) console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation }));
-    for (const result of unknown) console.error(JSON.stringify({ level: 'error', msg: 'result for an unknown transaction', result }));
+    for (const violation of violations) logger.error('protocol violation', { violation });
+    for (const result of unknown) logger.error('result for an unknown transaction', { txnId: result.txnId, result });
   }
   await sendOutbox(config.kafka, outbox);
 });

@@ -10,6 +10,8 @@ import { kafkaClient } from '../../layers/kafka/connection';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { DEPLOYED_TOPICS } from '../../layers/kafka/topics';
 import { answerCloudFormation, isCustomResourceEvent } from './cloudformation-response';
+import { logger } from '../../layers/logging/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 
 const config = serviceConfig();
 const partitions = intEnv('KAFKA_PARTITIONS', 8, 1, 1000);
@@ -24,6 +26,8 @@ export interface SetupReport {
 
 /** Brings every shard's schema and the Kafka topics up to what this code expects; running it again changes nothing. */
 const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
+  // Every log line of the invocation carries its Lambda context (function, request id, cold start).
+  .use(injectLambdaContext(logger))
   .use(databases(config.secretPrefix, config.shards))
   .handler(async (_event, context) => {
     const migrations: Record<string, string[]> = {};
@@ -38,7 +42,7 @@ const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
     try {
       const topicsCreated = await ensureTopics(admin, { topics: DEPLOYED_TOPICS, partitions, replicationFactor: -1 });
       const report = { migrations, topicsCreated };
-      console.log(JSON.stringify({ level: 'info', msg: 'setup', ...report }));
+      logger.info('setup', { ...report });
       return report;
     } finally {
       await admin.disconnect();

@@ -5,6 +5,8 @@ import type { DatabaseName } from '../db/secrets';
 import type { ShardSet } from '../db/shards';
 import { httpErrorHandler } from './error-handler';
 import { type Route, router } from './router';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logger } from '../logging/logger';
 
 type Databases = Readonly<Partial<Record<DatabaseName, ShardSet>>>;
 
@@ -22,6 +24,8 @@ export function apiHandler<Deps>(
   return withLoginRetry(
     middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, DatabaseContext>()
       .use(httpErrorHandler())
+      // Every log line of the invocation carries its Lambda context (function, request id, cold start).
+      .use(injectLambdaContext(logger))
       .use(databases(secretPrefix, shardCounts))
       .handler((event, context) => route(event, depsOf(context.databases))),
   );

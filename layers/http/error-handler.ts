@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { AppError } from '../errors';
 import { jsonReply } from './reply';
 import { isUnavailable } from './unavailable';
+import { describe, logger } from '../logging/logger';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -20,11 +21,11 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
       return;
     }
     if (isUnavailable(error)) {
-      console.error(JSON.stringify({ level: 'warn', route: request.event.routeKey, msg: 'unavailable', error: String(error) }));
+      logger.warn('unavailable', { route: request.event.routeKey, error: describe(error) });
       request.response = jsonReply(503, { error: 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry' });
       return;
     }
-    console.error(JSON.stringify({ level: 'error', route: request.event.routeKey, error: String(error), stack: (error as Error | null)?.stack }));
+    logger.error('internal error', { route: request.event.routeKey, error: describe(error), stack: (error as Error | null)?.stack });
     request.response = jsonReply(500, { error: 'internal error; the request changed nothing it reported and is safe to retry' });
   };
   return { onError: httpErrorHandlerOnError };

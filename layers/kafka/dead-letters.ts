@@ -1,6 +1,7 @@
 import type { DecodedRecord } from './records';
 import { addToOutbox, type Outbox } from './producer';
 import { TOPICS } from './topics';
+import { logger } from '../logging/logger';
 
 /**
  * Parks a record that cannot be applied (it does not decode, or breaks the protocol) on the
@@ -8,7 +9,7 @@ import { TOPICS } from './topics';
  * retried forever, never allowed to hold up its partition.
  */
 export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string): void {
-  console.error(JSON.stringify({ level: 'error', msg: 'record parked', topic: record.topic, partition: record.partition, offset: record.offset, reason }));
+  logger.error('record parked', { topic: record.topic, partition: record.partition, offset: record.offset, reason });
   addToOutbox(outbox, TOPICS.deadLetters, {
     key: record.key ?? null,
     value: record.value ?? null,

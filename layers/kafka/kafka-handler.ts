@@ -3,6 +3,8 @@ import { type DatabaseContext, databases, withLoginRetry } from '../db/middlewar
 import type { DatabaseName } from '../db/secrets';
 import type { ShardSet } from '../db/shards';
 import { type DecodedRecord, decodeRecords } from './records';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logger } from '../logging/logger';
 
 type Databases = Readonly<Partial<Record<DatabaseName, ShardSet>>>;
 
@@ -18,6 +20,8 @@ export function kafkaHandler(
 ) {
   return withLoginRetry(
     middy<unknown, void, Error, DatabaseContext>()
+      // Every log line of the invocation carries its Lambda context (function, request id, cold start).
+      .use(injectLambdaContext(logger))
       .use(databases(secretPrefix, shardCounts))
       .handler((event, context) => handle(decodeRecords(event), context.databases, event)),
   );

@@ -7,6 +7,7 @@ import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
 import { decodeInstruction, encode, type Instruction, MalformedMessageError, parseParticipant } from './messages';
 import { applyOnShard, type Ledger } from './participant-batch';
+import { describe, logger } from '../logging/logger';
 
 export interface ParticipantService<Held> {
   readonly service: 'stock' | 'payment';
@@ -62,15 +63,17 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
       // A refused login fails the invocation, which runs again at once with the secrets read afresh.
       if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;
       else for (const record of shardRecords) retryLater(outbox, retryTopic, record, `${service.service}-${shard}`, outcome.reason);
-      console.error(
-        JSON.stringify({ level: 'error', msg: 'shard could not apply its instructions', shard: `${service.service}-${shard}`, txnIds: instructions.map((i) => i.txnId), error: String(outcome.reason) }),
-      );
+      logger.error('shard could not apply its instructions', {
+        shard: `${service.service}-${shard}`,
+        txnIds: instructions.map((instruction) => instruction.txnId),
+        error: describe(outcome.reason),
+      });
       return;
     }
     const { replies, violations } = outcome.value;
     for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
     for (const { instruction, violation } of violations) {
-      console.error(JSON.stringify({ level: 'error', msg: 'protocol violation', violation, instruction }));
+      logger.error('protocol violation', { txnId: instruction.txnId, violation, instruction });
       addToOutbox(outbox, TOPICS.deadLetters, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   });

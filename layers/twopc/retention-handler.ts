@@ -3,6 +3,8 @@ import { type DatabaseContext, databases, withLoginRetry } from '../db/middlewar
 import { isRefusedLogin } from '../db/refused-login';
 import { required } from '../http/api-handler';
 import { forgetSettledParticipations } from './participation-retention';
+import { logger } from '../logging/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 
 const BATCH = 1_000;
 /** A run stops starting new batches after this, well inside its schedule's minute. */
@@ -17,6 +19,8 @@ const RUN_MS = 45_000;
 export function retentionHandler(secretPrefix: string, service: 'stock' | 'payment', shardCount: number, retentionMs: number) {
   return withLoginRetry(
     middy<unknown, { forgotten: number; failedShards: number }, Error, DatabaseContext>()
+      // Every log line of the invocation carries its Lambda context (function, request id, cold start).
+      .use(injectLambdaContext(logger))
       .use(databases(secretPrefix, { [service]: shardCount }))
       .handler(async (_event, context) => {
         const shards = required(context.databases, service);
@@ -32,8 +36,8 @@ export function retentionHandler(secretPrefix: string, service: 'stock' | 'payme
           }),
         );
         const failed = outcomes.flatMap((outcome, shard) => (outcome.status === 'rejected' ? [{ shard: `${service}-${shard}`, error: String(outcome.reason) }] : []));
-        for (const failure of failed) console.error(JSON.stringify({ level: 'error', msg: 'retention failed on a shard', ...failure }));
-        if (forgotten > 0) console.log(JSON.stringify({ level: 'info', msg: 'retention', service, forgotten }));
+        for (const failure of failed) logger.error('retention failed on a shard', { ...failure });
+        if (forgotten > 0) logger.info('retention', { service, forgotten });
         // A rotated password: fail the run, so that it runs again with the secrets read afresh.
         const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && isRefusedLogin(outcome.reason));
         if (refused) throw refused.reason;
