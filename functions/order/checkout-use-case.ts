@@ -1,0 +1,198 @@
+/**
+ * Checking out one order by two-phase commit, as the coordinator sees it, from the first read of
+ * the order to the outcome the reply states. It talks to three ports only: the 2PC log (the
+ * order's shard), the outbox (Kafka) and the wait for a decision (NOTIFY); `checkout.ts` binds
+ * them to the real ones and turns the outcome into an HTTP reply.
+ */
+import { AppError } from '../../layers/errors';
+import type { Transaction } from '../../layers/twopc/coordinator';
+import type { Instruction, ParticipantId } from '../../layers/twopc/messages';
+import { prepareInstructions } from '../../layers/twopc/routing';
+import type { WaitOutcome } from './decision-waiter';
+import type { Announcement, OrderForCheckout } from './transactions';
+
+/** The order's shard: its orders and its part of the 2PC log. */
+export interface CheckoutLog {
+  /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order. */
+  claimOrRead(orderId: string, txnId: string): Promise<OrderForCheckout | undefined>;
+  read(txnId: string): Promise<Transaction | undefined>;
+  /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
+  abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
+}
+
+export interface CheckoutOutbox {
+  send(instructions: readonly Instruction[]): Promise<void>;
+}
+
+export interface DecisionWait {
+  /** The next announcement of `txnId` after `meanwhile` ran, 'reread' after a reconnect, or 'timeout'. */
+  next(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome>;
+}
+
+export interface CheckoutPorts {
+  readonly log: CheckoutLog;
+  readonly outbox: CheckoutOutbox;
+  readonly decisions: DecisionWait;
+  newTxnId(): string;
+  now(): number;
+  /** Where trouble that does not change the outcome is told (a log line). */
+  report(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface CheckoutSettings {
+  /** how long a transaction may stay undecided before it is aborted; also the wait for rollback acknowledgements */
+  readonly timeoutMs: number;
+  readonly shardCounts: { readonly stock: number; readonly payment: number };
+}
+
+/** What a checkout ends with; the API's status follows from it. */
+export type CheckoutOutcome =
+  | { readonly kind: 'paid' }
+  | { readonly kind: 'unknown order' }
+  | { readonly kind: 'refused'; readonly reason: 'not_found' | 'insufficient'; readonly detail?: string }
+  | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' };
+
+/** A claim lost to a concurrent change of the order is retried this many times. */
+const CLAIM_ATTEMPTS = 5;
+
+type Begun = { readonly kind: 'paid' } | { readonly kind: 'unknown order' } | { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] };
+
+/**
+ * Checks out an order: paid once committed; refused once aborted and every reservation given
+ * back; unavailable when that cannot be said in time (an undecided transaction is then aborted
+ * here, so nothing is taken).
+ */
+export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string): Promise<CheckoutOutcome> {
+  const begun = await begin(ports, settings, orderId);
+  if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
+  if (begun.kind === 'unavailable') return begun;
+  const { txnId } = begun;
+  const decision = await awaitDecision(ports, settings, begun);
+  if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
+
+  const decided = decision === 'timeout' ? await settle(ports, txnId) : await ports.log.read(txnId);
+  if (decided?.state === 'committed') return { kind: 'paid' };
+  if (decided?.state === 'aborted' && !isAnnouncedComplete(decided) && !(await rollbacksAcknowledged(ports, settings, txnId))) {
+    // A refusal promises that nothing is taken: say so only once every reservation is back.
+    return { kind: 'unavailable', why: 'reservations not all back' };
+  }
+  if (decided?.abortReason === 'not_found' || decided?.abortReason === 'insufficient') {
+    return { kind: 'refused', reason: decided.abortReason, ...(decided.abortDetail ? { detail: decided.abortDetail } : {}) };
+  }
+  return { kind: 'unavailable', why: 'not decided in time' };
+}
+
+/**
+ * Finds what checking out the order means now: it is paid already, another checkout's
+ * transaction is deciding it (this one joins it), or a new transaction starts. The log's
+ * statement reads the order and claims it if it is free, so two concurrent checkouts of one order
+ * make one transaction. Either way the transaction's prepares come along: a claimed order cannot
+ * change, so a joining checkout builds the same ones.
+ */
+async function begin(
+  ports: CheckoutPorts,
+  settings: CheckoutSettings,
+  orderId: string,
+): Promise<Begun | { readonly kind: 'unavailable'; readonly why: 'order kept changing' }> {
+  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
+    // By this instance's clock; only a prepare's lateness by far more than any skew matters to a participant.
+    const deadline = ports.now() + settings.timeoutMs;
+    const order = await ports.log.claimOrRead(orderId, ports.newTxnId());
+    if (!order) return { kind: 'unknown order' };
+    if (order.paid) return { kind: 'paid' };
+    if (!order.checkout_txn) continue;
+    const txnId = order.checkout_txn;
+    const prepares = prepareInstructions(
+      {
+        txnId,
+        orderId,
+        userId: order.user_id,
+        totalCost: order.total_cost,
+        lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
+        deadline,
+      },
+      settings.shardCounts,
+    );
+    if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
+    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares };
+  }
+  return { kind: 'unavailable', why: 'order kept changing' };
+}
+
+/**
+ * Until decided or out of time. A new transaction's prepares leave once the wait listens, so even
+ * an instant decision wakes it; a joined one may be decided already, so the log is read first,
+ * and its prepares leave again only if it is not (its first checkout may have died before
+ * sending them; a participant answers a repeat from its record).
+ */
+async function awaitDecision(
+  ports: CheckoutPorts,
+  settings: CheckoutSettings,
+  begun: { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] },
+): Promise<Announcement | 'timeout'> {
+  const { txnId } = begun;
+  const until = ports.now() + settings.timeoutMs;
+  const left = () => Math.max(0, until - ports.now());
+  try {
+    let outcome = await ports.decisions.next(txnId, left(), async () => {
+      const decided = begun.kind === 'joined' ? await announced(ports, txnId) : undefined;
+      if (!decided) await ports.outbox.send(begun.prepares);
+      return decided;
+    });
+    while (outcome === 'reread') outcome = await ports.decisions.next(txnId, left(), () => announced(ports, txnId));
+    return outcome;
+  } catch (error) {
+    ports.report('checkout could not complete its prepare phase', { txnId, error });
+    return 'timeout';
+  }
+}
+
+/**
+ * Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is
+ * given back. The log is read once listening (an acknowledgement may have come since it was last
+ * read) and after a reconnect; otherwise each announcement says whether all are in.
+ */
+async function rollbacksAcknowledged(ports: CheckoutPorts, settings: CheckoutSettings, txnId: string): Promise<boolean> {
+  const until = ports.now() + settings.timeoutMs;
+  let mustRead = true;
+  while (ports.now() < until) {
+    const next = await ports.decisions.next(txnId, Math.max(0, until - ports.now()), async () => {
+      const logged = mustRead ? await announced(ports, txnId) : undefined;
+      return logged?.complete ? logged : undefined;
+    });
+    if (typeof next === 'object' && next.complete) return true;
+    if (next === 'timeout') return false;
+    mustRead = next === 'reread';
+  }
+  return false;
+}
+
+/**
+ * The wait ran out (or the prepares could not be sent): abort unless a decision got there first.
+ * The rollbacks are sent at once if Kafka takes them; if not, the resolver sends them later,
+ * since the decision is already in the log.
+ */
+async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction | undefined> {
+  const { settled, rollbacks } = await ports.log.abortIfUndecided(txnId);
+  await ports.outbox.send(rollbacks).catch((error: unknown) => ports.report('rollbacks left to the resolver', { txnId, error }));
+  return settled;
+}
+
+async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcement | undefined> {
+  const txn = await ports.log.read(txnId);
+  return txn && txn.state !== 'preparing' ? { txnId, state: txn.state, complete: isAnnouncedComplete(txn) } : undefined;
+}
+
+const isAnnouncedComplete = (txn: Transaction) => txn.participants.every((participant) => txn.acked.includes(participant));
+
+/**
+ * The log's participants come from the database's routing, the prepares from this code's: were
+ * they ever to differ, votes could never all arrive and every checkout would time out, so say it
+ * loudly instead (the transaction then times out and is rolled back; nothing is taken).
+ */
+function assertLoggedParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): void {
+  const routed = prepares.map((prepare) => prepare.participant);
+  if (logged.length !== routed.length || logged.some((participant, index) => participant !== routed[index])) {
+    throw new AppError(`the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): shard_of in the order database and layers/sharding disagree`, 500);
+  }
+}

@@ -1,0 +1,194 @@
+import { type CheckoutPorts, checkOut } from '../../../functions/order/checkout-use-case';
+import type { WaitOutcome } from '../../../functions/order/decision-waiter';
+import type { Announcement, OrderForCheckout } from '../../../functions/order/transactions';
+import type { Transaction } from '../../../layers/twopc/coordinator';
+import type { Instruction } from '../../../layers/twopc/messages';
+
+const settings = { timeoutMs: 5_000, shardCounts: { stock: 1, payment: 1 } };
+const participants = ['stock-0', 'payment-0'] as const;
+
+const order = (fields: Partial<OrderForCheckout> = {}): OrderForCheckout => ({
+  user_id: 'u1',
+  paid: false,
+  total_cost: 10,
+  items: { i1: 2 },
+  checkout_txn: null,
+  claimed: false,
+  participants: null,
+  ...fields,
+});
+
+const txn = (txnId: string, fields: Partial<Transaction> = {}): Transaction => ({
+  txnId,
+  orderId: 'o1',
+  state: 'preparing',
+  participants: [...participants],
+  yes: [],
+  acked: [],
+  ...fields,
+});
+
+/**
+ * In-memory ports: the order's shard answers claims from `claims` in turn, the log holds `log`,
+ * and each wait takes the next of `announcements` ('timeout' once they run out, advancing the clock).
+ */
+function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[] }) {
+  const log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
+  const sent: Instruction[][] = [];
+  const reported: string[] = [];
+  let clock = 0;
+  let ids = 0;
+  const ports: CheckoutPorts = {
+    log: {
+      claimOrRead: async (_orderId, txnId) => {
+        const next = setup.claims.shift();
+        if (next?.claimed) {
+          log.set(txnId, txn(txnId));
+          return { ...next, checkout_txn: txnId };
+        }
+        return next;
+      },
+      read: async (txnId) => log.get(txnId),
+      abortIfUndecided: async (txnId) => {
+        const current = log.get(txnId)!;
+        if (current.state !== 'preparing') return { settled: current, rollbacks: [] };
+        const aborted = txn(txnId, { state: 'aborted', abortReason: 'timeout' });
+        log.set(txnId, aborted);
+        return { settled: aborted, rollbacks: participants.map((participant) => ({ kind: 'rollback' as const, txnId, orderId: 'o1', participant })) };
+      },
+    },
+    outbox: { send: async (instructions) => void sent.push([...instructions]) },
+    decisions: {
+      next: async (_txnId, timeoutMs, meanwhile) => {
+        const found = await meanwhile();
+        if (found) return found;
+        const next = setup.announcements?.shift();
+        if (next === undefined || next === 'timeout') {
+          clock += timeoutMs;
+          return 'timeout';
+        }
+        return next;
+      },
+    },
+    newTxnId: () => `t${++ids}`,
+    now: () => clock,
+    report: (message) => void reported.push(message),
+  };
+  return { ports, sent, reported, log };
+}
+
+const announce = (txnId: string, state: Announcement['state'], complete: boolean): Announcement => ({ txnId, state, complete });
+
+describe('checkOut', () => {
+  it('a new transaction: claims the order, sends one prepare per participant, and is paid once committed', async () => {
+    const { ports, sent } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'committed', false)] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.map((instruction) => [instruction.kind, instruction.participant])).toEqual([
+      ['prepare', 'stock-0'],
+      ['prepare', 'payment-0'],
+    ]);
+  });
+
+  it('an order paid already: paid at once, nothing sent', async () => {
+    const { ports, sent } = shop({ claims: [order({ paid: true })] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent).toEqual([]);
+  });
+
+  it('an unknown order', async () => {
+    const { ports } = shop({ claims: [undefined] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unknown order' });
+  });
+
+  it('already running and decided: joins, reads the decision from the log, and sends nothing again', async () => {
+    const { ports, sent } = shop({ claims: [order({ checkout_txn: 'first' })], log: [txn('first', { state: 'committed' })] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent).toEqual([]);
+  });
+
+  it('already running and undecided: joins and sends the prepares again (its first checkout may have died before sending them)', async () => {
+    const { ports, sent } = shop({ claims: [order({ checkout_txn: 'first' })], log: [txn('first')], announcements: [announce('first', 'committed', true)] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent[0]!.map((instruction) => instruction.txnId)).toEqual(['first', 'first']);
+  });
+
+  it('an order that keeps changing under the claim: unavailable after a few tries, nothing sent', async () => {
+    const { ports, sent } = shop({ claims: Array.from({ length: 5 }, () => order()) });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'order kept changing' });
+    expect(sent).toEqual([]);
+  });
+
+  it('aborted while waiting, every reservation back: refused with the reason the log gives', async () => {
+    const { ports, log } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', true)],
+    });
+    const refusal = ports.log.read;
+    ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', acked: [...participants] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock' });
+    expect(log.size).toBe(1);
+  });
+
+  it('aborted while waiting, but not every reservation back in time: unavailable, never a refusal', async () => {
+    const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', false)] });
+    const read = ports.log.read;
+    ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'reservations not all back' });
+  });
+
+  it('aborted and acknowledged by every participant only while the checkout waits: refused once the last acknowledgement is announced', async () => {
+    const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', true)] });
+    const read = ports.log.read;
+    ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'not_found' });
+  });
+
+  it('not decided in time: aborts it itself, sends the rollbacks, and is unavailable (nothing taken)', async () => {
+    const { ports, sent, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['timeout', announce('t1', 'aborted', true)] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
+    expect(log.get('t1')).toMatchObject({ state: 'aborted', abortReason: 'timeout' });
+    expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([
+      ['prepare', 'prepare'],
+      ['rollback', 'rollback'],
+    ]);
+  });
+
+  it('committed by someone else just as the wait ran out: the abort finds the decision, and the checkout is paid', async () => {
+    const { ports, log, sent } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['timeout'] });
+    const wait = ports.decisions.next;
+    ports.decisions.next = async (txnId, ms, meanwhile) => {
+      const outcome = await wait(txnId, ms, meanwhile);
+      log.set(txnId, txn(txnId, { state: 'committed' }));
+      return outcome;
+    };
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent.flat().map((instruction) => instruction.kind)).toEqual(['prepare', 'prepare']);
+  });
+
+  it('the prepares cannot be sent (Kafka down): reported, then settled as a timeout', async () => {
+    const { ports, reported } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', true)] });
+    ports.outbox.send = async () => {
+      throw new Error('broker unreachable');
+    };
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
+    expect(reported).toEqual(['checkout could not complete its prepare phase', 'rollbacks left to the resolver']);
+  });
+
+  it('a reconnect during the wait: the log is read again, and a decision found there ends the wait', async () => {
+    const { ports, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['reread'] });
+    const wait = ports.decisions.next;
+    let waits = 0;
+    ports.decisions.next = async (txnId, ms, meanwhile) => {
+      if (++waits === 2) log.set(txnId, txn(txnId, { state: 'committed' }));
+      return wait(txnId, ms, meanwhile);
+    };
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(waits).toBe(2);
+  });
+
+  it('a claim whose logged participants differ from the prepares fails loudly', async () => {
+    const { ports } = shop({ claims: [order({ claimed: true, participants: ['stock-1', 'payment-0'] })] });
+    await expect(checkOut(ports, settings, 'o1')).rejects.toThrow(/differ from the prepares/);
+  });
+});
