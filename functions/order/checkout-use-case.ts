@@ -8,8 +8,8 @@ import { AppError } from '../../layers/errors';
 import type { Transaction } from '../../layers/twopc/coordinator';
 import type { Instruction, ParticipantId } from '../../layers/twopc/messages';
 import { prepareInstructions } from '../../layers/twopc/routing';
-import type { WaitOutcome } from './decision-waiter';
-import type { Announcement, OrderForCheckout } from './transactions';
+import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
+import type { Announcement, OrderForCheckout } from '../../layers/coordinator/transactions';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {

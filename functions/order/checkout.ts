@@ -6,10 +6,10 @@ import type { KafkaConnection } from '../../layers/kafka/connection';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { describe, logger } from '../../layers/logging/logger';
 import { type CheckoutOutcome, type CheckoutPorts, checkOut } from './checkout-use-case';
-import type { ClaimOrRead } from './claims-per-turn';
-import { abortIfUndecided, queueInstructions } from './coordination';
-import type { DecisionWaiter } from './decision-waiter';
-import { readTransaction } from './transactions';
+import type { ClaimOrRead } from '../../layers/coordinator/claims-per-turn';
+import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/coordination';
+import type { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
+import { readTransaction } from '../../layers/coordinator/transactions';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;

@@ -1,7 +1,7 @@
 import type { ShardSet } from '../../layers/db/shards';
 import type { Outbox } from '../../layers/kafka/producer';
-import { abortExpired, owedDecisions, queueInstructions } from './coordination';
-import { forgetCompleted } from './transactions';
+import { abortExpired, owedDecisions, queueInstructions } from '../../layers/coordinator/coordination';
+import { forgetCompleted } from '../../layers/coordinator/transactions';
 
 export interface PassTotals {
   aborted: number;

@@ -5,7 +5,7 @@ import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { decodeResult, MalformedMessageError, type Result } from '../../layers/twopc/messages';
 import { shardOf } from '../../layers/sharding/shard';
-import { applyResults, queueInstructions } from './coordination';
+import { applyResults, queueInstructions } from '../../layers/coordinator/coordination';
 import { logger } from '../../layers/logging/logger';
 
 const config = serviceConfig();

@@ -1,6 +1,6 @@
 import { EscrowBalances } from '../../layers/db/escrow';
 import type { Instruction, PreparePayment } from '../../layers/twopc/messages';
-import type { Ledger } from '../../layers/twopc/participant-batch';
+import type { Ledger } from '../../layers/participant/participant-batch';
 import { USERS } from './users';
 
 /** What a payment prepare holds: whose credit, and how much. */

@@ -1,6 +1,6 @@
 import { logRetentionMs } from '../../layers/config/retention';
 import { serviceConfig } from '../../layers/config/service';
-import { retentionHandler } from '../../layers/twopc/retention-handler';
+import { retentionHandler } from '../../layers/participant/retention-handler';
 
 const config = serviceConfig();
 

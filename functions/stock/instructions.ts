@@ -1,7 +1,7 @@
 import { serviceConfig } from '../../layers/config/service';
 import { required } from '../../layers/http/api-handler';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
-import { handleInstructions } from '../../layers/twopc/participant-handler';
+import { handleInstructions } from '../../layers/participant/participant-handler';
 import { stockLedger } from './ledger';
 
 const config = serviceConfig();

@@ -1,6 +1,6 @@
 import { EscrowBalances } from '../../layers/db/escrow';
 import type { Instruction, PrepareStock, StockLine } from '../../layers/twopc/messages';
-import type { Ledger } from '../../layers/twopc/participant-batch';
+import type { Ledger } from '../../layers/participant/participant-batch';
 import { ITEMS } from './items';
 
 /**

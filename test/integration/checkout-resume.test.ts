@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { claimOrRead } from '../../functions/order/transactions';
+import { claimOrRead } from '../../layers/coordinator/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../../infra/measure/client';
-import { claimOrReadEach } from '../../functions/order/transactions';
+import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { stockLedger } from '../../functions/stock/ledger';
 import type { Decide, Instruction, PrepareStock, Vote } from '../../layers/twopc/messages';
-import { applyOnShard, ConcurrentBatchError, type ShardOutcome } from '../../layers/twopc/participant-batch';
+import { applyOnShard, ConcurrentBatchError, type ShardOutcome } from '../../layers/participant/participant-batch';
 import { eventually } from './support/eventually';
 import { connectTo } from './support/stack';
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { owedDecisions } from '../../functions/order/coordination';
+import { owedDecisions } from '../../layers/coordinator/coordination';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 

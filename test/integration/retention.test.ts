@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
-import { forgetCompleted } from '../../functions/order/transactions';
+import { forgetCompleted } from '../../layers/coordinator/transactions';
 import { stockLedger } from '../../functions/stock/ledger';
 import type { PrepareStock, Vote } from '../../layers/twopc/messages';
-import { applyOnShard } from '../../layers/twopc/participant-batch';
-import { forgetSettledParticipations } from '../../layers/twopc/participation-retention';
+import { applyOnShard } from '../../layers/participant/participant-batch';
+import { forgetSettledParticipations } from '../../layers/participant/participation-retention';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 

@@ -1,6 +1,6 @@
 import { type CheckoutPorts, checkOut } from '../../../functions/order/checkout-use-case';
-import type { WaitOutcome } from '../../../functions/order/decision-waiter';
-import type { Announcement, OrderForCheckout } from '../../../functions/order/transactions';
+import type { WaitOutcome } from '../../../layers/coordinator/decision-waiter';
+import type { Announcement, OrderForCheckout } from '../../../layers/coordinator/transactions';
 import type { Transaction } from '../../../layers/twopc/coordinator';
 import type { Instruction } from '../../../layers/twopc/messages';
 

@@ -5,12 +5,12 @@ import type { Outbox } from '../../../layers/kafka/producer';
 import { TOPICS } from '../../../layers/kafka/topics';
 
 /** The pass's own logic: one shard that cannot be reached must not stop the others' work. The log's queries are stand-ins here. */
-jest.mock('../../../functions/order/transactions', () => ({
-  ...jest.requireActual('../../../functions/order/transactions'),
+jest.mock('../../../layers/coordinator/transactions', () => ({
+  ...jest.requireActual('../../../layers/coordinator/transactions'),
   forgetCompleted: async () => 7,
 }));
-jest.mock('../../../functions/order/coordination', () => ({
-  ...jest.requireActual('../../../functions/order/coordination'),
+jest.mock('../../../layers/coordinator/coordination', () => ({
+  ...jest.requireActual('../../../layers/coordinator/coordination'),
   abortExpired: async (sql: { shard: number }) => {
     if (sql.shard === 0) throw new Error('connect ECONNREFUSED 127.0.0.1:54410');
     return [{ kind: 'rollback', txnId: `expired-on-${sql.shard}`, orderId: 'o', participant: 'stock-0' }];

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
-import type { Instruction, Result } from './messages';
-import { lateRefusal, type Participation, participantStep, type Reservation } from './participant';
+import type { Instruction, Result } from '../twopc/messages';
+import { lateRefusal, type Participation, participantStep, type Reservation } from '../twopc/participant';
 
 type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
 

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { DecisionWaiter } from '../../../functions/order/decision-waiter';
-import { type Announcement, parseAnnouncements } from '../../../functions/order/transactions';
+import { DecisionWaiter } from '../../../layers/coordinator/decision-waiter';
+import { type Announcement, parseAnnouncements } from '../../../layers/coordinator/transactions';
 
 /** A stand-in for one pool's LISTEN connection: the test plays the server's notifications and reconnects. */
 function fakeListener() {

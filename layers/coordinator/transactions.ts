@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
-import type { PendingWrites } from '../../layers/db/pipelined-transaction';
-import type { AbortReason, Transaction } from '../../layers/twopc/coordinator';
-import type { ParticipantId } from '../../layers/twopc/messages';
+import type { PendingWrites } from '../db/pipelined-transaction';
+import type { AbortReason, Transaction } from '../twopc/coordinator';
+import type { ParticipantId } from '../twopc/messages';
 
 /** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
 export const DECISION_CHANNEL = 'txn_decided';

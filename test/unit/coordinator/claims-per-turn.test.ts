@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { claimsPerTurn } from '../../../functions/order/claims-per-turn';
-import type { Claim, OrderForCheckout } from '../../../functions/order/transactions';
+import { claimsPerTurn } from '../../../layers/coordinator/claims-per-turn';
+import type { Claim, OrderForCheckout } from '../../../layers/coordinator/transactions';
 
 const settings = { timeoutMs: 5_000, shardCounts: { stock: 2, payment: 2 } };
 const shardA = {} as postgres.Sql;

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
-import { type PendingWrites, pipelinedTransaction } from '../../layers/db/pipelined-transaction';
-import { addToOutbox, type Outbox } from '../../layers/kafka/producer';
-import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../layers/twopc/coordinator';
-import { type Decide, encode, type Instruction, type Result } from '../../layers/twopc/messages';
-import { instructionTopic } from '../../layers/twopc/routing';
+import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
+import { addToOutbox, type Outbox } from '../kafka/producer';
+import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator';
+import { type Decide, encode, type Instruction, type Result } from '../twopc/messages';
+import { instructionTopic } from '../twopc/routing';
 import { claimResends, lockExpired, lockTransactions, saveTransactions } from './transactions';
 
 /** Puts instructions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */

@@ -5,7 +5,7 @@ import { parkRecord } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
-import { decodeInstruction, encode, type Instruction, MalformedMessageError, parseParticipant } from './messages';
+import { decodeInstruction, encode, type Instruction, MalformedMessageError, parseParticipant } from '../twopc/messages';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
 

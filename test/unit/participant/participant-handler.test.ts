@@ -4,7 +4,7 @@ import type { Outbox } from '../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../layers/kafka/records';
 import { TOPICS } from '../../../layers/kafka/topics';
 import type { Instruction } from '../../../layers/twopc/messages';
-import { handleInstructions } from '../../../layers/twopc/participant-handler';
+import { handleInstructions } from '../../../layers/participant/participant-handler';
 
 /**
  * The handler's own logic: which replies leave when one shard of a batch fails. The shards'
@@ -19,7 +19,7 @@ jest.mock('../../../layers/kafka/producer', () => ({
 }));
 
 const failingShard = 1;
-jest.mock('../../../layers/twopc/participant-batch', () => ({
+jest.mock('../../../layers/participant/participant-batch', () => ({
   applyOnShard: async (sql: { shard: number }, instructions: readonly Instruction[]) => {
     if (sql.shard === failingShard) throw new Error('stock-1 is unreachable');
     return { replies: instructions.map(({ txnId, orderId, participant }) => ({ kind: 'vote', txnId, orderId, participant, vote: 'yes' })), violations: [] };
