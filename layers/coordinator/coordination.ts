@@ -2,9 +2,14 @@ import type postgres from 'postgres';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
 import { addToOutbox, type Outbox } from '../kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator';
-import { type Decide, encode, type Instruction, type Result } from '../twopc/messages';
-import { instructionTopic } from '../twopc/routing';
+import { type Decide, encode, type Instruction, type ParticipantId, parseParticipant, type Result } from '../twopc/messages';
+import { TOPICS } from '../kafka/topics';
 import { claimResends, lockExpired, lockTransactions, saveTransactions } from './transactions';
+
+/** The topic a participant reads its instructions from. */
+function instructionTopic(participant: ParticipantId): string {
+  return parseParticipant(participant).service === 'stock' ? TOPICS.stockInstructions : TOPICS.paymentInstructions;
+}
 
 /** Puts instructions in the outbox, keyed by transaction so all of one transaction's messages share a partition. */
 export function queueInstructions(outbox: Outbox, instructions: readonly Instruction[]): void {

@@ -1,11 +1,6 @@
 import { groupByShard, shardOf } from '../sharding/shard';
-import { TOPICS } from '../kafka/topics';
-import { type ParticipantId, type PreparePayment, type PrepareStock, type StockLine, parseParticipant, participantOf } from './messages';
+import { type PreparePayment, type PrepareStock, type StockLine, participantOf } from './messages';
 
-/** The topic a participant reads its instructions from. */
-export function instructionTopic(participant: ParticipantId): string {
-  return parseParticipant(participant).service === 'stock' ? TOPICS.stockInstructions : TOPICS.paymentInstructions;
-}
 
 /** What a checkout asks of whom. */
 export interface CheckoutRequest {
