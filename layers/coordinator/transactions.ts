@@ -43,7 +43,7 @@ interface TransactionRow {
   abort_detail: string | null;
 }
 
-const COLUMNS = 'txn_id, order_id, state, participants, yes, acked, abort_reason, abort_detail';
+const COLUMNS = ['txn_id', 'order_id', 'state', 'participants', 'yes', 'acked', 'abort_reason', 'abort_detail'];
 
 function toTransaction(row: TransactionRow): Transaction {
   return {
@@ -132,26 +132,22 @@ export async function claimOrRead(sql: postgres.Sql, claim: Claim & ClaimSetting
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
-  const [row] = await sql.unsafe<TransactionRow[]>(`select ${COLUMNS} from transactions where txn_id = $1`, [txnId]);
+  const [row] = await sql<TransactionRow[]>`select ${sql(COLUMNS)} from transactions where txn_id = ${txnId}`;
   return row && toTransaction(row);
 }
 
 /** Locks the given transactions, in txn id order so that concurrent batches never deadlock. */
 export async function lockTransactions(sql: postgres.TransactionSql, txnIds: readonly string[]): Promise<Map<string, Transaction>> {
-  const rows = await sql.unsafe<TransactionRow[]>(
-    `select ${COLUMNS} from transactions where txn_id = any($1::text[]) order by txn_id for update`,
-    [[...txnIds].sort()],
-  );
+  const rows = await sql<TransactionRow[]>`
+    select ${sql(COLUMNS)} from transactions where txn_id = any(${sql.array([...txnIds].sort())}::text[]) order by txn_id for update`;
   return new Map(rows.map((row) => [row.txn_id, toTransaction(row)]));
 }
 
 /** Locks undecided transactions past their deadline, skipping any another resolver holds. */
 export async function lockExpired(sql: postgres.TransactionSql, limit: number): Promise<Transaction[]> {
-  const rows = await sql.unsafe<TransactionRow[]>(
-    `select ${COLUMNS} from transactions where state = 'preparing' and deadline < now()
-     order by deadline limit $1 for update skip locked`,
-    [limit],
-  );
+  const rows = await sql<TransactionRow[]>`
+    select ${sql(COLUMNS)} from transactions where state = 'preparing' and deadline < now()
+    order by deadline limit ${limit} for update skip locked`;
   return rows.map(toTransaction);
 }
 
@@ -183,20 +179,18 @@ export const MAX_RESEND_PAUSE_MS = 60_000;
  * pause, so one index on it serves the order and the bound.
  */
 export async function claimResends(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Transaction[]> {
-  const rows = await sql.unsafe<TransactionRow[]>(
-    `update transactions t
-     set resends = t.resends + 1,
-         resend_clock = now() + (least($1::float8 * power(2, t.resends + 1), $3::float8) - $1::float8) * interval '1 millisecond'
-     from (
-       select txn_id from transactions
-       where state <> 'preparing' and completed_at is null
-         and coalesce(resend_clock, decided_at) <= now() - $1::float8 * interval '1 millisecond'
-       order by coalesce(resend_clock, decided_at) limit $2::int for update skip locked
-     ) due
-     where t.txn_id = due.txn_id
-     returning ${COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}`,
-    [pauseMs, limit, MAX_RESEND_PAUSE_MS],
-  );
+  const rows = await sql<TransactionRow[]>`
+    update transactions t
+    set resends = t.resends + 1,
+        resend_clock = now() + (least(${pauseMs}::float8 * power(2, t.resends + 1), ${MAX_RESEND_PAUSE_MS}::float8) - ${pauseMs}::float8) * interval '1 millisecond'
+    from (
+      select txn_id from transactions
+      where state <> 'preparing' and completed_at is null
+        and coalesce(resend_clock, decided_at) <= now() - ${pauseMs}::float8 * interval '1 millisecond'
+      order by coalesce(resend_clock, decided_at) limit ${limit}::int for update skip locked
+    ) due
+    where t.txn_id = due.txn_id
+    returning ${sql(COLUMNS.map((column) => `t.${column}`))}`;
   return rows.map(toTransaction);
 }
 
