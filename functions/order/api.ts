@@ -1,7 +1,8 @@
 import { CHECKOUT_WAIT_MS } from '../../layers/config/bounds';
 import { intEnv, requiredEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
-import { apiHandler, required } from '../../layers/http/api-handler';
+import { required } from '../../layers/db/middleware';
+import { apiHandler } from '../../layers/http/api-handler';
 import { claimsPerTurn } from '../../layers/coordinator/claims-per-turn';
 import { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
 import { orderRoutes } from './routes';

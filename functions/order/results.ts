@@ -1,5 +1,5 @@
 import { serviceConfig } from '../../layers/config/service';
-import { required } from '../../layers/http/api-handler';
+import { required } from '../../layers/db/middleware';
 import { parkRecord } from '../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';

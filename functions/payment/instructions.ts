@@ -1,5 +1,5 @@
 import { serviceConfig } from '../../layers/config/service';
-import { required } from '../../layers/http/api-handler';
+import { required } from '../../layers/db/middleware';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { handleInstructions } from '../../layers/participant/participant-handler';
 import { paymentLedger } from './ledger';

@@ -1,5 +1,5 @@
 import { requiredEnv } from '../../layers/config/env';
-import { required } from '../../layers/http/api-handler';
+import { required } from '../../layers/db/middleware';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 
 const instance = process.env.SHOP_INSTANCE ?? 'lambda';

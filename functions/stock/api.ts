@@ -1,5 +1,6 @@
 import { serviceConfig } from '../../layers/config/service';
-import { apiHandler, required } from '../../layers/http/api-handler';
+import { required } from '../../layers/db/middleware';
+import { apiHandler } from '../../layers/http/api-handler';
 import { stockRoutes } from './routes';
 
 const config = serviceConfig();

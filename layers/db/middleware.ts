@@ -78,3 +78,10 @@ export function withLoginRetry<Event, Result, Ctx extends object>(
     return handler(event, context);
   };
 }
+
+/** The shard set the `databases` middleware attached; its absence is a wiring mistake, reported as such. */
+export function required(databases: DatabaseContext['databases'], name: DatabaseName): ShardSet {
+  const shards = databases[name];
+  if (!shards) throw new Error(`no ${name} databases attached to this handler`);
+  return shards;
+}

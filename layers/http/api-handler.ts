@@ -30,10 +30,3 @@ export function apiHandler<Deps>(
       .handler((event, context) => route(event, depsOf(context.databases))),
   );
 }
-
-/** The shard set the middleware attached; its absence is a wiring mistake, reported as such. */
-export function required(databases: Databases, name: DatabaseName): ShardSet {
-  const shards = databases[name];
-  if (!shards) throw new Error(`no ${name} databases attached to this handler`);
-  return shards;
-}

@@ -1,7 +1,6 @@
 import middy from '@middy/core';
-import { type DatabaseContext, databases, withLoginRetry } from '../db/middleware';
+import { type DatabaseContext, databases, required, withLoginRetry } from '../db/middleware';
 import { isRefusedLogin } from '../db/refused-login';
-import { required } from '../http/api-handler';
 import { forgetSettledParticipations } from './participation-retention';
 import { logger } from '../logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
