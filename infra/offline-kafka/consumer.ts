@@ -29,10 +29,9 @@ const IDLE_FETCH_WAIT_MS = 1_000;
 // kafkajs waits its last retry delay before restarting a crashed consumer; its 30 s default cap
 // would leave a restarted local broker unused for half a minute, and even 5 s cost the shop
 // that long after a broker restart. Knocking on a local broker every second costs nothing.
-// Enough retries to ride out a broker restart (about 15 s) without crashing: a consumer that
-// crashes rejoins as a new member, and its group then waits out the old member's session before
-// anyone consumes again (a standby member's crash stalled its group's active one that way).
-const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 15 };
+// A consumer that crashes meanwhile rejoins under its old member id (patches/kafkajs), so its
+// group need not wait out that member's session.
+const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
 // A killed instance's partitions stall until its session expires, and nearly every checkout has an
 // instruction or a vote on one of them: the session must end well inside the checkout wait (5 s
 // by default). A heartbeat a second (a third of the session, as Kafka advises) lets a live member
