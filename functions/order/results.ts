@@ -1,9 +1,9 @@
 import { serviceConfig } from '../../layers/config/service';
 import { required } from '../../layers/db/middleware';
-import { parkRecord } from '../../layers/kafka/dead-letters';
+import { decodeByShard } from '../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
-import { decodeResult, MalformedMessageError, type Result } from '../../layers/twopc/messages';
+import { decodeResult, isMalformed } from '../../layers/twopc/messages';
 import { shardOf } from '../../layers/sharding/shard';
 import { applyResults, queueInstructions } from '../../layers/coordinator/coordination';
 import { logger } from '../../layers/logging/logger';
@@ -18,18 +18,16 @@ const config = serviceConfig();
 export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.order }, async (records, databases) => {
   const orders = required(databases, 'order');
   const outbox: Outbox = new Map();
-  const byShard = new Map<number, Result[]>();
-  for (const record of records) {
-    try {
+  const byShard = decodeByShard(
+    outbox,
+    records,
+    (record) => {
       const result = decodeResult(record.value);
-      const shard = shardOf(result.orderId, orders.count);
-      byShard.set(shard, [...(byShard.get(shard) ?? []), result]);
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      parkRecord(outbox, record, error.message);
-    }
-  }
-  const applied = await Promise.all([...byShard].map(([shard, results]) => applyResults(orders.at(shard), results)));
+      return { value: result, shard: shardOf(result.orderId, orders.count) };
+    },
+    isMalformed,
+  );
+  const applied = await Promise.all([...byShard].map(([shard, { values }]) => applyResults(orders.at(shard), values)));
   for (const { sends, violations, unknown } of applied) {
     queueInstructions(outbox, sends);
     for (const violation of violations) logger.error('protocol violation', { violation });

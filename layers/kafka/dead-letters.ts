@@ -19,3 +19,34 @@ export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string
     },
   });
 }
+
+/** A batch's records that decoded, by shard, each shard's in the order they came. */
+export type ByShard<T> = Map<number, { readonly values: T[]; readonly records: DecodedRecord[] }>;
+
+/**
+ * Decodes a batch and groups it by shard, the first step of every 2PC handler. A record whose
+ * `decode` throws an error that `isMalformed` recognises is parked (it can never apply, so it
+ * must not hold up its partition); any other error fails the whole batch, to be delivered again.
+ */
+export function decodeByShard<T>(
+  outbox: Outbox,
+  records: readonly DecodedRecord[],
+  decode: (record: DecodedRecord) => { readonly value: T; readonly shard: number },
+  isMalformed: (error: unknown) => error is Error,
+): ByShard<T> {
+  const byShard: ByShard<T> = new Map();
+  for (const record of records) {
+    try {
+      const { value, shard } = decode(record);
+      const group = byShard.get(shard);
+      if (group) {
+        group.values.push(value);
+        group.records.push(record);
+      } else byShard.set(shard, { values: [value], records: [record] });
+    } catch (error) {
+      if (!isMalformed(error)) throw error;
+      parkRecord(outbox, record, error.message);
+    }
+  }
+  return byShard;
+}

@@ -1,11 +1,11 @@
 import { isRefusedLogin } from '../db/refused-login';
 import type { ShardSet } from '../db/shards';
 import type { KafkaConnection } from '../kafka/connection';
-import { parkRecord } from '../kafka/dead-letters';
+import { decodeByShard } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
-import { decodeInstruction, encode, type Instruction, MalformedMessageError, parseParticipant } from '../twopc/messages';
+import { decodeInstruction, encode, type Instruction, isMalformed, MalformedMessageError, parseParticipant } from '../twopc/messages';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
 
@@ -34,31 +34,26 @@ const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries
  */
 export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: ParticipantService<Held>): Promise<void> {
   const outbox: Outbox = new Map();
-  const byShard = new Map<number, { instructions: Instruction[]; records: DecodedRecord[] }>();
-  for (const record of records) {
-    try {
+  const byShard = decodeByShard(
+    outbox,
+    records,
+    (record) => {
       const instruction = decodeInstruction(record.value);
       const { service: owner, shard } = parseParticipant(instruction.participant);
       if (owner !== service.service || shard >= service.shards.count) {
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       }
-      const group = byShard.get(shard);
-      if (group) {
-        group.instructions.push(instruction);
-        group.records.push(record);
-      } else byShard.set(shard, { instructions: [instruction], records: [record] });
-    } catch (error) {
-      if (!(error instanceof MalformedMessageError)) throw error;
-      parkRecord(outbox, record, error.message);
-    }
-  }
+      return { value: instruction, shard };
+    },
+    isMalformed,
+  );
 
   const shards = [...byShard];
-  const outcomes = await Promise.allSettled(shards.map(([shard, { instructions }]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)));
+  const outcomes = await Promise.allSettled(shards.map(([shard, { values: instructions }]) => applyOnShard(service.shards.at(shard), instructions, service.newLedger)));
   const retryTopic = RETRY_TOPIC[service.service];
   let failure: unknown;
   outcomes.forEach((outcome, index) => {
-    const [shard, { instructions, records: shardRecords }] = shards[index]!;
+    const [shard, { values: instructions, records: shardRecords }] = shards[index]!;
     if (outcome.status === 'rejected') {
       // A refused login fails the invocation, which runs again at once with the secrets read afresh.
       if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;

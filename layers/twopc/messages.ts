@@ -87,6 +87,8 @@ export class MalformedMessageError extends Error {
   }
 }
 
+export const isMalformed = (error: unknown): error is MalformedMessageError => error instanceof MalformedMessageError;
+
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 const PARTICIPANT = /^(stock|payment)-\d{1,3}$/;
 
