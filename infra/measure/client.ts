@@ -1,9 +1,10 @@
 import { Agent, request } from 'undici';
 
-/** A reply of the shop's API: its status and JSON body. */
+/** A reply of the shop's API: its status, JSON body and content type. */
 export interface Reply<T = Record<string, unknown>> {
   readonly status: number;
   readonly body: T;
+  readonly contentType: string | null;
 }
 
 /**
@@ -24,7 +25,8 @@ export class ShopClient {
     const response = await request(`${this.baseUrl}${path}`, { method, dispatcher: this.dispatcher });
     const text = await response.body.text();
     try {
-      return { status: response.statusCode, body: JSON.parse(text) as T };
+      const contentType = response.headers['content-type'];
+      return { status: response.statusCode, body: JSON.parse(text) as T, contentType: typeof contentType === 'string' ? contentType : null };
     } catch {
       throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);
     }

@@ -3,7 +3,7 @@ import { shardOf } from '../../layers/sharding/shard';
 import { eventually } from './support/eventually';
 import { lockedEmpty } from './support/locks';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { api, stackConfig } from './support/stack';
+import { stackConfig } from './support/stack';
 
 /**
  * A rollback gives back what a checkout held. If an addition could fill a balance to its cap
@@ -50,10 +50,10 @@ it.each(cases)('adding $balance counts what a checkout holds, so the checkout’
   const free = balance.start - balance.held;
   try {
     await eventually(`the checkout to hold ${balance.held}`, async () => ((await balance.read(shopper)) === free ? true : undefined));
-    const overfilled = await api<{ error: string }>('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - free}`);
+    const overfilled = await shop.request<{ error: string }>('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - free}`);
     expect(overfilled.status).toBe(409);
     expect(overfilled.body.error).toMatch(new RegExp(`${balance.held} more is held by checkouts in flight`));
-    expect((await api('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - balance.start}`)).status).toBe(200);
+    expect((await shop.request('POST', `${balance.addPath(shopper)}/${MAX_AMOUNT - balance.start}`)).status).toBe(200);
   } finally {
     await other.letGo();
   }

@@ -1,9 +1,10 @@
-import { api, connectTo, stackConfig } from './support/stack';
+import { shop } from './support/shop';
+import { connectTo, stackConfig } from './support/stack';
 
 type ItemReply = { item_id: string; stock: number; price: number; error: string };
 
 async function createItem(price: number): Promise<string> {
-  const created = await api<ItemReply>('POST', `/stock/item/create/${price}`);
+  const created = await shop.request<ItemReply>('POST', `/stock/item/create/${price}`);
   expect(created.status).toBe(200);
   return created.body.item_id;
 }
@@ -12,7 +13,7 @@ describe('stock API through the gateway', () => {
   it('creates an item with no stock and finds it', async () => {
     const itemId = await createItem(5);
 
-    const found = await api('GET', `/stock/find/${itemId}`);
+    const found = await shop.request('GET', `/stock/find/${itemId}`);
 
     expect(found).toEqual({ status: 200, body: { stock: 0, price: 5 }, contentType: expect.stringMatching(/^application\/json/) });
   });
@@ -20,23 +21,23 @@ describe('stock API through the gateway', () => {
   it('adds and subtracts stock, replying with the new stock', async () => {
     const itemId = await createItem(3);
 
-    const added = await api('POST', `/stock/add/${itemId}/10`);
-    const taken = await api('POST', `/stock/subtract/${itemId}/4`);
+    const added = await shop.request('POST', `/stock/add/${itemId}/10`);
+    const taken = await shop.request('POST', `/stock/subtract/${itemId}/4`);
 
     expect(added.body).toEqual({ item_id: itemId, stock: 10 });
     expect(taken.body).toEqual({ item_id: itemId, stock: 6 });
-    expect((await api('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 6, price: 3 });
+    expect((await shop.request('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 6, price: 3 });
   });
 
   it('refuses to take more than there is with 409 and changes nothing', async () => {
     const itemId = await createItem(1);
-    await api('POST', `/stock/add/${itemId}/2`);
+    await shop.request('POST', `/stock/add/${itemId}/2`);
 
-    const refused = await api<ItemReply>('POST', `/stock/subtract/${itemId}/3`);
+    const refused = await shop.request<ItemReply>('POST', `/stock/subtract/${itemId}/3`);
 
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(/fewer than the 3/);
-    expect((await api('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 2, price: 1 });
+    expect((await shop.request('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 2, price: 1 });
   });
 
   it('answers 404 for an item that does not exist', async () => {
@@ -45,7 +46,7 @@ describe('stock API through the gateway', () => {
       ['POST', '/stock/add/no-such-item/1'],
       ['POST', '/stock/subtract/no-such-item/1'],
     ] as const) {
-      const reply = await api<ItemReply>(method, path);
+      const reply = await shop.request<ItemReply>(method, path);
       expect({ path, status: reply.status }).toEqual({ path, status: 404 });
       expect(reply.body.error).toMatch(/no-such-item/);
     }
@@ -62,41 +63,41 @@ describe('stock API through the gateway', () => {
     ["/stock/add/1';drop table items;--/1", "item_id may hold only letters, digits, '-' and '_'"],
   ])('answers 400 naming the parameter for POST %s and changes nothing', async (template, message) => {
     const itemId = await createItem(2);
-    await api('POST', `/stock/add/${itemId}/7`);
+    await shop.request('POST', `/stock/add/${itemId}/7`);
 
-    const reply = await api<ItemReply>('POST', template.replace('{id}', itemId).replace(/'/g, '%27').replace(/;/g, '%3B'));
+    const reply = await shop.request<ItemReply>('POST', template.replace('{id}', itemId).replace(/'/g, '%27').replace(/;/g, '%3B'));
 
     expect(reply.status).toBe(400);
     expect(reply.body.error).toBe(message);
-    expect((await api('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 7, price: 2 });
+    expect((await shop.request('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 7, price: 2 });
   });
 
   it('refuses a malformed price on create', async () => {
-    const reply = await api<ItemReply>('POST', '/stock/item/create/-1');
+    const reply = await shop.request<ItemReply>('POST', '/stock/item/create/-1');
     expect(reply).toMatchObject({ status: 400, body: { error: 'price must not be negative' } });
   });
 
   it('never lets concurrent subtractions take the stock below zero', async () => {
     const itemId = await createItem(1);
-    await api('POST', `/stock/add/${itemId}/25`);
+    await shop.request('POST', `/stock/add/${itemId}/25`);
 
-    const replies = await Promise.all(Array.from({ length: 60 }, () => api('POST', `/stock/subtract/${itemId}/1`)));
+    const replies = await Promise.all(Array.from({ length: 60 }, () => shop.request('POST', `/stock/subtract/${itemId}/1`)));
 
     expect(replies.filter((reply) => reply.status === 200)).toHaveLength(25);
     expect(replies.filter((reply) => reply.status === 409)).toHaveLength(35);
-    expect((await api('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 0, price: 1 });
+    expect((await shop.request('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 0, price: 1 });
   });
 
   it('batch_init creates items "0" … "n-1" spread over every stock shard, and overwrites them', async () => {
-    const first = await api<{ msg: string }>('POST', '/stock/batch_init/1000/50/4');
-    await api('POST', '/stock/subtract/7/10');
-    const again = await api('POST', '/stock/batch_init/1000/20/3');
+    const first = await shop.request<{ msg: string }>('POST', '/stock/batch_init/1000/50/4');
+    await shop.request('POST', '/stock/subtract/7/10');
+    const again = await shop.request('POST', '/stock/batch_init/1000/20/3');
 
     expect(first.status).toBe(200);
     expect(typeof first.body.msg).toBe('string');
     expect(again.status).toBe(200);
-    expect((await api('GET', '/stock/find/7')).body).toEqual({ stock: 20, price: 3 });
-    expect((await api('GET', '/stock/find/999')).body).toEqual({ stock: 20, price: 3 });
+    expect((await shop.request('GET', '/stock/find/7')).body).toEqual({ stock: 20, price: 3 });
+    expect((await shop.request('GET', '/stock/find/999')).body).toEqual({ stock: 20, price: 3 });
 
     const shards = Array.from({ length: stackConfig.shards.stock }, (_, shard) => connectTo(`stock-${shard}`));
     try {

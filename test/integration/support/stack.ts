@@ -8,25 +8,6 @@ export const stackConfig = loadStackConfig();
 export const gatewayUrl = stackAddresses(stackConfig).gatewayUrl;
 export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
 
-export interface ApiReply<T = Record<string, unknown>> {
-  readonly status: number;
-  readonly body: T;
-  readonly contentType: string | null;
-}
-
-/** One request to the gateway, as any client of the API would make it. */
-export async function api<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<ApiReply<T>> {
-  const response = await fetch(`${gatewayUrl}${path}`, { method });
-  const text = await response.text();
-  let body: T;
-  try {
-    body = JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${method} ${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
-  }
-  return { status: response.status, body, contentType: response.headers.get('content-type') };
-}
-
 /** A direct connection to one database of the stack, to check what the API says against it. */
 export function connectTo(name: string): postgres.Sql {
   const server = databaseServers(stackConfig).find((candidate) => candidate.name === name);
