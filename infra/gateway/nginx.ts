@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from '../config';
-import { offlineInstances } from '../offline/instances';
+import { type OfflineInstance, offlineInstances } from '../offline/instances';
 import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
 
 const TEMPLATE = path.join(__dirname, '..', '..', 'nginx', 'gateway.conf.template');
@@ -16,20 +16,33 @@ export function renderTemplate(template: string, values: Readonly<Record<string,
   });
 }
 
-/** The gateway's configuration for this stack: one upstream server per serverless-offline instance. */
-export function gatewayConfig(config: StackConfig, template = fs.readFileSync(TEMPLATE, 'utf8')): string {
-  const runDir = path.join(config.runDir, 'nginx');
+/** Where a rendering of the gateway's configuration runs: its folders, its address, how it reaches an instance. */
+export interface GatewayPlacement {
+  readonly runDir: string;
+  readonly logDir: string;
+  readonly listenAddress: string;
+  readonly hostOf: (instance: OfflineInstance) => string;
+}
+
+/** The gateway's configuration: the project's template, one upstream server per serverless-offline instance. */
+export function renderGatewayConfig(config: StackConfig, placement: GatewayPlacement, template = fs.readFileSync(TEMPLATE, 'utf8')): string {
   return renderTemplate(template, {
-    RUN_DIR: runDir,
-    LOG_DIR: path.join(config.runDir, 'logs'),
+    RUN_DIR: placement.runDir,
+    LOG_DIR: placement.logDir,
     WORKER_PROCESSES: 2,
-    LISTEN_ADDRESS: '127.0.0.1',
+    LISTEN_ADDRESS: placement.listenAddress,
     GATEWAY_PORT: config.ports.gateway,
     INSTANCES: config.instances,
     UPSTREAM_SERVERS: offlineInstances(config)
-      .map((instance) => `    server 127.0.0.1:${instance.httpPort} max_fails=3 fail_timeout=2s;`)
+      .map((instance) => `    server ${placement.hostOf(instance)}:${instance.httpPort} max_fails=3 fail_timeout=2s;`)
       .join('\n'),
   });
+}
+
+/** The gateway's configuration for this stack, on this machine's loopback. */
+export function gatewayConfig(config: StackConfig, template?: string): string {
+  const placement = { runDir: path.join(config.runDir, 'nginx'), logDir: path.join(config.runDir, 'logs'), listenAddress: '127.0.0.1', hostOf: () => '127.0.0.1' };
+  return renderGatewayConfig(config, placement, template);
 }
 
 /** NGINX on the gateway port, in front of every serverless-offline instance. */
