@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ShardSet } from '../../layers/db/shards';
 import { AppError, ConflictError, NotFoundError } from '../../layers/errors';
 import type { RouteResult } from '../../layers/http/router';
-import type { KafkaConnection } from '../../layers/kafka/connection';
+import type { KafkaConnection } from '../../layers/config/kafka';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { describe, logger } from '../../layers/logging/logger';
 import { type CheckoutOutcome, type CheckoutPorts, checkOut } from './checkout-use-case';

@@ -1,5 +1,5 @@
 import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../layers/config/bounds';
-import { MSK_CLUSTER_ARN } from '../../layers/kafka/msk-arn';
+import { MSK_CLUSTER_ARN } from '../../layers/config/msk-arn';
 
 /**
  * The deploy's parameters (serverless.yml `params`, overridden by `--param name=value`), read

@@ -1,4 +1,4 @@
-import { type KafkaConnection, kafkaConnection } from '../kafka/connection';
+import { type KafkaConnection, kafkaConnection } from './kafka';
 import { intEnv, requiredEnv } from './env';
 
 /** What every function is told by its environment (serverless.yml `provider.environment`). */

@@ -1,5 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
-import { type KafkaConnection, kafkaClient } from './connection';
+import type { KafkaConnection } from '../config/kafka';
+import { kafkaClient } from './connection';
 
 let producer: Promise<Producer> | undefined;
 

@@ -1,6 +1,6 @@
 import { isRefusedLogin } from '../db/refused-login';
 import type { ShardSet } from '../db/shards';
-import type { KafkaConnection } from '../kafka/connection';
+import type { KafkaConnection } from '../config/kafka';
 import { decodeByShard } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';

@@ -1,5 +1,5 @@
 import type { ProducerBatch } from 'kafkajs';
-import type { KafkaConnection } from '../../../layers/kafka/connection';
+import type { KafkaConnection } from '../../../layers/config/kafka';
 import { type Outbox, sendOutbox } from '../../../layers/kafka/producer';
 
 /** The producer's client is a stand-in here: what is tested is how sends are merged into requests. */

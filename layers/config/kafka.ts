@@ -1,0 +1,25 @@
+import { MSK_CLUSTER_ARN } from './msk-arn';
+
+/**
+ * Where the functions find Kafka: a list of brokers (the local stack, or any cluster reached
+ * without authentication), or an Amazon MSK cluster, reached over TLS with IAM authentication.
+ */
+export type KafkaConnection =
+  | { readonly kind: 'brokers'; readonly brokers: readonly string[] }
+  | { readonly kind: 'msk-iam'; readonly clusterArn: string; readonly region: string };
+
+/** Reads `KAFKA_CLUSTER_ARN` (MSK) or else `KAFKA_BROKERS`; fails naming the variable that is wrong. */
+export function kafkaConnection(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
+  const clusterArn = env.KAFKA_CLUSTER_ARN?.trim();
+  if (clusterArn) {
+    const region = MSK_CLUSTER_ARN.exec(clusterArn)?.[1];
+    if (!region) throw new Error(`environment variable KAFKA_CLUSTER_ARN=${clusterArn} is not an MSK cluster ARN`);
+    return { kind: 'msk-iam', clusterArn, region };
+  }
+  const brokers = (env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new Error('environment variable KAFKA_BROKERS or KAFKA_CLUSTER_ARN must be set');
+  return { kind: 'brokers', brokers };
+}
