@@ -9,7 +9,7 @@ import type { Transaction } from '../../layers/twopc/coordinator';
 import type { Instruction, ParticipantId } from '../../layers/twopc/messages';
 import { prepareInstructions } from '../../layers/twopc/routing';
 import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
-import type { Announcement, OrderForCheckout } from '../../layers/coordinator/transactions';
+import { type Announcement, announcementOf, type OrderForCheckout } from '../../layers/coordinator/transactions';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {
@@ -72,7 +72,7 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
 
   const decided = decision === 'timeout' ? await settle(ports, txnId) : await ports.log.read(txnId);
   if (decided?.state === 'committed') return { kind: 'paid' };
-  if (decided?.state === 'aborted' && !isAnnouncedComplete(decided) && !(await rollbacksAcknowledged(ports, settings, txnId))) {
+  if (decided?.state === 'aborted' && !announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, txnId))) {
     // A refusal promises that nothing is taken: say so only once every reservation is back.
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
@@ -178,12 +178,11 @@ async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction 
   return settled;
 }
 
+/** The decision as the log holds it, announced the way a NOTIFY would; undefined while undecided. */
 async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcement | undefined> {
   const txn = await ports.log.read(txnId);
-  return txn && txn.state !== 'preparing' ? { txnId, state: txn.state, complete: isAnnouncedComplete(txn) } : undefined;
+  return txn && announcementOf(txn);
 }
-
-const isAnnouncedComplete = (txn: Transaction) => txn.participants.every((participant) => txn.acked.includes(participant));
 
 /**
  * The log's participants come from the database's routing, the prepares from this code's: were

@@ -18,7 +18,7 @@ export interface CheckoutDeps {
   readonly waiter: DecisionWaiter;
   /** how long a transaction may stay undecided before it is aborted */
   readonly timeoutMs: number;
-  /** reads an order and claims it if it is free (`claimsPerTurn`, or one statement per claim) */
+  /** reads an order and claims it if it is free (`claimsPerTurn`) */
   readonly claimOrRead: ClaimOrRead;
 }
 

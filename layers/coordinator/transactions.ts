@@ -126,11 +126,6 @@ export async function claimOrReadEach(sql: postgres.Sql, claims: readonly Claim[
   return new Map(rows.map(({ order_id: orderId, ...order }) => [orderId, order]));
 }
 
-/** One order's claim on its own (see claimOrReadEach); undefined when there is no such order. */
-export async function claimOrRead(sql: postgres.Sql, claim: Claim & ClaimSettings): Promise<OrderForCheckout | undefined> {
-  return (await claimOrReadEach(sql, [claim], claim)).get(claim.orderId);
-}
-
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
   const [row] = await sql<TransactionRow[]>`select ${sql(COLUMNS)} from transactions where txn_id = ${txnId}`;
   return row && toTransaction(row);

@@ -4,6 +4,15 @@ import type postgres from 'postgres';
 export type PendingWrites = readonly postgres.PendingQuery<postgres.Row[]>[];
 
 /**
+ * How long one of these transactions may sit between statements before the server ends its
+ * session. Between its read and its writes a healthy one waits milliseconds; one whose process
+ * froze (a GC pause, a stopped VM, SIGSTOP) would otherwise hold its row locks for as long as the
+ * freeze lasts, and every batch of the instance that took over its partitions would queue behind
+ * them. Ended, it is rolled back, and its batch is delivered again (and answered from the records).
+ */
+export const IDLE_IN_TRANSACTION_LIMIT_MS = 2_000;
+
+/**
  * A local transaction whose writes and COMMIT leave together: `sql.begin` would otherwise wait
  * for the writes before sending COMMIT. With BEGIN leaving with the reads (patches/postgres),
  * that is two round trips instead of four.
@@ -14,15 +23,6 @@ export type PendingWrites = readonly postgres.PendingQuery<postgres.Row[]>[];
  * cannot commit), and the write's error is thrown here; if a read fails, `sql.begin` rolls back.
  * Either way nothing is applied.
  */
-/**
- * How long one of these transactions may sit between statements before the server ends its
- * session. Between its read and its writes a healthy one waits milliseconds; one whose process
- * froze (a GC pause, a stopped VM, SIGSTOP) would otherwise hold its row locks for as long as the
- * freeze lasts, and every batch of the instance that took over its partitions would queue behind
- * them. Ended, it is rolled back, and its batch is delivered again (and answered from the records).
- */
-export const IDLE_IN_TRANSACTION_LIMIT_MS = 2_000;
-
 export async function pipelinedTransaction<Read, Result>(
   sql: postgres.Sql,
   read: (tx: postgres.TransactionSql) => Promise<Read>,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { claimOrRead } from '../../layers/coordinator/transactions';
+import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';
@@ -18,7 +18,7 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
     const txnId = randomUUID();
-    const claim = await claimOrRead(sql, { txnId, orderId, timeoutMs: 30_000, shardCounts: stackConfig.shards });
+    const claim = (await claimOrReadEach(sql, [{ txnId, orderId }], { timeoutMs: 30_000, shardCounts: stackConfig.shards })).get(orderId);
     expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);
