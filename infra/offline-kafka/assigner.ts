@@ -17,6 +17,8 @@ export interface MemberInfo {
   readonly memberId: string;
   /** The process the member lives in; members of one instance rank together. */
   readonly instance: string;
+  /** Since when (ms since the epoch) the member has held partitions of the group, if it does. */
+  readonly ownedSince?: number;
 }
 
 /** A stable number for a text (FNV-1a, 32 bits): the same group prefers the same instance on every rebalance. */
@@ -27,16 +29,23 @@ function hashOf(text: string): number {
 }
 
 /**
- * The members that get partitions, most preferred first: instances in name order, rotated by the
- * group's hash so that groups start at different instances; at most `count` of them.
+ * The members that get partitions, at most `count` of them. Those that hold partitions keep them,
+ * the most recent holder first (one that froze and came back after its partitions moved holds an
+ * older claim than the member that took them over): a rebalance then moves nothing, and an
+ * instance that restarts stands by instead of taking its groups back while still cold. Otherwise
+ * instances in name order, rotated by the group's hash so that groups start at different instances.
  */
 export function chooseActiveMembers(groupId: string, members: readonly MemberInfo[], count: number): string[] {
   const instances = [...new Set(members.map((member) => member.instance))].sort();
   if (instances.length === 0) return [];
   const first = hashOf(groupId) % instances.length;
   const rank = (instance: string) => (instances.indexOf(instance) - first + instances.length) % instances.length;
+  const held = (member: MemberInfo) => member.ownedSince ?? -Infinity;
   return [...members]
-    .sort((a, b) => rank(a.instance) - rank(b.instance) || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0))
+    .sort(
+      (a, b) =>
+        held(b) - held(a) || rank(a.instance) - rank(b.instance) || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0),
+    )
     .slice(0, Math.max(1, count))
     .map((member) => member.memberId);
 }
@@ -57,17 +66,22 @@ export function spreadPartitions(
 function decodeMember(member: GroupMember): MemberInfo {
   const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
   let instance = member.memberId;
+  let ownedSince: number | undefined;
   try {
-    const declared = (JSON.parse(metadata?.userData?.toString('utf8') || '{}') as { instance?: unknown }).instance;
-    if (typeof declared === 'string' && declared !== '') instance = declared;
+    const declared = JSON.parse(metadata?.userData?.toString('utf8') || '{}') as { instance?: unknown; ownedSince?: unknown };
+    if (typeof declared.instance === 'string' && declared.instance !== '') instance = declared.instance;
+    if (typeof declared.ownedSince === 'number' && Number.isFinite(declared.ownedSince)) ownedSince = declared.ownedSince;
   } catch {
-    // A member that says nothing ranks as an instance of its own.
+    // A member that says nothing ranks as an instance of its own, holding nothing.
   }
-  return { memberId: member.memberId, instance };
+  return { memberId: member.memberId, instance, ...(ownedSince === undefined ? {} : { ownedSince }) };
 }
 
-/** The kafkajs assigner: `count` active members per group, this member declaring `instance`. */
-export function activeMembersAssigner(instance: string, count: number): PartitionAssigner {
+/**
+ * The kafkajs assigner: `count` active members per group, this member declaring `instance` and,
+ * while it holds partitions of the group, since when (`ownedSince`).
+ */
+export function activeMembersAssigner(instance: string, count: number, ownedSince: () => number | undefined = () => undefined): PartitionAssigner {
   return ({ cluster, groupId }): Assigner => ({
     name: ASSIGNER_NAME,
     version: 0,
@@ -90,7 +104,7 @@ export function activeMembersAssigner(instance: string, count: number): Partitio
     protocol({ topics }) {
       return {
         name: ASSIGNER_NAME,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.from(JSON.stringify({ instance })) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.from(JSON.stringify({ instance, ownedSince: ownedSince() })) }),
       };
     },
   });

@@ -72,6 +72,8 @@ export class EventSourceConsumer {
   private lastCrash = { text: '', at: 0 };
   private crashed = false;
   private joined = false;
+  /** Since when this member has held partitions, told to the group's leader at every join (assigner.ts). */
+  private ownedSince: number | undefined;
 
   constructor(
     private readonly config: KafkaEventSourceConfig,
@@ -128,7 +130,7 @@ export class EventSourceConsumer {
       groupId: config.groupId,
       // Round robin second: a member still running an older version (no common protocol otherwise)
       // makes the group fall back to it instead of failing to form.
-      partitionAssigners: [activeMembersAssigner(deps.instance, deps.activeMembersPerGroup), PartitionAssigners.roundRobin],
+      partitionAssigners: [activeMembersAssigner(deps.instance, deps.activeMembersPerGroup, () => this.ownedSince), PartitionAssigners.roundRobin],
       sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: IDLE_FETCH_WAIT_MS,
@@ -142,6 +144,8 @@ export class EventSourceConsumer {
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => this.onCrash(payload.error, payload.restart));
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const holds = Object.values(payload.memberAssignment).some((ids) => ids.length > 0);
+      this.ownedSince = holds ? (this.ownedSince ?? Date.now()) : undefined;
       const partitions = Object.entries(payload.memberAssignment)
         .map(([topic, ids]) => `${topic} [${ids.join(',')}]`)
         .join('; ');

@@ -25,6 +25,24 @@ describe('chooseActiveMembers', () => {
     expect(chooseActiveMembers('shop-local-stockInstructions', survivors, 1)).toEqual([survivors[0]!.memberId]);
   });
 
+  it('leaves the group with the member that holds it when its preferred instance comes back (restarted, still cold)', () => {
+    const joined = members('offline-0', 'offline-1');
+    const [preferred] = chooseActiveMembers('shop-local-stockInstructions', joined, 1);
+    const holder = joined.find((member) => member.memberId !== preferred)!;
+    const withHolder = joined.map((member) => (member === holder ? { ...member, ownedSince: 1_000 } : member));
+    expect(chooseActiveMembers('shop-local-stockInstructions', withHolder, 1)).toEqual([holder.memberId]);
+  });
+
+  it('prefers the most recent holder: a member that froze and came back holds an older claim than the one that took over', () => {
+    const [stale, current] = members('offline-0', 'offline-1');
+    const joined = [
+      { ...stale!, ownedSince: 1_000 },
+      { ...current!, ownedSince: 5_000 },
+    ];
+    expect(chooseActiveMembers('shop-local-stockInstructions', joined, 1)).toEqual([current!.memberId]);
+    expect(chooseActiveMembers('shop-local-orderResults', joined, 1)).toEqual([current!.memberId]);
+  });
+
   it('takes as many members as asked for, never more than there are, and at least one', () => {
     const joined = members('offline-0', 'offline-1', 'offline-2');
     expect(chooseActiveMembers('g', joined, 2)).toHaveLength(2);
@@ -65,6 +83,27 @@ describe('activeMembersAssigner', () => {
     expect(assignments).toHaveLength(2);
     const [owner] = chooseActiveMembers('shop-local-orderResults', members('offline-0', 'offline-1'), 1);
     for (const { memberId, partitions } of assignments) expect(partitions).toEqual(memberId === owner ? [0, 1, 2, 3] : []);
+  });
+
+  it('tells the leader since when a member holds partitions, and the leader leaves them there', async () => {
+    const [preferred] = chooseActiveMembers('shop-local-orderResults', members('offline-0', 'offline-1'), 1);
+    const holderInstance = preferred === 'member-0' ? 'offline-1' : 'offline-0';
+    const joined = ['offline-0', 'offline-1'].map((instance, index) => ({
+      memberId: `member-${index}`,
+      memberMetadata: activeMembersAssigner(instance, 1, () => (instance === holderInstance ? 1_000 : undefined))({
+        cluster,
+        groupId: 'shop-local-orderResults',
+        logger: undefined as never,
+      }).protocol({ topics: ['t'] }).metadata,
+    }));
+    const assignments = await assignerOf('offline-0').assign({ members: joined, topics: ['t'] });
+    const holder = `member-${holderInstance === 'offline-0' ? 0 : 1}`;
+    for (const { memberId, memberAssignment } of assignments) {
+      expect({ memberId, partitions: AssignerProtocol.MemberAssignment.decode(memberAssignment)?.assignment.t ?? [] }).toEqual({
+        memberId,
+        partitions: memberId === holder ? [0, 1, 2, 3] : [],
+      });
+    }
   });
 
   it('ranks a member whose metadata carries no instance as an instance of its own', async () => {
