@@ -38,7 +38,14 @@ export async function findOrder(orders: ShardSet, orderId: string): Promise<Orde
  * Adds `quantity` of an item at `price` each, in one statement that also checks the order is
  * neither paid nor being checked out right now (its items are what that checkout takes).
  */
-export async function addItem(orders: ShardSet, orderId: string, itemId: string, quantity: number, price: number): Promise<number> {
+export interface ItemToAdd {
+  readonly orderId: string;
+  readonly itemId: string;
+  readonly quantity: number;
+  readonly price: number;
+}
+
+export async function addItem(orders: ShardSet, { orderId, itemId, quantity, price }: ItemToAdd): Promise<number> {
   const cost = price * quantity;
   if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
   const sql = orders.forId(orderId);
@@ -68,7 +75,14 @@ const SLICE = 20_000;
  * second transaction could start for it while the first may still commit. Then nothing is
  * changed, on any shard, and 409 says which.
  */
-export async function batchInitOrders(orders: ShardSet, count: number, itemCount: number, userCount: number, itemPrice: number): Promise<void> {
+export interface OrdersInit {
+  readonly count: number;
+  readonly itemCount: number;
+  readonly userCount: number;
+  readonly itemPrice: number;
+}
+
+export async function batchInitOrders(orders: ShardSet, { count, itemCount, userCount, itemPrice }: OrdersInit): Promise<void> {
   const random = (below: number) => String(Math.floor(Math.random() * below));
   const rows = Array.from({ length: count }, (_, index) => {
     const items: Record<string, number> = {};

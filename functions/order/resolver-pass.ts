@@ -34,7 +34,7 @@ export async function resolverPass(
         totals.aborted += new Set(rollbacks.map((decision) => decision.txnId)).size;
         totals.resent += owed.length;
         queueInstructions(outbox, [...rollbacks, ...owed]);
-        const forgotten = await forgetCompleted(sql, settings.retentionMs, settings.batch);
+        const forgotten = await forgetCompleted(sql, { retentionMs: settings.retentionMs, limit: settings.batch });
         totals.forgotten += forgotten;
       } catch (error) {
         totals.failed.push({ shard, error });

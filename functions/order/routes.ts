@@ -21,7 +21,7 @@ export const orderRoutes: Readonly<Record<string, Route<OrderDeps>>> = {
     const itemCount = intParam(params, 'n_items', { min: 1 });
     const userCount = intParam(params, 'n_users', { min: 1 });
     const itemPriceValue = intParam(params, 'item_price', { max: Math.floor(Number.MAX_SAFE_INTEGER / 2) });
-    await batchInitOrders(orders, n, itemCount, userCount, itemPriceValue);
+    await batchInitOrders(orders, { count: n, itemCount, userCount, itemPrice: itemPriceValue });
     return { body: { msg: `${n} orders initialised` } };
   },
 
@@ -33,7 +33,7 @@ export const orderRoutes: Readonly<Record<string, Route<OrderDeps>>> = {
     const quantity = intParam(params, 'quantity', { min: 1 });
     await findOrder(deps.orders, orderId);
     const price = await itemPrice(deps.stockApiUrl, itemId);
-    return { body: { order_id: orderId, total_cost: await addItem(deps.orders, orderId, itemId, quantity, price) } };
+    return { body: { order_id: orderId, total_cost: await addItem(deps.orders, { orderId, itemId, quantity, price }) } };
   },
 
   'POST /orders/checkout/{order_id}': async (params, deps) => checkout(deps, idParam(params, 'order_id')),

@@ -14,7 +14,7 @@ export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {
   'POST /payment/batch_init/{n}/{starting_money}': async (params, { payment }) => {
     const n = intParam(params, 'n', { max: MAX_BATCH_INIT });
     const startingMoney = intParam(params, 'starting_money');
-    await batchInitUsers(payment, n, startingMoney);
+    await batchInitUsers(payment, { count: n, startingCredit: startingMoney });
     return { body: { msg: `${n} users initialised with credit ${startingMoney}` } };
   },
 
@@ -26,12 +26,12 @@ export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {
   'POST /payment/add_funds/{user_id}/{amount}': async (params, { payment }) => {
     const userId = idParam(params, 'user_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { done: true, credit: await changeCredit(payment, userId, amount) } };
+    return { body: { done: true, credit: await changeCredit(payment, { userId, delta: amount }) } };
   },
 
   'POST /payment/pay/{user_id}/{amount}': async (params, { payment }) => {
     const userId = idParam(params, 'user_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { user_id: userId, credit: await changeCredit(payment, userId, -amount) } };
+    return { body: { user_id: userId, credit: await changeCredit(payment, { userId, delta: -amount }) } };
   },
 };

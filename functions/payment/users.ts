@@ -1,4 +1,4 @@
-import { adjustBalance, type BalanceTable, batchInitRows, createRow, findRow } from '../../layers/db/balances';
+import { balanceRepository, type BalanceTable } from '../../layers/db/balances';
 import type { ShardSet } from '../../layers/db/shards';
 
 /** The payment service's table of users: credit per user. */
@@ -10,13 +10,13 @@ export const USERS: BalanceTable = {
   shortfall: (credit, wanted) => `has ${credit} credit, less than the ${wanted} asked for`,
 };
 
-export const createUser = (payment: ShardSet) => createRow(payment, USERS, { credit: 0 });
+const users = balanceRepository<'credit'>(USERS);
 
-export async function findCredit(payment: ShardSet, userId: string): Promise<number> {
-  return (await findRow(payment, USERS, userId, ['credit'])).credit!;
-}
+export const createUser = (payment: ShardSet) => users.create(payment, { credit: 0 });
 
-export const changeCredit = (payment: ShardSet, userId: string, delta: number) => adjustBalance(payment, USERS, userId, delta);
+export const findCredit = async (payment: ShardSet, userId: string): Promise<number> => (await users.find(payment, { id: userId, columns: ['credit'] })).credit;
 
-export const batchInitUsers = (payment: ShardSet, count: number, startingCredit: number) =>
-  batchInitRows(payment, USERS, count, { credit: startingCredit });
+export const changeCredit = (payment: ShardSet, { userId, delta }: { readonly userId: string; readonly delta: number }) => users.adjust(payment, { id: userId, delta });
+
+export const batchInitUsers = (payment: ShardSet, { count, startingCredit }: { readonly count: number; readonly startingCredit: number }) =>
+  users.batchInit(payment, { count, values: { credit: startingCredit } });

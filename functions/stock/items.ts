@@ -1,4 +1,4 @@
-import { adjustBalance, type BalanceTable, batchInitRows, createRow, findRow } from '../../layers/db/balances';
+import { balanceRepository, type BalanceTable } from '../../layers/db/balances';
 import type { ShardSet } from '../../layers/db/shards';
 
 /** The stock service's table of items: stock and price per item. */
@@ -10,19 +10,18 @@ export const ITEMS: BalanceTable = {
   shortfall: (stock, wanted) => `has ${stock} in stock, fewer than the ${wanted} asked for`,
 };
 
+const items = balanceRepository<'stock' | 'price'>(ITEMS);
+
 export interface Item {
   readonly stock: number;
   readonly price: number;
 }
 
-export const createItem = (stock: ShardSet, price: number) => createRow(stock, ITEMS, { price, stock: 0 });
+export const createItem = (stock: ShardSet, { price }: { readonly price: number }) => items.create(stock, { price, stock: 0 });
 
-export async function findItem(stock: ShardSet, itemId: string): Promise<Item> {
-  const { stock: units, price } = await findRow(stock, ITEMS, itemId, ['stock', 'price']);
-  return { stock: units!, price: price! };
-}
+export const findItem = (stock: ShardSet, itemId: string): Promise<Item> => items.find(stock, { id: itemId, columns: ['stock', 'price'] });
 
-export const changeStock = (stock: ShardSet, itemId: string, delta: number) => adjustBalance(stock, ITEMS, itemId, delta);
+export const changeStock = (stock: ShardSet, { itemId, delta }: { readonly itemId: string; readonly delta: number }) => items.adjust(stock, { id: itemId, delta });
 
-export const batchInitItems = (stock: ShardSet, count: number, startingStock: number, price: number) =>
-  batchInitRows(stock, ITEMS, count, { price, stock: startingStock });
+export const batchInitItems = (stock: ShardSet, { count, startingStock, price }: { readonly count: number; readonly startingStock: number; readonly price: number }) =>
+  items.batchInit(stock, { count, values: { price, stock: startingStock } });

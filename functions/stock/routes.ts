@@ -11,14 +11,14 @@ export interface StockDeps {
 export const stockRoutes: Readonly<Record<string, Route<StockDeps>>> = {
   'POST /stock/item/create/{price}': async (params, { stock }) => {
     const price = intParam(params, 'price');
-    return { body: { item_id: await createItem(stock, price) } };
+    return { body: { item_id: await createItem(stock, { price }) } };
   },
 
   'POST /stock/batch_init/{n}/{starting_stock}/{item_price}': async (params, { stock }) => {
     const n = intParam(params, 'n', { max: MAX_BATCH_INIT });
     const startingStock = intParam(params, 'starting_stock');
     const price = intParam(params, 'item_price');
-    await batchInitItems(stock, n, startingStock, price);
+    await batchInitItems(stock, { count: n, startingStock, price });
     return { body: { msg: `${n} items initialised with stock ${startingStock} and price ${price}` } };
   },
 
@@ -30,12 +30,12 @@ export const stockRoutes: Readonly<Record<string, Route<StockDeps>>> = {
   'POST /stock/add/{item_id}/{amount}': async (params, { stock }) => {
     const itemId = idParam(params, 'item_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { item_id: itemId, stock: await changeStock(stock, itemId, amount) } };
+    return { body: { item_id: itemId, stock: await changeStock(stock, { itemId, delta: amount }) } };
   },
 
   'POST /stock/subtract/{item_id}/{amount}': async (params, { stock }) => {
     const itemId = idParam(params, 'item_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { item_id: itemId, stock: await changeStock(stock, itemId, -amount) } };
+    return { body: { item_id: itemId, stock: await changeStock(stock, { itemId, delta: -amount }) } };
   },
 };

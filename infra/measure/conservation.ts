@@ -11,7 +11,8 @@ interface Taken {
   readonly credit: number;
 }
 
-const numericBelow = (column: string, n: number) => `${column} ~ '^[0-9]+$' and ${column}::bigint < ${n}`;
+/** Rows "0" … "n-1" of batch_init, not the rows the tests create with random ids. */
+const numericBelow = (sql: postgres.Sql, column: string, n: number) => sql`${sql(column)} ~ '^[0-9]+$' and ${sql(column)}::bigint < ${n}`;
 
 /** Current totals, and what the paid batch_init orders took, read directly from the shards. */
 export async function totalsOf(
@@ -24,15 +25,14 @@ export async function totalsOf(
   let takenCredit = 0;
   for (const [name, sql] of shards) {
     if (name.startsWith('stock-')) {
-      stock += Number((await sql.unsafe(`select coalesce(sum(stock), 0)::text as s from items where ${numericBelow('item_id', sizes.items)}`))[0]!.s);
+      stock += Number((await sql`select coalesce(sum(stock), 0)::text as s from items where ${numericBelow(sql, 'item_id', sizes.items)}`)[0]!.s);
     } else if (name.startsWith('payment-')) {
-      credit += Number((await sql.unsafe(`select coalesce(sum(credit), 0)::text as s from users where ${numericBelow('user_id', sizes.users)}`))[0]!.s);
+      credit += Number((await sql`select coalesce(sum(credit), 0)::text as s from users where ${numericBelow(sql, 'user_id', sizes.users)}`)[0]!.s);
     } else if (name.startsWith('order-')) {
-      const [row] = await sql.unsafe(
-        `select coalesce(sum(total_cost), 0)::text as credit,
-                coalesce(sum((select sum(value::bigint) from jsonb_each_text(items))), 0)::text as stock
-         from orders where paid and ${numericBelow('order_id', sizes.orders)}`,
-      );
+      const [row] = await sql`
+        select coalesce(sum(total_cost), 0)::text as credit,
+               coalesce(sum((select sum(value::bigint) from jsonb_each_text(items))), 0)::text as stock
+        from orders where paid and ${numericBelow(sql, 'order_id', sizes.orders)}`;
       takenCredit += Number(row!.credit);
       takenStock += Number(row!.stock);
     }

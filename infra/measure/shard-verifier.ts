@@ -76,19 +76,17 @@ export async function verifyShards(shards: Map<string, postgres.Sql>, timeoutMs:
     }
   }
   for (const [name, sql] of [...byPrefix(shards, 'stock-'), ...byPrefix(shards, 'payment-')]) {
-    const [table, column] = name.startsWith('stock-') ? ['items', 'stock'] : ['users', 'credit'];
-    const [negative] = await sql.unsafe<[{ n: number }]>(`select count(*)::int as n from ${table} where ${column} < 0`);
+    const [table, column, idColumn] = name.startsWith('stock-') ? ['items', 'stock', 'item_id'] : ['users', 'credit', 'user_id'];
+    const [negative] = await sql<[{ n: number }]>`select count(*)::int as n from ${sql(table)} where ${sql(column)} < 0`;
     if (negative!.n > 0) violations.push(`${name}: ${negative!.n} rows with negative ${column}`);
-    const reservedQuantity = name.startsWith('stock-')
-      ? `select line ->> 'itemId' as id, sum((line ->> 'quantity')::bigint) as amount
-         from participations, jsonb_array_elements(held) as line where state = 'prepared' group by 1`
-      : `select held ->> 'userId' as id, sum((held ->> 'amount')::bigint) as amount
-         from participations where state = 'prepared' group by 1`;
-    const idColumn = table === 'items' ? 'item_id' : 'user_id';
-    const [disagreeing] = await sql.unsafe<[{ n: number }]>(
-      `select count(*)::int as n from ${table} b full join (${reservedQuantity}) r on r.id = b.${idColumn}
-       where coalesce(b.held, 0) <> coalesce(r.amount, 0)`,
-    );
+    const reserved = name.startsWith('stock-')
+      ? sql`select line ->> 'itemId' as id, sum((line ->> 'quantity')::bigint) as amount
+            from participations, jsonb_array_elements(held) as line where state = 'prepared' group by 1`
+      : sql`select held ->> 'userId' as id, sum((held ->> 'amount')::bigint) as amount
+            from participations where state = 'prepared' group by 1`;
+    const [disagreeing] = await sql<[{ n: number }]>`
+      select count(*)::int as n from ${sql(table)} b full join (${reserved}) r on r.id = b.${sql(idColumn)}
+      where coalesce(b.held, 0) <> coalesce(r.amount, 0)`;
     if (disagreeing!.n > 0) violations.push(`${name}: ${disagreeing!.n} rows whose held ${column} is not what their prepared transactions hold`);
     // Records near the end of the retention window may outlive their coordinator's entry by a run of the clean-up.
     for (const row of await sql<{ txn_id: string; state: string }[]>`

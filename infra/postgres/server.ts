@@ -131,7 +131,7 @@ export class PostgresServer {
     const sql = this.connect('postgres');
     try {
       const [existing] = await sql`select 1 from pg_database where datname = ${this.server.dbname}`;
-      if (!existing) await sql.unsafe(`create database "${this.server.dbname}"`);
+      if (!existing) await sql`create database ${sql(this.server.dbname)}`;
     } finally {
       await sql.end({ timeout: 1 });
     }

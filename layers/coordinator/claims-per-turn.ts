@@ -23,7 +23,7 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
   const send = (sql: postgres.Sql, batch: Map<string, Waiting>) => {
     gathering.delete(sql);
     const claims = [...batch].map(([orderId, { txnId }]) => ({ orderId, txnId }));
-    claimEach(sql, claims, settings).then(
+    claimEach(sql, { claims, ...settings }).then(
       (orders) => {
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);

@@ -49,7 +49,7 @@ function stepAll(
     if (result.decided) decided.add(txnId);
     sends.push(...result.send);
   }
-  return { sends, violations, writes: saveTransactions(sql, [...changed.values()], decided) };
+  return { sends, violations, writes: saveTransactions(sql, { changed: [...changed.values()], decided }) };
 }
 
 /** Applies a batch of votes and acknowledgements to one order shard's log, in one local transaction. */
@@ -99,5 +99,5 @@ export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]
  * resend is due, to send again (each one's next resend is put off further every time).
  */
 export async function owedDecisions(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Decide[]> {
-  return (await claimResends(sql, pauseMs, limit)).flatMap(pendingDecisions);
+  return (await claimResends(sql, { pauseMs, limit })).flatMap(pendingDecisions);
 }

@@ -95,7 +95,12 @@ export interface ClaimSettings {
  * every other batch here locks them, so two such statements never deadlock; each order appears
  * once (the caller folds repeats).
  */
-export async function claimOrReadEach(sql: postgres.Sql, claims: readonly Claim[], settings: ClaimSettings): Promise<Map<string, OrderForCheckout>> {
+/** One statement's claims and the settings they share. */
+export interface Claims extends ClaimSettings {
+  readonly claims: readonly Claim[];
+}
+
+export async function claimOrReadEach(sql: postgres.Sql, { claims, ...settings }: Claims): Promise<Map<string, OrderForCheckout>> {
   const input = claims.map(({ orderId, txnId }) => ({ order_id: orderId, txn_id: txnId }));
   const rows = await sql<(OrderForCheckout & { order_id: string })[]>`
     with input as (
@@ -153,7 +158,7 @@ export async function lockExpired(sql: postgres.TransactionSql, limit: number): 
  * undecided transaction, and every participant applied the decision before acknowledging it
  * (why their own records can go too: `participation-retention.ts`).
  */
-export async function forgetCompleted(sql: postgres.Sql, retentionMs: number, limit: number): Promise<number> {
+export async function forgetCompleted(sql: postgres.Sql, { retentionMs, limit }: { readonly retentionMs: number; readonly limit: number }): Promise<number> {
   const deleted = await sql`
     delete from transactions
     where txn_id in (
@@ -173,7 +178,7 @@ export const MAX_RESEND_PAUSE_MS = 60_000;
  * minute). The due time counts from `resend_clock`: it is set to the claim time plus the extra
  * pause, so one index on it serves the order and the bound.
  */
-export async function claimResends(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Transaction[]> {
+export async function claimResends(sql: postgres.Sql, { pauseMs, limit }: { readonly pauseMs: number; readonly limit: number }): Promise<Transaction[]> {
   const rows = await sql<TransactionRow[]>`
     update transactions t
     set resends = t.resends + 1,
@@ -195,7 +200,10 @@ export async function claimResends(sql: postgres.Sql, pauseMs: number, limit: nu
  * transaction, and announce the decisions. The caller's transaction commits all of it together,
  * before any decision is sent.
  */
-export function saveTransactions(sql: postgres.TransactionSql, changed: readonly Transaction[], decided: ReadonlySet<string>): PendingWrites {
+export function saveTransactions(
+  sql: postgres.TransactionSql,
+  { changed, decided }: { readonly changed: readonly Transaction[]; readonly decided: ReadonlySet<string> },
+): PendingWrites {
   if (changed.length === 0) return [];
   const records = changed.map((txn) => ({
     txn_id: txn.txnId,

@@ -41,8 +41,7 @@ export interface ShardOutcome {
  */
 export async function applyOnShard<I extends Instruction, Held>(
   sql: postgres.Sql,
-  instructions: readonly I[],
-  newLedger: () => Ledger<I, Held>,
+  { instructions, newLedger }: { readonly instructions: readonly I[]; readonly newLedger: () => Ledger<I, Held> },
 ): Promise<ShardOutcome> {
   const txnIds = [...new Set(instructions.map((instruction) => instruction.txnId))].sort();
   const isPrepare = (instruction: I): instruction is I & PrepareOf<I> => instruction.kind === 'prepare';

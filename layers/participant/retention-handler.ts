@@ -28,7 +28,7 @@ export function retentionHandler(secretPrefix: string, service: 'stock' | 'payme
         const outcomes = await Promise.allSettled(
           Array.from({ length: shards.count }, async (_, shard) => {
             for (;;) {
-              const deleted = await forgetSettledParticipations(shards.at(shard), retentionMs, BATCH);
+              const deleted = await forgetSettledParticipations(shards.at(shard), { retentionMs, limit: BATCH });
               forgotten += deleted;
               if (deleted < BATCH || Date.now() > until) return;
             }

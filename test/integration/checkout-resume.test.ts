@@ -18,7 +18,7 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
     const txnId = randomUUID();
-    const claim = (await claimOrReadEach(sql, [{ txnId, orderId }], { timeoutMs: 30_000, shardCounts: stackConfig.shards })).get(orderId);
+    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId }], timeoutMs: 30_000, shardCounts: stackConfig.shards })).get(orderId);
     expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);

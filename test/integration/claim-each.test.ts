@@ -28,11 +28,11 @@ async function ordersOnShardZero(count: number): Promise<string[]> {
 it('claims and logs every free order of one statement for its own transaction, reads the others, and leaves out unknown ones', async () => {
   const [free1, free2, taken, paid] = await ordersOnShardZero(4);
   const earlier = randomUUID();
-  await claimOrReadEach(sql, [{ orderId: taken!, txnId: earlier }], settings);
+  await claimOrReadEach(sql, { claims: [{ orderId: taken!, txnId: earlier }], ...settings });
   expect((await shop.checkout(paid!)).status).toBe(200);
 
   const claims = [free1!, free2!, taken!, paid!, `no-such-order-${randomUUID()}`].map((orderId) => ({ orderId, txnId: randomUUID() }));
-  const orders = await claimOrReadEach(sql, claims, settings);
+  const orders = await claimOrReadEach(sql, { claims, ...settings });
 
   expect(orders.size).toBe(4);
   expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, participants: expect.any(Array) });
@@ -55,7 +55,7 @@ it('two statements claiming the same orders in opposite orders at once: no deadl
   const forward = claimsOf(orderIds);
   const backward = claimsOf([...orderIds].reverse());
 
-  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimOrReadEach(sql, round % 2 === 0 ? forward : backward, settings).catch((error: unknown) => error)));
+  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimOrReadEach(sql, { claims: round % 2 === 0 ? forward : backward, ...settings }).catch((error: unknown) => error)));
   for (const result of results) expect(result).toBeInstanceOf(Map);
 
   const [logged] = await sql<{ n: number }[]>`

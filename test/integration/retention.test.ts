@@ -33,7 +33,7 @@ it('the coordinator deletes the log entries finished before the window, and keep
         ('new-finished', ${orderId}, 'aborted', '{stock-0}', now(), now(), now()),
         ('old-unacknowledged', ${orderId}, 'committed', '{stock-0}', now() - interval '3 hours', now() - interval '3 hours', null),
         ('old-undecided', ${orderId}, 'preparing', '{stock-0}', now() - interval '3 hours', null, null)`;
-    await forgetCompleted(tx as unknown as postgres.Sql, HOUR_MS, 100_000);
+    await forgetCompleted(tx as unknown as postgres.Sql, { retentionMs: HOUR_MS, limit: 100_000 });
     const left = await tx<{ txn_id: string }[]>`select txn_id from transactions where order_id = ${`retention-order-${run}`}`;
     expect(left.map((row) => row.txn_id).sort()).toEqual(['new-finished', 'old-unacknowledged', 'old-undecided']);
   });
@@ -47,7 +47,7 @@ it('a participant deletes the records of transactions it finished before the win
         ('old-aborted', 'aborted', 'insufficient', now() - interval '2 hours'),
         ('old-prepared', 'prepared', null, now() - interval '2 hours'),
         ('new-committed', 'committed', null, now())`;
-    await forgetSettledParticipations(tx as unknown as postgres.Sql, HOUR_MS, 100_000);
+    await forgetSettledParticipations(tx as unknown as postgres.Sql, { retentionMs: HOUR_MS, limit: 100_000 });
     const left = await tx<{ txn_id: string }[]>`
       select txn_id from participations where txn_id in ('old-committed', 'old-aborted', 'old-prepared', 'new-committed')`;
     expect(left.map((row) => row.txn_id).sort()).toEqual(['new-committed', 'old-prepared']);
@@ -66,8 +66,8 @@ it('a Prepare redelivered after its record is gone is past its deadline: refused
     items: [{ itemId, quantity: 4 }],
   });
 
-  const redelivered = await applyOnShard(stock, [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)], stockLedger);
-  const timely = await applyOnShard(stock, [prepare(`retention-timely-${run}`, Date.now() + 5_000)], stockLedger);
+  const redelivered = await applyOnShard(stock, { instructions: [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)], newLedger: stockLedger });
+  const timely = await applyOnShard(stock, { instructions: [prepare(`retention-timely-${run}`, Date.now() + 5_000)], newLedger: stockLedger });
 
   expect(redelivered.replies).toEqual([expect.objectContaining({ vote: 'no', refusal: 'rolled_back', detail: expect.stringMatching(/after its transaction's deadline/) })]);
   expect((timely.replies[0] as Vote).vote).toBe('yes');

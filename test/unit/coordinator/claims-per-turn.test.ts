@@ -19,7 +19,7 @@ const order = (txn: string): OrderForCheckout => ({
 /** A stand-in for the statement: claims every order it is given, records each call. */
 function recorder() {
   const calls: { sql: postgres.Sql; claims: Claim[] }[] = [];
-  const claimEach = async (sql: postgres.Sql, claims: readonly Claim[]) => {
+  const claimEach = async (sql: postgres.Sql, { claims }: { readonly claims: readonly Claim[] }) => {
     calls.push({ sql, claims: [...claims] });
     return new Map(claims.filter((claim) => claim.orderId !== 'missing').map((claim) => [claim.orderId, order(claim.txnId)]));
   };

@@ -20,7 +20,7 @@ jest.mock('../../../layers/kafka/producer', () => ({
 
 const failingShard = 1;
 jest.mock('../../../layers/participant/participant-batch', () => ({
-  applyOnShard: async (sql: { shard: number }, instructions: readonly Instruction[]) => {
+  applyOnShard: async (sql: { shard: number }, { instructions }: { readonly instructions: readonly Instruction[] }) => {
     if (sql.shard === failingShard) throw new Error('stock-1 is unreachable');
     return { replies: instructions.map(({ txnId, orderId, participant }) => ({ kind: 'vote', txnId, orderId, participant, vote: 'yes' })), violations: [] };
   },
