@@ -2,6 +2,7 @@ import type { ShardSet } from '../../layers/db/shards';
 import type { Outbox } from '../../layers/kafka/producer';
 import { abortExpired, owedDecisions, queueInstructions } from '../../layers/coordinator/coordination';
 import { forgetCompleted } from '../../layers/coordinator/transactions';
+import { foldOldSeconds, SECONDS_KEPT_MS } from '../../layers/coordinator/checkout-stats';
 
 export interface PassTotals {
   aborted: number;
@@ -15,7 +16,8 @@ export interface PassTotals {
 /**
  * One pass of the resolver over every order shard: abort what is undecided past its deadline,
  * claim the unacknowledged decisions whose resend is due, and send all of it in one request;
- * then delete a batch of log entries past the retention window.
+ * then delete a batch of log entries past the retention window, and fold the live view's old
+ * seconds into its totals.
  * A shard that cannot be reached fails its own part only.
  */
 export async function resolverPass(
@@ -36,6 +38,7 @@ export async function resolverPass(
         queueInstructions(outbox, [...rollbacks, ...owed]);
         const forgotten = await forgetCompleted(sql, { retentionMs: settings.retentionMs, limit: settings.batch });
         totals.forgotten += forgotten;
+        await foldOldSeconds(sql, { keptMs: SECONDS_KEPT_MS });
       } catch (error) {
         totals.failed.push({ shard, error });
       }

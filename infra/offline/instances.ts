@@ -81,6 +81,8 @@ export async function startOfflineInstances(
             ...process.env,
             ...environment,
             SHOP_INSTANCE: instance.name,
+            // The live view lists the instances from the stack's pid files.
+            SHOP_RUN_PIDS_DIR: processes.pidDir,
             SHOP_ESBUILD_WORK_FOLDER: `.esbuild/${instance.name}`,
           },
         },

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { countDecisions } from './checkout-stats';
 import type { PendingWrites } from '../db/pipelined-transaction';
 import type { AbortReason, Transaction } from '../twopc/coordinator';
 import type { ParticipantId } from '../twopc/messages';
@@ -234,6 +235,7 @@ export function saveTransactions(
       update orders o set paid = o.paid or d.paid, checkout_txn = null
       from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
       where o.order_id = d.order_id and o.checkout_txn = d.txn_id`);
+    writes.push(countDecisions(sql, decisions.map((decision) => decision.txn_id)));
   }
   // Decisions are announced, and so are the acknowledgements of an abort: a checkout that
   // aborted waits for its participants to give everything back. Nobody waits for a commit's

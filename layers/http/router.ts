@@ -3,10 +3,10 @@ import { NotFoundError } from '../errors';
 import { jsonReply } from './reply';
 
 /** What a route returns: the success body, and its status when that is not 200. */
-export interface RouteResult {
-  readonly status?: number;
-  readonly body: unknown;
-}
+export type RouteResult =
+  | { readonly status?: number; readonly body: unknown }
+  /** A reply that is not JSON (a page): the body as it is sent. */
+  | { readonly status?: number; readonly body: string; readonly contentType: string };
 
 export type Route<Deps> = (
   params: Readonly<Record<string, string | undefined>>,
@@ -18,7 +18,9 @@ export function router<Deps>(routes: Readonly<Record<string, Route<Deps>>>) {
   return async (event: APIGatewayProxyEventV2, deps: Deps): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = routes[event.routeKey];
     if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-    const { status = 200, body } = await route(event.pathParameters ?? {}, deps);
-    return jsonReply(status, body);
+    const result = await route(event.pathParameters ?? {}, deps);
+    const status = result.status ?? 200;
+    if ('contentType' in result) return { statusCode: status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store' }, body: result.body };
+    return jsonReply(status, result.body);
   };
 }

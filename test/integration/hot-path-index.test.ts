@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { readCoordinatorShard } from '../../functions/ops/coordinator-view';
 import { paymentLedger } from '../../functions/payment/ledger';
 import { stockLedger } from '../../functions/stock/ledger';
 import type { Instruction } from '../../layers/twopc/messages';
@@ -113,5 +114,45 @@ describe('hot-path statements on tables of realistic size', () => {
     expect(reads.participations!.seqRead).toBe(0);
     expect(reads.users!.indexFetched).toBeLessThan(10);
     expect(reads.participations!.indexFetched).toBeLessThan(10);
+  });
+
+  it('the live view reads of the 2PC log find what is in flight by index, whatever the log holds', async () => {
+    const sql = connectTo('order-0');
+    shards.push(sql);
+    const reads = await onBigTable(
+      sql,
+      async (tx) => {
+        await tx`insert into transactions (txn_id, order_id, state, participants, acked, deadline, decided_at, completed_at)
+                 select 'scan-txn-' || n, 'scan-' || n, case when n % 2 = 0 then 'committed' else 'aborted' end, '{stock-0}', '{stock-0}',
+                        now(), now(), now()
+                 from generate_series(1, ${BIG}) as n`;
+        await tx`insert into transactions (txn_id, order_id, state, participants, deadline)
+                 select 'scan-open-' || n, 'scan-open-' || n, 'preparing', '{stock-0}', now() + interval '1 minute' from generate_series(1, 3) as n`;
+      },
+      async (tx) => {
+        const view = await readCoordinatorShard(tx as unknown as postgres.Sql, { listed: 10 });
+        expect(view.undecided.map((txn) => txn.txnId)).toEqual(expect.arrayContaining(['scan-open-1', 'scan-open-2', 'scan-open-3']));
+      },
+      ['transactions'],
+    );
+
+    expect(reads.transactions!.seqRead).toBe(0);
+    expect(reads.transactions!.indexFetched).toBeLessThan(100);
+  });
+
+  it('what a participant holds prepared is found by index, whatever it has settled', async () => {
+    const sql = connectTo('stock-0');
+    shards.push(sql);
+    const reads = await onBigTable(
+      sql,
+      (tx) => tx`insert into participations (txn_id, state, held)
+                 select 'scan-txn-' || n, case when n % 1000 = 0 then 'prepared' else 'committed' end, '[]'
+                 from generate_series(1, ${BIG}) as n`,
+      (tx) => tx`select txn_id from participations where state = 'prepared'`,
+      ['participations'],
+    );
+
+    expect(reads.participations!.seqRead).toBe(0);
+    expect(reads.participations!.indexFetched).toBeLessThan(1000);
   });
 });

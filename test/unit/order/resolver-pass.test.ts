@@ -9,6 +9,10 @@ jest.mock('../../../layers/coordinator/transactions', () => ({
   ...jest.requireActual('../../../layers/coordinator/transactions'),
   forgetCompleted: async () => 7,
 }));
+jest.mock('../../../layers/coordinator/checkout-stats', () => ({
+  ...jest.requireActual('../../../layers/coordinator/checkout-stats'),
+  foldOldSeconds: async () => 0,
+}));
 jest.mock('../../../layers/coordinator/coordination', () => ({
   ...jest.requireActual('../../../layers/coordinator/coordination'),
   abortExpired: async (sql: { shard: number }) => {

@@ -1,0 +1,200 @@
+import uPlot from 'uplot';
+import uPlotCss from 'uplot/dist/uPlot.min.css';
+import type { OpsSummary } from '../summary';
+import type { TransactionDetail } from '../coordinator-view';
+
+/** The live view in the browser: polls the summary every second and redraws, without reloading. */
+
+const REFRESH_MS = 1_000;
+/** A summary not back by then is given up, so one stuck request never stops the page. */
+const SUMMARY_TIMEOUT_MS = 8_000;
+
+const style = document.createElement('style');
+style.textContent = uPlotCss;
+document.head.append(style);
+
+const $ = <E extends HTMLElement>(selector: string): E => {
+  const element = document.querySelector<E>(selector);
+  if (!element) throw new Error(`the page has no ${selector}`);
+  return element;
+};
+
+const text = (value: unknown): string => (value === null || value === undefined ? '–' : String(value));
+const escape = (value: unknown): string =>
+  text(value).replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+const seconds = (ms: number | null): string => (ms === null ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+const count = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : value.toLocaleString('en'));
+/** A decimal string (a sum that may pass 2^53) with thousands separators, exactly. */
+const exact = (value: string | undefined): string => (value === undefined ? '–' : value.replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+const txnLink = (txnId: string): string => `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escape(txnId)}">${escape(txnId)}</a>`;
+
+function table(selector: string, headers: string[], rows: string[][], empty: string): void {
+  $(selector).innerHTML = rows.length
+    ? `<table><thead><tr>${headers.map((header) => `<th>${header}</th>`).join('')}</tr></thead><tbody>${rows
+        .map((cells) => `<tr>${cells.map((cell) => `<td>${cell}</td>`).join('')}</tr>`)
+        .join('')}</tbody></table>`
+    : `<p class="empty">${empty}</p>`;
+}
+
+function chart(selector: string, title: string, unit: string, series: { label: string; stroke: string }[]): uPlot {
+  const target = $(selector);
+  return new uPlot(
+    {
+      title,
+      width: Math.max(320, target.clientWidth),
+      height: 220,
+      scales: { x: { time: true } },
+      axes: [{ label: 'time' }, { label: unit, size: 60 }],
+      series: [{}, ...series.map(({ label, stroke }) => ({ label, stroke, width: 2, spanGaps: false }))],
+    },
+    [[], ...series.map(() => [])],
+    target,
+  );
+}
+
+const rates = chart('#rates', 'Checkouts per second', 'checkouts / s', [
+  { label: 'committed', stroke: '#1a7f37' },
+  { label: 'refused (409/404)', stroke: '#9a6700' },
+  { label: 'aborted (timeout)', stroke: '#cf222e' },
+]);
+const latency = chart('#latency', 'Latency, claim → decision', 'ms', [
+  { label: 'p50', stroke: '#0969da' },
+  { label: 'p99', stroke: '#8250df' },
+]);
+
+function render(summary: OpsSummary): void {
+  for (const element of document.querySelectorAll<HTMLElement>('[data-field]')) {
+    const field = element.dataset.field as keyof OpsSummary;
+    const value = summary[field];
+    element.textContent = field === 'oldestUndecidedMs' ? seconds(value as number | null) : count(value as number | null);
+  }
+  $('[data-field-dead-letters]').textContent = count(summary.deadLetters.count);
+
+  // Seconds with no decision are zero, not missing: fill the gaps of the last five minutes.
+  const bySecond = new Map(summary.perSecond.map((second) => [second.at, second]));
+  const last = Math.floor(summary.at / 1000) * 1000;
+  const xs: number[] = [];
+  for (let at = last - 299_000; at <= last; at += 1000) xs.push(at);
+  const pick = (key: 'committed' | 'refused' | 'aborted') => xs.map((at) => bySecond.get(at)?.[key] ?? 0);
+  rates.setData([xs.map((at) => at / 1000), pick('committed'), pick('refused'), pick('aborted')]);
+  latency.setData([
+    xs.map((at) => at / 1000),
+    xs.map((at) => bySecond.get(at)?.p50Ms ?? null),
+    xs.map((at) => bySecond.get(at)?.p99Ms ?? null),
+  ] as uPlot.AlignedData);
+
+  table(
+    '#undecided',
+    ['transaction', 'order', 'age'],
+    summary.undecided.map((txn) => [txnLink(txn.txnId), escape(txn.orderId), seconds(txn.ageMs)]),
+    'none: every transaction is decided',
+  );
+  table(
+    '#unacknowledged',
+    ['transaction', 'decision', 'decided', 'waiting for'],
+    summary.oldestUnacknowledged.map((txn) => [txnLink(txn.txnId), escape(txn.state), `${seconds(txn.decidedAgoMs)} ago`, escape(txn.missing.join(', '))]),
+    'none: every decision is acknowledged',
+  );
+  table(
+    '#dead-letters',
+    ['parked', 'reason', 'from', 'key'],
+    summary.deadLetters.latest.map((letter) => [new Date(letter.at).toISOString(), escape(letter.reason), escape(letter.source), escape(letter.key)]),
+    summary.deadLetters.error ? `could not be read: ${escape(summary.deadLetters.error)}` : 'none',
+  );
+  const lagByGroup = new Map<string, NonNullable<OpsSummary['consumerLag']>>();
+  for (const lag of summary.consumerLag ?? []) lagByGroup.set(`${lag.group} ${lag.topic}`, [...(lagByGroup.get(`${lag.group} ${lag.topic}`) ?? []), lag]);
+  const holders = new Map((summary.consumerGroups ?? []).map((group) => [group.group, group]));
+  table(
+    '#lag',
+    ['group', 'topic', 'held by', 'lag', 'largest, partition', 'by partition'],
+    [...lagByGroup.values()].map((partitions) => {
+      const { group, topic } = partitions[0]!;
+      const largest = partitions.reduce((max, lag) => (lag.lag > max.lag ? lag : max));
+      const held = holders.get(group);
+      return [
+        escape(group),
+        escape(topic),
+        held ? escape(held.holders.map((holder) => `${holder.instance} (${holder.partitions})`).join(', ') || 'nobody') + (held.standingBy ? `; ${held.standingBy} standing by` : '') : '–',
+        count(partitions.reduce((sum, lag) => sum + lag.lag, 0)),
+        `${count(largest.lag)} (${largest.partition})`,
+        `<details><summary>${partitions.length} partitions</summary>${partitions.map((lag) => `${lag.partition}: ${count(lag.committed)} of ${count(lag.end)}, lag ${count(lag.lag)}`).join('<br>')}</details>`,
+      ];
+    }),
+    summary.consumerLag === null ? 'Kafka could not be read' : 'no consumer group',
+  );
+  table(
+    '#shards',
+    ['shard', 'up', 'rows', 'free', 'held in escrow', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
+    summary.shards.map((shard) => [
+      escape(shard.name),
+      shard.up ? 'yes' : `<span class="bad">no: ${escape(shard.error)}</span>`,
+      count(shard.rows),
+      exact(shard.free),
+      exact(shard.held),
+      count(shard.inFlight),
+      count(shard.unacknowledged),
+      shard.agrees === undefined ? '–' : shard.agrees ? 'yes' : `<span class="bad">no: ${escape(shard.disagreements?.join('; '))}</span>`,
+    ]),
+    'no shard',
+  );
+  table(
+    '#instances',
+    ['instance', 'pid', 'up'],
+    (summary.instances ?? []).map((instance) => [escape(instance.name), String(instance.pid), instance.up ? 'yes' : '<span class="bad">no</span>']),
+    summary.instances === null ? 'Lambda: as many containers as it needs' : 'no instance',
+  );
+  $('#status').textContent = `updated ${new Date(summary.at).toLocaleTimeString('en-GB')}${summary.errors.length ? ` · unreadable: ${summary.errors.join('; ')}` : ''}`;
+}
+
+async function showDetail(): Promise<void> {
+  const txnId = new URLSearchParams(location.hash.slice(1)).get('txn');
+  const panel = $('#detail');
+  if (!txnId) {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  const reply = await fetch(`transactions/${encodeURIComponent(txnId)}`);
+  if (!reply.ok) {
+    panel.innerHTML = `<h2>Transaction ${escape(txnId)}</h2><p>${escape(((await reply.json()) as { error?: string }).error ?? reply.statusText)}</p>`;
+    return;
+  }
+  const txn = (await reply.json()) as TransactionDetail;
+  const row = (label: string, value: string) => `<tr><th>${label}</th><td>${value}</td></tr>`;
+  panel.innerHTML = `<h2>Transaction ${escape(txn.txnId)}</h2><table>${[
+    row('order', `${escape(txn.orderId)} (order shard ${txn.orderShard})`),
+    row('decision', escape(txn.state) + (txn.abortReason ? `: ${escape(txn.abortReason)}${txn.abortDetail ? ` (${escape(txn.abortDetail)})` : ''}` : '')),
+    row('participants', escape(txn.participants.join(', '))),
+    row('voted yes', escape(txn.votedYes.join(', ') || 'none')),
+    row('acknowledged', escape(txn.acknowledged.join(', ') || 'none')),
+    row('decision sent again', `${txn.resends} times`),
+    row('claimed', escape(txn.times.claimed)),
+    row('deadline', escape(txn.times.deadline)),
+    row('decided', escape(txn.times.decided ?? 'not yet')),
+    row('acknowledged by all', escape(txn.times.acknowledged ?? 'not yet')),
+  ].join('')}</table>`;
+}
+
+async function refresh(): Promise<void> {
+  try {
+    const reply = await fetch('summary', { cache: 'no-store', signal: AbortSignal.timeout(SUMMARY_TIMEOUT_MS) });
+    if (!reply.ok) throw new Error(`summary answered ${reply.status}`);
+    render((await reply.json()) as OpsSummary);
+  } catch (error) {
+    $('#status').textContent = `not updated: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    setTimeout(() => void refresh(), REFRESH_MS);
+  }
+}
+
+window.addEventListener('hashchange', () => void showDetail());
+window.addEventListener('resize', () => {
+  for (const [plot, selector] of [
+    [rates, '#rates'],
+    [latency, '#latency'],
+  ] as const) {
+    plot.setSize({ width: Math.max(320, $(selector).clientWidth), height: 220 });
+  }
+});
+void showDetail();
+void refresh();

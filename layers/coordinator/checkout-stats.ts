@@ -1,0 +1,105 @@
+import type postgres from 'postgres';
+
+/**
+ * The checkouts' figures by second (`checkout_seconds`, migration 005): written with each batch of
+ * decisions, read by the live view, folded into `checkout_totals` once older than the view shows.
+ */
+
+/** What a participant's no vote means to the buyer: the checkout answered 409 or 404. Any other abort (timeout, a late prepare rolled back) is counted as aborted. */
+const REFUSED = ['not_found', 'insufficient'];
+
+/** Latency buckets per row: bucket b holds (2^((b-1)/4), 2^(b/4)] ms. */
+export const LATENCY_BUCKETS = 64;
+
+/** The upper bound, in ms, of latency bucket `b`. */
+export const bucketUpperMs = (bucket: number): number => 2 ** (bucket / 4);
+
+/**
+ * The statement (unsent) that counts the given transactions, just decided in the caller's local
+ * transaction, into the current second: by outcome, and how long each took from claim to
+ * decision. It runs after the log's update, in the same transaction, so it reads the decisions.
+ */
+export function countDecisions(sql: postgres.TransactionSql, txnIds: readonly string[]): postgres.PendingQuery<postgres.Row[]> {
+  return sql`
+    insert into checkout_seconds as s (second, writer, committed, refused, aborted, latency)
+    select date_trunc('second', now()), pg_backend_pid(),
+           count(*) filter (where state = 'committed'),
+           count(*) filter (where state = 'aborted' and abort_reason = any(${sql.array(REFUSED)}::text[])),
+           count(*) filter (where state = 'aborted' and not coalesce(abort_reason = any(${sql.array(REFUSED)}::text[]), false)),
+           latency_histogram(array_agg(extract(epoch from now() - created_at) * 1000))
+    from transactions where txn_id = any(${sql.array([...txnIds])}::text[])
+    on conflict (second, writer) do update
+      set committed = s.committed + excluded.committed,
+          refused = s.refused + excluded.refused,
+          aborted = s.aborted + excluded.aborted,
+          latency = add_histograms(s.latency, excluded.latency)`;
+}
+
+/** How long the seconds are kept one by one: the live view's window, and some. */
+export const SECONDS_KEPT_MS = 15 * 60_000;
+
+/** Folds the seconds older than `keptMs` into the totals, in one statement; returns how many rows it folded. */
+export async function foldOldSeconds(sql: postgres.Sql, { keptMs }: { readonly keptMs: number }): Promise<number> {
+  const [folded] = await sql<[{ rows: number }]>`
+    with folded as (
+      delete from checkout_seconds where second < now() - ${keptMs} * interval '1 millisecond'
+      returning committed, refused, aborted),
+    added as (
+      update checkout_totals t
+      set committed = t.committed + f.committed, refused = t.refused + f.refused, aborted = t.aborted + f.aborted
+      from (select coalesce(sum(committed), 0) as committed, coalesce(sum(refused), 0) as refused, coalesce(sum(aborted), 0) as aborted,
+                   count(*) as rows from folded) f
+      where f.rows > 0
+      returning f.rows)
+    select coalesce((select rows from added), 0)::int as rows`;
+  return folded.rows;
+}
+
+export interface CheckoutCounts {
+  readonly committed: number;
+  readonly refused: number;
+  readonly aborted: number;
+}
+
+export interface CheckoutSecond extends CheckoutCounts {
+  /** The second's start, ms since the epoch. */
+  readonly at: number;
+  readonly latency: number[];
+}
+
+/** Adds up rows of the same second (several writers, several shards), in time order. */
+export function mergeSeconds(rows: Iterable<CheckoutSecond>): CheckoutSecond[] {
+  const bySecond = new Map<number, CheckoutSecond>();
+  for (const row of rows) {
+    const seen = bySecond.get(row.at);
+    bySecond.set(
+      row.at,
+      seen
+        ? {
+            at: row.at,
+            committed: seen.committed + row.committed,
+            refused: seen.refused + row.refused,
+            aborted: seen.aborted + row.aborted,
+            latency: seen.latency.map((count, bucket) => count + (row.latency[bucket] ?? 0)),
+          }
+        : row,
+    );
+  }
+  return [...bySecond.values()].sort((a, b) => a.at - b.at);
+}
+
+/** One order shard's counts since its data was created, and its seconds since `sinceMs` ago, merged by second. */
+export async function readCheckoutStats(sql: postgres.Sql, { sinceMs }: { readonly sinceMs: number }): Promise<{ totals: CheckoutCounts; seconds: CheckoutSecond[] }> {
+  const [[totals], rows] = await Promise.all([
+    sql<[CheckoutCounts]>`
+      select (t.committed + s.committed)::float8 as committed, (t.refused + s.refused)::float8 as refused, (t.aborted + s.aborted)::float8 as aborted
+      from checkout_totals t,
+           (select coalesce(sum(committed), 0) as committed, coalesce(sum(refused), 0) as refused, coalesce(sum(aborted), 0) as aborted
+            from checkout_seconds) s`,
+    sql<CheckoutSecond[]>`
+      select (extract(epoch from second) * 1000)::float8 as at, committed::float8 as committed, refused::float8 as refused,
+             aborted::float8 as aborted, latency::float8[] as latency
+      from checkout_seconds where second >= now() - ${sinceMs} * interval '1 millisecond'`,
+  ]);
+  return { totals, seconds: mergeSeconds(rows) };
+}
