@@ -124,13 +124,14 @@ function render(summary: OpsSummary): void {
   );
   table(
     '#shards',
-    ['shard', 'up', 'rows', 'free', 'held in escrow', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
+    ['shard', 'up', 'rows', 'free', 'held in escrow', 'as of', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
     summary.shards.map((shard) => [
       escape(shard.name),
       shard.up ? 'yes' : `<span class="bad">no: ${escape(shard.error)}</span>`,
       count(shard.rows),
       exact(shard.free),
       exact(shard.held),
+      shard.figuresAt === undefined ? '–' : new Date(shard.figuresAt).toLocaleTimeString('en-GB'),
       count(shard.inFlight),
       count(shard.unacknowledged),
       shard.agrees === undefined ? '–' : shard.agrees ? 'yes' : `<span class="bad">no: ${escape(shard.disagreements?.join('; '))}</span>`,
