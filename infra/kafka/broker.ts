@@ -45,7 +45,10 @@ export class KafkaBroker {
     this.writeProperties();
     if (!fs.existsSync(path.join(this.storageDir, 'meta.properties'))) {
       this.progress.step('kafka: formatting storage');
-      const clusterId = crypto.randomBytes(16).toString('base64url');
+      // As Kafka's own Uuid.randomUuid does: an id starting with '-' would be read as an option (1 in 64).
+      let clusterId: string;
+      do clusterId = crypto.randomBytes(16).toString('base64url');
+      while (clusterId.startsWith('-'));
       await run(this.java, [...this.jvmArgs(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propertiesFile]);
     }
     this.progress.step('kafka: starting the broker');
