@@ -24,20 +24,23 @@ export interface EventSourceConsumerDeps {
   readonly instance: string;
 }
 
-// A fetch that finds nothing returns after this long; it also bounds how long stop() waits for it.
-const IDLE_FETCH_WAIT_MS = 1_000;
+// A fetch that finds nothing returns after this long; it also bounds how long stop() waits for
+// it, and how long an idle member takes to notice a rebalance (it heartbeats between fetches).
+const IDLE_FETCH_WAIT_MS = 500;
 // kafkajs waits its last retry delay before restarting a crashed consumer; its 30 s default cap
 // would leave a restarted local broker unused for half a minute, and even 5 s cost the shop
 // that long after a broker restart. Knocking on a local broker every second costs nothing.
 // A consumer that crashes meanwhile rejoins under its old member id (patches/kafkajs), so its
 // group need not wait out that member's session.
 const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
-// A killed instance's partitions stall until its session expires, and nearly every checkout has an
-// instruction or a vote on one of them: the session must end well inside the checkout wait (5 s
-// by default). A heartbeat a second (a third of the session, as Kafka advises) lets a live member
-// miss two before it is dropped, and has a rebalance noticed within a second.
-const SESSION_TIMEOUT_MS = 3_000;
-const HEARTBEAT_INTERVAL_MS = 1_000;
+// A killed instance's partitions stall until its session expires and a standby member has
+// rejoined, and nearly every checkout has an instruction or a vote on one of them: both must end
+// well inside the checkout wait (5 s by default). With a 3 s session and a heartbeat a second the
+// takeover took 4.5-5 s when the killed instance held every group (the standby notices the
+// rebalance only at its next heartbeat), and checkouts in flight answered 503. A 2 s session and a
+// heartbeat every 500 ms (a fourth of it: a live member may miss three) take over in 2.5-3 s.
+const SESSION_TIMEOUT_MS = 2_000;
+const HEARTBEAT_INTERVAL_MS = 500;
 const START_RETRY_FIRST_MS = 1_000;
 const START_RETRY_MAX_MS = 2_000;
 // Repeating the same crash text more often than this goes to the verbose log only.
