@@ -4,13 +4,15 @@
  * local stack.
  */
 const transform = { '^.+\\.ts$': 'ts-jest' };
+// Browser bundles are esbuild's (infra/esbuild/plugins.js); under jest an import of one gets a placeholder.
+const moduleNameMapper = { '^browser-bundle:.*$': '<rootDir>/test/support/browser-bundle.js' };
 
 module.exports = {
   // Integration tests wait on real servers; a unit test that takes this long is broken anyway.
   testTimeout: 60_000,
   projects: [
-    { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, testEnvironment: 'node' },
-    { displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], transform, testEnvironment: 'node' },
-    { displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], transform, testEnvironment: 'node' },
+    { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
+    { displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
+    { displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
   ],
 };

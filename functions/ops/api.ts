@@ -3,6 +3,7 @@ import { requiredEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
 import { required } from '../../layers/db/middleware';
 import { apiHandler } from '../../layers/http/api-handler';
+import { tokenAccess } from '../../layers/http/token-access';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { opsRoutes } from './routes';
 
@@ -10,6 +11,8 @@ const config = serviceConfig();
 // Set by the local stack for its instances; unset on AWS.
 const pidDir = process.env.SHOP_RUN_PIDS_DIR;
 const groupPrefix = requiredEnv('CONSUMER_GROUP_PREFIX');
+// On AWS the view is not public: the secret holding its token (unset locally).
+const tokenSecret = process.env.OPS_TOKEN_SECRET || undefined;
 const kafka = kafkaClient(config.kafka, 'ops');
 let admin: Promise<Admin> | undefined;
 
@@ -36,4 +39,5 @@ export const handler = apiHandler(
     kafka: { client: kafka, admin: connectedAdmin, groupPrefix },
     pidDir,
   }),
+  tokenAccess(tokenSecret),
 );

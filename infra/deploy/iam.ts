@@ -58,47 +58,92 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
 }
 
 export const SETUP_ROLE = 'SetupRole';
+export const OPS_ROLE = 'OpsRole';
+
+/** The EC2 actions a function in a VPC needs for its network interfaces; EC2 does not let a policy scope them. */
+const NETWORK_INTERFACES: Statement = {
+  Effect: 'Allow',
+  Action: [
+    'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:DeleteNetworkInterface',
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
+  Resource: ['*'],
+};
+
+/** A role of one function of its own: its log group, its network interfaces, and `statements`. */
+function functionRole(parameters: DeployParameters, functionKey: string, statements: readonly Statement[]) {
+  const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${parameters.service}-${parameters.stage}-${functionKey}`;
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+      },
+      Policies: [
+        {
+          PolicyName: `${parameters.service}-${parameters.stage}-${functionKey}`,
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': `${logGroup}:*` }] }, ...statements, NETWORK_INTERFACES],
+          },
+        },
+      ],
+    },
+  };
+}
 
 /**
  * The setup function's own role: the only one that may create and grow topics. It reads the
- * secrets and writes its own log group; it needs no data access to Kafka, and its network
- * interfaces are managed with the same unscopable EC2 actions as the other functions'.
+ * secrets; it needs no data access to Kafka.
  */
 export function setupRoleResource(parameters: DeployParameters): Resources {
   const cluster = mskClusterArn(parameters);
-  const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${parameters.service}-${parameters.stage}-setup`;
-  const statements: Statement[] = [
-    { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': `${logGroup}:*` }] },
-    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
-    { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
-    {
-      Effect: 'Allow',
-      Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic'],
-      Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)),
-    },
-    {
-      Effect: 'Allow',
-      Action: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      Resource: ['*'],
-    },
-  ];
   return {
-    [SETUP_ROLE]: {
-      Type: 'AWS::IAM::Role',
+    [SETUP_ROLE]: functionRole(parameters, 'setup', [
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
+      { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
+      {
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:CreateTopic', 'kafka-cluster:AlterTopic'],
+        Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)),
+      },
+    ]),
+  };
+}
+
+/** Where the live view's token is kept (serverless.yml `opsTokenSecret`). */
+export const opsTokenSecretName = (parameters: DeployParameters): string => `${parameters.service}/${parameters.stage}/ops-token`;
+export const OPS_TOKEN_SECRET = 'OpsTokenSecret';
+
+/**
+ * The live view's role: it reads every database and its token, and only reads Kafka: the topics'
+ * offsets, the groups of this stage (their members and committed offsets), and the dead-letter
+ * topic, through short-lived groups of its own (`<service>-<stage>-ops-dead-letters-…`).
+ */
+export function opsResources(parameters: DeployParameters): Resources {
+  const cluster = mskClusterArn(parameters);
+  const stageGroups = (suffix: string) => clusterResourceArn(cluster, 'group', `${parameters.service}-${parameters.stage}-${suffix}`);
+  return {
+    [OPS_TOKEN_SECRET]: {
+      Type: 'AWS::SecretsManager::Secret',
       Properties: {
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
-        },
-        Policies: [{ PolicyName: `${parameters.service}-${parameters.stage}-setup`, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+        Name: opsTokenSecretName(parameters),
+        Description: 'The token that opens the live view (GET /ops/); README, "Live view"',
+        GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
       },
     },
+    [OPS_ROLE]: functionRole(parameters, 'ops', [
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }] },
+      { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
+      { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic'], Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)) },
+      { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: [clusterResourceArn(cluster, 'topic', TOPICS.deadLetters)] },
+      { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup'], Resource: [stageGroups('*')] },
+      { Effect: 'Allow', Action: ['kafka-cluster:AlterGroup'], Resource: [stageGroups('ops-dead-letters-*')] },
+    ]),
   };
 }

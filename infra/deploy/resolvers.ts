@@ -4,7 +4,7 @@
  */
 import type { TemplateString } from './cloudformation';
 import { databaseResources } from './databases';
-import { iamStatements as statementsFor, setupRoleResource, type Statement } from './iam';
+import { iamStatements as statementsFor, opsResources, setupRoleResource, type Statement } from './iam';
 import { kafkaClusterResources, mskClusterArn as clusterArnOf } from './kafka-cluster';
 import { LAMBDA_SECURITY_GROUP, lambdaVpc, networkResources, PRIVATE_SUBNETS, VPC } from './network';
 import { type DeployParameters, readDeployParameters, type Resolve } from './parameters';
@@ -40,7 +40,7 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
 export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown> }> {
   const parameters = await deployTarget(context);
   if (!parameters) return { Resources: {} };
-  const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []) };
+  const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []), ...opsResources(parameters) };
   if (parameters.existing) return { Resources: setup };
 
   const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };

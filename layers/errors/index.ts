@@ -21,6 +21,13 @@ export class BadRequestError extends AppError {
   }
 }
 
+/** A request without the credentials its route needs (the live view's token on AWS). */
+export class UnauthorizedError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 401, options);
+  }
+}
+
 /** The item, user or order does not exist. */
 export class NotFoundError extends AppError {
   constructor(message: string, options?: ErrorOptions) {

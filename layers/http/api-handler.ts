@@ -19,6 +19,8 @@ export function apiHandler<Deps>(
   secretPrefix: string,
   shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
   depsOf: (databases: Databases) => Deps,
+  /** Checks before any database is touched (the live view's token). */
+  access: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] = [],
 ) {
   const route = router(routes);
   return withLoginRetry(
@@ -26,6 +28,7 @@ export function apiHandler<Deps>(
       .use(httpErrorHandler())
       // Every log line of the invocation carries its Lambda context (function, request id, cold start).
       .use(injectLambdaContext(logger))
+      .use(access)
       .use(databases(secretPrefix, shardCounts))
       .handler((event, context) => route(event, depsOf(context.databases))),
   );
