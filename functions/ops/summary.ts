@@ -76,6 +76,17 @@ export interface OpsSummary {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** How long one part of the summary may take: a shard or broker that hangs (frozen, cut off) is named in `errors`, the rest is served. */
+const PART_TIMEOUT_MS = 1_500;
+
+function within<T>(what: string, work: Promise<T>, ms = PART_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 const figuresOf = (second: CheckoutSecond): SecondFigures => ({
   at: second.at,
   committed: second.committed,
@@ -101,15 +112,31 @@ class SlowReads {
     return { at: kept.at, figures: await kept.figures };
   }
 
-  /** The latest dead letters, read again only when their count has changed. */
-  latestDeadLetters(count: number, read: () => Promise<DeadLetter[]>): Promise<DeadLetter[]> {
+  private latestRead: DeadLetter[] = [];
+
+  /**
+   * The latest dead letters, read again only when their count has changed. Reading takes a
+   * consumer's join (seconds), so a summary does not wait for it: it shows the last list read,
+   * and the new one once it is in.
+   */
+  latestDeadLetters(count: number, read: () => Promise<DeadLetter[]>): { letters: DeadLetter[]; error?: string } {
     if (this.deadLetters?.count !== count) {
       const letters = read();
       this.deadLetters = { count, letters };
-      letters.catch(() => (this.deadLetters = undefined));
+      letters.then(
+        (list) => (this.latestRead = list),
+        (error: unknown) => {
+          this.deadLetters = undefined;
+          this.lastError = describe(error);
+        },
+      );
     }
-    return this.deadLetters.letters;
+    const error = this.lastError;
+    this.lastError = undefined;
+    return { letters: this.latestRead, ...(error ? { error } : {}) };
   }
+
+  private lastError: string | undefined;
 }
 
 const slow = new SlowReads();
@@ -121,7 +148,10 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
 
   const coordinatorReads = orderShards.map(async (sql, shard) => {
     try {
-      const [stats, view] = await Promise.all([readCheckoutStats(sql, { sinceMs: SERIES_WINDOW_MS }), readCoordinatorShard(sql, { listed: LISTED })]);
+      const [stats, view] = await within(
+        `order-${shard}`,
+        Promise.all([readCheckoutStats(sql, { sinceMs: SERIES_WINDOW_MS }), readCoordinatorShard(sql, { listed: LISTED })]),
+      );
       return { shard, stats, view };
     } catch (error) {
       errors.push(`order-${shard}: ${describe(error)}`);
@@ -134,7 +164,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     return Array.from({ length: shards.count }, async (_, shard) => {
       const name = `${service}-${shard}`;
       try {
-        const { at, figures } = await slow.figures(name, () => readParticipantShard(shards.at(shard), service), now);
+        const { at, figures } = await within(name, slow.figures(name, () => readParticipantShard(shards.at(shard), service), now));
         return { name, service, figures, figuresAt: at };
       } catch (error) {
         errors.push(`${name}: ${describe(error)}`);
@@ -145,18 +175,17 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
 
   const kafkaRead = (async () => {
     try {
-      const admin = await deps.kafka.admin();
-      const groups = (await listConsumerGroups(admin)).filter((group) => !group.includes(DEAD_LETTER_READER));
-      const [lag, holders, dead] = await Promise.all([readConsumerLag(admin, groups), readGroupHolders(admin, groups), deadLetterRanges(admin)]);
-      let latest: DeadLetter[] = [];
-      let deadLetterError: string | undefined;
-      try {
-        latest = await slow.latestDeadLetters(dead.count, () => readLatestDeadLetters(deps.kafka.client, deps.kafka.groupPrefix, dead.ranges, LISTED));
-      } catch (error) {
-        deadLetterError = describe(error);
-        errors.push(`dead letters: ${deadLetterError}`);
-      }
-      return { lag, holders, deadLetters: { count: dead.count, latest, ...(deadLetterError ? { error: deadLetterError } : {}) } };
+      const [lag, holders, dead] = await within(
+        'Kafka',
+        (async () => {
+          const admin = await deps.kafka.admin();
+          const groups = (await listConsumerGroups(admin)).filter((group) => !group.includes(DEAD_LETTER_READER));
+          return Promise.all([readConsumerLag(admin, groups), readGroupHolders(admin, groups), deadLetterRanges(admin)]);
+        })(),
+      );
+      const latest = slow.latestDeadLetters(dead.count, () => readLatestDeadLetters(deps.kafka.client, deps.kafka.groupPrefix, dead.ranges, LISTED));
+      if (latest.error) errors.push(`dead letters: ${latest.error}`);
+      return { lag, holders, deadLetters: { count: dead.count, latest: latest.letters, ...(latest.error ? { error: latest.error } : {}) } };
     } catch (error) {
       errors.push(`kafka: ${describe(error)}`);
       return { lag: null, holders: null, deadLetters: { count: null, latest: [], error: describe(error) } };
@@ -171,7 +200,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
   await Promise.all(
     orderShards.map(async (sql, shard) => {
       try {
-        for (const txnId of await decidedLongAgo(sql, { txnIds: prepared, graceMs: DECISION_GRACE_MS })) stale.add(txnId);
+        for (const txnId of await within(`order-${shard}`, decidedLongAgo(sql, { txnIds: prepared, graceMs: DECISION_GRACE_MS }))) stale.add(txnId);
       } catch (error) {
         errors.push(`order-${shard}: ${describe(error)}`);
       }

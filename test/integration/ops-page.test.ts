@@ -1,11 +1,13 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { ProcessRegistry } from '../../infra/stack/processes';
 import { eventually } from './support/eventually';
+import { freeze } from './support/freeze';
 import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
-import { gatewayUrl } from './support/stack';
+import { gatewayUrl, stackConfig } from './support/stack';
 
 /**
  * The live view in a real browser (the Debian `chromium`, driven by playwright-core): it loads
- * without errors, and its figures follow the shop.
+ * without errors, its figures follow the shop, and what a frozen shard holds up shows and goes away.
  */
 const CHROMIUM = process.env.SHOP_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -54,3 +56,47 @@ it('shows the committed count rising while checkouts run', async () => {
   expect(after).toBeGreaterThanOrEqual(before + 20);
   expect(problems).toEqual([]);
 });
+
+it('shows the transactions a frozen stock shard leaves undecided, with their age, until the 2PC timeout resolves them', async () => {
+  // The stock shard's database server stops (SIGSTOP of it and its backends): its participant's
+  // Prepares wait, so no vote comes for the checkouts that hold its items.
+  const server = new ProcessRegistry(stackConfig.runDir).pidOf('postgres-stock-0')!;
+  const item = await itemWith(1, 100, 0);
+  const buyer = await userWith(100);
+  const orders = await Promise.all(Array.from({ length: 6 }, () => orderOf(buyer, [[item, 1]])));
+  const rows = async (table: string) => (await page.locator(`${table} tbody tr td:last-child`).allTextContents()).map((cell) => cell.trim());
+  const ageMs = (cell: string) => {
+    const match = /^(\d+(?:\.\d+)?) (ms|s)$/.exec(cell);
+    return match ? Number(match[1]) * (match[2] === 's' ? 1000 : 1) : 0;
+  };
+
+  const resume = freeze(server);
+  let statuses: Promise<number[]> | undefined;
+  try {
+    statuses = checkoutInFlight(orders, 6).statuses;
+    const oldest = await eventually(
+      'an undecided transaction on the page, at least a second old',
+      async () => {
+        const age = Math.max(0, ...(await rows('#undecided')).map(ageMs));
+        return age >= 1000 ? age : undefined;
+      },
+      15_000,
+    );
+    expect(oldest).toBeGreaterThanOrEqual(1000);
+    expect(await page.locator('[data-field="oldestUndecidedMs"]').textContent()).toMatch(/\d/);
+    // e.g. SHOP_OPS_SCREENSHOTS=docs to refresh the README's picture of it
+    if (process.env.SHOP_OPS_SCREENSHOTS) await page.screenshot({ path: `${process.env.SHOP_OPS_SCREENSHOTS}/ops-undecided.png`, fullPage: true });
+
+    // Past the 2PC timeout the checkouts abort them: they leave the undecided list, and wait as
+    // decided but unacknowledged until the shard is back.
+    await eventually('the undecided transactions to be resolved', async () => ((await rows('#undecided')).length === 0 ? true : undefined), stackConfig.checkoutTimeoutMs + 15_000);
+    expect((await rows('#unacknowledged')).length).toBeGreaterThan(0);
+    // Once its figures are due again, the shard that does not answer is named; the rest of the view goes on.
+    await eventually('the page to name the shard it cannot read', async () => ((await page.locator('#status').textContent())?.includes('stock-0') ? true : undefined), 20_000);
+  } finally {
+    resume();
+  }
+  expect((await statuses!).every((status) => status === 503)).toBe(true);
+  await eventually('every decision to be acknowledged once the shard is back', async () => ((await rows('#unacknowledged')).length === 0 ? true : undefined), 60_000);
+  expect(problems).toEqual([]);
+}, 120_000);
