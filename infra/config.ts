@@ -54,13 +54,17 @@ export function loadStackConfig(env = process.env): StackConfig {
     checkoutTimeoutMs: intEnv('SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max, env),
     logRetentionS: intEnv('SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max, env),
     ports: {
+      // Every default is below 32768, out of Linux's range of ephemeral ports (32768–60999): a
+      // server port in it can be held by any outgoing connection at the moment a process starts
+      // (an instance restarted or added failed on EADDRINUSE, its port the local end of a
+      // connection to PostgreSQL).
       gateway: port('SHOP_GATEWAY_PORT', 8000),
-      postgresBase: port('SHOP_POSTGRES_PORT_BASE', 54410),
-      kafka: port('SHOP_KAFKA_PORT', 39092),
-      kafkaController: port('SHOP_KAFKA_CONTROLLER_PORT', 39093),
-      secrets: port('SHOP_SECRETS_PORT', 45660),
-      offlineHttpBase: port('SHOP_OFFLINE_HTTP_PORT_BASE', 43100),
-      offlineLambdaBase: port('SHOP_OFFLINE_LAMBDA_PORT_BASE', 43200),
+      postgresBase: port('SHOP_POSTGRES_PORT_BASE', 24410),
+      kafka: port('SHOP_KAFKA_PORT', 29092),
+      kafkaController: port('SHOP_KAFKA_CONTROLLER_PORT', 29093),
+      secrets: port('SHOP_SECRETS_PORT', 25660),
+      offlineHttpBase: port('SHOP_OFFLINE_HTTP_PORT_BASE', 23100),
+      offlineLambdaBase: port('SHOP_OFFLINE_LAMBDA_PORT_BASE', 23200),
     },
   };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from '../config';
 import { type OfflineInstance, offlineInstances } from '../offline/instances';
-import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
+import { childrenOf, isAlive, type ProcessRegistry, portIsOpen, run, sleep, waitFor } from '../stack/processes';
 
 const TEMPLATE = path.join(__dirname, '..', '..', 'nginx', 'gateway.conf.template');
 const PROCESS_NAME = 'nginx';
@@ -71,5 +71,27 @@ export class Gateway {
     await run(this.nginx, [...args, '-t']);
     const pid = this.processes.start(PROCESS_NAME, this.nginx, args);
     await waitFor('nginx', () => portIsOpen(this.config.ports.gateway), { pid, log: this.processes.logFile(PROCESS_NAME) });
+  }
+
+  /**
+   * Sends requests to the instances of `config` from now on: the configuration is rendered again
+   * and NGINX reloads it gracefully (SIGHUP): new workers take the new requests, the old ones
+   * finish what they are serving and exit. Resolves once they have, so no request is still on
+   * its way to an instance that is left out.
+   */
+  async reload(config: StackConfig, timeoutMs = 60_000): Promise<void> {
+    const pid = this.processes.pidOf(PROCESS_NAME);
+    if (pid === undefined || !isAlive(pid)) throw new Error('gateway: nginx is not running');
+    const rendered = gatewayConfig(config);
+    fs.writeFileSync(`${this.configFile}.next`, rendered);
+    await run(this.nginx, ['-e', 'stderr', '-p', path.dirname(this.configFile), '-c', `${this.configFile}.next`, '-t']);
+    fs.renameSync(`${this.configFile}.next`, this.configFile);
+    const oldWorkers = childrenOf(pid);
+    process.kill(pid, 'SIGHUP');
+    const deadline = Date.now() + timeoutMs;
+    while (oldWorkers.some(isAlive)) {
+      if (Date.now() > deadline) throw new Error(`gateway: the old workers still serve requests after ${timeoutMs} ms`);
+      await sleep(100);
+    }
   }
 }

@@ -17,8 +17,10 @@ async function main(command: string | undefined): Promise<void> {
       return runInForeground(stack);
     case 'stop':
       return stopFromOutside(stack);
+    case 'scale':
+      return scale(stack, process.argv[3]);
     default:
-      throw new Error(`unknown command ${command ?? '(none)'}; use start, stop or prepare`);
+      throw new Error(`unknown command ${command ?? '(none)'}; use start, stop, scale N or prepare`);
   }
 }
 
@@ -39,6 +41,19 @@ async function runInForeground(stack: Stack): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
 
+}
+
+/** `npm run scale -- N`: the running stack's function instances, up or down, while it serves. */
+async function scale(stack: Stack, argument: string | undefined): Promise<void> {
+  const count = Number(argument);
+  if (!argument || !/^\d+$/.test(argument) || count < 1 || count > 16) {
+    throw new Error(`npm run scale -- N: N is the number of function instances, a whole number from 1 to 16${argument ? `, not ${argument}` : ''}`);
+  }
+  const supervisor = stack.processes.pidOf(SUPERVISOR);
+  if (supervisor === undefined || !isAlive(supervisor)) throw new Error('the stack is not running; npm start first');
+  const started = Date.now();
+  await stack.scale(count);
+  consoleProgress.step(`scaled: ${count} function instance${count === 1 ? '' : 's'} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 /** Asks the foreground start to stop (it knows best); stops the parts itself when start is gone. */

@@ -10,6 +10,7 @@ import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager } from '../secrets/local-secrets-manager';
 import { ensureToolchain, type Toolchain } from './prerequisites';
+import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from './processes';
 import type { Progress } from './progress';
 
@@ -67,6 +68,9 @@ export class Stack {
       const secretsUp = this.startSecrets(secrets);
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
       this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
+      writeInstanceCount(this.config, this.config.instances);
+      // Nothing is restarting before the stack runs: a lock left by an earlier run is stale.
+      for (const file of fs.readdirSync(this.processes.pidDir)) if (file.endsWith('.restarting')) fs.rmSync(path.join(this.processes.pidDir, file), { force: true });
       let ready = 0;
       await startOfflineInstances(this.config, this.processes, (instance) =>
         this.progress.step(`functions: instance ${++ready}/${this.config.instances} up (http ${instance.httpPort}, lambda ${instance.lambdaPort})`),
@@ -90,6 +94,47 @@ export class Stack {
       this.progress.step(`${what}: stopping`);
       await Promise.all(matching.map((name) => this.processes.stop(name, signal, graceMs)));
     }
+    forgetInstanceCount(this.config);
+  }
+
+  /**
+   * Sets the number of serverless-offline instances of the running stack, while it serves.
+   * Up: the new instances start (bundling into their own folders), join every consumer group as
+   * standby members, and then the gateway sends them requests. Down: the gateway stops sending to
+   * the instances left out and waits until what they were serving is answered; then each is ended
+   * with SIGINT, which lets its Kafka batches finish, commits their offsets and leaves the groups.
+   * The supervisor replaces dead instances up to the new count only.
+   */
+  async scale(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`instances must be a whole number from 1 to 16, not ${count}`);
+    const before = liveConfig(this.config);
+    const after = { ...before, instances: count };
+    if (count === before.instances) {
+      this.progress.step(`functions: already ${count} instance${count === 1 ? '' : 's'}`);
+      return;
+    }
+    const tools = await ensureToolchain(this.progress);
+    const gateway = new Gateway(after, tools.nginx, this.processes);
+    if (count > before.instances) {
+      const added = offlineInstances(after).slice(before.instances);
+      this.progress.step(`functions: starting ${added.map((instance) => instance.name).join(', ')}`);
+      writeInstanceCount(this.config, count);
+      await Promise.all(added.map((instance) => this.restartInstance(instance.index)));
+      await gateway.reload(after);
+      this.progress.step(`gateway: sends to ${count} instances`);
+      return;
+    }
+    const removed = offlineInstances(before).slice(count);
+    writeInstanceCount(this.config, count);
+    this.progress.step(`gateway: sending to ${count} instance${count === 1 ? '' : 's'}; waiting for ${removed.map((instance) => instance.name).join(', ')} to answer what they serve`);
+    await gateway.reload(after);
+    await Promise.all(
+      removed.map(async (instance) => {
+        this.progress.step(`functions: draining ${instance.name} (Kafka batches finish, offsets committed, groups left)`);
+        await this.processes.stop(instance.name, 'SIGINT', 30_000);
+        this.progress.step(`functions: ${instance.name} stopped`);
+      }),
+    );
   }
 
   /**
@@ -98,21 +143,37 @@ export class Stack {
    * lock file keeps two callers from starting it twice, and a live instance is left alone.
    */
   async restartInstance(index: number): Promise<void> {
-    const instance = offlineInstances(this.config)[index];
-    if (!instance) throw new Error(`no instance ${index}; the stack has ${this.config.instances}`);
+    const config = liveConfig(this.config);
+    const instance = offlineInstances(config)[index];
+    if (!instance) throw new Error(`no instance ${index}; the stack has ${config.instances}`);
     const lock = path.join(this.processes.pidDir, `${instance.name}.restarting`);
-    let handle: number;
-    try {
-      handle = fs.openSync(lock, 'wx');
-    } catch {
-      while (fs.existsSync(lock)) await sleep(200);
-      return;
+    // The lock names its holder, so a lock left by a process that died (a supervisor stopped
+    // mid-restart) is taken over instead of waited on forever.
+    const holderOf = (): number | undefined => {
+      try {
+        return Number(fs.readFileSync(lock, 'utf8').trim()) || undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+        break;
+      } catch {
+        const holder = holderOf();
+        if (holder !== undefined && !isAlive(holder)) {
+          fs.rmSync(lock, { force: true });
+          continue;
+        }
+        while (fs.existsSync(lock) && isAlive(holderOf() ?? process.pid)) await sleep(200);
+        if (!fs.existsSync(lock)) return;
+      }
     }
     try {
       if (isAlive(this.processes.pidOf(instance.name))) return;
-      await startOfflineInstances(this.config, this.processes, () => this.progress.step(`functions: ${instance.name} up again`), [instance]);
+      await startOfflineInstances(config, this.processes, () => this.progress.step(`functions: ${instance.name} up`), [instance]);
     } finally {
-      fs.closeSync(handle);
       fs.rmSync(lock, { force: true });
     }
   }
@@ -138,7 +199,7 @@ export class Stack {
 
   /** The indexes of serverless-offline instances whose process has died. */
   deadInstances(): number[] {
-    return offlineInstances(this.config)
+    return offlineInstances(liveConfig(this.config))
       .filter((instance) => !isAlive(this.processes.pidOf(instance.name)))
       .map((instance) => instance.index);
   }

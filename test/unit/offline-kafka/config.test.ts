@@ -71,12 +71,12 @@ describe('readKafkaEventSources', () => {
   it('reads msk events with brokers from custom.offlineKafka', () => {
     const arn = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shop/abc-1';
     const { sources } = readKafkaEventSources(
-      service({ settle: { events: [{ msk: { arn, topic: 'results', batchSize: 5 } }] } }, { offlineKafka: { brokers: '127.0.0.1:39092, 127.0.0.1:39093' } }),
+      service({ settle: { events: [{ msk: { arn, topic: 'results', batchSize: 5 } }] } }, { offlineKafka: { brokers: '127.0.0.1:29092, 127.0.0.1:29093' } }),
       context,
     );
     expect(sources[0]).toMatchObject({
-      source: { kind: 'msk', arn, bootstrapServers: ['127.0.0.1:39092', '127.0.0.1:39093'] },
-      brokers: ['127.0.0.1:39092', '127.0.0.1:39093'],
+      source: { kind: 'msk', arn, bootstrapServers: ['127.0.0.1:29092', '127.0.0.1:29093'] },
+      brokers: ['127.0.0.1:29092', '127.0.0.1:29093'],
       batchSize: 5,
     });
   });
@@ -98,11 +98,11 @@ describe('readKafkaEventSources', () => {
 
   it('lets custom.offlineKafka.brokers override kafka bootstrapServers', () => {
     const { sources } = readKafkaEventSources(
-      service({ settle: { events: [{ kafka: { topic: 't', bootstrapServers: ['prod:9092'] } }] } }, { offlineKafka: { brokers: ['127.0.0.1:39092'] } }),
+      service({ settle: { events: [{ kafka: { topic: 't', bootstrapServers: ['prod:9092'] } }] } }, { offlineKafka: { brokers: ['127.0.0.1:29092'] } }),
       context,
     );
-    expect(sources[0]!.brokers).toEqual(['127.0.0.1:39092']);
-    expect(sources[0]!.source.bootstrapServers).toEqual(['127.0.0.1:39092']);
+    expect(sources[0]!.brokers).toEqual(['127.0.0.1:29092']);
+    expect(sources[0]!.source.bootstrapServers).toEqual(['127.0.0.1:29092']);
   });
 
   it('skips events with enabled: false and ignores other event types', () => {

@@ -28,9 +28,9 @@ describe('resolveLambdaEndpoint', () => {
   });
 
   it('prefers the CLI over custom.serverless-offline', () => {
-    const custom = { 'serverless-offline': { lambdaPort: 43200, host: '127.0.0.1' } };
-    expect(resolveLambdaEndpoint({}, custom)).toEqual({ host: '127.0.0.1', port: 43200 });
-    expect(resolveLambdaEndpoint({ lambdaPort: '43201' }, custom)).toEqual({ host: '127.0.0.1', port: 43201 });
+    const custom = { 'serverless-offline': { lambdaPort: 23200, host: '127.0.0.1' } };
+    expect(resolveLambdaEndpoint({}, custom)).toEqual({ host: '127.0.0.1', port: 23200 });
+    expect(resolveLambdaEndpoint({ lambdaPort: '23201' }, custom)).toEqual({ host: '127.0.0.1', port: 23201 });
   });
 
   it('connects to localhost when serverless-offline binds a wildcard address', () => {
