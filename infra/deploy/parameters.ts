@@ -26,6 +26,8 @@ export interface DeployParameters {
   readonly checkoutTimeoutMs: number;
   /** Long enough that a late Prepare is refused before its record may go (`lateRefusal`). */
   readonly logRetentionS: number;
+  /** Each shard's `max_connections`: the functions' concurrency is bounded to stay below it (connection-budget.ts). */
+  readonly databaseMaxConnections: number;
   /** Existing infrastructure: where the functions run and which MSK cluster they use. */
   readonly existing?: {
     readonly subnetIds: readonly string[];
@@ -87,6 +89,7 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
     checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
     logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), LOG_RETENTION_S.min, LOG_RETENTION_S.max),
+    databaseMaxConnections: wholeNumber('databaseMaxConnections', await param('databaseMaxConnections'), 20, 100_000),
   } as const;
   if (infrastructure === 'create') return common;
 

@@ -3,6 +3,7 @@
  * resolvers. Stage `local` (serverless-offline) gets none of them: no VPC, no resources, no IAM.
  */
 import type { TemplateString } from './cloudformation';
+import { concurrencyBudget } from './connection-budget';
 import { databaseResources } from './databases';
 import { iamStatements as statementsFor, opsResources, setupRoleResource, type Statement } from './iam';
 import { kafkaClusterResources, mskClusterArn as clusterArnOf } from './kafka-cluster';
@@ -37,11 +38,20 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
   return parameters ? statementsFor(parameters) : [];
 }
 
-export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown> }> {
+/** Each function's reserved concurrency, merged into the functions Serverless compiles (`resources.extensions`). */
+function concurrencyExtensions(parameters: DeployParameters): Record<string, { Properties: { ReservedConcurrentExecutions: number } }> {
+  const logicalIdOf = (functionKey: string) => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
+  return Object.fromEntries(
+    Object.entries(concurrencyBudget(parameters).reserved).map(([functionKey, reserved]) => [logicalIdOf(functionKey), { Properties: { ReservedConcurrentExecutions: reserved } }]),
+  );
+}
+
+export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown>; extensions?: Record<string, unknown> }> {
   const parameters = await deployTarget(context);
   if (!parameters) return { Resources: {} };
   const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []), ...opsResources(parameters) };
-  if (parameters.existing) return { Resources: setup };
+  const extensions = concurrencyExtensions(parameters);
+  if (parameters.existing) return { Resources: setup, extensions };
 
   const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };
   const created = {
@@ -54,5 +64,5 @@ export async function resources(context: ResolverContext): Promise<{ Resources: 
   const needed = Object.entries(created)
     .filter(([, resource]) => ['AWS::SecretsManager::SecretTargetAttachment', 'AWS::MSK::Cluster', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation'].includes(resource.Type))
     .map(([logicalId]) => logicalId);
-  return { Resources: { ...created, ...setup, ...setupRunResource(parameters, needed) } };
+  return { Resources: { ...created, ...setup, ...setupRunResource(parameters, needed) }, extensions };
 }

@@ -171,6 +171,18 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(grantsFor(template, 'secretsmanager:GetSecretValue', 'SetupRole')).toEqual(grantsFor(template, 'secretsmanager:GetSecretValue'));
   });
 
+  it('bounds every function that opens connections so a shard never gets more logins than its max_connections allows', () => {
+    const reserved = (logicalId: string) => resourceById(template, logicalId).Properties.ReservedConcurrentExecutions as number;
+    const partitions = 8;
+    const allowed = Math.floor((80 - 10) / 2);
+    // Consumers: one invocation per partition per mapping (Lambda's own bound); the others reserved.
+    expect(reserved('OrderApiLambdaFunction') + partitions + reserved('ResolverLambdaFunction') + reserved('OpsLambdaFunction')).toBe(allowed);
+    for (const service of ['Stock', 'Payment']) {
+      expect(reserved(`${service}ApiLambdaFunction`) + 2 * partitions + reserved(`${service}RetentionLambdaFunction`) + reserved('OpsLambdaFunction')).toBe(allowed);
+    }
+    expect(reserved('OrderApiLambdaFunction')).toBeGreaterThan(0);
+  });
+
   it('protects the live view: its function alone reads its generated token, and only reads Kafka', () => {
     const ops = resourceById(template, 'OpsLambdaFunction');
     expect(ops.Properties.Role).toEqual({ 'Fn::GetAtt': ['OpsRole', 'Arn'] });
@@ -253,6 +265,10 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
 
   it('existing infrastructure without a cluster', async () => {
     expect(await packageAwsFails({ ...EXISTING, existingMskClusterArn: 'my-cluster' })).toContain('parameter existingMskClusterArn=my-cluster is not an MSK cluster ARN');
+  }, 60_000);
+
+  it('a database too small for the functions that may connect to it at once', async () => {
+    expect(await packageAwsFails({ databaseMaxConnections: '40' })).toContain('parameter databaseMaxConnections=40 leaves the stock API no connections');
   }, 60_000);
 
   it('a resolver run longer than its schedule allows', async () => {

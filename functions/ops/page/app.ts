@@ -69,6 +69,7 @@ function render(summary: OpsSummary): void {
     element.textContent = field === 'oldestUndecidedMs' ? seconds(value as number | null) : count(value as number | null);
   }
   $('[data-field-dead-letters]').textContent = count(summary.deadLetters.count);
+  $('[data-field-instance-count]').textContent = summary.instances === null ? 'Lambda' : String(summary.instances.length);
 
   // Seconds with no decision are zero, not missing: fill the gaps of the last five minutes.
   const bySecond = new Map(summary.perSecond.map((second) => [second.at, second]));
@@ -138,10 +139,18 @@ function render(summary: OpsSummary): void {
     ]),
     'no shard',
   );
+  // Each instance's share of the work: the consumer groups whose partitions it holds (HTTP requests are spread by the gateway).
+  const heldBy = (name: string) =>
+    (summary.consumerGroups ?? []).flatMap((group) => group.holders.filter((holder) => holder.instance === name).map((holder) => `${group.group.replace(/^.*?-.*?-/, '')} (${holder.partitions})`));
   table(
     '#instances',
-    ['instance', 'pid', 'up'],
-    (summary.instances ?? []).map((instance) => [escape(instance.name), String(instance.pid), instance.up ? 'yes' : '<span class="bad">no</span>']),
+    ['instance', 'pid', 'up', 'consumer groups it works for (partitions)'],
+    (summary.instances ?? []).map((instance) => [
+      escape(instance.name),
+      String(instance.pid),
+      instance.up ? 'yes' : '<span class="bad">no</span>',
+      escape(heldBy(instance.name).join(', ') || 'none: standing by'),
+    ]),
     summary.instances === null ? 'Lambda: as many containers as it needs' : 'no instance',
   );
   $('#status').textContent = `updated ${new Date(summary.at).toLocaleTimeString('en-GB')}${summary.errors.length ? ` · unreadable: ${summary.errors.join('; ')}` : ''}`;
