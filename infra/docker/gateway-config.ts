@@ -18,6 +18,8 @@ export function composeGatewayConfig(config: StackConfig, template?: string): st
       // A container's published port arrives on the container's own interface, not on loopback.
       listenAddress: '0.0.0.0',
       hostOf: (instance) => instance.name,
+      // The compose file runs a fixed set of instances: only those are listed.
+      slots: config.instances,
     },
     template,
   );

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from '../config';
 import { type OfflineInstance, offlineInstances } from '../offline/instances';
-import { childrenOf, isAlive, type ProcessRegistry, portIsOpen, run, sleep, waitFor } from '../stack/processes';
+import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
 
 const TEMPLATE = path.join(__dirname, '..', '..', 'nginx', 'gateway.conf.template');
 const PROCESS_NAME = 'nginx';
@@ -22,7 +22,12 @@ export interface GatewayPlacement {
   readonly logDir: string;
   readonly listenAddress: string;
   readonly hostOf: (instance: OfflineInstance) => string;
+  /** How many instances it lists: every one the stack may scale to, or just those it has. */
+  readonly slots: number;
 }
+
+/** The most instances `npm run scale` may run (and `SHOP_INSTANCES` may ask for). */
+export const MAX_INSTANCES = 16;
 
 /** The gateway's configuration: the project's template, one upstream server per serverless-offline instance. */
 export function renderGatewayConfig(config: StackConfig, placement: GatewayPlacement, template = fs.readFileSync(TEMPLATE, 'utf8')): string {
@@ -32,16 +37,27 @@ export function renderGatewayConfig(config: StackConfig, placement: GatewayPlace
     WORKER_PROCESSES: 2,
     LISTEN_ADDRESS: placement.listenAddress,
     GATEWAY_PORT: config.ports.gateway,
-    INSTANCES: config.instances,
-    UPSTREAM_SERVERS: offlineInstances(config)
+    INSTANCES: placement.slots,
+    UPSTREAM_SERVERS: offlineInstances({ ...config, instances: placement.slots })
       .map((instance) => `    server ${placement.hostOf(instance)}:${instance.httpPort} max_fails=3 fail_timeout=2s;`)
       .join('\n'),
   });
 }
 
-/** The gateway's configuration for this stack, on this machine's loopback. */
+/**
+ * The gateway's configuration for this stack, on this machine's loopback. It lists every
+ * instance the stack may scale to, so scaling never reloads NGINX (a reload closes clients' idle
+ * connections, and a client that sends on one at that moment gets no reply): a slot with no
+ * instance refuses the connection, and NGINX passes the request on, nothing having been sent.
+ */
 export function gatewayConfig(config: StackConfig, template?: string): string {
-  const placement = { runDir: path.join(config.runDir, 'nginx'), logDir: path.join(config.runDir, 'logs'), listenAddress: '127.0.0.1', hostOf: () => '127.0.0.1' };
+  const placement = {
+    runDir: path.join(config.runDir, 'nginx'),
+    logDir: path.join(config.runDir, 'logs'),
+    listenAddress: '127.0.0.1',
+    hostOf: () => '127.0.0.1',
+    slots: MAX_INSTANCES,
+  };
   return renderGatewayConfig(config, placement, template);
 }
 
@@ -71,27 +87,5 @@ export class Gateway {
     await run(this.nginx, [...args, '-t']);
     const pid = this.processes.start(PROCESS_NAME, this.nginx, args);
     await waitFor('nginx', () => portIsOpen(this.config.ports.gateway), { pid, log: this.processes.logFile(PROCESS_NAME) });
-  }
-
-  /**
-   * Sends requests to the instances of `config` from now on: the configuration is rendered again
-   * and NGINX reloads it gracefully (SIGHUP): new workers take the new requests, the old ones
-   * finish what they are serving and exit. Resolves once they have, so no request is still on
-   * its way to an instance that is left out.
-   */
-  async reload(config: StackConfig, timeoutMs = 60_000): Promise<void> {
-    const pid = this.processes.pidOf(PROCESS_NAME);
-    if (pid === undefined || !isAlive(pid)) throw new Error('gateway: nginx is not running');
-    const rendered = gatewayConfig(config);
-    fs.writeFileSync(`${this.configFile}.next`, rendered);
-    await run(this.nginx, ['-e', 'stderr', '-p', path.dirname(this.configFile), '-c', `${this.configFile}.next`, '-t']);
-    fs.renameSync(`${this.configFile}.next`, this.configFile);
-    const oldWorkers = childrenOf(pid);
-    process.kill(pid, 'SIGHUP');
-    const deadline = Date.now() + timeoutMs;
-    while (oldWorkers.some(isAlive)) {
-      if (Date.now() > deadline) throw new Error(`gateway: the old workers still serve requests after ${timeoutMs} ms`);
-      await sleep(100);
-    }
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type StackConfig, databaseServers } from '../config';
 import { databaseSecretName } from '../../layers/db/secrets';
-import { Gateway } from '../gateway/nginx';
+import { Gateway, MAX_INSTANCES } from '../gateway/nginx';
 import { KafkaBroker } from '../kafka/broker';
 import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../../layers/db/migrate';
@@ -98,42 +98,47 @@ export class Stack {
   }
 
   /**
-   * Sets the number of serverless-offline instances of the running stack, while it serves.
-   * Up: the new instances start (bundling into their own folders), join every consumer group as
-   * standby members, and then the gateway sends them requests. Down: the gateway stops sending to
-   * the instances left out and waits until what they were serving is answered; then each is ended
-   * with SIGINT, which lets its Kafka batches finish, commits their offsets and leaves the groups.
-   * The supervisor replaces dead instances up to the new count only.
+   * Sets the number of serverless-offline instances of the running stack, while it serves. The
+   * gateway lists every instance the stack may have (infra/gateway/nginx.ts), so it is never
+   * reloaded. Up: the new instances start, join every consumer group as standby members, and the
+   * gateway finds them at its next try of their slots. Down: each instance left out is drained
+   * (SIGUSR2, patches/serverless-offline): it stops accepting connections (the gateway passes
+   * new requests on), answers on the ones it has until the gateway closes them, then shuts down
+   * as on SIGINT: its Kafka batches finish, their offsets are committed, its consumers leave their
+   * groups. The supervisor replaces dead instances up to the new count only.
    */
   async scale(count: number): Promise<void> {
-    if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error(`instances must be a whole number from 1 to 16, not ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) {
+      throw new Error(`instances must be a whole number from 1 to ${MAX_INSTANCES}, not ${count}`);
+    }
     const before = liveConfig(this.config);
-    const after = { ...before, instances: count };
     if (count === before.instances) {
       this.progress.step(`functions: already ${count} instance${count === 1 ? '' : 's'}`);
       return;
     }
-    const tools = await ensureToolchain(this.progress);
-    const gateway = new Gateway(after, tools.nginx, this.processes);
+    writeInstanceCount(this.config, count);
     if (count > before.instances) {
-      const added = offlineInstances(after).slice(before.instances);
+      const added = offlineInstances({ ...before, instances: count }).slice(before.instances);
       this.progress.step(`functions: starting ${added.map((instance) => instance.name).join(', ')}`);
-      writeInstanceCount(this.config, count);
       await Promise.all(added.map((instance) => this.restartInstance(instance.index)));
-      await gateway.reload(after);
-      this.progress.step(`gateway: sends to ${count} instances`);
       return;
     }
-    const removed = offlineInstances(before).slice(count);
-    writeInstanceCount(this.config, count);
-    this.progress.step(`gateway: sending to ${count} instance${count === 1 ? '' : 's'}; waiting for ${removed.map((instance) => instance.name).join(', ')} to answer what they serve`);
-    await gateway.reload(after);
     await Promise.all(
-      removed.map(async (instance) => {
-        this.progress.step(`functions: draining ${instance.name} (Kafka batches finish, offsets committed, groups left)`);
-        await this.processes.stop(instance.name, 'SIGINT', 30_000);
-        this.progress.step(`functions: ${instance.name} stopped`);
-      }),
+      offlineInstances(before)
+        .slice(count)
+        .map(async (instance) => {
+          this.progress.step(`functions: draining ${instance.name} (requests answered, Kafka batches finished and committed, groups left)`);
+          // SIGUSR2 to the instance itself (its group holds esbuild's service too): the drain
+          // patched into serverless-offline, which ends in its own SIGINT shutdown.
+          const pid = this.processes.pidOf(instance.name);
+          if (pid !== undefined && isAlive(pid)) {
+            process.kill(pid, 'SIGUSR2');
+            const deadline = Date.now() + 60_000;
+            while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+          }
+          await this.processes.stop(instance.name, 'SIGINT', 15_000);
+          this.progress.step(`functions: ${instance.name} stopped`);
+        }),
     );
   }
 

@@ -1,5 +1,5 @@
 import { loadStackConfig } from '../../../infra/config';
-import { gatewayConfig, renderTemplate } from '../../../infra/gateway/nginx';
+import { gatewayConfig, MAX_INSTANCES, renderTemplate } from '../../../infra/gateway/nginx';
 
 describe('renderTemplate', () => {
   it('fills every placeholder', () => {
@@ -12,17 +12,14 @@ describe('renderTemplate', () => {
 });
 
 describe('gatewayConfig', () => {
-  it('spreads the API over every serverless-offline instance and listens on the gateway port', () => {
+  it('spreads the API over every instance the stack may scale to, and listens on the gateway port', () => {
     const config = loadStackConfig({ SHOP_INSTANCES: '3', SHOP_GATEWAY_PORT: '8123', SHOP_OFFLINE_HTTP_PORT_BASE: '40000' });
 
     const rendered = gatewayConfig(config);
 
     expect(rendered).toContain('listen 127.0.0.1:8123');
-    expect(rendered.match(/server 127\.0\.0\.1:4000[0-2] /g)).toEqual([
-      'server 127.0.0.1:40000 ',
-      'server 127.0.0.1:40001 ',
-      'server 127.0.0.1:40002 ',
-    ]);
+    expect(rendered.match(/server 127\.0\.0\.1:\d+ /g)).toEqual(Array.from({ length: MAX_INSTANCES }, (_, index) => `server 127.0.0.1:${40000 + index} `));
+    expect(rendered).toContain(`proxy_next_upstream_tries ${MAX_INSTANCES};`);
     for (const prefix of ['/orders/', '/stock/', '/payment/']) expect(rendered).toContain(`location ${prefix} { proxy_pass http://functions; }`);
     expect(rendered).not.toMatch(/\{\{\w+\}\}/);
   });
