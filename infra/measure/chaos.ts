@@ -119,6 +119,19 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       run: (stack) => stack.restartDatabase('order-0'),
     },
     {
+      name: `npm run scale: ${config.instances} → 4 → 1 → ${config.instances} function instances`,
+      run: async (stack) => {
+        const steps: string[] = [];
+        for (const count of [4, 1, config.instances]) {
+          const started = Date.now();
+          await stack.scale(count);
+          steps.push(`${count} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          await pause(5_000);
+        }
+        return `scaled to ${steps.join(', ')}`;
+      },
+    },
+    {
       name: 'add_funds to the cap for 60 users, staggered, while checkouts hold their credit',
       run: (_stack, shop) => addFundsToTheCap(shop),
     },
