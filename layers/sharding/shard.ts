@@ -4,12 +4,17 @@
  * differ in one character (batch_init's "0" … "n-1") still spread evenly.
  */
 export function shardOf(id: string, shardCount: number): number {
+  return hashOf(id) % shardCount;
+}
+
+/** FNV-1a (32 bits) of the id's UTF-8 bytes: what shards and slots are computed from. */
+export function hashOf(id: string): number {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(id, 'utf8')) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % shardCount;
+  return hash;
 }
 
 /** Splits ids by shard, keeping each shard's ids in their given order. */
