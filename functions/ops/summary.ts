@@ -113,6 +113,7 @@ class SlowReads {
   }
 
   private latestRead: DeadLetter[] = [];
+  private lastError: string | undefined;
 
   /**
    * The latest dead letters, read again only when their count has changed. Reading takes a
@@ -135,8 +136,6 @@ class SlowReads {
     this.lastError = undefined;
     return { letters: this.latestRead, ...(error ? { error } : {}) };
   }
-
-  private lastError: string | undefined;
 }
 
 const slow = new SlowReads();
@@ -244,6 +243,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     shards.push({ name: read.name, service: read.service, up: true, rows, free, held, figuresAt, agrees: disagreements.length === 0, disagreements });
   }
 
+  for (const error of errors) logger.warn('ops summary part unreadable', { error });
   undecided.sort((a, b) => b.ageMs - a.ageMs);
   unacknowledged.sort((a, b) => b.decidedAgoMs - a.decidedAgoMs);
   return {
@@ -260,9 +260,6 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     consumerGroups: kafka.holders,
     shards,
     instances: localInstances(deps.pidDir),
-    errors: errors.map((error) => {
-      logger.warn('ops summary part unreadable', { error });
-      return error;
-    }),
+    errors,
   };
 }

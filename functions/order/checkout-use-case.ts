@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../layers/errors';
 import type { Transaction } from '../../layers/twopc/coordinator';
-import type { Instruction, ParticipantId } from '../../layers/twopc/messages';
+import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { prepareInstructions } from '../../layers/twopc/routing';
 import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf, type OrderForCheckout } from '../../layers/coordinator/transactions';
@@ -49,7 +49,7 @@ export interface CheckoutSettings {
 export type CheckoutOutcome =
   | { readonly kind: 'paid' }
   | { readonly kind: 'unknown order' }
-  | { readonly kind: 'refused'; readonly reason: 'not_found' | 'insufficient'; readonly detail?: string }
+  | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string }
   | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' };
 
 /** A claim lost to a concurrent change of the order is retried this many times. */
@@ -76,7 +76,7 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
     // A refusal promises that nothing is taken: say so only once every reservation is back.
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
-  if (decided?.abortReason === 'not_found' || decided?.abortReason === 'insufficient') {
+  if (decided && isBuyerRefusal(decided.abortReason)) {
     return { kind: 'refused', reason: decided.abortReason, ...(decided.abortDetail ? { detail: decided.abortDetail } : {}) };
   }
   return { kind: 'unavailable', why: 'not decided in time' };

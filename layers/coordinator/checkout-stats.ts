@@ -1,12 +1,13 @@
 import type postgres from 'postgres';
+import { BUYER_REFUSALS } from '../twopc/messages';
 
 /**
  * The checkouts' figures by second (`checkout_seconds`, migration 005): written with each batch of
  * decisions, read by the live view, folded into `checkout_totals` once older than the view shows.
  */
 
-/** What a participant's no vote means to the buyer: the checkout answered 409 or 404. Any other abort (timeout, a late prepare rolled back) is counted as aborted. */
-const REFUSED = ['not_found', 'insufficient'];
+/** Refused: the checkout answered 409 or 404 (`BUYER_REFUSALS`). Any other abort (timeout, a late prepare rolled back) is counted as aborted. */
+const REFUSED = [...BUYER_REFUSALS];
 
 /** Latency buckets per row: bucket b holds (2^((b-1)/4), 2^(b/4)] ms. */
 export const LATENCY_BUCKETS = 64;

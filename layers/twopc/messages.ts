@@ -59,6 +59,16 @@ export type Instruction = PrepareStock | PreparePayment | Decide;
 export const REFUSALS = ['not_found', 'insufficient', 'rolled_back'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
+/**
+ * The refusals that are the buyer's answer (the checkout replies 404 or 409): an item or user
+ * that does not exist, or not enough stock or credit. A prepare rolled back before it arrived is
+ * not: that checkout was not decided in time.
+ */
+export const BUYER_REFUSALS = ['not_found', 'insufficient'] as const satisfies readonly Refusal[];
+export type BuyerRefusal = (typeof BUYER_REFUSALS)[number];
+
+export const isBuyerRefusal = (reason: unknown): reason is BuyerRefusal => (BUYER_REFUSALS as readonly unknown[]).includes(reason);
+
 export interface Vote {
   readonly kind: 'vote';
   readonly txnId: string;
