@@ -65,7 +65,7 @@ export interface TransactionDetail {
  */
 export async function findTransaction(orders: ShardSet, txnId: string): Promise<TransactionDetail | undefined> {
   const found = await Promise.all(
-    Array.from({ length: orders.count }, async (_, shard) => {
+    orders.indexes.map(async (shard) => {
       const sql = orders.at(shard);
       const [row] = await sql<Omit<TransactionDetail, 'orderShard'>[]>`
         select txn_id as "txnId", order_id as "orderId", state, participants, yes as "votedYes", acked as acknowledged,

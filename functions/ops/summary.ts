@@ -143,9 +143,8 @@ const slow = new SlowReads();
 /** The summary of the running shop (`GET /ops/summary`); every part that fails is named in `errors`, the others stand. */
 export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSummary> {
   const errors: string[] = [];
-  const orderShards = Array.from({ length: deps.orders.count }, (_, shard) => deps.orders.at(shard));
-
-  const coordinatorReads = orderShards.map(async (sql, shard) => {
+  const coordinatorReads = deps.orders.indexes.map(async (shard) => {
+    const sql = deps.orders.at(shard);
     try {
       const [stats, view] = await within(
         `order-${shard}`,
@@ -160,7 +159,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
 
   const participantReads = (['stock', 'payment'] as const).flatMap((service) => {
     const shards = service === 'stock' ? deps.stock : deps.payment;
-    return Array.from({ length: shards.count }, async (_, shard) => {
+    return shards.indexes.map(async (shard) => {
       const name = `${service}-${shard}`;
       try {
         const { at, figures } = await within(name, slow.figures(name, () => readParticipantShard(shards.at(shard), service), now));
@@ -197,7 +196,8 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
   const prepared = participants.flatMap((participant) => ('figures' in participant ? participant.figures!.prepared : []));
   const stale = new Set<string>();
   await Promise.all(
-    orderShards.map(async (sql, shard) => {
+    deps.orders.indexes.map(async (shard) => {
+      const sql = deps.orders.at(shard);
       try {
         for (const txnId of await within(`order-${shard}`, decidedLongAgo(sql, { txnIds: prepared, graceMs: DECISION_GRACE_MS }))) stale.add(txnId);
       } catch (error) {

@@ -93,7 +93,7 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
     return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
   });
   await everyShardOrNone(
-    groupByShard(rows, (row) => row.id, orders.count).map((shardRows, shard) => ({
+    [...groupByShard(rows, (row) => row.id, orders.ownerOf)].map(([shard, shardRows]) => ({
       sql: orders.at(shard),
       async check(sql) {
         const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`

@@ -28,7 +28,7 @@ export async function resolverPass(
   const outbox: Outbox = new Map();
   const totals: PassTotals = { aborted: 0, resent: 0, forgotten: 0, failed: [] };
   await Promise.all(
-    Array.from({ length: orders.count }, async (_, shard) => {
+    orders.indexes.map(async (shard) => {
       try {
         const sql = orders.at(shard);
         const rollbacks = await abortExpired(sql, settings.batch);

@@ -4,7 +4,6 @@ import { decodeByShard } from '../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { decodeResult, isMalformed } from '../../layers/twopc/messages';
-import { shardOf } from '../../layers/sharding/shard';
 import { applyResults, queueInstructions } from '../../layers/coordinator/coordination';
 import { logger } from '../../layers/logging/logger';
 
@@ -23,7 +22,7 @@ export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.
     records,
     (record) => {
       const result = decodeResult(record.value);
-      return { value: result, shard: shardOf(result.orderId, orders.count) };
+      return { value: result, shard: orders.ownerOf(result.orderId) };
     },
     isMalformed,
   );

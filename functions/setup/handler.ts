@@ -3,7 +3,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { intEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { migrate } from '../../layers/db/migrate';
+import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { type DatabaseContext, databases, required } from '../../layers/db/middleware';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
@@ -13,6 +15,7 @@ import { logger } from '../../layers/logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 
 const config = serviceConfig();
+const secretsClient = new SecretsManagerClient({});
 const partitions = intEnv('KAFKA_PARTITIONS', 8, 1, 1000);
 /** The migration files travel in the package beside the bundles (serverless.yml `package.patterns`). */
 const migrationsRoot = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'infra/postgres/migrations');
@@ -32,9 +35,18 @@ const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
     const migrations: Record<string, string[]> = {};
     for (const service of ['order', 'stock', 'payment'] as const) {
       const shards = required(context.databases, service);
-      for (let shard = 0; shard < shards.count; shard++) {
+      for (const shard of shards.indexes) {
         migrations[`${service}-${shard}`] = await migrate(shards.at(shard), migrationsRoot, service);
       }
+    }
+    for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+      const shards = required(context.databases, service);
+      await ensureSlotMap(service, {
+        shards: new Map(shards.indexes.map((shard) => [shard, shards.at(shard)])),
+        shardCount: config.shards[service],
+        secrets: secretsClient,
+        prefix: config.secretPrefix,
+      });
     }
     const admin = kafkaClient(config.kafka, 'shop-setup').admin();
     await admin.connect();

@@ -1,6 +1,6 @@
 import { DEPLOYED_TOPICS, TOPICS } from '../../layers/kafka/topics';
 import type { Resources, TemplateString } from './cloudformation';
-import { databaseSecretArns } from './databases';
+import { databaseSecretArns, elasticShardSecretArns } from './databases';
 import { clusterResourceArn, mskClusterArn } from './kafka-cluster';
 import type { DeployParameters } from './parameters';
 
@@ -45,7 +45,7 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
   const topic = (name: string) => clusterResourceArn(cluster, 'topic', name);
   const group = (groupName: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, groupName));
   return [
-    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
+    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)] },
     {
       Effect: 'Allow',
       Action: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', 'kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
@@ -105,7 +105,9 @@ export function setupRoleResource(parameters: DeployParameters): Resources {
   const cluster = mskClusterArn(parameters);
   return {
     [SETUP_ROLE]: functionRole(parameters, 'setup', [
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: databaseSecretArns(parameters) },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)] },
+      // Publishing the slot maps at their adoption.
+      { Effect: 'Allow', Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], Resource: [elasticShardSecretArns(parameters)[1]!] },
       { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
       {
         Effect: 'Allow',
@@ -138,7 +140,7 @@ export function opsResources(parameters: DeployParameters): Resources {
       },
     },
     [OPS_ROLE]: functionRole(parameters, 'ops', [
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }] },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }] },
       { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
       { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic'], Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)) },
       { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: [clusterResourceArn(cluster, 'topic', TOPICS.deadLetters)] },

@@ -8,7 +8,8 @@ import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../../layers/db/migrate';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { PostgresServer } from '../postgres/server';
-import { LocalSecretsManager } from '../secrets/local-secrets-manager';
+import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
+import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { ensureToolchain, type Toolchain } from './prerequisites';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from './processes';
@@ -67,6 +68,7 @@ export class Stack {
       const secrets = this.secrets(tools);
       const secretsUp = this.startSecrets(secrets);
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
+      await this.ensureSlotMaps(tools, secrets);
       this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
       writeInstanceCount(this.config, this.config.instances);
       // Nothing is restarting before the stack runs: a lock left by an earlier run is stale.
@@ -237,6 +239,25 @@ export class Stack {
   private async startSecrets(secrets: LocalSecretsManager): Promise<void> {
     await secrets.start();
     this.progress.step(`secrets: Secrets Manager (moto) up on ${secrets.endpoint}`);
+  }
+
+  /** Each slotted service's slot map adopted (first start) or published again from the shards' copies (moto forgets). */
+  private async ensureSlotMaps(tools: Toolchain, secrets: LocalSecretsManager): Promise<void> {
+    const client = localSecretsClient(secrets.endpoint);
+    try {
+      for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+        const servers = databaseServers(this.config).filter((server) => server.service === service);
+        const pools = new Map(servers.map((server) => [server.shard, new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect()]));
+        try {
+          const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix: `${this.config.service}/${this.config.stage}` });
+          this.progress.step(`slots: ${service} map v${map.version} (${map.slotCount} slots on shards ${map.shards.join(', ')})`);
+        } finally {
+          await Promise.all([...pools.values()].map((sql) => sql.end({ timeout: 1 })));
+        }
+      }
+    } finally {
+      client.destroy();
+    }
   }
 
   /** Every database server, migrated, with its credentials stored as a secret once moto is up. */

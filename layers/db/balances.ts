@@ -57,7 +57,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     async create(shards, row) {
       const id = randomUUID();
       const sql = shards.forId(id);
-      await sql`insert into ${sql(spec.table)} ${sql({ ...columnsOf(row), [spec.id]: id } as Record<string, number | string>)}`;
+      await sql`insert into ${sql(spec.table)} ${sql({ ...columnsOf(row), [spec.id]: id, slot: shards.slotOf(id) } as Record<string, number | string>)}`;
       return id;
     },
 
@@ -84,7 +84,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     async batchInit(shards, { count, values }) {
       const ids = Array.from({ length: count }, (_, index) => String(index));
       await everyShardOrNone(
-        groupByShard(ids, (id) => id, shards.count).map((shardIds, shard) => ({
+        [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
           sql: shards.at(shard),
           async check(sql) {
             const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
@@ -99,9 +99,11 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
           async write(sql) {
             // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
             for (let start = 0; start < shardIds.length; start += SLICE) {
+              const slice = shardIds.slice(start, start + SLICE);
               await sql`
-                insert into ${sql(spec.table)} (${sql([spec.id, ...Object.keys(values)])})
-                select id, ${sql(columnsOf(values))} from unnest(${sql.array(shardIds.slice(start, start + SLICE))}::text[]) as id
+                insert into ${sql(spec.table)} (${sql([spec.id, 'slot', ...Object.keys(values)])})
+                select id, slot, ${sql(columnsOf(values))}
+                from unnest(${sql.array(slice)}::text[], ${sql.array(slice.map(shards.slotOf))}::int[]) as row(id, slot)
                 on conflict (${sql(spec.id)}) do update set ${sql(columnsOf(values))}`;
             }
           },

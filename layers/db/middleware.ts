@@ -1,56 +1,84 @@
 import type middy from '@middy/core';
-import secretsManager from '@middy/secrets-manager';
-import { clearCache, getInternal } from '@middy/util';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { initialSlotMap } from '../sharding/slots';
 import { isRefusedLogin } from './refused-login';
-import { type DatabaseName, databaseSecretName, isDatabaseSecret } from './secrets';
+import { type DatabaseName, type DatabaseSecret, databaseSecretName, isDatabaseSecret } from './secrets';
 import { type ShardSet, shardSet } from './shards';
+import { readPublishedSlotMap, type ShardedService } from './slot-map-store';
+import { SlotMaps } from './slot-maps';
 
 /** The Lambda context once the databases are attached. */
-export type DatabaseContext = Context & { databases: Readonly<Partial<Record<DatabaseName, ShardSet>>> };
+export type DatabaseContext = Context & {
+  databases: Readonly<Partial<Record<DatabaseName, ShardSet>>>;
+  /** The slot maps of every sharded service, the ones whose databases are not attached too (the coordinator routes by them). */
+  slotMaps: SlotMaps;
+};
+
+let client: SecretsManagerClient | undefined;
+const secretsClient = (): SecretsManagerClient => (client ??= new SecretsManagerClient({}));
+
+// One per container and prefix: every handler of a process shares what it read.
+const slotMapsByPrefix = new Map<string, SlotMaps>();
+const secretCache = new Map<string, Promise<DatabaseSecret>>();
+
+/** The slot maps read from Secrets Manager (`<prefix>/slots/<service>`), shared by the container. */
+export function slotMapsFor(secretPrefix: string, shardCounts: Readonly<Partial<Record<ShardedService, number>>>): SlotMaps {
+  let maps = slotMapsByPrefix.get(secretPrefix);
+  if (!maps) {
+    maps = new SlotMaps((service) => readPublishedSlotMap(secretsClient(), secretPrefix, service), shardCounts);
+    slotMapsByPrefix.set(secretPrefix, maps);
+  }
+  return maps;
+}
+
+function databaseSecret(name: string): Promise<DatabaseSecret> {
+  let secret = secretCache.get(name);
+  if (!secret) {
+    secret = secretsClient()
+      .send(new GetSecretValueCommand({ SecretId: name }))
+      .then(({ SecretString }) => {
+        const value: unknown = JSON.parse(SecretString ?? 'null');
+        if (!isDatabaseSecret(value)) throw new Error(`secret ${name} is not a database secret`);
+        return value;
+      });
+    secret.catch(() => secretCache.delete(name));
+    secretCache.set(name, secret);
+  }
+  return secret;
+}
 
 /**
- * Fetches the credentials of every shard from Secrets Manager (the same path on AWS and
- * locally) and attaches one pool per shard to `context.databases`. They are kept until a
- * database refuses a login (a rotated password): then they are dropped, and `withLoginRetry`
- * runs the invocation once more, which reads them afresh. Connections already open stay open.
+ * Reads each service's slot map (published in Secrets Manager, kept a few seconds), fetches the
+ * credentials of the shards it lists (the same path on AWS and locally) and attaches one pool per
+ * shard to `context.databases`. A shard added by a move is picked up with the next map, without a
+ * restart. Credentials are kept until a database refuses a login (a rotated password): then they
+ * are dropped, and `withLoginRetry` runs the invocation once more, which reads them afresh.
+ * Connections already open stay open.
  */
-export function databases(
-  secretPrefix: string,
-  shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
-): middy.MiddlewareObj[] {
-  const fetchData: Record<string, string> = {};
-  const keysOf = {} as Record<DatabaseName, string[]>;
-  for (const [database, count] of Object.entries(shardCounts) as [DatabaseName, number][]) {
-    keysOf[database] = Array.from({ length: count }, (_, shard) => {
-      const key = `${database}_${shard}`;
-      fetchData[key] = databaseSecretName(secretPrefix, database, shard);
-      return key;
-    });
-  }
+export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Record<DatabaseName, number>>>): middy.MiddlewareObj[] {
+  const { probe: _probe, ...sharded } = shardCounts;
+  const slotMaps = slotMapsFor(secretPrefix, sharded);
 
   const attachDatabasesBefore = async (request: middy.Request): Promise<void> => {
-    const secrets: Record<string, unknown> = await getInternal(Object.keys(fetchData), request);
-    const attached: Partial<Record<DatabaseName, ShardSet>> = {};
-    for (const [database, keys] of Object.entries(keysOf) as [DatabaseName, string[]][]) {
-      attached[database] = shardSet(
-        keys.map((key) => {
-          const secret: unknown = secrets[key];
-          if (!isDatabaseSecret(secret)) throw new Error(`secret ${fetchData[key]} is not a database secret`);
-          return secret;
-        }),
-      );
-    }
-    (request.context as DatabaseContext).databases = attached;
+    const entries = await Promise.all(
+      (Object.keys(shardCounts) as DatabaseName[]).map(async (database) => {
+        const map = database === 'probe' ? initialSlotMap(1) : await slotMaps.current(database);
+        const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
+        return [database, shardSet(new Map(secrets), map)] as const;
+      }),
+    );
+    const context = request.context as DatabaseContext;
+    context.databases = Object.fromEntries(entries);
+    context.slotMaps = slotMaps;
   };
 
-  const cacheKey = `databases:${secretPrefix}`;
   const rereadAfterRefusedLogin = async (request: middy.Request): Promise<void> => {
     if (!isRefusedLogin(request.error)) return;
-    clearCache([cacheKey]);
+    secretCache.clear();
     (request.context as LoginAware)[REFUSED_LOGIN] = true;
   };
-  return [secretsManager({ fetchData, cacheKey, cacheExpiry: -1 }), { before: attachDatabasesBefore, onError: rereadAfterRefusedLogin }];
+  return [{ before: attachDatabasesBefore, onError: rereadAfterRefusedLogin }];
 }
 
 const REFUSED_LOGIN = Symbol('a database refused a login during this invocation');

@@ -1,13 +1,19 @@
 import postgres from 'postgres';
 import { intEnv } from '../config/env';
-import { shardOf } from '../sharding/shard';
+import { initialSlotMap, ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
 
-/** The shards of one service's database, each a connection pool, picked by id. */
+/** The shards of one service's database, each a connection pool, picked by id through the service's slot map. */
 export interface ShardSet {
-  readonly count: number;
+  /** The map the routes are computed from; a shard's own `owned_slots` has the last word. */
+  readonly map: SlotMap;
+  /** The shards that exist, ascending (numbers may have gaps once a shard is retired). */
+  readonly indexes: readonly number[];
   at(shard: number): postgres.Sql;
   forId(id: string): postgres.Sql;
+  /** The shard `id` is routed to. */
+  ownerOf(id: string): number;
+  slotOf(id: string): number;
 }
 
 // Pools live as long as the container, keyed by everything that identifies a login, so that a
@@ -55,18 +61,24 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
   return pool;
 }
 
-/** Builds the shard set from the shards' secrets, in shard order. */
-export function shardSet(secrets: readonly DatabaseSecret[]): ShardSet {
-  const shards = secrets.map(poolFor);
+/** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number. */
+export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap = initialSlotMap(secrets.size)): ShardSet {
+  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map);
+}
+
+/** A shard set over pools already open (tools, tests). */
+export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMap): ShardSet {
+  const at = (shard: number): postgres.Sql => {
+    const sql = pools.get(shard);
+    if (!sql) throw new RangeError(`no shard ${shard} among ${[...pools.keys()].join(', ')}`);
+    return sql;
+  };
   return {
-    count: shards.length,
-    at(shard) {
-      const sql = shards[shard];
-      if (!sql) throw new RangeError(`no shard ${shard} of ${shards.length}`);
-      return sql;
-    },
-    forId(id) {
-      return this.at(shardOf(id, shards.length));
-    },
+    map,
+    indexes: [...pools.keys()].sort((a, b) => a - b),
+    at,
+    forId: (id) => at(ownerOf(id, map)),
+    ownerOf: (id) => ownerOf(id, map),
+    slotOf: (id) => slotOf(id, map),
   };
 }

@@ -40,7 +40,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     (record) => {
       const instruction = decodeInstruction(record.value);
       const { service: owner, shard } = parseParticipant(instruction.participant);
-      if (owner !== service.service || shard >= service.shards.count) {
+      if (owner !== service.service || !service.shards.indexes.includes(shard)) {
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       }
       return { value: instruction, shard };

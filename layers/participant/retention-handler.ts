@@ -26,7 +26,7 @@ export function retentionHandler(secretPrefix: string, service: 'stock' | 'payme
         const until = Date.now() + RUN_MS;
         let forgotten = 0;
         const outcomes = await Promise.allSettled(
-          Array.from({ length: shards.count }, async (_, shard) => {
+          shards.indexes.map(async (shard) => {
             for (;;) {
               const deleted = await forgetSettledParticipations(shards.at(shard), { retentionMs, limit: BATCH });
               forgotten += deleted;

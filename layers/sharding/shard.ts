@@ -17,9 +17,14 @@ export function hashOf(id: string): number {
   return hash;
 }
 
-/** Splits ids by shard, keeping each shard's ids in their given order. */
-export function groupByShard<T>(items: readonly T[], idOf: (item: T) => string, shardCount: number): T[][] {
-  const groups: T[][] = Array.from({ length: shardCount }, () => []);
-  for (const item of items) groups[shardOf(idOf(item), shardCount)]!.push(item);
-  return groups;
+/** Splits items by the shard their id routes to, in shard order, keeping each shard's items in their given order. */
+export function groupByShard<T>(items: readonly T[], idOf: (item: T) => string, shardOfId: (id: string) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = shardOfId(idOf(item));
+    let group = groups.get(shard);
+    if (!group) groups.set(shard, (group = []));
+    group.push(item);
+  }
+  return new Map([...groups].sort(([a], [b]) => a - b));
 }

@@ -22,8 +22,7 @@ export function prepareInstructions(
   shardCounts: { readonly stock: number; readonly payment: number },
 ): (PrepareStock | PreparePayment)[] {
   const { txnId, orderId, deadline } = request;
-  const stock: PrepareStock[] = groupByShard(request.lines, (line) => line.itemId, shardCounts.stock).flatMap((items, shard) =>
-    items.length === 0 ? [] : [{ kind: 'prepare' as const, txnId, orderId, participant: participantOf('stock', shard), deadline, items }],
+  const stock: PrepareStock[] = [...groupByShard(request.lines, (line) => line.itemId, (id) => shardOf(id, shardCounts.stock))].map(([shard, items]) => ({ kind: 'prepare' as const, txnId, orderId, participant: participantOf('stock', shard), deadline, items }),
   );
   const payment: PreparePayment = {
     kind: 'prepare',

@@ -136,9 +136,10 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(managed).toEqual([expect.stringContaining('AWSLambdaVPCAccessExecutionRole')]);
   });
 
-  it('lets the functions read exactly the secrets of their shards, named as the functions look them up', () => {
+  it('lets the functions read exactly the secrets of their shards, those of shards added later and the slot maps, named as the functions look them up', () => {
     const secrets = resourcesOfType(template, 'AWS::SecretsManager::Secret').filter((secret) => secret.logicalId !== 'OpsTokenSecret');
-    expect(grantsFor(template, 'secretsmanager:GetSecretValue')).toEqual(secrets.map((secret) => ({ Ref: secret.logicalId })));
+    const byName = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:shop/aws/${name}` });
+    expect(grantsFor(template, 'secretsmanager:GetSecretValue')).toEqual([...secrets.map((secret) => ({ Ref: secret.logicalId })), byName('db/*'), byName('slots/*')]);
     const env = environmentOf(template, 'OrderApiLambdaFunction');
     const expected = (['order', 'stock', 'payment'] as const).flatMap((service) =>
       Array.from({ length: Number(env[`${service.toUpperCase()}_SHARDS`]) }, (_, shard) => databaseSecretName(String(env.SECRET_PREFIX), service, shard)),

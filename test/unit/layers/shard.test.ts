@@ -37,10 +37,10 @@ describe('groupByShard', () => {
   it('puts every id in the group of its shard, in order', () => {
     const ids = Array.from({ length: 50 }, (_, index) => String(index));
 
-    const groups = groupByShard(ids, (id) => id, 3);
+    const groups = groupByShard(ids, (id) => id, (id) => shardOf(id, 3));
 
-    expect(groups).toHaveLength(3);
-    expect(groups.flat().sort()).toEqual([...ids].sort());
+    expect([...groups.keys()]).toEqual([0, 1, 2]);
+    expect([...groups.values()].flat().sort()).toEqual([...ids].sort());
     groups.forEach((group, shard) => {
       for (const id of group) expect(shardOf(id, 3)).toBe(shard);
       expect(group).toEqual([...group].sort((a, b) => Number(a) - Number(b)));

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { resolverPass } from '../../../functions/order/resolver-pass';
-import type { ShardSet } from '../../../layers/db/shards';
+import { type ShardSet, shardSetOf } from '../../../layers/db/shards';
+import { initialSlotMap } from '../../../layers/sharding/slots';
 import type { Outbox } from '../../../layers/kafka/producer';
 import { TOPICS } from '../../../layers/kafka/topics';
 
@@ -22,13 +23,7 @@ jest.mock('../../../layers/coordinator/coordination', () => ({
   owedDecisions: async (sql: { shard: number }) => [{ kind: 'commit', txnId: `owed-on-${sql.shard}`, orderId: 'o', participant: 'payment-1' }],
 }));
 
-const orders: ShardSet = {
-  count: 3,
-  at: (shard) => ({ shard }) as unknown as postgres.Sql,
-  forId: () => {
-    throw new Error('not used');
-  },
-};
+const orders: ShardSet = shardSetOf(new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])), initialSlotMap(3));
 
 it('does the work of every shard it can reach, and reports the one it cannot', async () => {
   const sent: Outbox[] = [];

@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
-import type { ShardSet } from '../../../layers/db/shards';
+import { type ShardSet, shardSetOf } from '../../../layers/db/shards';
+import { initialSlotMap } from '../../../layers/sharding/slots';
 import type { Outbox } from '../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../layers/kafka/records';
 import { TOPICS } from '../../../layers/kafka/topics';
@@ -26,13 +27,7 @@ jest.mock('../../../layers/participant/participant-batch', () => ({
   },
 }));
 
-const shards: ShardSet = {
-  count: 2,
-  at: (shard) => ({ shard }) as unknown as postgres.Sql,
-  forId: () => {
-    throw new Error('not used');
-  },
-};
+const shards: ShardSet = shardSetOf(new Map(Array.from({ length: 2 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])), initialSlotMap(2));
 
 const record = (topic: string, offset: number, instruction: Instruction): DecodedRecord => ({
   topic,
