@@ -7,14 +7,14 @@
 import { AppError } from '../../layers/errors';
 import type { Transaction } from '../../layers/twopc/coordinator';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
-import { prepareInstructions } from '../../layers/twopc/routing';
+import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
 import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf, type OrderForCheckout } from '../../layers/coordinator/transactions';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {
   /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order. */
-  claimOrRead(orderId: string, txnId: string): Promise<OrderForCheckout | undefined>;
+  claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<OrderForCheckout | undefined>;
   read(txnId: string): Promise<Transaction | undefined>;
   /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
   abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
@@ -29,12 +29,21 @@ export interface DecisionWait {
   next(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome>;
 }
 
+/** The participants' slot maps, as this container knows them. */
+export interface CheckoutRoutes {
+  current(): Promise<ParticipantMaps>;
+  /** Maps newer than `used` where there are (read again); `used` itself while none is published yet. */
+  newerThan(used: ParticipantMaps): Promise<ParticipantMaps>;
+}
+
 export interface CheckoutPorts {
   readonly log: CheckoutLog;
+  readonly routes: CheckoutRoutes;
   readonly outbox: CheckoutOutbox;
   readonly decisions: DecisionWait;
   newTxnId(): string;
   now(): number;
+  sleep(ms: number): Promise<void>;
   /** Where trouble that does not change the outcome is told (a log line). */
   report(message: string, fields: Record<string, unknown>): void;
 }
@@ -42,7 +51,6 @@ export interface CheckoutPorts {
 export interface CheckoutSettings {
   /** how long a transaction may stay undecided before it is aborted; also the wait for rollback acknowledgements */
   readonly timeoutMs: number;
-  readonly shardCounts: { readonly stock: number; readonly payment: number };
 }
 
 /** What a checkout ends with; the API's status follows from it. */
@@ -50,7 +58,17 @@ export type CheckoutOutcome =
   | { readonly kind: 'paid' }
   | { readonly kind: 'unknown order' }
   | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string }
-  | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' };
+  | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' | 'keys kept moving' };
+
+/** A transaction aborted because a participant does not serve a key's slot (a stale map, a move): worth starting over. */
+type Moved = { readonly kind: 'moved' };
+
+/**
+ * A checkout that meets a moving slot starts over with the maps read again, pausing a little
+ * longer each time: a move holds a slot for well under a second.
+ */
+const MOVED_ATTEMPTS = 10;
+const MOVED_PAUSE_MS = 100;
 
 /** A claim lost to a concurrent change of the order is retried this many times. */
 const CLAIM_ATTEMPTS = 5;
@@ -63,7 +81,18 @@ type Begun = { readonly kind: 'paid' } | { readonly kind: 'unknown order' } | { 
  * here, so nothing is taken).
  */
 export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string): Promise<CheckoutOutcome> {
-  const begun = await begin(ports, settings, orderId);
+  let maps = await ports.routes.current();
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await checkOutOnce(ports, settings, orderId, maps);
+    if (outcome.kind !== 'moved') return outcome;
+    if (attempt === MOVED_ATTEMPTS) return { kind: 'unavailable', why: 'keys kept moving' };
+    await ports.sleep(MOVED_PAUSE_MS * attempt);
+    maps = await ports.routes.newerThan(maps);
+  }
+}
+
+async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string, maps: ParticipantMaps): Promise<CheckoutOutcome | Moved> {
+  const begun = await begin(ports, settings, orderId, maps);
   if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
   if (begun.kind === 'unavailable') return begun;
   const { txnId } = begun;
@@ -76,6 +105,7 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
     // A refusal promises that nothing is taken: say so only once every reservation is back.
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
+  if (decided?.abortReason === 'moved') return { kind: 'moved' };
   if (decided && isBuyerRefusal(decided.abortReason)) {
     return { kind: 'refused', reason: decided.abortReason, ...(decided.abortDetail ? { detail: decided.abortDetail } : {}) };
   }
@@ -87,17 +117,20 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
  * transaction is deciding it (this one joins it), or a new transaction starts. The log's
  * statement reads the order and claims it if it is free, so two concurrent checkouts of one order
  * make one transaction. Either way the transaction's prepares come along: a claimed order cannot
- * change, so a joining checkout builds the same ones.
+ * change, so a joining checkout builds the same ones — unless the slot maps changed since the
+ * claim: then it sends none (they would reach a participant the log does not name, whose
+ * reservation no decision would ever give back) and waits for the decision.
  */
 async function begin(
   ports: CheckoutPorts,
   settings: CheckoutSettings,
   orderId: string,
+  maps: ParticipantMaps,
 ): Promise<Begun | { readonly kind: 'unavailable'; readonly why: 'order kept changing' }> {
   for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
     // By this instance's clock; only a prepare's lateness by far more than any skew matters to a participant.
     const deadline = ports.now() + settings.timeoutMs;
-    const order = await ports.log.claimOrRead(orderId, ports.newTxnId());
+    const order = await ports.log.claimOrRead(orderId, ports.newTxnId(), maps);
     if (!order) return { kind: 'unknown order' };
     if (order.paid) return { kind: 'paid' };
     if (!order.checkout_txn) continue;
@@ -111,10 +144,11 @@ async function begin(
         lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
         deadline,
       },
-      settings.shardCounts,
+      maps,
     );
     if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
-    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares };
+    const routedAsLogged = order.participants !== null && sameParticipants(order.participants, prepares);
+    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares: routedAsLogged ? prepares : [] };
   }
   return { kind: 'unavailable', why: 'order kept changing' };
 }
@@ -190,8 +224,12 @@ async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcem
  * loudly instead (the transaction then times out and is rolled back; nothing is taken).
  */
 function assertLoggedParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): void {
-  const routed = prepares.map((prepare) => prepare.participant);
-  if (logged.length !== routed.length || logged.some((participant, index) => participant !== routed[index])) {
-    throw new AppError(`the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): shard_of in the order database and layers/sharding disagree`, 500);
+  if (!sameParticipants(logged, prepares)) {
+    const routed = prepares.map((prepare) => prepare.participant);
+    throw new AppError(`the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): slot_owner in the order database and layers/sharding disagree`, 500);
   }
+}
+
+function sameParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): boolean {
+  return logged.length === prepares.length && logged.every((participant, index) => participant === prepares[index]!.participant);
 }

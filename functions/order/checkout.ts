@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ShardSet } from '../../layers/db/shards';
+import type { SlotMaps } from '../../layers/db/slot-maps';
 import { AppError, ConflictError, NotFoundError } from '../../layers/errors';
 import type { RouteResult } from '../../layers/http/router';
 import type { KafkaConnection } from '../../layers/config/kafka';
@@ -13,7 +14,8 @@ import { readTransaction } from '../../layers/coordinator/transactions';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
-  readonly shardCounts: { readonly stock: number; readonly payment: number };
+  /** The participants' slot maps (Secrets Manager, kept a few seconds). */
+  readonly slotMaps: SlotMaps;
   readonly kafka: KafkaConnection;
   readonly waiter: DecisionWaiter;
   /** how long a transaction may stay undecided before it is aborted */
@@ -44,7 +46,7 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
   };
   return {
     log: {
-      claimOrRead: (id, txnId) => deps.claimOrRead(sql, { orderId: id, txnId }),
+      claimOrRead: (id, txnId, maps) => deps.claimOrRead(sql, { orderId: id, txnId, maps }),
       read: (txnId) => readTransaction(sql, txnId),
       abortIfUndecided: async (txnId) => {
         const { sends, settled } = await abortIfUndecided(sql, [txnId]);
@@ -53,8 +55,16 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
     },
     outbox: { send },
     decisions: { next: (txnId, timeoutMs, meanwhile) => deps.waiter.next(sql, txnId, timeoutMs, meanwhile) },
+    routes: {
+      current: async () => ({ stock: await deps.slotMaps.current('stock'), payment: await deps.slotMaps.current('payment') }),
+      newerThan: async (used) => ({
+        stock: await deps.slotMaps.newerThan('stock', used.stock.version),
+        payment: await deps.slotMaps.newerThan('payment', used.payment.version),
+      }),
+    },
     newTxnId: randomUUID,
     now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     report: (message, { error, ...fields }) => logger.error(message, { orderId, ...fields, error: describe(error) }),
   };
 }
@@ -75,6 +85,7 @@ function replyFor(outcome: CheckoutOutcome, orderId: string): RouteResult {
           'order kept changing': `order ${orderId} kept changing while being checked out; nothing was taken, retry`,
           'not decided in time': `checkout of order ${orderId} was not decided in time and was aborted; nothing was taken, retry`,
           'reservations not all back': `checkout of order ${orderId} was aborted, but not every reservation is given back yet; retry`,
+          'keys kept moving': `checkout of order ${orderId} kept meeting items or a user whose shard was moving; nothing was taken, retry`,
         }[outcome.why],
       );
   }

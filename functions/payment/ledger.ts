@@ -17,6 +17,8 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
   const balances = new EscrowBalances(USERS);
 
   return {
+    keysOf: (prepare) => [(prepare as PreparePayment).userId],
+
     // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
     // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {

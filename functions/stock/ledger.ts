@@ -18,6 +18,8 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
   };
 
   return {
+    keysOf: (prepare) => (prepare as PrepareStock).items.map((line) => line.itemId),
+
     // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
     // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {

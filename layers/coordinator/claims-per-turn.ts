@@ -1,8 +1,12 @@
 import type postgres from 'postgres';
+import type { ParticipantMaps } from '../twopc/routing';
 import { type ClaimSettings, type OrderForCheckout, claimOrReadEach } from './transactions';
 
 /** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order. */
-export type ClaimOrRead = (sql: postgres.Sql, claim: { readonly orderId: string; readonly txnId: string }) => Promise<OrderForCheckout | undefined>;
+export type ClaimOrRead = (
+  sql: postgres.Sql,
+  claim: { readonly orderId: string; readonly txnId: string; readonly maps: ParticipantMaps },
+) => Promise<OrderForCheckout | undefined>;
 
 interface Waiting {
   readonly txnId: string;
@@ -15,15 +19,16 @@ interface Waiting {
  * trip, a commit and a socket write or two on either side (a system call is far from free under
  * a sandbox or a VM). A claim waits for the end of its turn at most. A second checkout of the same
  * order in the same turn gets the order as the first one left it, unclaimed by itself: it joins
- * the first one's transaction, as it would a turn later.
+ * the first one's transaction, as it would a turn later. Claims routed by different slot maps
+ * (one container read a newer map mid-turn) go in statements of their own.
  */
 export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOrReadEach = claimOrReadEach): ClaimOrRead {
-  const gathering = new Map<postgres.Sql, Map<string, Waiting>>();
+  const gathering = new Map<postgres.Sql, Map<ParticipantMaps, Map<string, Waiting>>>();
 
-  const send = (sql: postgres.Sql, batch: Map<string, Waiting>) => {
-    gathering.delete(sql);
+  const send = (sql: postgres.Sql, maps: ParticipantMaps, batch: Map<string, Waiting>) => {
+    gathering.get(sql)?.delete(maps);
     const claims = [...batch].map(([orderId, { txnId }]) => ({ orderId, txnId }));
-    claimEach(sql, { claims, ...settings }).then(
+    claimEach(sql, { claims, maps, ...settings }).then(
       (orders) => {
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);
@@ -34,13 +39,15 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
     );
   };
 
-  return (sql, { orderId, txnId }) =>
+  return (sql, { orderId, txnId, maps }) =>
     new Promise((resolve, reject) => {
-      let batch = gathering.get(sql);
+      let byMaps = gathering.get(sql);
+      if (!byMaps) gathering.set(sql, (byMaps = new Map()));
+      let batch = byMaps.get(maps);
       if (!batch) {
         const created = new Map<string, Waiting>();
-        gathering.set(sql, created);
-        setImmediate(() => send(sql, created));
+        byMaps.set(maps, created);
+        setImmediate(() => send(sql, maps, created));
         batch = created;
       }
       const waiting = batch.get(orderId);

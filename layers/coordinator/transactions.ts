@@ -3,6 +3,8 @@ import { countDecisions } from './checkout-stats';
 import type { PendingWrites } from '../db/pipelined-transaction';
 import type { AbortReason, Transaction } from '../twopc/coordinator';
 import type { ParticipantId } from '../twopc/messages';
+import type { ParticipantMaps } from '../twopc/routing';
+import type { SlotMap } from '../sharding/slots';
 
 /** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
 export const DECISION_CHANNEL = 'txn_decided';
@@ -68,7 +70,7 @@ export interface OrderForCheckout {
   readonly checkout_txn: string | null;
   /** Whether this checkout claimed it: the order is now being checked out by `txnId`, and logged. */
   readonly claimed: boolean;
-  /** The logged transaction's participants, when claimed. */
+  /** The logged transaction's participants: when claimed, and when joined while it is logged (null while it is not). */
   readonly participants: ParticipantId[] | null;
 }
 
@@ -81,7 +83,6 @@ export interface Claim {
 /** Settings every claim of one statement shares. */
 export interface ClaimSettings {
   readonly timeoutMs: number;
-  readonly shardCounts: { readonly stock: number; readonly payment: number };
 }
 
 /**
@@ -99,15 +100,18 @@ export interface ClaimSettings {
 /** One statement's claims and the settings they share. */
 export interface Claims extends ClaimSettings {
   readonly claims: readonly Claim[];
+  /** The participants' slot maps the claimed transactions are routed by. */
+  readonly maps: ParticipantMaps;
 }
 
-export async function claimOrReadEach(sql: postgres.Sql, { claims, ...settings }: Claims): Promise<Map<string, OrderForCheckout>> {
+export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...settings }: Claims): Promise<Map<string, OrderForCheckout>> {
   const input = claims.map(({ orderId, txnId }) => ({ order_id: orderId, txn_id: txnId }));
   const rows = await sql<(OrderForCheckout & { order_id: string })[]>`
     with input as (
       select order_id, txn_id from jsonb_to_recordset(${sql.json(input)}) as claim(order_id text, txn_id text)),
     found as (
-      select order_id, user_id, paid, total_cost, items, checkout_txn from orders join input using (order_id)),
+      select orders.order_id, orders.user_id, orders.paid, orders.total_cost, orders.items, orders.checkout_txn, transactions.participants
+      from orders join input using (order_id) left join transactions on transactions.txn_id = orders.checkout_txn),
     free as (
       select order_id from orders
       where order_id in (select order_id from input) and not paid and checkout_txn is null
@@ -118,7 +122,7 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, ...settings }
       where orders.order_id = input.order_id and orders.order_id in (select order_id from free)
         and not orders.paid and orders.checkout_txn is null
       returning orders.order_id, orders.user_id, orders.total_cost, orders.items, orders.checkout_txn,
-                checkout_participants(orders.items, orders.user_id, ${settings.shardCounts.stock}::int, ${settings.shardCounts.payment}::int) as participants),
+                checkout_participants(orders.items, orders.user_id, ${sql.json(routingOf(maps.stock))}, ${sql.json(routingOf(maps.payment))}) as participants),
     logged as (
       insert into transactions (txn_id, order_id, state, participants, deadline)
       select checkout_txn, order_id, 'preparing', participants, now() + ${settings.timeoutMs} * interval '1 millisecond'
@@ -127,9 +131,14 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, ...settings }
            coalesce(claimed.total_cost, found.total_cost)::float8 as total_cost,
            coalesce(claimed.items, found.items) as items,
            coalesce(claimed.checkout_txn, found.checkout_txn) as checkout_txn,
-           claimed.order_id is not null as claimed, claimed.participants
+           claimed.order_id is not null as claimed, coalesce(claimed.participants, found.participants) as participants
     from found left join claimed using (order_id)`;
   return new Map(rows.map(({ order_id: orderId, ...order }) => [orderId, order]));
+}
+
+/** What `slot_owner` in the order database reads of a map. */
+function routingOf(map: SlotMap): { slotCount: number; initialShards: number; moved: Record<number, number> } {
+  return { slotCount: map.slotCount, initialShards: map.initialShards, moved: { ...map.moved } };
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {

@@ -12,6 +12,8 @@ type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
  * releases in memory, then writes every changed balance back in one statement.
  */
 export interface Ledger<I extends Instruction, Held> {
+  /** The keys (item or user ids) a prepare asks for: their slots must be this shard's. */
+  keysOf(prepare: PrepareOf<I>): readonly string[];
   load(sql: postgres.TransactionSql, prepares: readonly PrepareOf<I>[], txnIds: readonly string[]): Promise<void>;
   tryReserve(prepare: PrepareOf<I>): { reservation: Reservation; held?: Held };
   /** A rollback: what the prepare held goes back to be free. */
@@ -41,27 +43,39 @@ export interface ShardOutcome {
  */
 export async function applyOnShard<I extends Instruction, Held>(
   sql: postgres.Sql,
-  { instructions, newLedger }: { readonly instructions: readonly I[]; readonly newLedger: () => Ledger<I, Held> },
+  {
+    instructions,
+    newLedger,
+    slotOf,
+  }: { readonly instructions: readonly I[]; readonly newLedger: () => Ledger<I, Held>; readonly slotOf: (key: string) => number },
 ): Promise<ShardOutcome> {
   const txnIds = [...new Set(instructions.map((instruction) => instruction.txnId))].sort();
   const isPrepare = (instruction: I): instruction is I & PrepareOf<I> => instruction.kind === 'prepare';
   const ledger = newLedger();
+  const prepares = instructions.filter(isPrepare);
+  const slotsOf = (prepare: PrepareOf<I>) => ledger.keysOf(prepare).map(slotOf);
+  const slots = [...new Set(prepares.flatMap(slotsOf))].sort((a, b) => a - b);
   const outcome = pipelinedTransaction(
     sql,
     async (tx) => {
-      // Both reads go out at once (with BEGIN) and run in this order on the server: balances
-      // first, then records, as in every batch, so batches never deadlock. A second copy of a
+      // The reads go out at once (with BEGIN) and run in this order on the server: slots, then
+      // balances, then records, as in every batch, so batches never deadlock. A second copy of a
       // Prepare therefore waits on the balances its first copy holds, and then reads the
-      // record that copy left.
-      const [, rows] = await Promise.all([
-        ledger.load(tx, instructions.filter(isPrepare), txnIds),
+      // record that copy left. The slots a prepare needs are share-locked: a move that fences one
+      // waits for this batch, and a batch after it finds the slot no longer owned (a move takes
+      // no row lock a batch holds, so the two cannot deadlock either).
+      const [owned, , rows] = await Promise.all([
+        slots.length === 0
+          ? Promise.resolve([])
+          : tx<{ slot: number }[]>`select slot from owned_slots where slot = any(${tx.array(slots)}::int[]) and state = 'owned' order by slot for share`,
+        ledger.load(tx, prepares, txnIds),
         tx<{ txn_id: string; state: Participation['state']; refusal: string | null; held: unknown }[]>`
           select txn_id, state, refusal, held from participations
           where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`,
       ]);
-      return rows;
+      return { rows, owned: new Set(owned.map((row) => row.slot)) };
     },
-    (tx, rows) => {
+    (tx, { rows, owned }) => {
       const stored = new Map<string, StoredParticipation>(
         rows.map((row) => [
           row.txn_id,
@@ -82,6 +96,8 @@ export async function applyOnShard<I extends Instruction, Held>(
         const step = participantStep(current?.participation, instruction, () => {
           const late = lateRefusal((instruction as PrepareOf<I>).deadline, now);
           if (late) return late;
+          const elsewhere = slotsOf(instruction as PrepareOf<I>).find((slot) => !owned.has(slot));
+          if (elsewhere !== undefined) return movedRefusal(elsewhere);
           const attempt = ledger.tryReserve(instruction as PrepareOf<I>);
           held = attempt.held;
           return attempt.reservation;
@@ -134,6 +150,15 @@ export async function applyOnShard<I extends Instruction, Held>(
     }
     throw error;
   });
+}
+
+/**
+ * A prepare for a key whose slot this shard does not own (any more, or not yet): the coordinator
+ * routed it by a stale map or into a move. Nothing is taken; the checkout tries again with a map
+ * newer than the one it used.
+ */
+function movedRefusal(slot: number): Reservation {
+  return { ok: false, refusal: 'moved', detail: `slot ${slot} is not served by this shard (moved, or moving)` };
 }
 
 /** Another batch recorded one of this batch's transactions first; retrying answers from its record. */

@@ -49,7 +49,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
   );
 
   const shards = [...byShard];
-  const outcomes = await Promise.allSettled(shards.map(([shard, { values: instructions }]) => applyOnShard(service.shards.at(shard), { instructions, newLedger: service.newLedger })));
+  const outcomes = await Promise.allSettled(shards.map(([shard, { values: instructions }]) => applyOnShard(service.shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: service.shards.slotOf })));
   const retryTopic = RETRY_TOPIC[service.service];
   let failure: unknown;
   outcomes.forEach((outcome, index) => {

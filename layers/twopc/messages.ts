@@ -55,8 +55,11 @@ export interface Decide {
 
 export type Instruction = PrepareStock | PreparePayment | Decide;
 
-/** Why a participant voted no: it decides the HTTP status of the aborted checkout. */
-export const REFUSALS = ['not_found', 'insufficient', 'rolled_back'] as const;
+/**
+ * Why a participant voted no: it decides the HTTP status of the aborted checkout. `moved`: the
+ * key's slot is not on that shard (a stale map, or a move in progress); the checkout starts over.
+ */
+export const REFUSALS = ['not_found', 'insufficient', 'rolled_back', 'moved'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /**

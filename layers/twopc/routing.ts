@@ -1,6 +1,13 @@
-import { groupByShard, shardOf } from '../sharding/shard';
+import { groupByShard } from '../sharding/shard';
+import { ownerOf, type SlotMap } from '../sharding/slots';
 import { type PreparePayment, type PrepareStock, type StockLine, participantOf } from './messages';
 
+
+/** The slot maps a checkout routes its prepares by. */
+export interface ParticipantMaps {
+  readonly stock: SlotMap;
+  readonly payment: SlotMap;
+}
 
 /** What a checkout asks of whom. */
 export interface CheckoutRequest {
@@ -19,16 +26,16 @@ export interface CheckoutRequest {
  */
 export function prepareInstructions(
   request: CheckoutRequest,
-  shardCounts: { readonly stock: number; readonly payment: number },
+  maps: ParticipantMaps,
 ): (PrepareStock | PreparePayment)[] {
   const { txnId, orderId, deadline } = request;
-  const stock: PrepareStock[] = [...groupByShard(request.lines, (line) => line.itemId, (id) => shardOf(id, shardCounts.stock))].map(([shard, items]) => ({ kind: 'prepare' as const, txnId, orderId, participant: participantOf('stock', shard), deadline, items }),
+  const stock: PrepareStock[] = [...groupByShard(request.lines, (line) => line.itemId, (id) => ownerOf(id, maps.stock))].map(([shard, items]) => ({ kind: 'prepare' as const, txnId, orderId, participant: participantOf('stock', shard), deadline, items }),
   );
   const payment: PreparePayment = {
     kind: 'prepare',
     txnId,
     orderId,
-    participant: participantOf('payment', shardOf(request.userId, shardCounts.payment)),
+    participant: participantOf('payment', ownerOf(request.userId, maps.payment)),
     deadline,
     userId: request.userId,
     amount: request.totalCost,

@@ -3,6 +3,7 @@ import { stockLedger } from '../../functions/stock/ledger';
 import type { Decide, Instruction, PrepareStock, Vote } from '../../layers/twopc/messages';
 import { applyOnShard, ConcurrentBatchError, type ShardOutcome } from '../../layers/participant/participant-batch';
 import { eventually } from './support/eventually';
+import { ownedKeys } from './support/slots';
 import { connectTo } from './support/stack';
 
 /**
@@ -13,7 +14,8 @@ import { connectTo } from './support/stack';
  */
 const SHARD = 'stock-0';
 const run = `${process.pid}-${Date.now()}`;
-const itemId = `race-item-${run}`;
+let itemId: string;
+let slotOf: (key: string) => number;
 
 const first = connectTo(SHARD);
 const second = connectTo(SHARD);
@@ -25,6 +27,12 @@ afterAll(async () => {
   await observer`delete from participations where txn_id like ${`race-%-${run}`}`;
   await observer`delete from items where item_id = ${itemId}`;
   await Promise.all([first, second, holder, observer].map((sql) => sql.end({ timeout: 5 })));
+});
+
+beforeAll(async () => {
+  const owned = await ownedKeys(observer);
+  itemId = owned.keyFor(`race-item-${run}`);
+  slotOf = owned.slotOf;
 });
 
 beforeEach(async () => {
@@ -43,7 +51,7 @@ const prepare = (txnId: string): PrepareStock => ({
 
 const rollback = (txnId: string): Decide => ({ kind: 'rollback', txnId, orderId: `race-order-${run}`, participant: SHARD });
 
-const apply = (sql: postgres.Sql, instruction: Instruction) => applyOnShard(sql, { instructions: [instruction], newLedger: stockLedger });
+const apply = (sql: postgres.Sql, instruction: Instruction) => applyOnShard(sql, { instructions: [instruction], newLedger: stockLedger, slotOf });
 
 /**
  * Runs `blocked` while `lock` holds a row elsewhere; once `waiters` sessions wait on a lock in a
@@ -111,7 +119,7 @@ describe('two batches holding the same transaction at once', () => {
     const earlier = `race-b-${run}`;
     await observer`insert into participations (txn_id, state) values (${earlier}, 'committed')`;
     const commitEarlier: Instruction = { kind: 'commit', txnId: earlier, orderId: `race-order-${run}`, participant: SHARD };
-    const batch = (): Promise<ShardOutcome> => applyOnShard(first, { instructions: [prepare(txnId), commitEarlier], newLedger: stockLedger });
+    const batch = (): Promise<ShardOutcome> => applyOnShard(first, { instructions: [prepare(txnId), commitEarlier], newLedger: stockLedger, slotOf });
 
     let rolledBack: ShardOutcome | undefined;
     const [prepared] = await whileLocked(

@@ -6,6 +6,7 @@ import { applyOnShard } from '../../layers/participant/participant-batch';
 import { forgetSettledParticipations } from '../../layers/participant/participation-retention';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
+import { ownedKeys } from './support/slots';
 
 /**
  * The 2PC log is bounded: finished transactions and their participation records are deleted
@@ -55,7 +56,8 @@ it('a participant deletes the records of transactions it finished before the win
 });
 
 it('a Prepare redelivered after its record is gone is past its deadline: refused, and takes nothing', async () => {
-  const itemId = `retention-item-${run}`;
+  const { keyFor, slotOf } = await ownedKeys(stock);
+  const itemId = keyFor(`retention-item-${run}`);
   await stock`insert into items (item_id, price, stock) values (${itemId}, 1, 10)`;
   const prepare = (txnId: string, deadline: number): PrepareStock => ({
     kind: 'prepare',
@@ -66,8 +68,8 @@ it('a Prepare redelivered after its record is gone is past its deadline: refused
     items: [{ itemId, quantity: 4 }],
   });
 
-  const redelivered = await applyOnShard(stock, { instructions: [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)], newLedger: stockLedger });
-  const timely = await applyOnShard(stock, { instructions: [prepare(`retention-timely-${run}`, Date.now() + 5_000)], newLedger: stockLedger });
+  const redelivered = await applyOnShard(stock, { instructions: [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)], newLedger: stockLedger, slotOf });
+  const timely = await applyOnShard(stock, { instructions: [prepare(`retention-timely-${run}`, Date.now() + 5_000)], newLedger: stockLedger, slotOf });
 
   expect(redelivered.replies).toEqual([expect.objectContaining({ vote: 'no', refusal: 'rolled_back', detail: expect.stringMatching(/after its transaction's deadline/) })]);
   expect((timely.replies[0] as Vote).vote).toBe('yes');

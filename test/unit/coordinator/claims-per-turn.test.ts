@@ -1,8 +1,11 @@
 import type postgres from 'postgres';
 import { claimsPerTurn } from '../../../layers/coordinator/claims-per-turn';
 import type { Claim, OrderForCheckout } from '../../../layers/coordinator/transactions';
+import { initialSlotMap } from '../../../layers/sharding/slots';
+import type { ParticipantMaps } from '../../../layers/twopc/routing';
 
-const settings = { timeoutMs: 5_000, shardCounts: { stock: 2, payment: 2 } };
+const settings = { timeoutMs: 5_000 };
+const maps: ParticipantMaps = { stock: initialSlotMap(2), payment: initialSlotMap(2) };
 const shardA = {} as postgres.Sql;
 const shardB = {} as postgres.Sql;
 
@@ -30,7 +33,7 @@ describe('claimsPerTurn', () => {
   it('sends the claims of one turn on one shard as one statement, and each checkout gets its own order', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardA, { orderId: '2', txnId: 't2' })]);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '2', txnId: 't2', maps })]);
     expect(calls).toEqual([{ sql: shardA, claims: [{ orderId: '1', txnId: 't1' }, { orderId: '2', txnId: 't2' }] }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't2', claimed: true });
@@ -39,8 +42,8 @@ describe('claimsPerTurn', () => {
   it('keeps shards apart, and starts a new statement in the next turn', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardB, { orderId: '2', txnId: 't2' })]);
-    await claim(shardA, { orderId: '3', txnId: 't3' });
+    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardB, { orderId: '2', txnId: 't2', maps })]);
+    await claim(shardA, { orderId: '3', txnId: 't3', maps });
     expect(calls.map(({ sql, claims }) => [sql === shardA ? 'A' : 'B', claims.map((c) => c.orderId)])).toEqual([
       ['A', ['1']],
       ['B', ['2']],
@@ -51,19 +54,27 @@ describe('claimsPerTurn', () => {
   it('claims an order once when two checkouts of it share a turn: the second joins the first one’s transaction', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1' }), claim(shardA, { orderId: '1', txnId: 't2' })]);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '1', txnId: 't2', maps })]);
     expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1' }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, participants: null });
   });
 
+  it('keeps claims routed by different slot maps in statements of their own', async () => {
+    const { calls, claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    const newer: ParticipantMaps = { ...maps, stock: { ...maps.stock, version: 2 } };
+    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '2', txnId: 't2', maps: newer })]);
+    expect(calls.map(({ claims }) => claims.map((c) => c.orderId))).toEqual([['1'], ['2']]);
+  });
+
   it('answers undefined for an order that does not exist, and fails every claim of a statement that failed', async () => {
     const { claimEach } = recorder();
-    expect(await claimsPerTurn(settings, claimEach)(shardA, { orderId: 'missing', txnId: 't' })).toBeUndefined();
+    expect(await claimsPerTurn(settings, claimEach)(shardA, { orderId: 'missing', txnId: 't', maps })).toBeUndefined();
     const failing = claimsPerTurn(settings, async () => {
       throw new Error('connection lost');
     });
-    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1' }), failing(shardA, { orderId: '2', txnId: 't2' })]);
+    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1', maps }), failing(shardA, { orderId: '2', txnId: 't2', maps })]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
   });
 });

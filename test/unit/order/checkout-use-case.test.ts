@@ -3,8 +3,11 @@ import type { WaitOutcome } from '../../../layers/coordinator/decision-waiter';
 import type { Announcement, OrderForCheckout } from '../../../layers/coordinator/transactions';
 import type { Transaction } from '../../../layers/twopc/coordinator';
 import type { Instruction } from '../../../layers/twopc/messages';
+import type { ParticipantMaps } from '../../../layers/twopc/routing';
+import { initialSlotMap } from '../../../layers/sharding/slots';
 
-const settings = { timeoutMs: 5_000, shardCounts: { stock: 1, payment: 1 } };
+const settings = { timeoutMs: 5_000 };
+const maps: ParticipantMaps = { stock: initialSlotMap(1), payment: initialSlotMap(1) };
 const participants = ['stock-0', 'payment-0'] as const;
 
 const order = (fields: Partial<OrderForCheckout> = {}): OrderForCheckout => ({
@@ -36,11 +39,15 @@ function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transacti
   const log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
   const sent: Instruction[][] = [];
   const reported: string[] = [];
+  const claimedWith: number[] = [];
+  const slept: number[] = [];
+  let mapVersion = 1;
   let clock = 0;
   let ids = 0;
   const ports: CheckoutPorts = {
     log: {
-      claimOrRead: async (_orderId, txnId) => {
+      claimOrRead: async (_orderId, txnId, used) => {
+        claimedWith.push(used.stock.version);
         const next = setup.claims.shift();
         if (next?.claimed) {
           log.set(txnId, txn(txnId));
@@ -70,11 +77,20 @@ function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transacti
         return next;
       },
     },
+    routes: {
+      current: async () => maps,
+      // Each time a participant said moved, the map read again is one version newer.
+      newerThan: async () => ({ stock: { ...maps.stock, version: ++mapVersion }, payment: maps.payment }),
+    },
     newTxnId: () => `t${++ids}`,
     now: () => clock,
+    sleep: async (ms) => {
+      slept.push(ms);
+      clock += ms;
+    },
     report: (message) => void reported.push(message),
   };
-  return { ports, sent, reported, log };
+  return { ports, sent, reported, log, claimedWith, slept };
 }
 
 const announce = (txnId: string, state: Announcement['state'], complete: boolean): Announcement => ({ txnId, state, complete });
@@ -108,9 +124,46 @@ describe('checkOut', () => {
   });
 
   it('already running and undecided: joins and sends the prepares again (its first checkout may have died before sending them)', async () => {
-    const { ports, sent } = shop({ claims: [order({ checkout_txn: 'first' })], log: [txn('first')], announcements: [announce('first', 'committed', true)] });
+    const { ports, sent } = shop({
+      claims: [order({ checkout_txn: 'first', participants: [...participants] })],
+      log: [txn('first')],
+      announcements: [announce('first', 'committed', true)],
+    });
     expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent[0]!.map((instruction) => instruction.txnId)).toEqual(['first', 'first']);
+  });
+
+  it.each([
+    ['routed by other maps than the log', ['stock-1', 'payment-0']],
+    ['not logged yet', null],
+  ] as const)('already running, %s: joins and sends nothing (a participant the log does not name would hold its reservation forever)', async (_case, logged) => {
+    const { ports, sent } = shop({
+      claims: [order({ checkout_txn: 'first', participants: logged && [...logged] })],
+      log: [txn('first')],
+      announcements: [announce('first', 'committed', true)],
+    });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent.flat()).toEqual([]);
+  });
+
+  it('aborted because the slot of a key moved: once everything is given back, starts over with newer maps, and is paid', async () => {
+    const { ports, sent, log, claimedWith, slept } = shop({
+      claims: [order({ claimed: true, participants: [...participants] }), order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', true), announce('t2', 'committed', false)],
+    });
+    ports.log.read = async (txnId) => (txnId === 't1' ? txn('t1', { state: 'aborted', abortReason: 'moved', acked: [...participants] }) : log.get(txnId));
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(claimedWith).toEqual([1, 2]);
+    expect(slept).toEqual([100]);
+    expect(sent.map((batch) => batch[0]!.txnId)).toEqual(['t1', 't2']);
+  });
+
+  it('keys that keep moving: unavailable after ten tries, nothing taken', async () => {
+    const claims = Array.from({ length: 10 }, () => order({ claimed: true, participants: [...participants] }));
+    const { ports, claimedWith } = shop({ claims, announcements: Array.from({ length: 10 }, (_, index) => announce(`t${index + 1}`, 'aborted', true)) });
+    ports.log.read = async (txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
+    expect(claimedWith).toHaveLength(10);
   });
 
   it('an order that keeps changing under the claim: unavailable after a few tries, nothing sent', async () => {

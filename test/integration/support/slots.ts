@@ -1,0 +1,23 @@
+import type postgres from 'postgres';
+import { hashOf } from '../../../layers/sharding/shard';
+
+/** What a test that talks to one shard directly needs to address rows that shard serves. */
+export interface OwnedKeys {
+  /** The first id `<prefix>-<n>` whose slot the shard owns now. */
+  keyFor(prefix: string): string;
+  readonly slotOf: (key: string) => number;
+}
+
+/** Reads which slots the shard owns (its `owned_slots`) and its service's slot count (its map copy). */
+export async function ownedKeys(sql: postgres.Sql): Promise<OwnedKeys> {
+  const [copy] = await sql<{ slot_count: number }[]>`select (map ->> 'slotCount')::int as slot_count from slot_map`;
+  if (!copy) throw new Error('the shard keeps no slot map: was the stack started by this release?');
+  const owned = new Set((await sql<{ slot: number }[]>`select slot from owned_slots where state = 'owned'`).map((row) => row.slot));
+  const slotOf = (key: string) => hashOf(key) % copy.slot_count;
+  return {
+    slotOf,
+    keyFor(prefix) {
+      for (let n = 0; ; n++) if (owned.has(slotOf(`${prefix}-${n}`))) return `${prefix}-${n}`;
+    },
+  };
+}
