@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
+import type postgres from 'postgres';
 import { groupByShard } from '../sharding/shard';
 import { everyShardOrNone } from './every-shard-or-none';
-import type { ShardSet } from './shards';
+import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
 export interface BalanceTable {
@@ -46,31 +47,48 @@ const SLICE = 50_000;
 export function balanceRepository<Column extends string>(spec: BalanceTable): BalanceRepository<Column> {
   // postgres.js types its helpers by the object's exact shape; the columns are checked by the interface above.
   const columnsOf = (values: Readonly<Record<string, number>>): Record<string, number> => ({ ...values });
-  const find: BalanceRepository<Column>['find'] = async (shards, { id, columns }) => {
-    const sql = shards.forId(id);
-    const [row] = await sql<Record<string, string>[]>`select ${sql(columns as readonly string[])} from ${sql(spec.table)} where ${sql(spec.id)} = ${id}`;
-    if (!row) throw new NotFoundError(`${spec.noun} ${id} not found`);
-    return Object.fromEntries(columns.map((column) => [column, Number(row[column])])) as Record<(typeof columns)[number], number>;
-  };
+  // Every statement on a key checks, in the same snapshot (and, when it writes, under a share
+  // lock a move's fence waits for), that its shard owns the key's slot; else SlotMovedError,
+  // and `onOwner` tries again on the owner a newer map names.
+  const owned = (sql: postgres.Sql, slot: number) => sql`exists (select 1 from owned_slots where slot = ${slot} and state = 'owned' for share)`;
+  const find: BalanceRepository<Column>['find'] = (shards, { id, columns }) =>
+    onOwner(shards, id, async (sql, slot) => {
+      const [row] = await sql<(Record<string, string> & { owned: boolean; found: boolean })[]>`
+        select ${sql(columns as readonly string[])}, ${sql(spec.table)}.${sql(spec.id)} is not null as found,
+               exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+        from (select 1) as one left join ${sql(spec.table)} on ${sql(spec.id)} = ${id}`;
+      if (!row!.owned) throw new SlotMovedError(`${spec.noun} ${id}`);
+      if (!row!.found) throw new NotFoundError(`${spec.noun} ${id} not found`);
+      return Object.fromEntries(columns.map((column) => [column, Number(row![column])])) as Record<(typeof columns)[number], number>;
+    });
 
   return {
     async create(shards, row) {
       const id = randomUUID();
-      const sql = shards.forId(id);
-      await sql`insert into ${sql(spec.table)} ${sql({ ...columnsOf(row), [spec.id]: id, slot: shards.slotOf(id) } as Record<string, number | string>)}`;
-      return id;
+      return onOwner(shards, id, async (sql, slot) => {
+        const values = { ...columnsOf(row), [spec.id]: id, slot } as Record<string, number | string>;
+        const inserted = await sql`
+          insert into ${sql(spec.table)} (${sql(Object.keys(values))})
+          select ${sql(values)} where ${owned(sql, slot)}`;
+        if (inserted.count === 0) throw new SlotMovedError(`new ${spec.noun} ${id}`);
+        return id;
+      });
     },
 
     find,
 
     async adjust(shards, { id, delta }) {
-      const sql = shards.forId(id);
-      const balance = sql(spec.balance);
-      const [changed] = await sql<{ balance: number }[]>`
-        update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
-        where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
-        returning ${balance}::float8 as balance`;
+      const changed = await onOwner(shards, id, async (sql, slot) => {
+        const balance = sql(spec.balance);
+        const [row] = await sql<{ balance: number }[]>`
+          update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
+          where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
+            and ${owned(sql, slot)}
+          returning ${balance}::float8 as balance`;
+        return row;
+      });
       if (changed) return changed.balance;
+      // Not changed: missing, refused by its bounds, or not owned here (find says which, and retries the last).
       const current = await find(shards, { id, columns: [spec.balance as Column, 'held'] });
       const free = current[spec.balance as Column];
       throw new ConflictError(
@@ -81,12 +99,17 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
       );
     },
 
-    async batchInit(shards, { count, values }) {
+    async batchInit(routes, { count, values }) {
       const ids = Array.from({ length: count }, (_, index) => String(index));
-      await everyShardOrNone(
+      await withNewerRoutes(routes, (shards) => everyShardOrNone(
         [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
           sql: shards.at(shard),
           async check(sql) {
+            const slots = [...new Set(shardIds.map(shards.slotOf))];
+            const [owns] = await sql<[{ slots: number }]>`
+              select count(*)::int as slots from (
+                select slot from owned_slots where slot = any(${sql.array(slots)}::int[]) and state = 'owned' order by slot for share) as owned`;
+            if (owns.slots !== slots.length) throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
             const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
               with locked as (
                 select ${sql(spec.id)} as id, held from ${sql(spec.table)}
@@ -109,7 +132,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
           },
         })),
         (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-      );
+      ));
     },
   };
 }

@@ -1,7 +1,7 @@
 import type middy from '@middy/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { initialSlotMap } from '../sharding/slots';
+import { initialSlotMap, type SlotMap } from '../sharding/slots';
 import { isRefusedLogin } from './refused-login';
 import { type DatabaseName, type DatabaseSecret, databaseSecretName, isDatabaseSecret } from './secrets';
 import { type ShardSet, shardSet } from './shards';
@@ -60,12 +60,16 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
   const { probe: _probe, ...sharded } = shardCounts;
   const slotMaps = slotMapsFor(secretPrefix, sharded);
 
+  const setOf = async (database: DatabaseName, map: SlotMap): Promise<ShardSet> => {
+    const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
+    const newer = database === 'probe' ? undefined : async () => setOf(database, await slotMaps.newerThan(database, map.version));
+    return shardSet(new Map(secrets), map, newer);
+  };
   const attachDatabasesBefore = async (request: middy.Request): Promise<void> => {
     const entries = await Promise.all(
       (Object.keys(shardCounts) as DatabaseName[]).map(async (database) => {
         const map = database === 'probe' ? initialSlotMap(1) : await slotMaps.current(database);
-        const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
-        return [database, shardSet(new Map(secrets), map)] as const;
+        return [database, await setOf(database, map)] as const;
       }),
     );
     const context = request.context as DatabaseContext;

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { intEnv } from '../config/env';
-import { initialSlotMap, ownerOf, type SlotMap, slotOf } from '../sharding/slots';
+import { AppError } from '../errors';
+import { ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
 
 /** The shards of one service's database, each a connection pool, picked by id through the service's slot map. */
@@ -14,6 +15,40 @@ export interface ShardSet {
   /** The shard `id` is routed to. */
   ownerOf(id: string): number;
   slotOf(id: string): number;
+  /** The set routed by a newer map, once a shard refused a route of this one (the same set where no map is published). */
+  newer(): Promise<ShardSet>;
+}
+
+/** A shard did not own the slot of a key it was asked about: a stale map, or a move in progress. Retried by `onOwner`. */
+export class SlotMovedError extends AppError {
+  constructor(what: string) {
+    super(`${what} is on a shard being moved; nothing was changed, retry`, 503);
+  }
+}
+
+/** A moving slot pauses for well under a second: this many tries, pausing a little longer each time, cover it. */
+const MOVED_ATTEMPTS = 10;
+
+/**
+ * Runs `work` on the shard that owns `id`, by the newest map: when that shard refuses the slot
+ * (`SlotMovedError`), the map is read again and the work runs again on the owner it names.
+ */
+export async function onOwner<T>(shards: ShardSet, id: string, work: (sql: postgres.Sql, slot: number, shards: ShardSet) => Promise<T>): Promise<T> {
+  return withNewerRoutes(shards, (current) => work(current.forId(id), current.slotOf(id), current));
+}
+
+/** Runs `work` with the shard set, again with newer routes each time a shard refuses a slot. */
+export async function withNewerRoutes<T>(shards: ShardSet, work: (shards: ShardSet) => Promise<T>): Promise<T> {
+  let current = shards;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(current);
+    } catch (error) {
+      if (!(error instanceof SlotMovedError) || attempt === MOVED_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      current = await current.newer();
+    }
+  }
 }
 
 // Pools live as long as the container, keyed by everything that identifies a login, so that a
@@ -62,12 +97,12 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
 }
 
 /** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number. */
-export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap = initialSlotMap(secrets.size)): ShardSet {
-  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map);
+export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, newer?: () => Promise<ShardSet>): ShardSet {
+  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map, newer);
 }
 
 /** A shard set over pools already open (tools, tests). */
-export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMap): ShardSet {
+export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMap, newer?: () => Promise<ShardSet>): ShardSet {
   const at = (shard: number): postgres.Sql => {
     const sql = pools.get(shard);
     if (!sql) throw new RangeError(`no shard ${shard} among ${[...pools.keys()].join(', ')}`);
@@ -80,5 +115,8 @@ export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMa
     forId: (id) => at(ownerOf(id, map)),
     ownerOf: (id) => ownerOf(id, map),
     slotOf: (id) => slotOf(id, map),
+    newer() {
+      return newer ? newer() : Promise.resolve(this);
+    },
   };
 }

@@ -30,6 +30,8 @@ export interface SlotMap {
    * still names one is a late copy, answered without a database.
    */
   readonly retired: readonly number[];
+  /** A shard being filled (added) or drained (removed): the change `npm run shards` resumes after a crash. */
+  readonly pending?: { readonly kind: 'add' | 'remove'; readonly shard: number };
 }
 
 /** The map that reproduces `shardOf(id, shardCount)` for every id. */
@@ -86,6 +88,12 @@ export function nextShard(map: SlotMap): number {
 export function withShardAdded(map: SlotMap, shard: number): SlotMap {
   if (map.shards.includes(shard) || map.retired.includes(shard)) throw new RangeError(`shard ${shard} exists or existed already`);
   return { ...map, version: map.version + 1, shards: [...map.shards, shard].sort((a, b) => a - b) };
+}
+
+/** The map with a pending change recorded (or cleared), from the next version on. */
+export function withPending(map: SlotMap, pending: SlotMap['pending']): SlotMap {
+  const { pending: _previous, ...rest } = map;
+  return { ...rest, version: map.version + 1, ...(pending ? { pending } : {}) };
 }
 
 export function withShardRetired(map: SlotMap, shard: number): SlotMap {
@@ -145,5 +153,17 @@ export function parseSlotMap(value: unknown): SlotMap {
   }
   const moved: Record<number, number> = {};
   for (const [slot, shard] of Object.entries(map.moved)) moved[Number(slot)] = Number(shard);
-  return { version: map.version!, slotCount: map.slotCount!, initialShards: map.initialShards!, moved, shards: map.shards, retired: map.retired };
+  const pending = map.pending;
+  if (pending !== undefined && (typeof pending !== 'object' || !['add', 'remove'].includes(pending.kind) || !Number.isInteger(pending.shard))) {
+    throw new Error(`not a slot map: pending ${JSON.stringify(pending)}`);
+  }
+  return {
+    version: map.version!,
+    slotCount: map.slotCount!,
+    initialShards: map.initialShards!,
+    moved,
+    shards: map.shards,
+    retired: map.retired,
+    ...(pending ? { pending: { kind: pending.kind, shard: pending.shard } } : {}),
+  };
 }

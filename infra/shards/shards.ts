@@ -1,0 +1,190 @@
+import { DeleteSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import postgres from 'postgres';
+import type { StackConfig } from '../config';
+import { readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
+import { type DatabaseSecret, databaseSecretName, isDatabaseSecret } from '../../layers/db/secrets';
+import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
+import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import {
+  movesToDrain,
+  movesToFill,
+  nextShard,
+  type SlotMap,
+  type SlotMove,
+  slotsOwnedBy,
+  withPending,
+  withShardAdded,
+  withShardRetired,
+} from '../../layers/sharding/slots';
+import { putSecret } from '../secrets/put-secret';
+import type { Progress } from '../stack/progress';
+import { createLocalShard, dropLocalShard } from './local-shards';
+
+/** A fenced slot waits this long for its reservations to be decided before the move leaves it for later. */
+const DRAIN_LIMIT_MS = 500;
+/** A slot left for later is tried again this many times before the command gives up (and can be run again). */
+const BUSY_ATTEMPTS = 20;
+/** Functions may route by a map this old (layers/db/slot-maps.ts), so a retired shard's credentials stay this long. */
+const MAP_MAX_AGE_MS = 10_000;
+
+export interface MoveReport {
+  readonly service: SlottedService;
+  readonly shard: number;
+  readonly moved: number;
+  readonly longestPauseMs: number;
+  readonly seconds: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `npm run shards`: adds or removes a shard of a slotted service while the shop runs, moving one
+ * slot at a time (`moveSlot`), and shows the maps. Whatever a crash interrupts, running the same
+ * command again finishes: the map records the change pending, the shards the state of each slot.
+ */
+export class ShardsTool {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly config: StackConfig,
+    private readonly secrets: SecretsManagerClient,
+    private readonly progress: Progress,
+  ) {
+    this.prefix = `${config.service}/${config.stage}`;
+  }
+
+  async status(): Promise<string> {
+    const lines: string[] = [];
+    for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+      const map = await this.map(service);
+      const pools = await this.pools(service, map);
+      try {
+        lines.push(`${service}: map v${map.version}, ${map.slotCount} slots${map.pending ? `, ${map.pending.kind} of shard ${map.pending.shard} in progress` : ''}`);
+        for (const shard of map.shards) {
+          const owned = await readOwnedSlots(pools.get(shard)!);
+          const moving = [...owned].filter(([, slot]) => slot.state !== 'owned').map(([slot, { state }]) => `${slot} ${state}`);
+          lines.push(`  ${service}-${shard}: ${slotsOwnedBy(map, shard).length} slots in the map, ${[...owned.values()].filter((slot) => slot.state === 'owned').length} owned${moving.length ? `; ${moving.join(', ')}` : ''}`);
+        }
+        if (map.retired.length > 0) lines.push(`  retired: ${map.retired.map((shard) => `${service}-${shard}`).join(', ')}`);
+      } finally {
+        await endAll(pools);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  /** Creates a new shard of `service` (or finishes the one a crash left half-filled) and moves its fair share of slots to it. */
+  async add(service: SlottedService): Promise<MoveReport> {
+    let map = await this.map(service);
+    if (map.pending && map.pending.kind !== 'add') throw new Error(`${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`);
+    const shard = map.pending?.shard ?? nextShard(map);
+    this.progress.step(`${service}-${shard}: creating its database`);
+    const secret = await createLocalShard(this.config, service, shard);
+    await putSecret(this.secrets, databaseSecretName(this.prefix, service, shard), secret);
+    if (!map.shards.includes(shard)) map = withPending(withShardAdded(map, shard), { kind: 'add', shard });
+    return this.moveAll(service, map, shard, (current) => movesToFill(current, shard), (current) => withPending(current, undefined));
+  }
+
+  /** Moves every slot of a shard to the others, then retires it and drops its database. */
+  async remove(service: SlottedService, shard: number): Promise<MoveReport> {
+    let map = await this.map(service);
+    if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
+      throw new Error(`${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`);
+    }
+    if (!map.shards.includes(shard)) throw new Error(`${service} has no shard ${shard} (shards: ${map.shards.join(', ')})`);
+    movesToDrain(map, shard);
+    if (!map.pending) map = withPending(map, { kind: 'remove', shard });
+    const report = await this.moveAll(service, map, shard, (current) => movesToDrain(current, shard), (current) => withShardRetired(withPending(current, undefined), shard));
+    this.progress.step(`${service}-${shard}: retired; its database goes once no function can still route by an older map`);
+    await sleep(MAP_MAX_AGE_MS);
+    await dropLocalShard(this.config, service, shard);
+    await this.secrets.send(new DeleteSecretCommand({ SecretId: databaseSecretName(this.prefix, service, shard), ForceDeleteWithoutRecovery: true }));
+    return report;
+  }
+
+  private async moveAll(
+    service: SlottedService,
+    start: SlotMap,
+    shard: number,
+    plan: (map: SlotMap) => SlotMove[],
+    finish: (map: SlotMap) => SlotMap,
+  ): Promise<MoveReport> {
+    const began = Date.now();
+    const pools = await this.pools(service, start);
+    const context: MoveContext = {
+      table: SLOTTED_SERVICES[service],
+      shards: pools,
+      publish: (map) => this.publish(service, map, pools),
+      drainLimitMs: DRAIN_LIMIT_MS,
+      sleep,
+    };
+    try {
+      await context.publish(start);
+      const resumed = await resumeMoves(context, start);
+      if (resumed.finished.length + resumed.undone.length > 0) {
+        this.progress.step(`${service}: resumed an interrupted move (finished ${resumed.finished.length}, undone ${resumed.undone.length})`);
+      }
+      let map = resumed.map;
+      const moves = plan(map);
+      const attempts = new Map<number, number>();
+      let moved = 0;
+      let longestPauseMs = 0;
+      this.progress.step(`${service}-${shard}: ${moves.length} slots to move, one at a time`);
+      while (moves.length > 0) {
+        const move = moves.shift()!;
+        const result = await moveSlot(context, map, move);
+        if (result.moved) {
+          map = result.map;
+          moved++;
+          longestPauseMs = Math.max(longestPauseMs, result.pauseMs);
+          if (moved % 32 === 0 || moves.length === 0) {
+            this.progress.step(`${service}-${shard}: ${moved} slots moved, ${moves.length} to go (longest pause ${longestPauseMs} ms)`);
+          }
+          continue;
+        }
+        const tries = (attempts.get(move.slot) ?? 0) + 1;
+        attempts.set(move.slot, tries);
+        if (tries >= BUSY_ATTEMPTS) throw new Error(`${service}: gave up on slot ${move.slot}: ${result.reason}; run the command again to go on`);
+        this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
+        moves.push(move);
+      }
+      await context.publish(finish(map));
+      return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
+    } finally {
+      await endAll(pools);
+    }
+  }
+
+  /** The published map; every shard keeps a copy, so a restart of the local Secrets Manager loses nothing. */
+  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
+    await Promise.all([...pools.values()].map((sql) => saveMapCopy(sql, map)));
+    await publishSlotMap(this.secrets, this.prefix, service, map);
+  }
+
+  private async map(service: SlottedService): Promise<SlotMap> {
+    const map = await readPublishedSlotMap(this.secrets, this.prefix, service);
+    if (!map) throw new Error(`no slot map published for ${service}: is the stack running (npm start)?`);
+    return map;
+  }
+
+  private async pools(service: SlottedService, map: SlotMap): Promise<Map<number, postgres.Sql>> {
+    const pools = new Map<number, postgres.Sql>();
+    for (const shard of map.shards) {
+      const secret = await this.secret(databaseSecretName(this.prefix, service, shard));
+      pools.set(shard, postgres({ ...secret, port: Number(secret.port), database: secret.dbname, max: 2, onnotice: () => undefined }));
+    }
+    return pools;
+  }
+
+  private async secret(name: string): Promise<DatabaseSecret> {
+    const { SecretString } = await this.secrets.send(new GetSecretValueCommand({ SecretId: name }));
+    const value: unknown = JSON.parse(SecretString ?? 'null');
+    if (!isDatabaseSecret(value)) throw new Error(`secret ${name} is not a database secret`);
+    return value;
+  }
+}
+
+async function endAll(pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
+  await Promise.all([...pools.values()].map((sql) => sql.end({ timeout: 1 })));
+}

@@ -1,0 +1,145 @@
+import type postgres from 'postgres';
+import type { SlotMap, SlotMove } from '../sharding/slots';
+import { withSlotMoved } from '../sharding/slots';
+import { saveMapCopy } from './owned-slots';
+
+/** The table a service's slots hold (`SLOTTED_SERVICES`). */
+export interface SlottedTable {
+  readonly table: string;
+  readonly id: string;
+}
+
+/** What moving one slot needs: the shards by number, where the map is published, and bounds. */
+export interface MoveContext {
+  readonly table: SlottedTable;
+  readonly shards: ReadonlyMap<number, postgres.Sql>;
+  /** Publishes a map (Secrets Manager); versions only go up. */
+  readonly publish: (map: SlotMap) => Promise<void>;
+  /** How long a fenced slot may wait for the reservations on it to be decided before the move gives up on it for now. */
+  readonly drainLimitMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly pauseMs: number } | { readonly moved: false; readonly reason: string };
+
+/**
+ * Hands one slot from one shard to another, the way Redis Cluster migrates a slot, with the
+ * source's own `owned_slots` row as the lock that keeps the owner unambiguous:
+ *
+ * 1. fence: the source marks the slot fenced. The update waits for every batch and request that
+ *    share-locked the row (all work on the slot does), and everything after it is refused as
+ *    moved, so from here on nothing new starts on the slot anywhere.
+ * 2. drain: wait until nothing on the slot is held in escrow, i.e. every transaction that
+ *    prepared on it is decided and its decision applied here. Too long (a coordinator down): the
+ *    fence is lifted and the slot is tried again later, so a slot never pauses for long.
+ * 3. copy: the target, in one transaction, marks the slot incoming and replaces its rows of the
+ *    slot with the source's (which cannot change while fenced): redoing it is harmless.
+ * 4. publish the map with the slot on the target.
+ * 5. the target owns the slot; 6. the source forgets it (rows and row of `owned_slots` together).
+ *
+ * The participation records (the dedup log) stay where they are: an instruction names its
+ * participant shard, not a slot, and every transaction that touched the slot was decided and
+ * applied before step 3, so whatever still reaches the source is a late copy it answers from its
+ * records. Every step is idempotent and `resumeMoves` finishes or undoes a move cut anywhere.
+ */
+export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMove): Promise<MoveResult> {
+  const source = shard(context, move.from);
+  const target = shard(context, move.to);
+  const started = Date.now();
+  const [fenced] = await source`update owned_slots set state = 'fenced' where slot = ${move.slot} and state = 'owned' returning slot`;
+  if (!fenced) {
+    const [state] = await source<{ state: string }[]>`select state from owned_slots where slot = ${move.slot}`;
+    if (state?.state !== 'fenced') return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
+  }
+  if (!(await drained(context, source, move.slot))) {
+    await source`update owned_slots set state = 'owned' where slot = ${move.slot} and state = 'fenced'`;
+    return { moved: false, reason: `slot ${move.slot} still holds reservations after ${context.drainLimitMs} ms` };
+  }
+  const next = await handOver(context, map, move);
+  return { moved: true, map: next, pauseMs: Date.now() - started };
+}
+
+/** Steps 3 to 6, for a slot fenced and drained on the source. */
+async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Promise<SlotMap> {
+  const source = shard(context, move.from);
+  const target = shard(context, move.to);
+  const { table, id } = context.table;
+  const rows = await source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot} order by ${source(id)}`;
+  await target.begin(async (tx) => {
+    const [state] = await tx<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
+    if (state?.state === 'owned') return;
+    await tx`insert into owned_slots (slot, state, since_version) values (${move.slot}, 'incoming', ${map.version + 1})
+             on conflict (slot) do update set state = 'incoming'`;
+    await tx`delete from ${tx(table)} where slot = ${move.slot}`;
+    if (rows.length > 0) await tx`insert into ${tx(table)} ${tx(rows as never)}`;
+  });
+  const next = map.moved[move.slot] === move.to || (map.moved[move.slot] === undefined && move.slot % map.initialShards === move.to) ? map : withSlotMoved(map, move.slot, move.to);
+  await context.publish(next);
+  await Promise.all([...context.shards.values()].map((sql) => saveMapCopy(sql, next)));
+  await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
+  await source.begin(async (tx) => {
+    await tx`delete from ${tx(table)} where slot = ${move.slot}`;
+    await tx`delete from owned_slots where slot = ${move.slot}`;
+  });
+  return next;
+}
+
+async function drained(context: MoveContext, source: postgres.Sql, slot: number): Promise<boolean> {
+  const until = Date.now() + context.drainLimitMs;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+    const [held] = await source<{ held: string }[]>`select coalesce(sum(held), 0)::text as held from ${source(context.table.table)} where slot = ${slot}`;
+    if (held!.held === '0') return true;
+    if (Date.now() > until) return false;
+    await context.sleep(pause);
+  }
+}
+
+function shard(context: MoveContext, number: number): postgres.Sql {
+  const sql = context.shards.get(number);
+  if (!sql) throw new Error(`shard ${number} is not reachable`);
+  return sql;
+}
+
+/**
+ * Finishes or undoes every move a crash cut short, from what the shards say (the truth; the map
+ * is only a copy): a slot owned by its target is forgotten by its source; a slot fenced on its
+ * source and incoming on a target is handed over (it was drained before it was copied); a slot
+ * fenced with no target yet is given back to its source; a copy on a target whose source still
+ * owns the slot is thrown away. Returns the map, published.
+ */
+export async function resumeMoves(context: MoveContext, map: SlotMap): Promise<{ map: SlotMap; finished: SlotMove[]; undone: number[] }> {
+  const unsettled = new Set<number>();
+  for (const sql of context.shards.values()) {
+    for (const row of await sql<{ slot: number }[]>`select slot from owned_slots where state <> 'owned'`) unsettled.add(row.slot);
+  }
+  let current = map;
+  const finished: SlotMove[] = [];
+  const undone: number[] = [];
+  for (const slot of unsettled) {
+    const byShard = new Map<number, string>();
+    for (const [number, sql] of context.shards) {
+      const [row] = await sql<{ state: string }[]>`select state from owned_slots where slot = ${slot}`;
+      if (row) byShard.set(number, row.state);
+    }
+    const holder = (state: string) => [...byShard].find(([, s]) => s === state)?.[0];
+    const fenced = holder('fenced');
+    const incoming = holder('incoming');
+    const owned = holder('owned');
+    if (fenced !== undefined && (incoming !== undefined || owned !== undefined)) {
+      const move = { slot, from: fenced, to: (incoming ?? owned)! };
+      current = await handOver(context, current, move);
+      finished.push(move);
+    } else if (fenced !== undefined) {
+      await shard(context, fenced)`update owned_slots set state = 'owned' where slot = ${slot} and state = 'fenced'`;
+      undone.push(slot);
+    } else if (incoming !== undefined && owned !== undefined) {
+      await shard(context, incoming).begin(async (tx) => {
+        await tx`delete from ${tx(context.table.table)} where slot = ${slot}`;
+        await tx`delete from owned_slots where slot = ${slot} and state = 'incoming'`;
+      });
+      undone.push(slot);
+    }
+  }
+  await context.publish(current);
+  return { map: current, finished, undone };
+}
