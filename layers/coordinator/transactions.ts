@@ -4,7 +4,7 @@ import type { PendingWrites } from '../db/pipelined-transaction';
 import type { AbortReason, Transaction } from '../twopc/coordinator';
 import type { ParticipantId } from '../twopc/messages';
 import type { ParticipantMaps } from '../twopc/routing';
-import type { SlotMap } from '../sharding/slots';
+import { ownerOfSlot, type SlotMap } from '../sharding/slots';
 
 /** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
 export const DECISION_CHANNEL = 'txn_decided';
@@ -122,7 +122,9 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
       where orders.order_id = input.order_id and orders.order_id in (select order_id from free)
         and not orders.paid and orders.checkout_txn is null
       returning orders.order_id, orders.user_id, orders.total_cost, orders.items, orders.checkout_txn,
-                checkout_participants(orders.items, orders.user_id, ${sql.json(routingOf(maps.stock))}, ${sql.json(routingOf(maps.payment))}) as participants),
+                checkout_participants(orders.items, orders.user_id,
+                  ${maps.stock.slotCount}::int, ${maps.stock.initialShards}::int, ${sql.array(slotOwners(maps.stock))}::int[],
+                  ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${sql.array(slotOwners(maps.payment))}::int[]) as participants),
     logged as (
       insert into transactions (txn_id, order_id, state, participants, deadline)
       select checkout_txn, order_id, 'preparing', participants, now() + ${settings.timeoutMs} * interval '1 millisecond'
@@ -136,9 +138,16 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
   return new Map(rows.map(({ order_id: orderId, ...order }) => [orderId, order]));
 }
 
-/** What `slot_owner` in the order database reads of a map. */
-function routingOf(map: SlotMap): { slotCount: number; initialShards: number; moved: Record<number, number> } {
-  return { slotCount: map.slotCount, initialShards: map.initialShards, moved: { ...map.moved } };
+const owners = new WeakMap<SlotMap, number[]>();
+
+/** What `slot_owner` in the order database reads of a map: none while no slot has moved, else every slot's owner. */
+export function slotOwners(map: SlotMap): number[] {
+  let list = owners.get(map);
+  if (!list) {
+    list = Object.keys(map.moved).length === 0 ? [] : Array.from({ length: map.slotCount }, (_, slot) => ownerOfSlot(slot, map));
+    owners.set(map, list);
+  }
+  return list;
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { SlotMap, SlotMove } from '../sharding/slots';
 import { withSlotMoved } from '../sharding/slots';
-import { saveMapCopy } from './owned-slots';
+import { fenceSlot, saveMapCopy } from './owned-slots';
 
 /** The table a service's slots hold (`SLOTTED_SERVICES`). */
 export interface SlottedTable {
@@ -26,9 +26,9 @@ export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly
  * Hands one slot from one shard to another, the way Redis Cluster migrates a slot, with the
  * source's own `owned_slots` row as the lock that keeps the owner unambiguous:
  *
- * 1. fence: the source marks the slot fenced. The update waits for every batch and request that
- *    share-locked the row (all work on the slot does), and everything after it is refused as
- *    moved, so from here on nothing new starts on the slot anywhere.
+ * 1. fence (`fenceSlot`): the source marks the slot fenced. It waits for every batch and request
+ *    holding the slot (all work on the slot takes a shared lock on it), and everything after it
+ *    is refused as moved, so from here on nothing new starts on the slot anywhere.
  * 2. drain: wait until nothing on the slot is held in escrow, i.e. every transaction that
  *    prepared on it is decided and its decision applied here. Too long (a coordinator down): the
  *    fence is lifted and the slot is tried again later, so a slot never pauses for long.
@@ -46,10 +46,9 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   const source = shard(context, move.from);
   const target = shard(context, move.to);
   const started = Date.now();
-  const [fenced] = await source`update owned_slots set state = 'fenced' where slot = ${move.slot} and state = 'owned' returning slot`;
-  if (!fenced) {
+  if (!(await fenceSlot(source, move.slot))) {
     const [state] = await source<{ state: string }[]>`select state from owned_slots where slot = ${move.slot}`;
-    if (state?.state !== 'fenced') return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
+    return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
   }
   if (!(await drained(context, source, move.slot))) {
     await source`update owned_slots set state = 'owned' where slot = ${move.slot} and state = 'fenced'`;

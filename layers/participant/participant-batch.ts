@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { ownedSlots } from '../db/owned-slots';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
 import type { Instruction, Result } from '../twopc/messages';
 import { lateRefusal, type Participation, participantStep, type Reservation } from '../twopc/participant';
@@ -61,19 +62,15 @@ export async function applyOnShard<I extends Instruction, Held>(
       // The reads go out at once (with BEGIN) and run in this order on the server: slots, then
       // balances, then records, as in every batch, so batches never deadlock. A second copy of a
       // Prepare therefore waits on the balances its first copy holds, and then reads the
-      // record that copy left. The slots a prepare needs are share-locked: a move that fences one
-      // waits for this batch, and a batch after it finds the slot no longer owned (a move takes
-      // no row lock a batch holds, so the two cannot deadlock either).
+      // record that copy left.
       const [owned, , rows] = await Promise.all([
-        slots.length === 0
-          ? Promise.resolve([])
-          : tx<{ slot: number }[]>`select slot from owned_slots where slot = any(${tx.array(slots)}::int[]) and state = 'owned' order by slot for share`,
+        ownedSlots(tx, slots),
         ledger.load(tx, prepares, txnIds),
         tx<{ txn_id: string; state: Participation['state']; refusal: string | null; held: unknown }[]>`
           select txn_id, state, refusal, held from participations
           where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`,
       ]);
-      return { rows, owned: new Set(owned.map((row) => row.slot)) };
+      return { rows, owned };
     },
     (tx, { rows, owned }) => {
       const stored = new Map<string, StoredParticipation>(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hashOf, shardOf } from '../../layers/sharding/shard';
 import { initialSlotMap, ownerOf, withShardAdded, withSlotMoved } from '../../layers/sharding/slots';
 import { prepareInstructions } from '../../layers/twopc/routing';
+import { slotOwners } from '../../layers/coordinator/transactions';
 import { connectTo } from './support/stack';
 
 /**
@@ -33,7 +34,7 @@ it('fnv1a and slot_owner in SQL place every id where layers/sharding does, with 
   let map = withShardAdded(initialSlotMap(3), 3);
   for (const slot of [0, 5, 1000, 1022]) map = withSlotMoved(map, slot, 3);
   const rows = await sql<{ hash: string; owner: number }[]>`
-    select fnv1a(id)::text as hash, slot_owner(id, ${sql.json({ slotCount: map.slotCount, initialShards: map.initialShards, moved: map.moved })}::jsonb) as owner
+    select fnv1a(id)::text as hash, slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${sql.array(slotOwners(map))}::int[]) as owner
     from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
   const mismatches = ids.flatMap((id, index) =>
     rows[index]!.hash === String(hashOf(id)) && rows[index]!.owner === ownerOf(id, map) ? [] : [{ id, sql: rows[index], ts: [hashOf(id), ownerOf(id, map)] }],
@@ -46,13 +47,14 @@ it('checkout_participants lists the prepares of the order, in their order, under
   let stock = withShardAdded(initialSlotMap(3), 3);
   for (let slot = 0; slot < stock.slotCount; slot += 4) stock = withSlotMoved(stock, slot, 3);
   const maps = { stock, payment: withSlotMoved(initialSlotMap(2), 7, 0) };
-  const routing = (map: typeof stock) => ({ slotCount: map.slotCount, initialShards: map.initialShards, moved: map.moved });
   for (let order = 0; order < 200; order++) {
     const items: Record<string, number> = {};
     for (let line = 0; line < order % 6; line++) items[String((order * 7 + line * 13) % 1000)] = line + 1;
     const userId = String(order * 31);
     const [row] = await sql<{ participants: string[] }[]>`
-      select checkout_participants(${sql.json(items)}::jsonb, ${userId}, ${sql.json(routing(maps.stock))}::jsonb, ${sql.json(routing(maps.payment))}::jsonb) as participants`;
+      select checkout_participants(${sql.json(items)}::jsonb, ${userId},
+        ${stock.slotCount}::int, ${stock.initialShards}::int, ${sql.array(slotOwners(stock))}::int[],
+        ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${sql.array(slotOwners(maps.payment))}::int[]) as participants`;
     const lines = Object.entries(items).map(([itemId, quantity]) => ({ itemId, quantity }));
     const prepares = prepareInstructions({ txnId: 't', orderId: String(order), userId, totalCost: 1, lines, deadline: 0 }, maps);
     expect({ order, participants: row!.participants }).toEqual({ order, participants: prepares.map((prepare) => prepare.participant) });
