@@ -1,6 +1,5 @@
 import type postgres from 'postgres';
-import type { SlotMap, SlotMove } from '../sharding/slots';
-import { withSlotMoved } from '../sharding/slots';
+import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
 import { fenceSlot, saveMapCopy } from './owned-slots';
 
 /** The table a service's slots hold (`SLOTTED_SERVICES`). */
@@ -72,7 +71,8 @@ async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Pro
     await tx`delete from ${tx(table)} where slot = ${move.slot}`;
     if (rows.length > 0) await tx`insert into ${tx(table)} ${tx(rows as never)}`;
   });
-  const next = map.moved[move.slot] === move.to || (map.moved[move.slot] === undefined && move.slot % map.initialShards === move.to) ? map : withSlotMoved(map, move.slot, move.to);
+  // A move resumed after its publication finds the map saying so already.
+  const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
   await context.publish(next);
   await Promise.all([...context.shards.values()].map((sql) => saveMapCopy(sql, next)));
   await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;

@@ -24,8 +24,11 @@ const ids = [
   'x'.repeat(300),
 ];
 
-it.each([1, 2, 3, 7, 64])('shard_of in SQL places every id where layers/sharding does, with %i shards', async (shardCount) => {
-  const rows = await sql<{ shard: number }[]>`select shard_of(id, ${shardCount}::int) as shard from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
+it.each([1, 2, 3, 7, 64])('slot_owner in SQL places every id where it was before slots (shardOf), under the initial map of %i shards', async (shardCount) => {
+  const map = initialSlotMap(shardCount);
+  const rows = await sql<{ shard: number }[]>`
+    select slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${sql.array(slotOwners(map))}::int[]) as shard
+    from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
   const mismatches = ids.flatMap((id, index) => (rows[index]!.shard === shardOf(id, shardCount) ? [] : [{ id, sql: rows[index]!.shard, ts: shardOf(id, shardCount) }]));
   expect(mismatches).toEqual([]);
 });

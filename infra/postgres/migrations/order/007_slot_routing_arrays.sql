@@ -3,6 +3,9 @@
 -- the owner of every slot in slot order.
 drop function checkout_participants(jsonb, text, jsonb, jsonb);
 drop function slot_owner(text, jsonb);
+-- Routing by shard count is gone with slots: its functions go too (fnv1a is the one hash left).
+drop function checkout_participants(jsonb, text, integer, integer);
+drop function shard_of(text, integer);
 
 create or replace function slot_owner(id text, slot_count integer, initial_shards integer, owners integer[]) returns integer
 language plpgsql immutable strict parallel safe as $$
