@@ -6,6 +6,7 @@ import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
 import { decodeInstruction, encode, type Instruction, isMalformed, MalformedMessageError, parseParticipant } from '../twopc/messages';
+import { retiredShardReply } from '../twopc/participant';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
 
@@ -40,7 +41,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     (record) => {
       const instruction = decodeInstruction(record.value);
       const { service: owner, shard } = parseParticipant(instruction.participant);
-      if (owner !== service.service || !service.shards.indexes.includes(shard)) {
+      if (owner !== service.service || !(service.shards.indexes.includes(shard) || service.shards.map.retired.includes(shard))) {
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       }
       return { value: instruction, shard };
@@ -49,7 +50,13 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
   );
 
   const shards = [...byShard];
-  const outcomes = await Promise.allSettled(shards.map(([shard, { values: instructions }]) => applyOnShard(service.shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: service.shards.slotOf })));
+  const outcomes = await Promise.allSettled(
+    shards.map(async ([shard, { values: instructions }]) =>
+      service.shards.map.retired.includes(shard)
+        ? { replies: instructions.map(retiredShardReply), violations: [] }
+        : applyOnShard(service.shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: service.shards.slotOf }),
+    ),
+  );
   const retryTopic = RETRY_TOPIC[service.service];
   let failure: unknown;
   outcomes.forEach((outcome, index) => {

@@ -79,6 +79,18 @@ export function participantStep(
 }
 
 /**
+ * The answer of a retired shard, which has no database any more: it was retired only once every
+ * slot had left it and every transaction it voted yes on was decided and applied there, so a
+ * commit or rollback that still reaches it is a late copy of one it acknowledged, and a prepare
+ * (routed by an old map) takes nothing and votes no as moved, so the checkout starts over.
+ */
+export function retiredShardReply(instruction: Instruction): Vote | Ack {
+  const { txnId, orderId, participant } = instruction;
+  if (instruction.kind === 'prepare') return vote(instruction, 'moved', `${participant} is retired`);
+  return { kind: 'ack', txnId, orderId, participant, decision: instruction.kind };
+}
+
+/**
  * How long after its deadline a Prepare is still taken: far beyond any clock skew between a
  * coordinator and a participant. A later one is refused, takes nothing and leaves an `aborted`
  * record. Voting no is always safe before a decision, and the coordinator has aborted by then

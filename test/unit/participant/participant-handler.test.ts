@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { type ShardSet, shardSetOf } from '../../../layers/db/shards';
-import { initialSlotMap } from '../../../layers/sharding/slots';
+import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlotMoved } from '../../../layers/sharding/slots';
 import type { Outbox } from '../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../layers/kafka/records';
 import { TOPICS } from '../../../layers/kafka/topics';
@@ -39,7 +39,7 @@ const record = (topic: string, offset: number, instruction: Instruction): Decode
   headers: {},
 });
 
-const prepare = (txnId: string, participant: 'stock-0' | 'stock-1'): Instruction => ({
+const prepare = (txnId: string, participant: 'stock-0' | 'stock-1' | 'stock-2'): Instruction => ({
   kind: 'prepare',
   txnId,
   orderId: `order-of-${txnId}`,
@@ -85,4 +85,20 @@ it('on the retry topic, sends the votes of the shards that applied, then fails t
   const votes = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
   expect(votes).toEqual([expect.objectContaining({ txnId: 't-0', participant: 'stock-0', vote: 'yes' })]);
   expect(sent[0]!.get(TOPICS.stockRetries)).toBeUndefined();
+});
+
+it('answers what still reaches a retired shard without a database: a prepare votes no as moved, a decision is acknowledged', async () => {
+  const added = withShardAdded(initialSlotMap(2), 2);
+  const drained = movesToDrain(added, 2).reduce((map, move) => withSlotMoved(map, move.slot, move.to), added);
+  const afterRetirement = { ...service, shards: shardSetOf(new Map([[0, { shard: 0 } as unknown as postgres.Sql]]), withShardRetired(drained, 2)) };
+  const commit: Instruction = { kind: 'commit', txnId: 't-old', orderId: 'o', participant: 'stock-2' };
+
+  await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-late', 'stock-2')), record(TOPICS.stockInstructions, 2, commit)], afterRetirement);
+
+  const replies = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
+  expect(replies).toEqual([
+    expect.objectContaining({ kind: 'vote', txnId: 't-late', participant: 'stock-2', vote: 'no', refusal: 'moved' }),
+    expect.objectContaining({ kind: 'ack', txnId: 't-old', participant: 'stock-2', decision: 'commit' }),
+  ]);
+  expect(sent[0]!.get(TOPICS.deadLetters)).toBeUndefined();
 });
