@@ -15,6 +15,28 @@ export function connectShards(config: StackConfig): Map<string, postgres.Sql> {
   );
 }
 
+/**
+ * Every shard of the local stack, those `npm run shards` added too (a database `<service>_<n>`
+ * on one of its service's servers); a retired shard's database is gone, so it is not among them.
+ */
+export async function connectLiveShards(config: StackConfig): Promise<Map<string, postgres.Sql>> {
+  const shards = new Map<string, postgres.Sql>();
+  for (const server of databaseServers(config).filter((candidate) => candidate.service !== 'probe')) {
+    const { host, port, username, password } = readCredentials(config.dataDir, server);
+    const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
+    const admin = connect('postgres');
+    try {
+      const pattern = `^${server.service}_[0-9]+$`;
+      for (const { datname } of await admin<{ datname: string }[]>`select datname from pg_database where datname ~ ${pattern} order by datname`) {
+        shards.set(datname.replace('_', '-'), connect(datname));
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  }
+  return shards;
+}
+
 export async function closeShards(shards: Map<string, postgres.Sql>): Promise<void> {
   await Promise.all([...shards.values()].map((sql) => sql.end({ timeout: 5 })));
 }

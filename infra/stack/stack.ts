@@ -10,6 +10,8 @@ import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
 import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { putSecret } from '../secrets/put-secret';
+import { localShardSecret } from '../shards/local-shards';
 import { ensureToolchain, type Toolchain } from './prerequisites';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from './processes';
@@ -249,7 +251,12 @@ export class Stack {
         const servers = databaseServers(this.config).filter((server) => server.service === service);
         const pools = new Map(servers.map((server) => [server.shard, new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect()]));
         try {
-          const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix: `${this.config.service}/${this.config.stage}` });
+          const prefix = `${this.config.service}/${this.config.stage}`;
+          const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
+          // Shards `npm run shards` added are databases of their own, whose secrets moto forgot.
+          for (const shard of map.shards.filter((shard) => !pools.has(shard))) {
+            await putSecret(client, databaseSecretName(prefix, service, shard), localShardSecret(this.config, service, shard));
+          }
           this.progress.step(`slots: ${service} map v${map.version} (${map.slotCount} slots on shards ${map.shards.join(', ')})`);
         } finally {
           await Promise.all([...pools.values()].map((sql) => sql.end({ timeout: 1 })));

@@ -123,8 +123,8 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
         and not orders.paid and orders.checkout_txn is null
       returning orders.order_id, orders.user_id, orders.total_cost, orders.items, orders.checkout_txn,
                 checkout_participants(orders.items, orders.user_id,
-                  ${maps.stock.slotCount}::int, ${maps.stock.initialShards}::int, ${sql.array(slotOwners(maps.stock))}::int[],
-                  ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${sql.array(slotOwners(maps.payment))}::int[]) as participants),
+                  ${maps.stock.slotCount}::int, ${maps.stock.initialShards}::int, ${slotOwners(maps.stock)}::int[],
+                  ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as participants),
     logged as (
       insert into transactions (txn_id, order_id, state, participants, deadline)
       select checkout_txn, order_id, 'preparing', participants, now() + ${settings.timeoutMs} * interval '1 millisecond'
@@ -138,16 +138,20 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
   return new Map(rows.map(({ order_id: orderId, ...order }) => [orderId, order]));
 }
 
-const owners = new WeakMap<SlotMap, number[]>();
+const owners = new WeakMap<SlotMap, string>();
 
-/** What `slot_owner` in the order database reads of a map: none while no slot has moved, else every slot's owner. */
-export function slotOwners(map: SlotMap): number[] {
-  let list = owners.get(map);
-  if (!list) {
-    list = Object.keys(map.moved).length === 0 ? [] : Array.from({ length: map.slotCount }, (_, slot) => ownerOfSlot(slot, map));
-    owners.set(map, list);
+/**
+ * What `slot_owner` in the order database reads of a map, as an array literal: empty while no
+ * slot has moved, else every slot's owner. A literal, not `sql.array`: a statement first prepared
+ * with an empty array (whose type postgres.js cannot infer) sent later ones as bare text.
+ */
+export function slotOwners(map: SlotMap): string {
+  let literal = owners.get(map);
+  if (literal === undefined) {
+    literal = Object.keys(map.moved).length === 0 ? '{}' : `{${Array.from({ length: map.slotCount }, (_, slot) => ownerOfSlot(slot, map)).join(',')}}`;
+    owners.set(map, literal);
   }
-  return list;
+  return literal;
 }
 
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {

@@ -1,7 +1,7 @@
 import { isRefusedLogin } from '../db/refused-login';
 import type { ShardSet } from '../db/shards';
 import type { KafkaConnection } from '../config/kafka';
-import { decodeByShard } from '../kafka/dead-letters';
+import { decodeByShard, parkRecord } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
@@ -41,26 +41,33 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     (record) => {
       const instruction = decodeInstruction(record.value);
       const { service: owner, shard } = parseParticipant(instruction.participant);
-      if (owner !== service.service || !(service.shards.indexes.includes(shard) || service.shards.map.retired.includes(shard))) {
-        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
-      }
+      if (owner !== service.service) throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       return { value: instruction, shard };
     },
     isMalformed,
   );
+  // A coordinator that read a newer map may already route to a shard this container's map does not list yet.
+  const knows = (shards: ShardSet, shard: number) => shards.indexes.includes(shard) || shards.map.retired.includes(shard);
+  let shards = service.shards;
+  if ([...byShard.keys()].some((shard) => !knows(shards, shard))) shards = await shards.newer();
+  for (const [shard, { records: unknown }] of byShard) {
+    if (knows(shards, shard)) continue;
+    for (const record of unknown) parkRecord(outbox, record, `${service.service}-${shard} is not a shard of this ${service.service} service`);
+    byShard.delete(shard);
+  }
 
-  const shards = [...byShard];
+  const groups = [...byShard];
   const outcomes = await Promise.allSettled(
-    shards.map(async ([shard, { values: instructions }]) =>
-      service.shards.map.retired.includes(shard)
+    groups.map(async ([shard, { values: instructions }]) =>
+      shards.map.retired.includes(shard)
         ? { replies: instructions.map(retiredShardReply), violations: [] }
-        : applyOnShard(service.shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: service.shards.slotOf }),
+        : applyOnShard(shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: shards.slotOf }),
     ),
   );
   const retryTopic = RETRY_TOPIC[service.service];
   let failure: unknown;
   outcomes.forEach((outcome, index) => {
-    const [shard, { values: instructions, records: shardRecords }] = shards[index]!;
+    const [shard, { values: instructions, records: shardRecords }] = groups[index]!;
     if (outcome.status === 'rejected') {
       // A refused login fails the invocation, which runs again at once with the secrets read afresh.
       if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;

@@ -1,8 +1,8 @@
-import { shardOf } from '../../layers/sharding/shard';
 import { eventually } from './support/eventually';
 import { lockedEmpty } from './support/locks';
 import { shop } from './support/shop';
-import { stackConfig } from './support/stack';
+import { publishedMap, shardOwning } from './support/slots';
+import { ownerOf } from '../../layers/sharding/slots';
 
 /**
  * batch_init while a checkout of the rows it would overwrite is in flight: it must not write
@@ -17,13 +17,14 @@ it('refuses with 409 and changes nothing while a checkout of its rows is in flig
   }
   const order = await shop.order('3');
   const heldItems = order.items.map(([itemId]) => itemId).sort();
-  const stockShard = (itemId: string) => shardOf(itemId, stackConfig.shards.stock);
+  const stockMap = await publishedMap('stock');
+  const stockShard = (itemId: string) => ownerOf(itemId, stockMap);
   // Preferably an item on a shard where nothing is held: that shard's check passes, and still it must not write.
   const others = Array.from({ length: N }, (_, index) => String(index)).filter((itemId) => !heldItems.includes(itemId));
   const untouched = others.find((itemId) => !heldItems.some((held) => stockShard(held) === stockShard(itemId))) ?? others[0]!;
   expect((await shop.request('POST', `/stock/add/${untouched}/50`)).status).toBe(200);
 
-  const payment = await lockedEmpty(`payment-${shardOf(order.user_id, stackConfig.shards.payment)}`, 'users', order.user_id);
+  const payment = await lockedEmpty(await shardOwning('payment', order.user_id), 'users', order.user_id);
   const checkout = shop.checkout('3');
   try {
     await eventually('the checkout to hold its stock', async () =>

@@ -1,7 +1,7 @@
-import { shardOf } from '../../layers/sharding/shard';
 import { eventually } from './support/eventually';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { connectTo, stackConfig } from './support/stack';
+import { connectTo } from './support/stack';
+import { shardOwning } from './support/slots';
 
 /**
  * A 409 promises that nothing is taken. When a refused checkout's participants cannot all give
@@ -13,7 +13,7 @@ it('answers 503, not 409, when a refusal is not acknowledged by every participan
   const userId = await userWith(100);
   const itemId = await itemWith(1, 0);
   const orderId = await orderOf(userId, [[itemId, 1]]);
-  const payment = connectTo(`payment-${shardOf(userId, stackConfig.shards.payment)}`);
+  const payment = connectTo(await shardOwning('payment', userId));
   const holder = await payment.reserve();
   let status: number;
   try {

@@ -3,7 +3,7 @@ import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';
-import { initialSlotMap } from '../../layers/sharding/slots';
+import { publishedMap } from './support/slots';
 
 /**
  * A checkout whose instance died after it had claimed the order and logged the transaction, but
@@ -19,7 +19,7 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
     const txnId = randomUUID();
-    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId }], timeoutMs: 30_000, maps: { stock: initialSlotMap(stackConfig.shards.stock), payment: initialSlotMap(stackConfig.shards.payment) } })).get(orderId);
+    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId }], timeoutMs: 30_000, maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') } })).get(orderId);
     expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);

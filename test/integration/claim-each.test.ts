@@ -4,14 +4,17 @@ import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo, stackConfig } from './support/stack';
-import { initialSlotMap } from '../../layers/sharding/slots';
+import { publishedMap } from './support/slots';
 
 /**
  * Checkouts that start in the same turn of an instance's event loop claim their orders in one
  * statement per order shard: each free order is claimed and logged for its own transaction, the
  * others are read as they are, and two such statements over the same orders never deadlock.
  */
-const settings = { timeoutMs: 60_000, maps: { stock: initialSlotMap(stackConfig.shards.stock), payment: initialSlotMap(stackConfig.shards.payment) } };
+let settings: Omit<Parameters<typeof claimOrReadEach>[1], 'claims'>;
+beforeAll(async () => {
+  settings = { timeoutMs: 60_000, maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') } };
+});
 const sql = connectTo('order-0');
 afterAll(() => sql.end({ timeout: 5 }));
 

@@ -27,7 +27,7 @@ const ids = [
 it.each([1, 2, 3, 7, 64])('slot_owner in SQL places every id where it was before slots (shardOf), under the initial map of %i shards', async (shardCount) => {
   const map = initialSlotMap(shardCount);
   const rows = await sql<{ shard: number }[]>`
-    select slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${sql.array(slotOwners(map))}::int[]) as shard
+    select slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${slotOwners(map)}::int[]) as shard
     from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
   const mismatches = ids.flatMap((id, index) => (rows[index]!.shard === shardOf(id, shardCount) ? [] : [{ id, sql: rows[index]!.shard, ts: shardOf(id, shardCount) }]));
   expect(mismatches).toEqual([]);
@@ -37,7 +37,7 @@ it('fnv1a and slot_owner in SQL place every id where layers/sharding does, with 
   let map = withShardAdded(initialSlotMap(3), 3);
   for (const slot of [0, 5, 1000, 1022]) map = withSlotMoved(map, slot, 3);
   const rows = await sql<{ hash: string; owner: number }[]>`
-    select fnv1a(id)::text as hash, slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${sql.array(slotOwners(map))}::int[]) as owner
+    select fnv1a(id)::text as hash, slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${slotOwners(map)}::int[]) as owner
     from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
   const mismatches = ids.flatMap((id, index) =>
     rows[index]!.hash === String(hashOf(id)) && rows[index]!.owner === ownerOf(id, map) ? [] : [{ id, sql: rows[index], ts: [hashOf(id), ownerOf(id, map)] }],
@@ -56,8 +56,8 @@ it('checkout_participants lists the prepares of the order, in their order, under
     const userId = String(order * 31);
     const [row] = await sql<{ participants: string[] }[]>`
       select checkout_participants(${sql.json(items)}::jsonb, ${userId},
-        ${stock.slotCount}::int, ${stock.initialShards}::int, ${sql.array(slotOwners(stock))}::int[],
-        ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${sql.array(slotOwners(maps.payment))}::int[]) as participants`;
+        ${stock.slotCount}::int, ${stock.initialShards}::int, ${slotOwners(stock)}::int[],
+        ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as participants`;
     const lines = Object.entries(items).map(([itemId, quantity]) => ({ itemId, quantity }));
     const prepares = prepareInstructions({ txnId: 't', orderId: String(order), userId, totalCost: 1, lines, deadline: 0 }, maps);
     expect({ order, participants: row!.participants }).toEqual({ order, participants: prepares.map((prepare) => prepare.participant) });

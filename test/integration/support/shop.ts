@@ -1,6 +1,7 @@
 import { mapLimit, ShopClient } from '../../../infra/measure/client';
-import { shardOf } from '../../../layers/sharding/shard';
-import { gatewayUrl, stackConfig } from './stack';
+import { ownerOf } from '../../../layers/sharding/slots';
+import { publishedMap } from './slots';
+import { gatewayUrl } from './stack';
 
 export const shop = new ShopClient(gatewayUrl, 256);
 
@@ -13,9 +14,10 @@ export async function userWith(credit: number): Promise<string> {
 
 /** An item with the given price and stock; with `shard`, one whose id lives on that stock shard. */
 export async function itemWith(price: number, stock: number, shard?: number): Promise<string> {
+  const map = shard === undefined ? undefined : await publishedMap('stock');
   for (;;) {
     const itemId = await shop.createItem(price);
-    if (shard !== undefined && shardOf(itemId, stackConfig.shards.stock) !== shard) continue;
+    if (map && ownerOf(itemId, map) !== shard) continue;
     if (stock > 0) await shop.addStock(itemId, stock);
     return itemId;
   }

@@ -1,5 +1,10 @@
 import type postgres from 'postgres';
+import { stackAddresses } from '../../../infra/config';
+import { localSecretsClient } from '../../../infra/secrets/local-secrets-manager';
+import { readPublishedSlotMap, type ShardedService } from '../../../layers/db/slot-map-store';
 import { hashOf } from '../../../layers/sharding/shard';
+import { ownerOf, type SlotMap } from '../../../layers/sharding/slots';
+import { stackConfig } from './stack';
 
 /** What a test that talks to one shard directly needs to address rows that shard serves. */
 export interface OwnedKeys {
@@ -20,4 +25,21 @@ export async function ownedKeys(sql: postgres.Sql): Promise<OwnedKeys> {
       for (let n = 0; ; n++) if (owned.has(slotOf(`${prefix}-${n}`))) return `${prefix}-${n}`;
     },
   };
+}
+
+/** The slot map the stack's functions route `service` by now (earlier tests may have moved slots). */
+export async function publishedMap(service: ShardedService): Promise<SlotMap> {
+  const client = localSecretsClient(stackAddresses(stackConfig).secretsEndpoint);
+  try {
+    const map = await readPublishedSlotMap(client, `${stackConfig.service}/${stackConfig.stage}`, service);
+    if (!map) throw new Error(`no slot map published for ${service}: was the stack started by this release?`);
+    return map;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The shard ("payment-1") that owns `id` now. */
+export async function shardOwning(service: 'stock' | 'payment', id: string): Promise<string> {
+  return `${service}-${ownerOf(id, await publishedMap(service))}`;
 }

@@ -2,6 +2,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { databaseServers, loadStackConfig, stackAddresses } from '../../../infra/config';
 import { readCredentials } from '../../../infra/postgres/server';
+import { localShardSecret } from '../../../infra/shards/local-shards';
+import type { SlottedService } from '../../../layers/db/slot-adoption';
 
 /** The running local stack, as the integration tests reach it: through its public ports. */
 export const stackConfig = loadStackConfig();
@@ -11,8 +13,12 @@ export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
 /** A direct connection to one database of the stack, to check what the API says against it. */
 export function connectTo(name: string): postgres.Sql {
   const server = databaseServers(stackConfig).find((candidate) => candidate.name === name);
-  if (!server) throw new Error(`no database ${name} in this stack`);
-  const { host, port, username, password, dbname } = readCredentials(stackConfig.dataDir, server);
+  const added = /^(stock|payment)-(\d+)$/.exec(name);
+  if (!server && !added) throw new Error(`no database ${name} in this stack`);
+  // A shard added by `npm run shards` is a database of its own on one of its service's servers.
+  const { host, port, username, password, dbname } = server
+    ? readCredentials(stackConfig.dataDir, server)
+    : localShardSecret(stackConfig, added![1] as SlottedService, Number(added![2]));
   return postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined });
 }
 

@@ -102,3 +102,14 @@ it('answers what still reaches a retired shard without a database: a prepare vot
   ]);
   expect(sent[0]!.get(TOPICS.deadLetters)).toBeUndefined();
 });
+
+it('reads a newer map when an instruction names a shard its map does not list yet, instead of parking it', async () => {
+  const pools = new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql]));
+  const newer = shardSetOf(pools, withShardAdded(initialSlotMap(2), 2));
+  const stale = { ...service, shards: shardSetOf(new Map([...pools].slice(0, 2)), initialSlotMap(2), async () => newer) };
+
+  await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-new', 'stock-2'))], stale);
+
+  expect(sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)))).toEqual([expect.objectContaining({ txnId: 't-new', participant: 'stock-2', vote: 'yes' })]);
+  expect(sent[0]!.get(TOPICS.deadLetters)).toBeUndefined();
+});
