@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { type CheckoutSecond, mergeSeconds, readCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import type { ShardSet } from '../../layers/db/shards';
+import { type SlotMap, slotsOwnedBy } from '../../layers/sharding/slots';
 import { type Unacknowledged, type Undecided, readCoordinatorShard } from './coordinator-view';
 import { type ConsumerGroup, DEAD_LETTER_READER, type DeadLetter, deadLetterRanges, listConsumerGroups, type PartitionLag, readConsumerLag, readGroupHolders, readLatestDeadLetters } from './kafka-view';
 import { percentileMs } from './latency';
@@ -48,9 +49,18 @@ export interface ShardSummary {
   readonly free?: string;
   readonly held?: string;
   readonly figuresAt?: number;
+  /** stock and payment shards: the hash slots the slot map gives it */
+  readonly slots?: number;
   /** Whether the shard agrees with its coordinators: what it holds is what its prepared transactions hold, and none of those was decided long ago. */
   readonly agrees?: boolean;
   readonly disagreements?: string[];
+}
+
+export interface SlotMapSummary {
+  readonly version: number;
+  readonly slotCount: number;
+  readonly retired: readonly string[];
+  readonly pending: { readonly kind: 'add' | 'remove'; readonly shard: string } | null;
 }
 
 export interface OpsSummary {
@@ -69,6 +79,8 @@ export interface OpsSummary {
   /** Each consumer group's holders: which instance does its work (the others stand by). */
   readonly consumerGroups: ConsumerGroup[] | null;
   readonly shards: ShardSummary[];
+  /** The stock and payment slot maps: version, slot count, retired shards, and the shard being added or removed, if one is. */
+  readonly slotMaps: Record<'stock' | 'payment', SlotMapSummary>;
   readonly instances: FunctionInstance[] | null;
   /** What could not be read this time, each naming the part; the rest of the summary stands. */
   readonly errors: string[];
@@ -161,12 +173,13 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     const shards = service === 'stock' ? deps.stock : deps.payment;
     return shards.indexes.map(async (shard) => {
       const name = `${service}-${shard}`;
+      const slots = slotsOwnedBy(shards.map, shard).length;
       try {
         const { at, figures } = await within(name, slow.figures(name, () => readParticipantShard(shards.at(shard), service), now));
-        return { name, service, figures, figuresAt: at };
+        return { name, service, slots, figures, figuresAt: at };
       } catch (error) {
         errors.push(`${name}: ${describe(error)}`);
-        return { name, service, error: describe(error) };
+        return { name, service, slots, error: describe(error) };
       }
     });
   });
@@ -231,7 +244,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
   }
   for (const read of participants) {
     if (!('figures' in read) || !read.figures) {
-      shards.push({ name: read.name, service: read.service, up: false, error: read.error ?? 'unreadable' });
+      shards.push({ name: read.name, service: read.service, up: false, error: read.error ?? 'unreadable', slots: read.slots });
       continue;
     }
     const { rows, free, held, heldByPrepared } = read.figures;
@@ -240,7 +253,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
       ...read.figures.prepared.filter((txnId) => stale.has(txnId)).map((txnId) => `still holds ${txnId}, decided over ${DECISION_GRACE_MS / 1000} s ago`),
     ];
     const figuresAt = read.figuresAt!;
-    shards.push({ name: read.name, service: read.service, up: true, rows, free, held, figuresAt, agrees: disagreements.length === 0, disagreements });
+    shards.push({ name: read.name, service: read.service, up: true, rows, free, held, figuresAt, slots: read.slots, agrees: disagreements.length === 0, disagreements });
   }
 
   for (const error of errors) logger.warn('ops summary part unreadable', { error });
@@ -259,7 +272,17 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     consumerLag: kafka.lag,
     consumerGroups: kafka.holders,
     shards,
+    slotMaps: { stock: slotMapSummary('stock', deps.stock.map), payment: slotMapSummary('payment', deps.payment.map) },
     instances: localInstances(deps.pidDir),
     errors,
+  };
+}
+
+function slotMapSummary(service: 'stock' | 'payment', map: SlotMap): SlotMapSummary {
+  return {
+    version: map.version,
+    slotCount: map.slotCount,
+    retired: map.retired.map((shard) => `${service}-${shard}`),
+    pending: map.pending ? { kind: map.pending.kind, shard: `${service}-${map.pending.shard}` } : null,
   };
 }

@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
-import { loadStackConfig } from '../config';
+import { loadStackConfig, stackAddresses } from '../config';
 import { Stack } from '../stack/stack';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
-import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
+import type postgres from 'postgres';
+import { localSecretsClient } from '../secrets/local-secrets-manager';
+import { ShardsTool } from '../shards/shards';
+import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)
@@ -132,6 +135,21 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       },
     },
     {
+      name: 'npm run shards: a payment shard added, then removed again',
+      run: async () => {
+        const secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
+        try {
+          const tool = new ShardsTool(config, secrets, { step: () => undefined });
+          const added = await tool.add('payment');
+          const removed = await tool.remove('payment', added.shard);
+          const steps = [added, removed].map((report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`);
+          return `payment-${added.shard} added: ${steps[0]}; removed: ${steps[1]}`;
+        } finally {
+          secrets.destroy();
+        }
+      },
+    },
+    {
       name: 'add_funds to the cap for 60 users, staggered, while checkouts hold their credit',
       run: (_stack, shop) => addFundsToTheCap(shop),
     },
@@ -186,7 +204,8 @@ async function main(): Promise<number> {
   const config = loadStackConfig();
   const stack = new Stack(config, { step: (message) => console.log(`  stack: ${message}`) });
   const client = new ShopClient(values.url!, 512);
-  const shards = connectShards(config);
+  // Connected at the end: a fault adds and removes shards.
+  let shards = new Map<string, postgres.Sql>();
   try {
     await client.expectOk('POST', `/stock/batch_init/${sizes.items}/${stock}/1`);
     await client.expectOk('POST', `/payment/batch_init/${sizes.users}/${credit}`);
@@ -243,6 +262,7 @@ async function main(): Promise<number> {
     await load;
 
     console.log(`load stopped after ${outcomes.length} checkouts; waiting for every transaction to finish`);
+    shards = await connectLiveShards(config);
     const unfinished = await waitUntilFinished(shards, whole('settle') * 1000);
     const violations = [
       ...(unfinished > 0 ? [`${unfinished} transactions still unfinished after ${values.settle} s`] : []),

@@ -3,7 +3,7 @@ import { loadStackConfig } from '../config';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import { runContention, verifyContention } from './contention';
-import { closeShards, connectShards, verifyShards, waitUntilFinished } from './shard-verifier';
+import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 
 const USAGE = `npm run consistency -- [options]
   --url URL         the gateway (default http://localhost:8000)
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   };
   const config = loadStackConfig();
   const client = new ShopClient(values.url!, Math.max(256, options.users));
-  const shards = connectShards(config);
+  const shards = await connectLiveShards(config);
   try {
     console.log(`consistency: 1 item with ${options.stock} stock, ${options.users} users with ${options.credit} credit, ${options.users} checkouts at once`);
     const started = performance.now();

@@ -1,4 +1,4 @@
-import { DeleteSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import postgres from 'postgres';
 import type { StackConfig } from '../config';
 import { readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
@@ -92,14 +92,23 @@ export class ShardsTool {
     if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
       throw new Error(`${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`);
     }
-    if (!map.shards.includes(shard)) throw new Error(`${service} has no shard ${shard} (shards: ${map.shards.join(', ')})`);
-    movesToDrain(map, shard);
-    if (!map.pending) map = withPending(map, { kind: 'remove', shard });
-    const report = await this.moveAll(service, map, shard, (current) => movesToDrain(current, shard), (current) => withShardRetired(withPending(current, undefined), shard));
+    // Retired already: a run cut short after the retirement only has the database and secret left to drop.
+    const retired = map.retired.includes(shard);
+    if (!retired && !map.shards.includes(shard)) throw new Error(`${service} has no shard ${shard} (shards: ${map.shards.join(', ')})`);
+    let report: MoveReport = { service, shard, moved: 0, longestPauseMs: 0, seconds: 0 };
+    if (!retired) {
+      movesToDrain(map, shard);
+      if (!map.pending) map = withPending(map, { kind: 'remove', shard });
+      report = await this.moveAll(service, map, shard, (current) => movesToDrain(current, shard), (current) => withShardRetired(withPending(current, undefined), shard));
+    }
     this.progress.step(`${service}-${shard}: retired; its database goes once no function can still route by an older map`);
     await sleep(MAP_MAX_AGE_MS);
     await dropLocalShard(this.config, service, shard);
-    await this.secrets.send(new DeleteSecretCommand({ SecretId: databaseSecretName(this.prefix, service, shard), ForceDeleteWithoutRecovery: true }));
+    await this.secrets
+      .send(new DeleteSecretCommand({ SecretId: databaseSecretName(this.prefix, service, shard), ForceDeleteWithoutRecovery: true }))
+      .catch((error: unknown) => {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      });
     return report;
   }
 

@@ -1,9 +1,8 @@
 import { MAX_AMOUNT } from '../../layers/db/balances';
-import { shardOf } from '../../layers/sharding/shard';
 import { eventually } from './support/eventually';
 import { lockedEmpty } from './support/locks';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { stackConfig } from './support/stack';
+import { shardOwning } from './support/slots';
 
 /**
  * A rollback gives back what a checkout held. If an addition could fill a balance to its cap
@@ -25,7 +24,7 @@ const cases = [
     balance: 'credit',
     quantity: 1,
     held: 10,
-    lockOther: ({ itemId }: Shopper) => lockedEmpty(`stock-${shardOf(itemId, stackConfig.shards.stock)}`, 'items', itemId),
+    lockOther: async ({ itemId }: Shopper) => lockedEmpty(await shardOwning('stock', itemId), 'items', itemId),
     read: ({ userId }: Shopper) => shop.credit(userId),
     addPath: ({ userId }: Shopper) => `/payment/add_funds/${userId}`,
     start: 100,
@@ -34,7 +33,7 @@ const cases = [
     balance: 'stock',
     quantity: 2,
     held: 2,
-    lockOther: ({ userId }: Shopper) => lockedEmpty(`payment-${shardOf(userId, stackConfig.shards.payment)}`, 'users', userId),
+    lockOther: async ({ userId }: Shopper) => lockedEmpty(await shardOwning('payment', userId), 'users', userId),
     read: ({ itemId }: Shopper) => shop.stock(itemId),
     addPath: ({ itemId }: Shopper) => `/stock/add/${itemId}`,
     start: 5,

@@ -2,6 +2,8 @@ import type { OpsSummary } from '../../functions/ops/summary';
 import type { TransactionDetail } from '../../functions/ops/coordinator-view';
 import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { eventually } from './support/eventually';
+import { publishedMap } from './support/slots';
 import { connectTo, stackConfig } from './support/stack';
 
 /** GET /ops/summary and a transaction's detail, as a script would read them through the gateway. */
@@ -12,7 +14,12 @@ const summary = async (): Promise<OpsSummary> => {
 };
 
 it('has every documented field, with the local stack’s shards, instances and consumer groups', async () => {
-  const figures = await summary();
+  const [stock, payment] = [await publishedMap('stock'), await publishedMap('payment')];
+  // A function keeps a map up to 10 s: the view has caught up once it names the published versions.
+  const figures = await eventually('the live view to show the published slot maps', async () => {
+    const read = await summary();
+    return read.slotMaps.stock.version === stock.version && read.slotMaps.payment.version === payment.version ? read : undefined;
+  }, 15_000);
 
   expect(figures).toMatchObject({
     at: expect.any(Number),
@@ -30,12 +37,23 @@ it('has every documented field, with the local stack’s shards, instances and c
     errors: [],
   });
   expect(figures.oldestUndecidedMs === null || typeof figures.oldestUndecidedMs === 'number').toBe(true);
-  const expectedShards = (['order', 'stock', 'payment'] as const).flatMap((service) => Array.from({ length: stackConfig.shards[service] }, (_, shard) => `${service}-${shard}`));
+  // Stock and payment shards are the ones their slot maps list (another test may have added some).
+  const expectedShards = [
+    ...Array.from({ length: stackConfig.shards.order }, (_, shard) => `order-${shard}`),
+    ...stock.shards.map((shard) => `stock-${shard}`),
+    ...payment.shards.map((shard) => `payment-${shard}`),
+  ];
   expect(figures.shards.map((shard) => shard.name).sort()).toEqual(expectedShards.sort());
   expect(figures.shards.every((shard) => shard.up)).toBe(true);
   for (const shard of figures.shards.filter((s) => s.service !== 'order')) {
     expect(shard).toMatchObject({ rows: expect.any(Number), free: expect.stringMatching(/^\d+$/), held: expect.stringMatching(/^\d+$/), agrees: true });
   }
+  const slotsOf = (service: 'stock' | 'payment') => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
+  expect({ stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({ stock: stock.slotCount, payment: payment.slotCount });
+  expect(figures.slotMaps).toEqual({
+    stock: { version: stock.version, slotCount: stock.slotCount, retired: stock.retired.map((shard) => `stock-${shard}`), pending: null },
+    payment: { version: payment.version, slotCount: payment.slotCount, retired: payment.retired.map((shard) => `payment-${shard}`), pending: null },
+  });
   expect(figures.instances!.map((instance) => instance.name)).toEqual(Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`));
   expect(figures.instances!.every((instance) => instance.up)).toBe(true);
   const groups = figures.consumerGroups!.map((group) => group.group);

@@ -125,10 +125,11 @@ function render(summary: OpsSummary): void {
   );
   table(
     '#shards',
-    ['shard', 'up', 'rows', 'free', 'held in escrow', 'as of', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
+    ['shard', 'up', 'hash slots', 'rows', 'free', 'held in escrow', 'as of', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
     summary.shards.map((shard) => [
       escape(shard.name),
       shard.up ? 'yes' : `<span class="bad">no: ${escape(shard.error)}</span>`,
+      count(shard.slots),
       count(shard.rows),
       exact(shard.free),
       exact(shard.held),
@@ -139,6 +140,14 @@ function render(summary: OpsSummary): void {
     ]),
     'no shard',
   );
+  $('#slot-maps').textContent = (['stock', 'payment'] as const)
+    .map((service) => {
+      const map = summary.slotMaps[service];
+      const moving = map.pending ? `, ${map.pending.kind === 'add' ? 'adding' : 'removing'} ${map.pending.shard}` : '';
+      const retired = map.retired.length ? `, retired ${map.retired.join(', ')}` : '';
+      return `${service}: slot map v${map.version} of ${map.slotCount} slots${moving}${retired}`;
+    })
+    .join(' · ');
   // Each instance's share of the work: the consumer groups whose partitions it holds (HTTP requests are spread by the gateway).
   const heldBy = (name: string) =>
     (summary.consumerGroups ?? []).flatMap((group) => group.holders.filter((holder) => holder.instance === name).map((holder) => `${group.group.replace(/^.*?-.*?-/, '')} (${holder.partitions})`));

@@ -42,7 +42,7 @@ export const PAGE = `<!doctype html>
 <h2>Decided, not yet acknowledged by every participant</h2><div id="unacknowledged"></div>
 <h2>Dead letters, latest first</h2><div id="dead-letters"></div>
 <h2>Consumer groups: who does the work, and how far behind</h2><div id="lag"></div>
-<h2>Shards</h2><div id="shards"></div>
+<h2>Shards</h2><p id="slot-maps"></p><div id="shards"></div>
 <h2>Function instances (<span data-field-instance-count>–</span>)</h2><div id="instances"></div>
 <script>${app.replace(/<\/script/gi, '<\\/script')}</script>
 </body>
