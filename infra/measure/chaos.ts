@@ -139,7 +139,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       run: async () => {
         const secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
         try {
-          const tool = new ShardsTool(config, secrets, { step: () => undefined });
+          const tool = new ShardsTool(`${config.service}/${config.stage}`, secrets, { step: () => undefined });
           const added = await tool.add('payment');
           const removed = await tool.remove('payment', added.shard);
           const steps = [added, removed].map((report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`);

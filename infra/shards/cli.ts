@@ -1,20 +1,34 @@
+import { parseArgs } from 'node:util';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadStackConfig, stackAddresses } from '../config';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { consoleProgress } from '../stack/progress';
 import { ShardsTool } from './shards';
 
-const USAGE = 'use: npm run shards -- status | add <stock|payment> | remove <stock|payment>-<n>';
+const USAGE = `use: npm run shards -- status | add <stock|payment> | remove <stock|payment>-<n>  [--prefix <service>/<stage>]
+  without --prefix: the local stack (npm start)
+  with --prefix: a deployed stage, through AWS Secrets Manager with this shell's AWS credentials and region,
+    run where its databases can be reached (the VPC; DB_SSL=require for RDS)`;
 
 function serviceOf(name: string | undefined): SlottedService {
   if (name && name in SLOTTED_SERVICES) return name as SlottedService;
   throw new Error(`${name ?? '(none)'} is not a service whose shards can be added or removed (${Object.keys(SLOTTED_SERVICES).join(', ')}); ${USAGE}`);
 }
 
-async function main([command, target]: string[]): Promise<void> {
-  const config = loadStackConfig();
-  const secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
-  const tool = new ShardsTool(config, secrets, consoleProgress);
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' } }, allowPositionals: true });
+  const [command, target] = positionals;
+  let prefix = values.prefix;
+  let secrets: SecretsManagerClient;
+  if (prefix === undefined) {
+    const config = loadStackConfig();
+    prefix = `${config.service}/${config.stage}`;
+    secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
+  } else {
+    secrets = new SecretsManagerClient({});
+  }
+  const tool = new ShardsTool(prefix, secrets, consoleProgress);
   try {
     switch (command) {
       case 'status':
@@ -40,7 +54,7 @@ async function main([command, target]: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -1,6 +1,5 @@
 import { DeleteSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import postgres from 'postgres';
-import type { StackConfig } from '../config';
+import type postgres from 'postgres';
 import { readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
 import { type DatabaseSecret, databaseSecretName, isDatabaseSecret } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
@@ -19,7 +18,7 @@ import {
 } from '../../layers/sharding/slots';
 import { putSecret } from '../secrets/put-secret';
 import type { Progress } from '../stack/progress';
-import { createLocalShard, dropLocalShard } from './local-shards';
+import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
 
 /** A fenced slot waits this long for its reservations to be decided before the move leaves it for later. */
 const DRAIN_LIMIT_MS = 500;
@@ -44,15 +43,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * command again finishes: the map records the change pending, the shards the state of each slot.
  */
 export class ShardsTool {
-  private readonly prefix: string;
-
+  /**
+   * @param prefix where the stage's secrets are (`<service>/<stage>`, SECRET_PREFIX of the functions)
+   * @param secrets the local Secrets Manager, or AWS's
+   */
   constructor(
-    private readonly config: StackConfig,
+    private readonly prefix: string,
     private readonly secrets: SecretsManagerClient,
     private readonly progress: Progress,
-  ) {
-    this.prefix = `${config.service}/${config.stage}`;
-  }
+  ) {}
 
   async status(): Promise<string> {
     const lines: string[] = [];
@@ -79,8 +78,10 @@ export class ShardsTool {
     let map = await this.map(service);
     if (map.pending && map.pending.kind !== 'add') throw new Error(`${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`);
     const shard = map.pending?.shard ?? nextShard(map);
-    this.progress.step(`${service}-${shard}: creating its database`);
-    const secret = await createLocalShard(this.config, service, shard);
+    // Its server: that of the initial shard its number falls on (dealt round), or any live one.
+    const host = map.shards.includes(shard % map.initialShards) ? shard % map.initialShards : map.shards.find((live) => live !== shard)!;
+    this.progress.step(`${service}-${shard}: creating its database beside ${service}-${host}'s`);
+    const secret = await createShardDatabase(await this.secret(databaseSecretName(this.prefix, service, host)), service, shard);
     await putSecret(this.secrets, databaseSecretName(this.prefix, service, shard), secret);
     if (!map.shards.includes(shard)) map = withPending(withShardAdded(map, shard), { kind: 'add', shard });
     return this.moveAll(service, map, shard, (current) => movesToFill(current, shard), (current) => withPending(current, undefined));
@@ -103,9 +104,14 @@ export class ShardsTool {
     }
     this.progress.step(`${service}-${shard}: retired; its database goes once no function can still route by an older map`);
     await sleep(MAP_MAX_AGE_MS);
-    await dropLocalShard(this.config, service, shard);
+    const name = databaseSecretName(this.prefix, service, shard);
+    const secret = await this.secret(name).catch((error: unknown) => {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    });
+    if (secret) await dropShardDatabase(secret);
     await this.secrets
-      .send(new DeleteSecretCommand({ SecretId: databaseSecretName(this.prefix, service, shard), ForceDeleteWithoutRecovery: true }))
+      .send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }))
       .catch((error: unknown) => {
         if (!(error instanceof ResourceNotFoundException)) throw error;
       });
@@ -181,7 +187,7 @@ export class ShardsTool {
     const pools = new Map<number, postgres.Sql>();
     for (const shard of map.shards) {
       const secret = await this.secret(databaseSecretName(this.prefix, service, shard));
-      pools.set(shard, postgres({ ...secret, port: Number(secret.port), database: secret.dbname, max: 2, onnotice: () => undefined }));
+      pools.set(shard, connectWith(secret));
     }
     return pools;
   }

@@ -39,7 +39,7 @@ it('adds a stock and a payment shard and removes one under load, with no failed 
   const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 
   const secrets = localSecretsClient(stackAddresses(stackConfig).secretsEndpoint);
-  const tool = new ShardsTool(stackConfig, secrets, { step: () => undefined });
+  const tool = new ShardsTool(`${stackConfig.service}/${stackConfig.stage}`, secrets, { step: () => undefined });
   const steps: { what: string; from: number; to: number; report: MoveReport }[] = [];
   const step = async (what: string, run: () => Promise<MoveReport>) => {
     const from = Date.now();

@@ -1,0 +1,124 @@
+import postgres from 'postgres';
+import { databaseServers } from '../../infra/config';
+import { MIGRATIONS_ROOT } from '../../infra/postgres/migrations';
+import { readCredentials } from '../../infra/postgres/server';
+import { migrate } from '../../layers/db/migrate';
+import { readOwnedSlots } from '../../layers/db/owned-slots';
+import { SLOTTED_SERVICES } from '../../layers/db/slot-adoption';
+import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import { initialSlotMap, ownerOfSlot, type SlotMap, withShardAdded } from '../../layers/sharding/slots';
+import { stackConfig } from './support/stack';
+
+/**
+ * One slot's move, cut at every point between its steps (the database states a kill -9 of the
+ * mover can leave), then resumed: afterwards exactly one shard owns the slot, its rows are there
+ * once and nowhere else, and the published map names that shard. Two scratch databases of the
+ * stock schema on the stack's stock-0 server stand for the source (shard 0) and the target (2).
+ */
+const SLOT = 4;
+const OTHER_SLOT = 6;
+const server = databaseServers(stackConfig).find((candidate) => candidate.name === 'stock-0')!;
+const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
+const names = { source: `slot_move_source_${process.pid}`, target: `slot_move_target_${process.pid}` };
+const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
+const admin = connect('postgres');
+let source: postgres.Sql;
+let target: postgres.Sql;
+
+beforeAll(async () => {
+  for (const name of Object.values(names)) await admin`create database ${admin(name)}`;
+  source = connect(names.source);
+  target = connect(names.target);
+  for (const sql of [source, target]) await migrate(sql, MIGRATIONS_ROOT, 'stock');
+});
+
+afterAll(async () => {
+  await Promise.all([source.end(), target.end()]);
+  for (const name of Object.values(names)) await admin`drop database if exists ${admin(name)} with (force)`;
+  await admin.end();
+});
+
+const startMap = withShardAdded(initialSlotMap(2), 2);
+let published: SlotMap[];
+const context = (): MoveContext => ({
+  table: SLOTTED_SERVICES.stock,
+  shards: new Map([
+    [0, source],
+    [2, target],
+  ]),
+  publish: async (map) => void published.push(map),
+  drainLimitMs: 200,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+});
+
+beforeEach(async () => {
+  published = [];
+  for (const sql of [source, target]) await sql`truncate items, owned_slots`;
+  await source`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 1), (${OTHER_SLOT}, 'owned', 1)`;
+  await source`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT}), ('b', 2, 20, 0, ${SLOT}), ('c', 3, 30, 0, ${OTHER_SLOT})`;
+});
+
+/** The database states between the steps of `moveSlot`, as the steps leave them. */
+const cuts: Record<string, () => Promise<void>> = {
+  'before the fence': async () => undefined,
+  'after the fence': async () => void (await source`update owned_slots set state = 'fenced' where slot = ${SLOT}`),
+  'after the copy': async () => {
+    await cuts['after the fence']!();
+    await target`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'incoming', 2)`;
+    await target`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT})`; // half the rows: redone from the source
+  },
+  'after the target owns it': async () => {
+    await cuts['after the fence']!();
+    await target`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 2)`;
+    await target`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT}), ('b', 2, 20, 0, ${SLOT})`;
+  },
+  'after an undone attempt left a copy behind': async () => {
+    await target`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'incoming', 2)`;
+    await target`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT})`;
+  },
+};
+
+async function rowsOfSlot(sql: postgres.Sql): Promise<string[]> {
+  return (await sql<{ item_id: string }[]>`select item_id from items where slot = ${SLOT} order by item_id`).map((row) => row.item_id);
+}
+
+/** Exactly one shard owns the slot, has both its rows, and the last map published (if any) names it. */
+async function ownedOnceBy(): Promise<number> {
+  const states = { 0: (await readOwnedSlots(source)).get(SLOT), 2: (await readOwnedSlots(target)).get(SLOT) };
+  const owners = Object.entries(states).filter(([, state]) => state?.state === 'owned').map(([shard]) => Number(shard));
+  expect(owners).toHaveLength(1);
+  const [owner] = owners;
+  expect(Object.values(states).filter((state) => state && state.state !== 'owned')).toEqual([]);
+  expect(await rowsOfSlot(owner === 0 ? source : target)).toEqual(['a', 'b']);
+  expect(await rowsOfSlot(owner === 0 ? target : source)).toEqual([]);
+  if (published.length > 0) expect(ownerOfSlot(SLOT, published.at(-1)!)).toBe(owner);
+  // The slot beside it never moved.
+  expect((await readOwnedSlots(source)).get(OTHER_SLOT)?.state).toBe('owned');
+  return owner!;
+}
+
+it.each(Object.keys(cuts))('a move cut %s is resumed to one owner, and then completes', async (cut) => {
+  await cuts[cut]!();
+  const { map } = await resumeMoves(context(), startMap);
+  const owner = await ownedOnceBy();
+  if (owner === 0) {
+    const result = await moveSlot(context(), map, { slot: SLOT, from: 0, to: 2 });
+    expect(result).toMatchObject({ moved: true });
+    expect(await ownedOnceBy()).toBe(2);
+  }
+});
+
+it('gives a slot back to its source when it still holds reservations past the drain limit', async () => {
+  await source`update items set stock = stock - 1, held = 1 where item_id = 'a'`;
+  const result = await moveSlot(context(), startMap, { slot: SLOT, from: 0, to: 2 });
+  expect(result).toEqual({ moved: false, reason: `slot ${SLOT} still holds reservations after 200 ms` });
+  expect(await ownedOnceBy()).toBe(0);
+  expect(published).toEqual([]);
+});
+
+it('publishes one new version per moved slot, and none again when a resumed move finds the map said so already', async () => {
+  const result = await moveSlot(context(), startMap, { slot: SLOT, from: 0, to: 2 });
+  expect(result).toMatchObject({ moved: true, map: { version: startMap.version + 1 } });
+  const { map } = await resumeMoves(context(), (result as { map: SlotMap }).map);
+  expect(map.version).toBe(startMap.version + 1);
+});
