@@ -49,7 +49,7 @@ export interface ShardSummary {
   readonly free?: string;
   readonly held?: string;
   readonly figuresAt?: number;
-  /** stock and payment shards: the hash slots the slot map gives it */
+  /** the hash slots the slot map gives it */
   readonly slots?: number;
   /** Whether the shard agrees with its coordinators: what it holds is what its prepared transactions hold, and none of those was decided long ago. */
   readonly agrees?: boolean;
@@ -80,7 +80,7 @@ export interface OpsSummary {
   readonly consumerGroups: ConsumerGroup[] | null;
   readonly shards: ShardSummary[];
   /** The stock and payment slot maps: version, slot count, retired shards, and the shard being added or removed, if one is. */
-  readonly slotMaps: Record<'stock' | 'payment', SlotMapSummary>;
+  readonly slotMaps: Record<'order' | 'stock' | 'payment', SlotMapSummary>;
   readonly instances: FunctionInstance[] | null;
   /** What could not be read this time, each naming the part; the rest of the summary stands. */
   readonly errors: string[];
@@ -229,7 +229,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
   for (const read of coordinators) {
     const name = `order-${read.shard}`;
     if (!('view' in read) || !read.view || !read.stats) {
-      shards.push({ name, service: 'order', up: false, error: read.error ?? 'unreadable' });
+      shards.push({ name, service: 'order', up: false, error: read.error ?? 'unreadable', slots: slotsOwnedBy(deps.orders.map, read.shard).length });
       continue;
     }
     totals.committed += read.stats.totals.committed;
@@ -240,7 +240,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     unacknowledged.push(...read.view.oldestUnacknowledged);
     inFlight += read.view.inFlight;
     unacknowledgedCount += read.view.unacknowledged;
-    shards.push({ name, service: 'order', up: true, inFlight: read.view.inFlight, unacknowledged: read.view.unacknowledged });
+    shards.push({ name, service: 'order', up: true, slots: slotsOwnedBy(deps.orders.map, read.shard).length, inFlight: read.view.inFlight, unacknowledged: read.view.unacknowledged });
   }
   for (const read of participants) {
     if (!('figures' in read) || !read.figures) {
@@ -272,13 +272,13 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     consumerLag: kafka.lag,
     consumerGroups: kafka.holders,
     shards,
-    slotMaps: { stock: slotMapSummary('stock', deps.stock.map), payment: slotMapSummary('payment', deps.payment.map) },
+    slotMaps: { order: slotMapSummary('order', deps.orders.map), stock: slotMapSummary('stock', deps.stock.map), payment: slotMapSummary('payment', deps.payment.map) },
     instances: localInstances(deps.pidDir),
     errors,
   };
 }
 
-function slotMapSummary(service: 'stock' | 'payment', map: SlotMap): SlotMapSummary {
+function slotMapSummary(service: 'order' | 'stock' | 'payment', map: SlotMap): SlotMapSummary {
   return {
     version: map.version,
     slotCount: map.slotCount,

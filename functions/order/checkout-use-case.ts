@@ -9,12 +9,14 @@ import type { Transaction } from '../../layers/twopc/coordinator';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
 import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
-import { type Announcement, announcementOf, type OrderForCheckout } from '../../layers/coordinator/transactions';
+import { type Announcement, announcementOf, type ClaimFound } from '../../layers/coordinator/transactions';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {
-  /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order. */
-  claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<OrderForCheckout | undefined>;
+  /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order; 'moved': the shard does not own its slot. */
+  claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<ClaimFound>;
+  /** The order's shard refused its slot: from now on, the shard a newer order map names. */
+  reroute(): Promise<void>;
   read(txnId: string): Promise<Transaction | undefined>;
   /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
   abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
@@ -60,8 +62,11 @@ export type CheckoutOutcome =
   | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string }
   | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' | 'keys kept moving' };
 
-/** A transaction aborted because a participant does not serve a key's slot (a stale map, a move): worth starting over. */
-type Moved = { readonly kind: 'moved' };
+/**
+ * A key's slot was not served where its map said (a stale map, a move): the order's, before
+ * anything started, or a participant's, which aborted the transaction. Worth starting over.
+ */
+type Moved = { readonly kind: 'moved'; readonly order: boolean };
 
 /**
  * A checkout that meets a moving slot starts over with the maps read again, pausing a little
@@ -87,14 +92,15 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
     if (outcome.kind !== 'moved') return outcome;
     if (attempt === MOVED_ATTEMPTS) return { kind: 'unavailable', why: 'keys kept moving' };
     await ports.sleep(MOVED_PAUSE_MS * attempt);
-    maps = await ports.routes.newerThan(maps);
+    if (outcome.order) await ports.log.reroute();
+    else maps = await ports.routes.newerThan(maps);
   }
 }
 
 async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string, maps: ParticipantMaps): Promise<CheckoutOutcome | Moved> {
   const begun = await begin(ports, settings, orderId, maps);
   if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
-  if (begun.kind === 'unavailable') return begun;
+  if (begun.kind === 'unavailable' || begun.kind === 'moved') return begun;
   const { txnId } = begun;
   const decision = await awaitDecision(ports, settings, begun);
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
@@ -105,7 +111,7 @@ async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, or
     // A refusal promises that nothing is taken: say so only once every reservation is back.
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
-  if (decided?.abortReason === 'moved') return { kind: 'moved' };
+  if (decided?.abortReason === 'moved') return { kind: 'moved', order: false };
   if (decided && isBuyerRefusal(decided.abortReason)) {
     return { kind: 'refused', reason: decided.abortReason, ...(decided.abortDetail ? { detail: decided.abortDetail } : {}) };
   }
@@ -126,11 +132,12 @@ async function begin(
   settings: CheckoutSettings,
   orderId: string,
   maps: ParticipantMaps,
-): Promise<Begun | { readonly kind: 'unavailable'; readonly why: 'order kept changing' }> {
+): Promise<Begun | Moved | { readonly kind: 'unavailable'; readonly why: 'order kept changing' }> {
   for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
     // By this instance's clock; only a prepare's lateness by far more than any skew matters to a participant.
     const deadline = ports.now() + settings.timeoutMs;
     const order = await ports.log.claimOrRead(orderId, ports.newTxnId(), maps);
+    if (order === 'moved') return { kind: 'moved', order: true };
     if (!order) return { kind: 'unknown order' };
     if (order.paid) return { kind: 'paid' };
     if (!order.checkout_txn) continue;

@@ -36,9 +36,10 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
   return replyFor(await checkOut(portsFor(deps, orderId), deps, orderId), orderId);
 }
 
-/** The use-case's ports, bound to the order's shard, Kafka and the shard's decision announcements. */
+/** The use-case's ports, bound to the order's shard (the one a newer map names, once it moved), Kafka and the shard's decision announcements. */
 function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
-  const sql = deps.orders.forId(orderId);
+  let orders = deps.orders;
+  let sql = orders.forId(orderId);
   const send = (instructions: Parameters<typeof queueInstructions>[1]) => {
     const outbox: Outbox = new Map();
     queueInstructions(outbox, instructions);
@@ -46,7 +47,11 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
   };
   return {
     log: {
-      claimOrRead: (id, txnId, maps) => deps.claimOrRead(sql, { orderId: id, txnId, maps }),
+      claimOrRead: (id, txnId, maps) => deps.claimOrRead(sql, { orderId: id, txnId, slot: orders.slotOf(id), maps }),
+      reroute: async () => {
+        orders = await orders.newer();
+        sql = orders.forId(orderId);
+      },
       read: (txnId) => readTransaction(sql, txnId),
       abortIfUndecided: async (txnId) => {
         const { sends, settled } = await abortIfUndecided(sql, [txnId]);
@@ -85,7 +90,7 @@ function replyFor(outcome: CheckoutOutcome, orderId: string): RouteResult {
           'order kept changing': `order ${orderId} kept changing while being checked out; nothing was taken, retry`,
           'not decided in time': `checkout of order ${orderId} was not decided in time and was aborted; nothing was taken, retry`,
           'reservations not all back': `checkout of order ${orderId} was aborted, but not every reservation is given back yet; retry`,
-          'keys kept moving': `checkout of order ${orderId} kept meeting items or a user whose shard was moving; nothing was taken, retry`,
+          'keys kept moving': `checkout of order ${orderId} kept meeting an order, items or a user whose shard was moving; nothing was taken, retry`,
         }[outcome.why],
       );
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_AMOUNT } from '../../layers/db/balances';
 import { everyShardOrNone } from '../../layers/db/every-shard-or-none';
-import type { ShardSet } from '../../layers/db/shards';
+import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from '../../layers/db/shards';
 import { ConflictError, NotFoundError } from '../../layers/errors';
 import { groupByShard } from '../../layers/sharding/shard';
 
@@ -21,17 +21,30 @@ interface OrderRow {
   checkout_txn: string | null;
 }
 
+// Every statement on an order checks, in the same statement, that its shard owns the order's
+// slot (a write under the slot's shared lock, which a move's fence waits for: `slot_owned_here`
+// in order migration 008); else SlotMovedError, and `onOwner` tries again where a newer map says.
+
 export async function createOrder(orders: ShardSet, userId: string): Promise<string> {
   const orderId = randomUUID();
-  await orders.forId(orderId)`insert into orders (order_id, user_id) values (${orderId}, ${userId})`;
-  return orderId;
+  return onOwner(orders, orderId, async (sql, slot) => {
+    const inserted = await sql`
+      insert into orders (order_id, user_id, slot) select ${orderId}, ${userId}, ${slot} where slot_owned_here(${slot})`;
+    if (inserted.count === 0) throw new SlotMovedError(`new order ${orderId}`);
+    return orderId;
+  });
 }
 
 export async function findOrder(orders: ShardSet, orderId: string): Promise<Order> {
-  const [row] = await orders.forId(orderId)<OrderRow[]>`
-    select user_id, paid, total_cost::float8 as total_cost, items from orders where order_id = ${orderId}`;
-  if (!row) throw new NotFoundError(`order ${orderId} not found`);
-  return { order_id: orderId, paid: row.paid, items: Object.entries(row.items), user_id: row.user_id, total_cost: row.total_cost };
+  return onOwner(orders, orderId, async (sql, slot) => {
+    const [row] = await sql<(Partial<OrderRow> & { owned: boolean })[]>`
+      select user_id, paid, total_cost::float8 as total_cost, items,
+             exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+      from (select 1) as one left join orders on order_id = ${orderId}`;
+    if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
+    if (row!.user_id === null || row!.user_id === undefined) throw new NotFoundError(`order ${orderId} not found`);
+    return { order_id: orderId, paid: row!.paid!, items: Object.entries(row!.items!), user_id: row!.user_id, total_cost: row!.total_cost! };
+  });
 }
 
 /**
@@ -48,20 +61,30 @@ export interface ItemToAdd {
 export async function addItem(orders: ShardSet, { orderId, itemId, quantity, price }: ItemToAdd): Promise<number> {
   const cost = price * quantity;
   if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
-  const sql = orders.forId(orderId);
-  const [changed] = await sql<{ total_cost: number }[]>`
-    update orders
-    set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
-        total_cost = total_cost + ${cost}
-    where order_id = ${orderId} and not paid and checkout_txn is null
-      and total_cost + ${cost} <= ${MAX_AMOUNT}
-      and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
-    returning total_cost::float8 as total_cost`;
+  const changed = await onOwner(orders, orderId, async (sql, slot) => {
+    const [row] = await sql<{ total_cost: number }[]>`
+      update orders
+      set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
+          total_cost = total_cost + ${cost}
+      where order_id = ${orderId} and not paid and checkout_txn is null
+        and total_cost + ${cost} <= ${MAX_AMOUNT}
+        and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
+        and slot_owned_here(${slot})
+      returning total_cost::float8 as total_cost`;
+    return row;
+  });
   if (changed) return changed.total_cost;
-  const [row] = await sql<OrderRow[]>`select paid, checkout_txn from orders where order_id = ${orderId}`;
-  if (!row) throw new NotFoundError(`order ${orderId} not found`);
-  if (row.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`);
-  if (row.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`);
+  // Not changed: missing, paid, being checked out, too large, or not owned here (find says which of the first and retries the last).
+  const order = await onOwner(orders, orderId, async (sql, slot) => {
+    const [row] = await sql<(Pick<OrderRow, 'paid' | 'checkout_txn'> & { owned: boolean })[]>`
+      select paid, checkout_txn, exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+      from (select 1) as one left join orders on order_id = ${orderId}`;
+    if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
+    return row!;
+  });
+  if (order.paid === null) throw new NotFoundError(`order ${orderId} not found`);
+  if (order.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`);
+  if (order.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`);
   throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`);
 }
 
@@ -92,10 +115,16 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
     }
     return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
   });
-  await everyShardOrNone(
-    [...groupByShard(rows, (row) => row.id, orders.ownerOf)].map(([shard, shardRows]) => ({
-      sql: orders.at(shard),
+  await withNewerRoutes(orders, (shards) => everyShardOrNone(
+    [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
+      sql: shards.at(shard),
       async check(sql) {
+        const slots = [...new Set(shardRows.map((row) => shards.slotOf(row.id)))];
+        // Row locks, not slot_owned_here: a batch may span every slot, more advisory locks than a server keeps room for.
+        const [owns] = await sql<[{ slots: number }]>`
+          select count(*)::int as slots from (
+            select slot from owned_slots where slot = any(${sql.array(slots)}::int[]) and state = 'owned' order by slot for share) as owned`;
+        if (owns.slots !== slots.length) throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
         const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
           with locked as (
             select order_id, checkout_txn from orders
@@ -110,11 +139,12 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
         for (let start = 0; start < shardRows.length; start += SLICE) {
           const slice = shardRows.slice(start, start + SLICE);
           await sql`
-            insert into orders (order_id, user_id, paid, total_cost, items, checkout_txn)
-            select id, user_id, false, ${2 * itemPrice}, items::jsonb, null
+            insert into orders (order_id, user_id, paid, total_cost, items, checkout_txn, slot)
+            select id, user_id, false, ${2 * itemPrice}, items::jsonb, null, slot
             from unnest(${sql.array(slice.map((row) => row.id))}::text[],
                         ${sql.array(slice.map((row) => row.userId))}::text[],
-                        ${sql.array(slice.map((row) => row.items))}::text[]) as v(id, user_id, items)
+                        ${sql.array(slice.map((row) => row.items))}::text[],
+                        ${sql.array(slice.map((row) => shards.slotOf(row.id)))}::int[]) as v(id, user_id, items, slot)
             on conflict (order_id) do update
               set user_id = excluded.user_id, paid = false, total_cost = excluded.total_cost,
                   items = excluded.items, checkout_txn = null`;
@@ -122,5 +152,5 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
       },
     })),
     (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-  );
+  ));
 }

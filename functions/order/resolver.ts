@@ -32,12 +32,14 @@ export const handler = withLoginRetry(
     .use(injectLambdaContext(logger))
     .use(databases(config.secretPrefix, { order: config.shards.order }))
     .handler(async (_event, context) => {
-      const orders = required(context.databases, 'order');
+      let orders = required(context.databases, 'order');
       const until = Date.now() + runMs;
       const totals = { aborted: 0, resent: 0, forgotten: 0, failedPasses: 0 };
       do {
         let refusedLogin: unknown;
         try {
+          // An order shard added by `npm run shards` is resolved from the next map read on, within the run.
+          orders = await orders.latest();
           const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH, retentionMs });
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;

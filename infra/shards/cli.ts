@@ -6,7 +6,7 @@ import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { consoleProgress } from '../stack/progress';
 import { ShardsTool } from './shards';
 
-const USAGE = `use: npm run shards -- status | add <stock|payment> | remove <stock|payment>-<n>  [--prefix <service>/<stage>]
+const USAGE = `use: npm run shards -- status | add <order|stock|payment> | remove <order|stock|payment>-<n>  [--prefix <service>/<stage>]
   without --prefix: the local stack (npm start)
   with --prefix: a deployed stage, through AWS Secrets Manager with this shell's AWS credentials and region,
     run where its databases can be reached (the VPC; DB_SSL=require for RDS)`;

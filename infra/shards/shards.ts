@@ -1,5 +1,6 @@
 import { DeleteSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
+import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
 import { type DatabaseSecret, databaseSecretName, isDatabaseSecret } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
@@ -109,6 +110,7 @@ export class ShardsTool {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
     });
+    if (secret && service === 'order') await this.absorbCheckoutStats(shard, secret);
     if (secret) await dropShardDatabase(secret);
     await this.secrets
       .send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }))
@@ -128,7 +130,7 @@ export class ShardsTool {
     const began = Date.now();
     const pools = await this.pools(service, start);
     const context: MoveContext = {
-      table: SLOTTED_SERVICES[service],
+      data: SLOTTED_SERVICES[service],
       shards: pools,
       publish: (map) => this.publish(service, map, pools),
       drainLimitMs: DRAIN_LIMIT_MS,
@@ -168,6 +170,18 @@ export class ShardsTool {
       return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
     } finally {
       await endAll(pools);
+    }
+  }
+
+  /** A retired order shard's checkout figures go to the first live order shard, so the live view keeps counting them. */
+  private async absorbCheckoutStats(shard: number, secret: DatabaseSecret): Promise<void> {
+    const live = (await this.map('order')).shards[0]!;
+    const retired = connectWith(secret);
+    const into = connectWith(await this.secret(databaseSecretName(this.prefix, 'order', live)));
+    try {
+      if (await absorbCheckoutStats(retired, into, shard)) this.progress.step(`order-${shard}: its checkout figures added to order-${live}'s`);
+    } finally {
+      await Promise.all([retired.end({ timeout: 1 }), into.end({ timeout: 1 })]);
     }
   }
 

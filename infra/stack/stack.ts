@@ -12,6 +12,7 @@ import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secret
 import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { putSecret } from '../secrets/put-secret';
 import { localShardSecret } from '../shards/local-shards';
+import { connectWith } from '../shards/shard-databases';
 import { ensureToolchain, type Toolchain } from './prerequisites';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from './processes';
@@ -253,9 +254,18 @@ export class Stack {
         try {
           const prefix = `${this.config.service}/${this.config.stage}`;
           const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
-          // Shards `npm run shards` added are databases of their own, whose secrets moto forgot.
+          // Shards `npm run shards` added are databases of their own, whose secrets moto forgot,
+          // and whose schema this release may take further.
           for (const shard of map.shards.filter((shard) => !pools.has(shard))) {
-            await putSecret(client, databaseSecretName(prefix, service, shard), localShardSecret(this.config, service, shard));
+            const secret = localShardSecret(this.config, service, shard);
+            await putSecret(client, databaseSecretName(prefix, service, shard), secret);
+            const sql = connectWith(secret);
+            try {
+              const applied = await migrate(sql, MIGRATIONS_ROOT, service);
+              if (applied.length > 0) this.progress.step(`postgres: ${service}-${shard} migrated (${applied.join(', ')})`);
+            } finally {
+              await sql.end({ timeout: 1 });
+            }
           }
           this.progress.step(`slots: ${service} map v${map.version} (${map.slotCount} slots on shards ${map.shards.join(', ')})`);
         } finally {

@@ -104,3 +104,32 @@ export async function readCheckoutStats(sql: postgres.Sql, { sinceMs }: { readon
   ]);
   return { totals, seconds: mergeSeconds(rows) };
 }
+
+/**
+ * Adds a retired order shard's figures to a live one's, so the live view's totals and seconds
+ * keep them once its database is dropped: once per retired shard (`absorbed_shards`, in the same
+ * local transaction), so running the removal again never counts them twice. The retired shard's
+ * seconds keep a writer of their own (negative, never a backend's pid).
+ */
+export async function absorbCheckoutStats(retired: postgres.Sql, into: postgres.Sql, shard: number): Promise<boolean> {
+  // Its seconds are copied as seconds: the live shard's resolver folds the old ones into its totals.
+  const [figures] = await retired<[{ totals: CheckoutCounts; seconds: { second: string; committed: number; refused: number; aborted: number; latency: number[] }[] }]>`
+    select (select row_to_json(t) from (select committed, refused, aborted from checkout_totals) t) as totals,
+           (select coalesce(json_agg(s), '[]') from (select second, committed, refused, aborted, latency from checkout_seconds) s) as seconds`;
+  return into.begin(async (tx) => {
+    const [first] = await tx`insert into absorbed_shards (shard) values (${shard}) on conflict do nothing returning shard`;
+    if (!first) return false;
+    const { totals, seconds } = figures;
+    await tx`update checkout_totals set committed = committed + ${totals.committed}, refused = refused + ${totals.refused}, aborted = aborted + ${totals.aborted}`;
+    if (seconds.length > 0) {
+      await tx`
+        insert into checkout_seconds as s (second, writer, committed, refused, aborted, latency)
+        select second, ${-1 - shard}, committed, refused, aborted, latency
+        from jsonb_to_recordset(${tx.json(seconds as never)}) as r(second timestamptz, committed bigint, refused bigint, aborted bigint, latency bigint[])
+        on conflict (second, writer) do update
+          set committed = s.committed + excluded.committed, refused = s.refused + excluded.refused,
+              aborted = s.aborted + excluded.aborted, latency = add_histograms(s.latency, excluded.latency)`;
+    }
+    return true;
+  });
+}

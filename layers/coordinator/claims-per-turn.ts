@@ -1,16 +1,17 @@
 import type postgres from 'postgres';
 import type { ParticipantMaps } from '../twopc/routing';
-import { type ClaimSettings, type OrderForCheckout, claimOrReadEach } from './transactions';
+import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './transactions';
 
-/** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order. */
+/** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order; 'moved': not this shard's. */
 export type ClaimOrRead = (
   sql: postgres.Sql,
-  claim: { readonly orderId: string; readonly txnId: string; readonly maps: ParticipantMaps },
-) => Promise<OrderForCheckout | undefined>;
+  claim: { readonly orderId: string; readonly txnId: string; readonly slot: number; readonly maps: ParticipantMaps },
+) => Promise<ClaimFound>;
 
 interface Waiting {
   readonly txnId: string;
-  readonly settle: { resolve: (order: OrderForCheckout | undefined) => void; reject: (error: unknown) => void }[];
+  readonly slot: number;
+  readonly settle: { resolve: (order: ClaimFound) => void; reject: (error: unknown) => void }[];
 }
 
 /**
@@ -27,19 +28,19 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
 
   const send = (sql: postgres.Sql, maps: ParticipantMaps, batch: Map<string, Waiting>) => {
     gathering.get(sql)?.delete(maps);
-    const claims = [...batch].map(([orderId, { txnId }]) => ({ orderId, txnId }));
+    const claims = [...batch].map(([orderId, { txnId, slot }]) => ({ orderId, txnId, slot }));
     claimEach(sql, { claims, maps, ...settings }).then(
       (orders) => {
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);
-          settle.forEach(({ resolve }, index) => resolve(order && index > 0 ? { ...order, claimed: false, participants: null } : order));
+          settle.forEach(({ resolve }, index) => resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null } : order));
         }
       },
       (error: unknown) => batch.forEach(({ settle }) => settle.forEach(({ reject }) => reject(error))),
     );
   };
 
-  return (sql, { orderId, txnId, maps }) =>
+  return (sql, { orderId, txnId, slot, maps }) =>
     new Promise((resolve, reject) => {
       let byMaps = gathering.get(sql);
       if (!byMaps) gathering.set(sql, (byMaps = new Map()));
@@ -52,6 +53,6 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
       }
       const waiting = batch.get(orderId);
       if (waiting) waiting.settle.push({ resolve, reject });
-      else batch.set(orderId, { txnId, settle: [{ resolve, reject }] });
+      else batch.set(orderId, { txnId, slot, settle: [{ resolve, reject }] });
     });
 }

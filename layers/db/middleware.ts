@@ -62,8 +62,11 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
 
   const setOf = async (database: DatabaseName, map: SlotMap): Promise<ShardSet> => {
     const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
-    const newer = database === 'probe' ? undefined : async () => setOf(database, await slotMaps.newerThan(database, map.version));
-    return shardSet(new Map(secrets), map, newer);
+    const rerouting =
+      database === 'probe'
+        ? undefined
+        : { newer: async () => setOf(database, await slotMaps.newerThan(database, map.version)), latest: async () => setOf(database, await slotMaps.current(database)) };
+    return shardSet(new Map(secrets), map, rerouting);
   };
   const attachDatabasesBefore = async (request: middy.Request): Promise<void> => {
     const entries = await Promise.all(

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { parseSlotMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
-import type { BalanceTable } from './balances';
+import type { SlottedTable } from './slot-adoption';
 
 export type SlotState = 'owned' | 'fenced' | 'incoming';
 
@@ -65,7 +65,7 @@ const BACKFILL_SLICE = 20_000;
  * keeps a map copy was adopted before, or was created by the mover, and is left as it is. The
  * rows are filled in slices, so the table is never locked for long while the shop runs.
  */
-export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, table }: { shard: number; map: SlotMap; table: Pick<BalanceTable, 'table' | 'id'> }): Promise<boolean> {
+export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, tables }: { shard: number; map: SlotMap; tables: readonly SlottedTable[] }): Promise<boolean> {
   const adopted = await sql.begin(async (tx) => {
     await tx`lock table owned_slots in exclusive mode`;
     const [known] = await tx<{ any: boolean }[]>`select exists (select 1 from owned_slots) or exists (select 1 from slot_map) as any`;
@@ -75,16 +75,18 @@ export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, table }
     await saveMapCopy(tx, map);
     return true;
   });
-  await fillSlots(sql, { table, slotCount: map.slotCount });
+  await fillSlots(sql, { tables, slotCount: map.slotCount });
   return adopted;
 }
 
 /** Gives every row without a slot its slot (rows written before slots, or by an older release still running). */
-export async function fillSlots(sql: postgres.Sql, { table, slotCount }: { table: Pick<BalanceTable, 'table' | 'id'>; slotCount: number }): Promise<void> {
-  for (;;) {
-    const filled = await sql`
-      update ${sql(table.table)} set slot = fnv1a(${sql(table.id)}) % ${slotCount}
-      where ctid = any(array(select ctid from ${sql(table.table)} where slot is null limit ${BACKFILL_SLICE}))`;
-    if (filled.count < BACKFILL_SLICE) return;
+export async function fillSlots(sql: postgres.Sql, { tables, slotCount }: { tables: readonly SlottedTable[]; slotCount: number }): Promise<void> {
+  for (const table of tables) {
+    for (;;) {
+      const filled = await sql`
+        update ${sql(table.table)} set slot = fnv1a(${sql(table.id)}) % ${slotCount}
+        where ctid = any(array(select ctid from ${sql(table.table)} where slot is null limit ${BACKFILL_SLICE}))`;
+      if (filled.count < BACKFILL_SLICE) break;
+    }
   }
 }

@@ -17,6 +17,14 @@ export interface ShardSet {
   slotOf(id: string): number;
   /** The set routed by a newer map, once a shard refused a route of this one (the same set where no map is published). */
   newer(): Promise<ShardSet>;
+  /** The set routed by the container's current map (read again every few seconds): for work that runs longer than one request. */
+  latest(): Promise<ShardSet>;
+}
+
+/** How a shard set finds newer routes: see `ShardSet.newer` and `ShardSet.latest`. */
+export interface Rerouting {
+  readonly newer: () => Promise<ShardSet>;
+  readonly latest: () => Promise<ShardSet>;
 }
 
 /** A shard did not own the slot of a key it was asked about: a stale map, or a move in progress. Retried by `onOwner`. */
@@ -97,12 +105,12 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
 }
 
 /** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number. */
-export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, newer?: () => Promise<ShardSet>): ShardSet {
-  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map, newer);
+export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, rerouting?: Rerouting): ShardSet {
+  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map, rerouting);
 }
 
 /** A shard set over pools already open (tools, tests). */
-export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMap, newer?: () => Promise<ShardSet>): ShardSet {
+export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMap, rerouting?: Rerouting): ShardSet {
   const at = (shard: number): postgres.Sql => {
     const sql = pools.get(shard);
     if (!sql) throw new RangeError(`no shard ${shard} among ${[...pools.keys()].join(', ')}`);
@@ -116,7 +124,10 @@ export function shardSetOf(pools: ReadonlyMap<number, postgres.Sql>, map: SlotMa
     ownerOf: (id) => ownerOf(id, map),
     slotOf: (id) => slotOf(id, map),
     newer() {
-      return newer ? newer() : Promise.resolve(this);
+      return rerouting ? rerouting.newer() : Promise.resolve(this);
+    },
+    latest() {
+      return rerouting ? rerouting.latest() : Promise.resolve(this);
     },
   };
 }

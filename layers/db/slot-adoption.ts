@@ -4,8 +4,36 @@ import { initialSlotMap, type SlotMap } from '../sharding/slots';
 import { adoptInitialSlots, fillSlots, readMapCopy } from './owned-slots';
 import { publishSlotMap, readPublishedSlotMap } from './slot-map-store';
 
-/** The services whose keys live in hash slots, and the table each one's slots hold. */
-export const SLOTTED_SERVICES = { stock: { table: 'items', id: 'item_id' }, payment: { table: 'users', id: 'user_id' } } as const;
+/** A table whose rows live in hash slots: each row's slot is the hash of its `id` column. */
+export interface SlottedTable {
+  readonly table: string;
+  readonly id: string;
+}
+
+/** What a service keeps in its slots, and when a slot is free to move. */
+export interface SlottedData {
+  /** Copied in this order, deleted in the reverse one. */
+  readonly tables: readonly SlottedTable[];
+  /** A fenced slot moves once no row of `table` in it matches `where`: nothing in flight holds it (a constant, never input). */
+  readonly busy: { readonly table: string; readonly where: string };
+}
+
+/**
+ * The services whose keys live in hash slots. An order's transactions share its slot (hashed by
+ * order id), so its 2PC log moves with it; an order slot is busy while one of them is undecided
+ * or not acknowledged by every participant, a stock or payment slot while anything is in escrow.
+ */
+export const SLOTTED_SERVICES = {
+  order: {
+    tables: [
+      { table: 'orders', id: 'order_id' },
+      { table: 'transactions', id: 'order_id' },
+    ],
+    busy: { table: 'transactions', where: 'completed_at is null' },
+  },
+  stock: { tables: [{ table: 'items', id: 'item_id' }], busy: { table: 'items', where: 'held <> 0' } },
+  payment: { tables: [{ table: 'users', id: 'user_id' }], busy: { table: 'users', where: 'held <> 0' } },
+} as const satisfies Record<string, SlottedData>;
 export type SlottedService = keyof typeof SLOTTED_SERVICES;
 
 /**
@@ -20,7 +48,7 @@ export async function ensureSlotMap(
   service: SlottedService,
   { shards, shardCount, secrets, prefix }: { shards: ReadonlyMap<number, postgres.Sql>; shardCount: number; secrets: SecretsManagerClient; prefix: string },
 ): Promise<SlotMap> {
-  const table = SLOTTED_SERVICES[service];
+  const { tables } = SLOTTED_SERVICES[service];
   const known = [await readPublishedSlotMap(secrets, prefix, service), ...(await Promise.all([...shards.values()].map(readMapCopy)))];
   let map = known.reduce<SlotMap | undefined>((newest, candidate) => (candidate && (!newest || candidate.version > newest.version) ? candidate : newest), undefined);
   if (!map) {
@@ -28,10 +56,10 @@ export async function ensureSlotMap(
     for (const shard of map.shards) {
       const sql = shards.get(shard);
       if (!sql) throw new Error(`${service} shard ${shard} is not reachable, so the initial slot map cannot be adopted`);
-      await adoptInitialSlots(sql, { shard, map, table });
+      await adoptInitialSlots(sql, { shard, map, tables });
     }
   }
-  await Promise.all([...shards.values()].map((sql) => fillSlots(sql, { table, slotCount: map.slotCount })));
+  await Promise.all([...shards.values()].map((sql) => fillSlots(sql, { tables, slotCount: map.slotCount })));
   await publishSlotMap(secrets, prefix, service, map);
   return map;
 }

@@ -1,16 +1,15 @@
 import type postgres from 'postgres';
 import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
 import { fenceSlot, saveMapCopy } from './owned-slots';
+import type { SlottedData } from './slot-adoption';
 
-/** The table a service's slots hold (`SLOTTED_SERVICES`). */
-export interface SlottedTable {
-  readonly table: string;
-  readonly id: string;
-}
+/** Rows per insert statement of a copy (postgres.js sends one parameter per column and row; at most 65,535). */
+const COPY_CHUNK = 1_000;
 
 /** What moving one slot needs: the shards by number, where the map is published, and bounds. */
 export interface MoveContext {
-  readonly table: SlottedTable;
+  /** What the service keeps in its slots (`SLOTTED_SERVICES`). */
+  readonly data: SlottedData;
   readonly shards: ReadonlyMap<number, postgres.Sql>;
   /** Publishes a map (Secrets Manager); versions only go up. */
   readonly publish: (map: SlotMap) => Promise<void>;
@@ -28,9 +27,12 @@ export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly
  * 1. fence (`fenceSlot`): the source marks the slot fenced. It waits for every batch and request
  *    holding the slot (all work on the slot takes a shared lock on it), and everything after it
  *    is refused as moved, so from here on nothing new starts on the slot anywhere.
- * 2. drain: wait until nothing on the slot is held in escrow, i.e. every transaction that
- *    prepared on it is decided and its decision applied here. Too long (a coordinator down): the
- *    fence is lifted and the slot is tried again later, so a slot never pauses for long.
+ * 2. drain: wait until nothing in flight holds the slot (`SlottedData.busy`): for stock and
+ *    payment, every transaction that prepared on it is decided and its decision applied here; for
+ *    orders, every transaction of its orders is decided and acknowledged by every participant
+ *    (votes and acknowledgements still apply to a fenced slot, so it drains). Too long (a
+ *    participant or coordinator down): the fence is lifted and the slot is tried again later, so
+ *    a slot never pauses for long.
  * 3. copy: the target, in one transaction, marks the slot incoming and replaces its rows of the
  *    slot with the source's (which cannot change while fenced): redoing it is harmless.
  * 4. publish the map with the slot on the target.
@@ -39,7 +41,9 @@ export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly
  * The participation records (the dedup log) stay where they are: an instruction names its
  * participant shard, not a slot, and every transaction that touched the slot was decided and
  * applied before step 3, so whatever still reaches the source is a late copy it answers from its
- * records. Every step is idempotent and `resumeMoves` finishes or undoes a move cut anywhere.
+ * records. An order slot carries its 2PC log along: every entry in it is complete, so a late
+ * vote or acknowledgement changes nothing wherever it lands (`results.ts` routes one the old
+ * owner no longer knows by a newer map). Every step is idempotent and `resumeMoves` finishes or undoes a move cut anywhere.
  */
 export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMove): Promise<MoveResult> {
   const source = shard(context, move.from);
@@ -61,15 +65,20 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
 async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Promise<SlotMap> {
   const source = shard(context, move.from);
   const target = shard(context, move.to);
-  const { table, id } = context.table;
-  const rows = await source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot} order by ${source(id)}`;
+  const { tables } = context.data;
+  const rows = await Promise.all(tables.map(({ table }) => source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot}`));
   await target.begin(async (tx) => {
     const [state] = await tx<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
     if (state?.state === 'owned') return;
     await tx`insert into owned_slots (slot, state, since_version) values (${move.slot}, 'incoming', ${map.version + 1})
              on conflict (slot) do update set state = 'incoming'`;
-    await tx`delete from ${tx(table)} where slot = ${move.slot}`;
-    if (rows.length > 0) await tx`insert into ${tx(table)} ${tx(rows as never)}`;
+    await forgetRows(tx, context.data, move.slot);
+    for (const [index, { table }] of tables.entries()) {
+      const tableRows = rows[index]!;
+      for (let start = 0; start < tableRows.length; start += COPY_CHUNK) {
+        await tx`insert into ${tx(table)} ${tx(tableRows.slice(start, start + COPY_CHUNK) as never)}`;
+      }
+    }
   });
   // A move resumed after its publication finds the map saying so already.
   const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
@@ -77,17 +86,22 @@ async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Pro
   await Promise.all([...context.shards.values()].map((sql) => saveMapCopy(sql, next)));
   await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
   await source.begin(async (tx) => {
-    await tx`delete from ${tx(table)} where slot = ${move.slot}`;
+    await forgetRows(tx, context.data, move.slot);
     await tx`delete from owned_slots where slot = ${move.slot}`;
   });
   return next;
 }
 
+async function forgetRows(tx: postgres.TransactionSql, data: SlottedData, slot: number): Promise<void> {
+  for (const { table } of [...data.tables].reverse()) await tx`delete from ${tx(table)} where slot = ${slot}`;
+}
+
 async function drained(context: MoveContext, source: postgres.Sql, slot: number): Promise<boolean> {
   const until = Date.now() + context.drainLimitMs;
   for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
-    const [held] = await source<{ held: string }[]>`select coalesce(sum(held), 0)::text as held from ${source(context.table.table)} where slot = ${slot}`;
-    if (held!.held === '0') return true;
+    const { table, where } = context.data.busy;
+    const [busy] = await source<{ busy: boolean }[]>`select exists (select 1 from ${source(table)} where slot = ${slot} and ${source.unsafe(where)}) as busy`;
+    if (!busy!.busy) return true;
     if (Date.now() > until) return false;
     await context.sleep(pause);
   }
@@ -133,7 +147,7 @@ export async function resumeMoves(context: MoveContext, map: SlotMap): Promise<{
       undone.push(slot);
     } else if (incoming !== undefined && owned !== undefined) {
       await shard(context, incoming).begin(async (tx) => {
-        await tx`delete from ${tx(context.table.table)} where slot = ${slot}`;
+        await forgetRows(tx, context.data, slot);
         await tx`delete from owned_slots where slot = ${slot} and state = 'incoming'`;
       });
       undone.push(slot);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { claimOrReadEach } from '../../layers/coordinator/transactions';
-import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { connectTo, stackConfig } from './support/stack';
-import { publishedMap } from './support/slots';
+import { connectTo } from './support/stack';
+import { publishedMap, shardOwning } from './support/slots';
+import { slotOf } from '../../layers/sharding/slots';
 
 /**
  * A checkout whose instance died after it had claimed the order and logged the transaction, but
@@ -15,11 +15,11 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   const userId = await userWith(10);
   const itemId = await itemWith(3, 5);
   const orderId = await orderOf(userId, [[itemId, 2]]);
-  const sql = connectTo(`order-${shardOf(orderId, stackConfig.shards.order)}`);
+  const sql = connectTo(await shardOwning('order', orderId));
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
     const txnId = randomUUID();
-    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId }], timeoutMs: 30_000, maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') } })).get(orderId);
+    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId, slot: slotOf(orderId, await publishedMap('order')) }], timeoutMs: 30_000, maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') } })).get(orderId);
     expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);

@@ -1,9 +1,8 @@
 import type { OpsSummary } from '../../functions/ops/summary';
 import type { TransactionDetail } from '../../functions/ops/coordinator-view';
-import { shardOf } from '../../layers/sharding/shard';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { eventually } from './support/eventually';
-import { publishedMap } from './support/slots';
+import { publishedMap, shardOwning } from './support/slots';
 import { connectTo, stackConfig } from './support/stack';
 
 /** GET /ops/summary and a transaction's detail, as a script would read them through the gateway. */
@@ -14,7 +13,7 @@ const summary = async (): Promise<OpsSummary> => {
 };
 
 it('has every documented field, with the local stack’s shards, instances and consumer groups', async () => {
-  const [stock, payment] = [await publishedMap('stock'), await publishedMap('payment')];
+  const [order, stock, payment] = [await publishedMap('order'), await publishedMap('stock'), await publishedMap('payment')];
   // A function keeps a map up to 10 s: the view has caught up once it names the published versions.
   const figures = await eventually('the live view to show the published slot maps', async () => {
     const read = await summary();
@@ -37,9 +36,9 @@ it('has every documented field, with the local stack’s shards, instances and c
     errors: [],
   });
   expect(figures.oldestUndecidedMs === null || typeof figures.oldestUndecidedMs === 'number').toBe(true);
-  // Stock and payment shards are the ones their slot maps list (another test may have added some).
+  // The shards are the ones the slot maps list (another test may have added some).
   const expectedShards = [
-    ...Array.from({ length: stackConfig.shards.order }, (_, shard) => `order-${shard}`),
+    ...order.shards.map((shard) => `order-${shard}`),
     ...stock.shards.map((shard) => `stock-${shard}`),
     ...payment.shards.map((shard) => `payment-${shard}`),
   ];
@@ -48,9 +47,10 @@ it('has every documented field, with the local stack’s shards, instances and c
   for (const shard of figures.shards.filter((s) => s.service !== 'order')) {
     expect(shard).toMatchObject({ rows: expect.any(Number), free: expect.stringMatching(/^\d+$/), held: expect.stringMatching(/^\d+$/), agrees: true });
   }
-  const slotsOf = (service: 'stock' | 'payment') => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
-  expect({ stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({ stock: stock.slotCount, payment: payment.slotCount });
+  const slotsOf = (service: 'order' | 'stock' | 'payment') => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
+  expect({ order: slotsOf('order'), stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({ order: order.slotCount, stock: stock.slotCount, payment: payment.slotCount });
   expect(figures.slotMaps).toEqual({
+    order: { version: order.version, slotCount: order.slotCount, retired: order.retired.map((shard) => `order-${shard}`), pending: null },
     stock: { version: stock.version, slotCount: stock.slotCount, retired: stock.retired.map((shard) => `stock-${shard}`), pending: null },
     payment: { version: payment.version, slotCount: payment.slotCount, retired: payment.retired.map((shard) => `payment-${shard}`), pending: null },
   });
@@ -75,7 +75,7 @@ it('counts a committed and a refused checkout, and shows the committed one’s d
   expect(after.refused - before.refused).toBeGreaterThanOrEqual(1);
   expect(after.perSecond.at(-1)!.at).toBeGreaterThanOrEqual(before.at - 1000);
 
-  const sql = connectTo(`order-${shardOf(paid, stackConfig.shards.order)}`);
+  const sql = connectTo(await shardOwning('order', paid));
   const [logged] = await sql<{ txn_id: string }[]>`select txn_id from transactions where order_id = ${paid}`;
   await sql.end({ timeout: 5 });
   const detail = await shop.request('GET', `/ops/transactions/${logged!.txn_id}`);

@@ -41,7 +41,7 @@ afterAll(async () => {
 const startMap = withShardAdded(initialSlotMap(2), 2);
 let published: SlotMap[];
 const context = (): MoveContext => ({
-  table: SLOTTED_SERVICES.stock,
+  data: SLOTTED_SERVICES.stock,
   shards: new Map([
     [0, source],
     [2, target],

@@ -140,7 +140,7 @@ function render(summary: OpsSummary): void {
     ]),
     'no shard',
   );
-  $('#slot-maps').textContent = (['stock', 'payment'] as const)
+  $('#slot-maps').textContent = (['order', 'stock', 'payment'] as const)
     .map((service) => {
       const map = summary.slotMaps[service];
       const moving = map.pending ? `, ${map.pending.kind === 'add' ? 'adding' : 'removing'} ${map.pending.shard}` : '';

@@ -40,6 +40,6 @@ export async function publishedMap(service: ShardedService): Promise<SlotMap> {
 }
 
 /** The shard ("payment-1") that owns `id` now. */
-export async function shardOwning(service: 'stock' | 'payment', id: string): Promise<string> {
+export async function shardOwning(service: ShardedService, id: string): Promise<string> {
   return `${service}-${ownerOf(id, await publishedMap(service))}`;
 }

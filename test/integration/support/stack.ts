@@ -13,7 +13,7 @@ export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
 /** A direct connection to one database of the stack, to check what the API says against it. */
 export function connectTo(name: string): postgres.Sql {
   const server = databaseServers(stackConfig).find((candidate) => candidate.name === name);
-  const added = /^(stock|payment)-(\d+)$/.exec(name);
+  const added = /^(order|stock|payment)-(\d+)$/.exec(name);
   if (!server && !added) throw new Error(`no database ${name} in this stack`);
   // A shard added by `npm run shards` is a database of its own on one of its service's servers.
   const { host, port, username, password, dbname } = server

@@ -24,7 +24,9 @@ function recorder() {
   const calls: { sql: postgres.Sql; claims: Claim[] }[] = [];
   const claimEach = async (sql: postgres.Sql, { claims }: { readonly claims: readonly Claim[] }) => {
     calls.push({ sql, claims: [...claims] });
-    return new Map(claims.filter((claim) => claim.orderId !== 'missing').map((claim) => [claim.orderId, order(claim.txnId)]));
+    return new Map(
+      claims.filter((claim) => claim.orderId !== 'missing').map((claim) => [claim.orderId, claim.orderId === 'elsewhere' ? ('moved' as const) : order(claim.txnId)]),
+    );
   };
   return { calls, claimEach };
 }
@@ -33,8 +35,8 @@ describe('claimsPerTurn', () => {
   it('sends the claims of one turn on one shard as one statement, and each checkout gets its own order', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '2', txnId: 't2', maps })]);
-    expect(calls).toEqual([{ sql: shardA, claims: [{ orderId: '1', txnId: 't1' }, { orderId: '2', txnId: 't2' }] }]);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps })]);
+    expect(calls).toEqual([{ sql: shardA, claims: [{ orderId: '1', txnId: 't1', slot: 7 }, { orderId: '2', txnId: 't2', slot: 7 }] }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't2', claimed: true });
   });
@@ -42,8 +44,8 @@ describe('claimsPerTurn', () => {
   it('keeps shards apart, and starts a new statement in the next turn', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardB, { orderId: '2', txnId: 't2', maps })]);
-    await claim(shardA, { orderId: '3', txnId: 't3', maps });
+    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardB, { orderId: '2', txnId: 't2', slot: 7, maps })]);
+    await claim(shardA, { orderId: '3', txnId: 't3', slot: 7, maps });
     expect(calls.map(({ sql, claims }) => [sql === shardA ? 'A' : 'B', claims.map((c) => c.orderId)])).toEqual([
       ['A', ['1']],
       ['B', ['2']],
@@ -51,11 +53,18 @@ describe('claimsPerTurn', () => {
     ]);
   });
 
+  it('tells every checkout of an order whose slot the shard does not own that it moved', async () => {
+    const { claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    const found = await Promise.all([claim(shardA, { orderId: 'elsewhere', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: 'elsewhere', txnId: 't2', slot: 7, maps })]);
+    expect(found).toEqual(['moved', 'moved']);
+  });
+
   it('claims an order once when two checkouts of it share a turn: the second joins the first one’s transaction', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '1', txnId: 't2', maps })]);
-    expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1' }]);
+    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '1', txnId: 't2', slot: 7, maps })]);
+    expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1', slot: 7 }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, participants: null });
   });
@@ -64,17 +73,17 @@ describe('claimsPerTurn', () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
     const newer: ParticipantMaps = { ...maps, stock: { ...maps.stock, version: 2 } };
-    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', maps }), claim(shardA, { orderId: '2', txnId: 't2', maps: newer })]);
+    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps: newer })]);
     expect(calls.map(({ claims }) => claims.map((c) => c.orderId))).toEqual([['1'], ['2']]);
   });
 
   it('answers undefined for an order that does not exist, and fails every claim of a statement that failed', async () => {
     const { claimEach } = recorder();
-    expect(await claimsPerTurn(settings, claimEach)(shardA, { orderId: 'missing', txnId: 't', maps })).toBeUndefined();
+    expect(await claimsPerTurn(settings, claimEach)(shardA, { orderId: 'missing', txnId: 't', slot: 7, maps })).toBeUndefined();
     const failing = claimsPerTurn(settings, async () => {
       throw new Error('connection lost');
     });
-    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1', maps }), failing(shardA, { orderId: '2', txnId: 't2', maps })]);
+    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), failing(shardA, { orderId: '2', txnId: 't2', slot: 7, maps })]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
   });
 });

@@ -35,12 +35,13 @@ const txn = (txnId: string, fields: Partial<Transaction> = {}): Transaction => (
  * In-memory ports: the order's shard answers claims from `claims` in turn, the log holds `log`,
  * and each wait takes the next of `announcements` ('timeout' once they run out, advancing the clock).
  */
-function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[] }) {
+function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[] }) {
   const log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
   const sent: Instruction[][] = [];
   const reported: string[] = [];
   const claimedWith: number[] = [];
   const slept: number[] = [];
+  const rerouted: number[] = [];
   let mapVersion = 1;
   let clock = 0;
   let ids = 0;
@@ -49,12 +50,13 @@ function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transacti
       claimOrRead: async (_orderId, txnId, used) => {
         claimedWith.push(used.stock.version);
         const next = setup.claims.shift();
-        if (next?.claimed) {
+        if (next !== 'moved' && next?.claimed) {
           log.set(txnId, txn(txnId));
           return { ...next, checkout_txn: txnId };
         }
         return next;
       },
+      reroute: async () => void rerouted.push(claimedWith.length),
       read: async (txnId) => log.get(txnId),
       abortIfUndecided: async (txnId) => {
         const current = log.get(txnId)!;
@@ -90,7 +92,7 @@ function shop(setup: { claims: (OrderForCheckout | undefined)[]; log?: Transacti
     },
     report: (message) => void reported.push(message),
   };
-  return { ports, sent, reported, log, claimedWith, slept };
+  return { ports, sent, reported, log, claimedWith, slept, rerouted };
 }
 
 const announce = (txnId: string, state: Announcement['state'], complete: boolean): Announcement => ({ txnId, state, complete });
@@ -156,6 +158,18 @@ describe('checkOut', () => {
     expect(claimedWith).toEqual([1, 2]);
     expect(slept).toEqual([100]);
     expect(sent.map((batch) => batch[0]!.txnId)).toEqual(['t1', 't2']);
+  });
+
+  it('an order whose shard no longer owns its slot: nothing sent there, routed by a newer order map, and paid', async () => {
+    const { ports, sent, claimedWith, slept, rerouted } = shop({
+      claims: ['moved', 'moved', order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t3', 'committed', false)],
+    });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(rerouted).toEqual([1, 2]);
+    expect(claimedWith).toEqual([1, 1, 1]);
+    expect(slept).toEqual([100, 200]);
+    expect(sent.map((batch) => batch[0]!.txnId)).toEqual(['t3']);
   });
 
   it('keys that keep moving: unavailable after ten tries, nothing taken', async () => {

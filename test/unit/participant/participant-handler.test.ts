@@ -106,7 +106,7 @@ it('answers what still reaches a retired shard without a database: a prepare vot
 it('reads a newer map when an instruction names a shard its map does not list yet, instead of parking it', async () => {
   const pools = new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql]));
   const newer = shardSetOf(pools, withShardAdded(initialSlotMap(2), 2));
-  const stale = { ...service, shards: shardSetOf(new Map([...pools].slice(0, 2)), initialSlotMap(2), async () => newer) };
+  const stale = { ...service, shards: shardSetOf(new Map([...pools].slice(0, 2)), initialSlotMap(2), { newer: async () => newer, latest: async () => newer }) };
 
   await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-new', 'stock-2'))], stale);
 
