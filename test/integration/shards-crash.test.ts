@@ -10,7 +10,7 @@ import { stackConfig } from './support/stack';
 
 /**
  * The mover killed (SIGKILL, the whole process group) at random moments while 64 checkouts run,
- * then run again: the second run finishes what the first left (or undoes its slot), so no request
+ * adding and removing a stock shard, then an order shard; each time run again: the second run finishes what the first left (or undoes its slot), so no request
  * fails and nothing is lost or doubled. Seeded, so a failure can be replayed.
  */
 const ORDERS = 40_000;
@@ -75,17 +75,20 @@ it('a mover killed at random points under load, then run again, finishes with no
   const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const kills: string[] = [];
   try {
-    for (const seed of SEEDS) {
-      const ms = Math.round(500 + random(seed)() * 8_000);
-      kills.push(`add after ${ms} ms`);
-      await killedAfter(ms, 'add', 'stock');
+    // Stock: killed three times while adding, once while removing; order: once each.
+    for (const [service, seeds] of [['stock', SEEDS], ['order', SEEDS.slice(0, 1)]] as const) {
+      for (const seed of seeds) {
+        const ms = Math.round(500 + random(seed)() * 8_000);
+        kills.push(`add ${service} after ${ms} ms`);
+        await killedAfter(ms, 'add', service);
+      }
+      await toTheEnd('add', service);
+      const added = (await publishedMap(service)).shards.at(-1)!;
+      const ms = Math.round(500 + random(SEEDS[0]! * 7)() * 8_000);
+      kills.push(`remove ${service}-${added} after ${ms} ms`);
+      await killedAfter(ms, 'remove', `${service}-${added}`);
+      await toTheEnd('remove', `${service}-${added}`);
     }
-    await toTheEnd('add', 'stock');
-    const added = (await publishedMap('stock')).shards.at(-1)!;
-    const ms = Math.round(500 + random(SEEDS[0]! * 7)() * 8_000);
-    kills.push(`remove after ${ms} ms`);
-    await killedAfter(ms, 'remove', `stock-${added}`);
-    await toTheEnd('remove', `stock-${added}`);
   } finally {
     running = false;
     await load;
@@ -93,20 +96,30 @@ it('a mover killed at random points under load, then run again, finishes with no
   console.log(`mover killed (${kills.join(', ')}) under load: ${statuses.length} checkouts, ${statuses.filter((status) => status !== 200).length} failed`);
   expect(statuses.filter((status) => status !== 200)).toEqual([]);
 
-  const map = await publishedMap('stock');
-  expect(map.pending).toBeUndefined();
   const shardsNow = await connectLiveShards(stackConfig);
   try {
-    // Every slot owned by exactly one shard, as the map says; none left fenced or incoming.
-    const owners = new Map<number, number[]>();
-    for (const shard of map.shards) {
-      for (const [slot, { state }] of await readOwnedSlots(shardsNow.get(`stock-${shard}`)!)) {
-        expect({ shard, slot, state }).toEqual({ shard, slot, state: 'owned' });
-        owners.set(slot, [...(owners.get(slot) ?? []), shard]);
+    for (const service of ['stock', 'order'] as const) {
+      const map = await publishedMap(service);
+      expect(map.pending).toBeUndefined();
+      // Every slot owned by exactly one shard, as the map says; none left fenced or incoming.
+      const owners = new Map<number, number[]>();
+      for (const shard of map.shards) {
+        for (const [slot, { state }] of await readOwnedSlots(shardsNow.get(`${service}-${shard}`)!)) {
+          expect({ service, shard, slot, state }).toEqual({ service, shard, slot, state: 'owned' });
+          owners.set(slot, [...(owners.get(slot) ?? []), shard]);
+        }
       }
+      expect(owners.size).toBe(map.slotCount);
+      for (const [slot, holders] of owners) expect({ service, slot, holders }).toEqual({ service, slot, holders: [ownerOfSlot(slot, map)] });
     }
-    expect(owners.size).toBe(map.slotCount);
-    for (const [slot, holders] of owners) expect({ slot, holders }).toEqual({ slot, holders: [ownerOfSlot(slot, map)] });
+    // Every order of the batch once, over all order shards: none lost, none copied twice.
+    let orders = 0;
+    for (const [name, sql] of shardsNow) {
+      if (!name.startsWith('order-')) continue;
+      const [counted] = await sql<{ n: number }[]>`select count(*)::int as n from orders where order_id ~ '^[0-9]{1,9}$' and order_id::int < ${ORDERS}`;
+      orders += counted!.n;
+    }
+    expect(orders).toBe(ORDERS);
     expect(await waitUntilFinished(shardsNow, 60_000)).toBe(0);
     expect(await verifyShards(shardsNow, 10_000)).toEqual([]);
     expect(conservationViolations(initial, await totalsOf(shardsNow, sizes))).toEqual([]);
