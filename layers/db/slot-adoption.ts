@@ -14,8 +14,11 @@ export interface SlottedTable {
 export interface SlottedData {
   /** Copied in this order, deleted in the reverse one. */
   readonly tables: readonly SlottedTable[];
-  /** A fenced slot moves once no row of `table` in it matches `where`: nothing in flight holds it (a constant, never input). */
-  readonly busy: { readonly table: string; readonly where: string };
+  /**
+   * A fenced slot moves once no row of `table` in it matches `where` (a constant, never input):
+   * nothing in flight holds it. `what` names what holds it, for the mover's progress.
+   */
+  readonly busy: { readonly table: string; readonly where: string; readonly what: string };
 }
 
 /**
@@ -29,10 +32,10 @@ export const SLOTTED_SERVICES = {
       { table: 'orders', id: 'order_id' },
       { table: 'transactions', id: 'order_id' },
     ],
-    busy: { table: 'transactions', where: 'completed_at is null' },
+    busy: { table: 'transactions', where: 'completed_at is null', what: 'transactions not yet acknowledged by every participant' },
   },
-  stock: { tables: [{ table: 'items', id: 'item_id' }], busy: { table: 'items', where: 'held <> 0' } },
-  payment: { tables: [{ table: 'users', id: 'user_id' }], busy: { table: 'users', where: 'held <> 0' } },
+  stock: { tables: [{ table: 'items', id: 'item_id' }], busy: { table: 'items', where: 'held <> 0', what: 'reservations' } },
+  payment: { tables: [{ table: 'users', id: 'user_id' }], busy: { table: 'users', where: 'held <> 0', what: 'reservations' } },
 } as const satisfies Record<string, SlottedData>;
 export type SlottedService = keyof typeof SLOTTED_SERVICES;
 

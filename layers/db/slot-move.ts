@@ -55,7 +55,7 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   }
   if (!(await drained(context, source, move.slot))) {
     await source`update owned_slots set state = 'owned' where slot = ${move.slot} and state = 'fenced'`;
-    return { moved: false, reason: `slot ${move.slot} still holds reservations after ${context.drainLimitMs} ms` };
+    return { moved: false, reason: `slot ${move.slot} still holds ${context.data.busy.what} after ${context.drainLimitMs} ms` };
   }
   const next = await handOver(context, map, move);
   return { moved: true, map: next, pauseMs: Date.now() - started };
