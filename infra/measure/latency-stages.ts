@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { StackConfig } from '../config';
-import { closeShards, connectShards } from './shard-verifier';
+import { closeShards, connectLiveShards } from './shard-verifier';
 import { quantile } from './stats';
 
 /** One checkout as the generator saw it, in wall-clock milliseconds (the stack's clock is the same machine's). */
@@ -36,7 +36,7 @@ export async function latencyStages(config: StackConfig, checkouts: readonly Tim
   const sample = new Map(checkouts.filter((_, index) => index % step === 0).map((checkout) => [checkout.orderId, checkout]));
   // Orders are re-made by every run under the same ids: only this run's transactions count.
   const since = Math.min(...checkouts.map((checkout) => checkout.sentAt));
-  const shards = connectShards(config);
+  const shards = await connectLiveShards(config);
   try {
     const stages: Record<string, number[]> = Object.fromEntries(STAGES.map((stage) => [stage, []]));
     for (const [name, sql] of shards) {

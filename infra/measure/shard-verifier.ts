@@ -3,18 +3,6 @@ import { databaseServers, type StackConfig } from '../config';
 import { readCredentials } from '../postgres/server';
 import { logRetentionMs } from '../../layers/config/retention';
 
-/** Opens a connection to every shard of the local stack, by name ("order-0", "stock-1", …). */
-export function connectShards(config: StackConfig): Map<string, postgres.Sql> {
-  return new Map(
-    databaseServers(config)
-      .filter((server) => server.service !== 'probe')
-      .map((server) => {
-        const { host, port, username, password, dbname } = readCredentials(config.dataDir, server);
-        return [server.name, postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined })];
-      }),
-  );
-}
-
 /**
  * Every shard of the local stack, those `npm run shards` added too (a database `<service>_<n>`
  * on one of its service's servers); a retired shard's database is gone, so it is not among them.

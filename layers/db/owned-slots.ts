@@ -4,22 +4,23 @@ import type { SlottedTable } from './slot-adoption';
 
 export type SlotState = 'owned' | 'fenced' | 'incoming';
 
-/** The first key of the advisory locks on slots (the second is the slot): a number of this project's own. */
-const SLOT_LOCKS = 0x510751;
+/**
+ * The first key of the advisory locks on slots (the second is the slot): a number of this
+ * project's own; `slot_owned_here` in the migrations takes the same locks, by the same number (5310289).
+ */
+export const SLOT_LOCKS = 0x510751;
 
 /**
  * Which of `slots` this shard owns, for a transaction that works on them: each slot is locked
  * shared until the transaction ends, so a move that fences one (`fenceSlot`) waits for it, and
- * the ownership is read in a statement of its own, after the locks, so that its snapshot sees any
- * fence committed before them. Advisory locks, not `for share` on the rows: row share locks from
- * concurrent batches write multixacts, which cost a third of the checkout throughput.
+ * its ownership is read after its lock, with a snapshot that sees any fence committed before it
+ * (`slot_owned_here`, stock and payment migration 007). Advisory locks, not `for share` on the
+ * rows: row share locks from concurrent batches write multixacts, which cost a third of the
+ * checkout throughput.
  */
 export async function ownedSlots(tx: postgres.TransactionSql, slots: readonly number[]): Promise<Set<number>> {
   if (slots.length === 0) return new Set();
-  const [, owned] = await Promise.all([
-    tx`select pg_advisory_xact_lock_shared(${SLOT_LOCKS}, slot) from unnest(${tx.array([...slots])}::int[]) as slot`,
-    tx<{ slot: number }[]>`select slot from owned_slots where slot = any(${tx.array([...slots])}::int[]) and state = 'owned'`,
-  ]);
+  const owned = await tx<{ slot: number }[]>`select slot from unnest(${tx.array([...slots])}::int[]) as slot where slot_owned_here(slot)`;
   return new Set(owned.map((row) => row.slot));
 }
 

@@ -3,7 +3,7 @@ import { databaseServers } from '../../infra/config';
 import { MIGRATIONS_ROOT } from '../../infra/postgres/migrations';
 import { readCredentials } from '../../infra/postgres/server';
 import { migrate } from '../../layers/db/migrate';
-import { readOwnedSlots } from '../../layers/db/owned-slots';
+import { readOwnedSlots, SLOT_LOCKS } from '../../layers/db/owned-slots';
 import { SLOTTED_SERVICES } from '../../layers/db/slot-adoption';
 import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
 import { initialSlotMap, ownerOfSlot, type SlotMap, withShardAdded } from '../../layers/sharding/slots';
@@ -121,4 +121,15 @@ it('publishes one new version per moved slot, and none again when a resumed move
   expect(result).toMatchObject({ moved: true, map: { version: startMap.version + 1 } });
   const { map } = await resumeMoves(context(), (result as { map: SlotMap }).map);
   expect(map.version).toBe(startMap.version + 1);
+});
+
+it('a statement that checks a slot with slot_owned_here holds the lock a fence takes, until its transaction ends', async () => {
+  await source.begin(async (tx) => {
+    const [row] = await tx<{ owned: boolean }[]>`select slot_owned_here(${SLOT}) as owned`;
+    expect(row!.owned).toBe(true);
+    const [elsewhere] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
+    expect(elsewhere!.got).toBe(false);
+  });
+  const [after] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
+  expect(after!.got).toBe(true);
 });
