@@ -1,7 +1,7 @@
 import { DeleteSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
+import { fillSlots, readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
 import { type DatabaseSecret, databaseSecretName, isDatabaseSecret } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
@@ -138,6 +138,8 @@ export class ShardsTool {
     };
     try {
       await context.publish(start);
+      // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
+      await Promise.all([...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })));
       const resumed = await resumeMoves(context, start);
       if (resumed.finished.length + resumed.undone.length > 0) {
         this.progress.step(`${service}: resumed an interrupted move (finished ${resumed.finished.length}, undone ${resumed.undone.length})`);

@@ -1,14 +1,8 @@
-import postgres from 'postgres';
-import { databaseServers } from '../../infra/config';
-import { MIGRATIONS_ROOT } from '../../infra/postgres/migrations';
-import { readCredentials } from '../../infra/postgres/server';
+import type postgres from 'postgres';
 import { absorbCheckoutStats, readCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { migrate } from '../../layers/db/migrate';
 import { readOwnedSlots, SLOT_LOCKS } from '../../layers/db/owned-slots';
-import { SLOTTED_SERVICES } from '../../layers/db/slot-adoption';
-import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
-import { initialSlotMap, type SlotMap, withShardAdded } from '../../layers/sharding/slots';
-import { stackConfig } from './support/stack';
+import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import { scratchShards } from './support/scratch-shards';
 
 /**
  * An order slot moves with its orders and their 2PC log entries, exactly as they were, and only
@@ -17,42 +11,15 @@ import { stackConfig } from './support/stack';
  * the target (2).
  */
 const SLOT = 4;
-const server = databaseServers(stackConfig).find((candidate) => candidate.name === 'order-0')!;
-const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
-const names = { source: `order_move_source_${process.pid}`, target: `order_move_target_${process.pid}` };
-const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
-const admin = connect('postgres');
+const shards = scratchShards('order');
+const { startMap, published } = shards;
+const context = () => shards.context();
 let source: postgres.Sql;
 let target: postgres.Sql;
 
-beforeAll(async () => {
-  for (const name of Object.values(names)) await admin`create database ${admin(name)}`;
-  source = connect(names.source);
-  target = connect(names.target);
-  for (const sql of [source, target]) await migrate(sql, MIGRATIONS_ROOT, 'order');
-});
-
-afterAll(async () => {
-  await Promise.all([source.end(), target.end()]);
-  for (const name of Object.values(names)) await admin`drop database if exists ${admin(name)} with (force)`;
-  await admin.end();
-});
-
-const startMap = withShardAdded(initialSlotMap(2), 2);
-let published: SlotMap[];
-const context = (): MoveContext => ({
-  data: SLOTTED_SERVICES.order,
-  shards: new Map([
-    [0, source],
-    [2, target],
-  ]),
-  publish: async (map) => void published.push(map),
-  drainLimitMs: 200,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-});
-
 beforeEach(async () => {
-  published = [];
+  shards.reset();
+  ({ source, target } = shards);
   for (const sql of [source, target]) await sql`truncate orders, transactions, owned_slots`;
   await source`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 1)`;
   await source`

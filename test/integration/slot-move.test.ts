@@ -1,13 +1,8 @@
-import postgres from 'postgres';
-import { databaseServers } from '../../infra/config';
-import { MIGRATIONS_ROOT } from '../../infra/postgres/migrations';
-import { readCredentials } from '../../infra/postgres/server';
-import { migrate } from '../../layers/db/migrate';
+import type postgres from 'postgres';
 import { readOwnedSlots, SLOT_LOCKS } from '../../layers/db/owned-slots';
-import { SLOTTED_SERVICES } from '../../layers/db/slot-adoption';
-import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
-import { initialSlotMap, ownerOfSlot, type SlotMap, withShardAdded } from '../../layers/sharding/slots';
-import { stackConfig } from './support/stack';
+import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import { ownerOfSlot, type SlotMap } from '../../layers/sharding/slots';
+import { scratchShards } from './support/scratch-shards';
 
 /**
  * One slot's move, cut at every point between its steps (the database states a kill -9 of the
@@ -17,42 +12,15 @@ import { stackConfig } from './support/stack';
  */
 const SLOT = 4;
 const OTHER_SLOT = 6;
-const server = databaseServers(stackConfig).find((candidate) => candidate.name === 'stock-0')!;
-const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
-const names = { source: `slot_move_source_${process.pid}`, target: `slot_move_target_${process.pid}` };
-const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
-const admin = connect('postgres');
+const shards = scratchShards('stock');
+const { startMap, published } = shards;
+const context = () => shards.context();
 let source: postgres.Sql;
 let target: postgres.Sql;
 
-beforeAll(async () => {
-  for (const name of Object.values(names)) await admin`create database ${admin(name)}`;
-  source = connect(names.source);
-  target = connect(names.target);
-  for (const sql of [source, target]) await migrate(sql, MIGRATIONS_ROOT, 'stock');
-});
-
-afterAll(async () => {
-  await Promise.all([source.end(), target.end()]);
-  for (const name of Object.values(names)) await admin`drop database if exists ${admin(name)} with (force)`;
-  await admin.end();
-});
-
-const startMap = withShardAdded(initialSlotMap(2), 2);
-let published: SlotMap[];
-const context = (): MoveContext => ({
-  data: SLOTTED_SERVICES.stock,
-  shards: new Map([
-    [0, source],
-    [2, target],
-  ]),
-  publish: async (map) => void published.push(map),
-  drainLimitMs: 200,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-});
-
 beforeEach(async () => {
-  published = [];
+  shards.reset();
+  ({ source, target } = shards);
   for (const sql of [source, target]) await sql`truncate items, owned_slots`;
   await source`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 1), (${OTHER_SLOT}, 'owned', 1)`;
   await source`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT}), ('b', 2, 20, 0, ${SLOT}), ('c', 3, 30, 0, ${OTHER_SLOT})`;
