@@ -5,6 +5,7 @@ import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
+import type { SlottedService } from '../../layers/db/slot-adoption';
 import { ShardsTool } from '../shards/shards';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
@@ -93,6 +94,25 @@ function describeFailures(failures: readonly Outcome[], started: number): string
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `npm run shards`: a shard of `service` added, then removed again, under the load. */
+function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, service: SlottedService): Fault {
+  return {
+    name: `npm run shards: a${service === 'order' ? 'n' : ''} ${service} shard added, then removed again`,
+    run: async () => {
+      const secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
+      try {
+        const tool = new ShardsTool(`${config.service}/${config.stage}`, secrets, { step: () => undefined });
+        const added = await tool.add(service);
+        const removed = await tool.remove(service, added.shard);
+        const steps = [added, removed].map((report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`);
+        return `${service}-${added.shard} added: ${steps[0]}; removed: ${steps[1]}`;
+      } finally {
+        secrets.destroy();
+      }
+    },
+  };
+}
+
 function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number): Fault[] {
   const lastInstance = config.instances - 1;
   const instanceName = `offline-${lastInstance}`;
@@ -134,21 +154,8 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
         return `scaled to ${steps.join(', ')}`;
       },
     },
-    {
-      name: 'npm run shards: a payment shard added, then removed again',
-      run: async () => {
-        const secrets = localSecretsClient(stackAddresses(config).secretsEndpoint);
-        try {
-          const tool = new ShardsTool(`${config.service}/${config.stage}`, secrets, { step: () => undefined });
-          const added = await tool.add('payment');
-          const removed = await tool.remove('payment', added.shard);
-          const steps = [added, removed].map((report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`);
-          return `payment-${added.shard} added: ${steps[0]}; removed: ${steps[1]}`;
-        } finally {
-          secrets.destroy();
-        }
-      },
-    },
+    shardAddedAndRemoved(config, 'payment'),
+    shardAddedAndRemoved(config, 'order'),
     {
       name: 'add_funds to the cap for 60 users, staggered, while checkouts hold their credit',
       run: (_stack, shop) => addFundsToTheCap(shop),
