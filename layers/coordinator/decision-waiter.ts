@@ -9,14 +9,29 @@ import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './trans
 export type WaitOutcome = Announcement | 'reread' | 'timeout';
 
 /**
+ * How long a pool's LISTEN is kept with nobody waiting on it. postgres.js re-subscribes at once
+ * whenever its connection drops, without end: a shard whose database is gone (retired by
+ * `npm run shards -- remove`) would see a storm of logins from every container still listening.
+ */
+export const IDLE_LISTEN_MS = 30_000;
+
+interface Listening {
+  readonly subscribed: Promise<postgres.ListenMeta>;
+  waiters: number;
+  idle?: NodeJS.Timeout;
+}
+
+/**
  * Wakes checkouts waiting for a decision. Each order shard's pool keeps one LISTEN connection
- * for the container's life (postgres.js re-subscribes after a reconnect); a waiter is woken by
- * the NOTIFY its decision's local transaction sends on commit, which carries the decision, so
- * a woken checkout need not read the log again.
+ * while checkouts wait on it, and for `IDLE_LISTEN_MS` after (postgres.js re-subscribes after a
+ * reconnect); a waiter is woken by the NOTIFY its decision's local transaction sends on commit,
+ * which carries the decision, so a woken checkout need not read the log again.
  */
 export class DecisionWaiter {
-  private readonly listening = new WeakMap<postgres.Sql, Promise<unknown>>();
+  private readonly listening = new WeakMap<postgres.Sql, Listening>();
   private readonly waiting = new Map<string, Set<(outcome: WaitOutcome) => void>>();
+
+  constructor(private readonly idleListenMs = IDLE_LISTEN_MS) {}
 
   /**
    * Resolves with the first announcement for the transaction after `meanwhile` started, or how
@@ -24,7 +39,16 @@ export class DecisionWaiter {
    * be missed; `meanwhile` may answer at once (e.g. it found the decision in the log).
    */
   async next(sql: postgres.Sql, txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {
-    await this.listen(sql);
+    const listening = this.listen(sql);
+    try {
+      await listening.subscribed;
+      return await this.wait(txnId, timeoutMs, meanwhile);
+    } finally {
+      this.release(sql, listening);
+    }
+  }
+
+  private async wait(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {
     // Several announcements can arrive in one read of the socket, before this wait's caller runs
     // again: the most telling one is kept (a later one would otherwise be lost).
     let latest: WaitOutcome | undefined;
@@ -51,11 +75,11 @@ export class DecisionWaiter {
     }
   }
 
-  private listen(sql: postgres.Sql): Promise<unknown> {
-    let subscribed = this.listening.get(sql);
-    if (!subscribed) {
+  private listen(sql: postgres.Sql): Listening {
+    let listening = this.listening.get(sql);
+    if (!listening) {
       let subscriptions = 0;
-      subscribed = sql.listen(
+      const subscribed = sql.listen(
         DECISION_CHANNEL,
         (payload) => {
           for (const announcement of parseAnnouncements(payload)) {
@@ -67,10 +91,27 @@ export class DecisionWaiter {
           if (subscriptions++ > 0) for (const waiters of this.waiting.values()) for (const wake of waiters) wake('reread');
         },
       );
-      subscribed.catch(() => this.listening.delete(sql));
-      this.listening.set(sql, subscribed);
+      const created: Listening = { subscribed, waiters: 0 };
+      subscribed.catch(() => {
+        if (this.listening.get(sql) === created) this.listening.delete(sql);
+      });
+      this.listening.set(sql, (listening = created));
     }
-    return subscribed;
+    clearTimeout(listening.idle);
+    listening.waiters++;
+    return listening;
+  }
+
+  /** The last waiter on a pool gone, its LISTEN is let go once nobody has waited there for a while. */
+  private release(sql: postgres.Sql, listening: Listening): void {
+    if (--listening.waiters > 0) return;
+    clearTimeout(listening.idle);
+    listening.idle = setTimeout(() => {
+      if (listening.waiters > 0 || this.listening.get(sql) !== listening) return;
+      this.listening.delete(sql);
+      listening.subscribed.then(({ unlisten }) => unlisten(), () => undefined).catch(() => undefined);
+    }, this.idleListenMs);
+    listening.idle.unref();
   }
 }
 

@@ -4,7 +4,8 @@ import type { Context } from 'aws-lambda';
 import { initialSlotMap, type SlotMap } from '../sharding/slots';
 import { isRefusedLogin } from './refused-login';
 import { type DatabaseName, type DatabaseSecret, databaseSecretName, isDatabaseSecret } from './secrets';
-import { type ShardSet, shardSet } from './shards';
+import { closePool, type ShardSet, shardSet } from './shards';
+import { describe, logger } from '../logging/logger';
 import { readPublishedSlotMap, type ShardedService } from './slot-map-store';
 import { SlotMaps } from './slot-maps';
 
@@ -48,6 +49,14 @@ function databaseSecret(name: string): Promise<DatabaseSecret> {
   return secret;
 }
 
+/** A shard the map retired: its pool is closed and its credentials forgotten, once. */
+function forgetRetired(name: string): void {
+  const secret = secretCache.get(name);
+  if (!secret) return;
+  secretCache.delete(name);
+  secret.then(closePool).catch((error: unknown) => logger.warn('pool of a retired shard not closed', { secret: name, error: describe(error) }));
+}
+
 /**
  * Reads each service's slot map (published in Secrets Manager, kept a few seconds), fetches the
  * credentials of the shards it lists (the same path on AWS and locally) and attaches one pool per
@@ -61,6 +70,7 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
   const slotMaps = slotMapsFor(secretPrefix, sharded);
 
   const setOf = async (database: DatabaseName, map: SlotMap): Promise<ShardSet> => {
+    for (const shard of map.retired) forgetRetired(databaseSecretName(secretPrefix, database, shard));
     const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
     const rerouting =
       database === 'probe'

@@ -84,7 +84,7 @@ export function sslMode(env: NodeJS.ProcessEnv = process.env): SslMode {
 const SSL_MODE = sslMode();
 
 function poolFor(secret: DatabaseSecret): postgres.Sql {
-  const key = `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;
+  const key = poolKey(secret);
   let pool = pools.get(key);
   if (!pool) {
     pool = postgres({
@@ -103,6 +103,20 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
   }
   return pool;
 }
+
+/**
+ * Closes the pool of a retired shard (its LISTEN connection too, which would otherwise log in
+ * again and again once the database is dropped). A pool still in use finishes its queries first.
+ */
+export async function closePool(secret: DatabaseSecret): Promise<void> {
+  const key = poolKey(secret);
+  const pool = pools.get(key);
+  if (!pool) return;
+  pools.delete(key);
+  await pool.end({ timeout: 5 });
+}
+
+const poolKey = (secret: DatabaseSecret) => `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;
 
 /** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number. */
 export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, rerouting?: Rerouting): ShardSet {

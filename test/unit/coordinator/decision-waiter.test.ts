@@ -6,15 +6,17 @@ import { type Announcement, parseAnnouncements } from '../../../layers/coordinat
 function fakeListener() {
   let notify!: (payload: string) => void;
   let subscribed!: () => void;
+  const calls = { listens: 0, unlistens: 0 };
   const sql = {
     listen: async (_channel: string, onNotify: (payload: string) => void, onListen: () => void) => {
+      calls.listens++;
       notify = onNotify;
       subscribed = onListen;
       onListen();
-      return { state: {}, unlisten: async () => undefined };
+      return { state: {}, unlisten: async () => void calls.unlistens++ };
     },
   } as unknown as postgres.Sql;
-  return { sql, notify: (payload: string) => notify(payload), reconnect: () => subscribed() };
+  return { sql, calls, notify: (payload: string) => notify(payload), reconnect: () => subscribed() };
 }
 
 const announced = (txnId: string, state: 'c' | 'a', complete: 0 | 1) => `${txnId} ${state} ${complete}`;
@@ -83,5 +85,29 @@ describe('parseAnnouncements', () => {
       { txnId: 'a-1', state: 'committed', complete: true },
       { txnId: 'b-2', state: 'aborted', complete: false },
     ]);
+  });
+
+  it('keeps listening on a pool while checkouts wait there, lets go once nobody has for a while, and listens again when one does', async () => {
+    jest.useFakeTimers();
+    const { sql, calls, notify } = fakeListener();
+    const waiter = new DecisionWaiter(30_000);
+    const decide = (txnId: string) =>
+      waiter.next(sql, txnId, 5_000, async () => {
+        notify(announced(txnId, 'c', 1));
+        return undefined;
+      });
+
+    await Promise.all([decide('t1'), decide('t2')]);
+    await decide('t3');
+    expect(calls).toEqual({ listens: 1, unlistens: 0 });
+
+    await jest.advanceTimersByTimeAsync(29_000);
+    expect(calls).toEqual({ listens: 1, unlistens: 0 });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual({ listens: 1, unlistens: 1 });
+
+    await expect(decide('t4')).resolves.toEqual({ txnId: 't4', state: 'committed', complete: true });
+    expect(calls.listens).toBe(2);
+    jest.useRealTimers();
   });
 });
