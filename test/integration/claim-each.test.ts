@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../../infra/measure/client';
+import { abortIfUndecided } from '../../layers/coordinator/coordination';
 import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { ownerOf, slotOf, type SlotMap } from '../../layers/sharding/slots';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
@@ -19,7 +20,17 @@ beforeAll(async () => {
 });
 const claimOf = (orderId: string) => ({ orderId, txnId: randomUUID(), slot: slotOf(orderId, orderMap) });
 const sql = connectTo('order-0');
-afterAll(() => sql.end({ timeout: 5 }));
+// The claims log transactions whose prepares never leave: abort them, so that they do not wait a
+// minute for the resolver, undecided, in the view of the tests that run next.
+const claimed: string[] = [];
+const claimEach = async (...[db, claims]: Parameters<typeof claimOrReadEach>) => {
+  claimed.push(...claims.claims.map((claim) => claim.txnId));
+  return claimOrReadEach(db, claims);
+};
+afterAll(async () => {
+  await abortIfUndecided(sql, claimed);
+  await sql.end({ timeout: 5 });
+});
 
 /** Orders that live on order-0, each of one unit of one item. */
 async function ordersOnShardZero(count: number): Promise<string[]> {
@@ -43,11 +54,11 @@ function unknownOnShardZero(): string {
 it('claims and logs every free order of one statement for its own transaction, reads the others, and leaves out unknown ones', async () => {
   const [free1, free2, taken, paid] = await ordersOnShardZero(4);
   const earlier = randomUUID();
-  await claimOrReadEach(sql, { claims: [{ ...claimOf(taken!), txnId: earlier }], ...settings });
+  await claimEach(sql, { claims: [{ ...claimOf(taken!), txnId: earlier }], ...settings });
   expect((await shop.checkout(paid!)).status).toBe(200);
 
   const claims = [free1!, free2!, taken!, paid!, unknownOnShardZero()].map(claimOf);
-  const orders = await claimOrReadEach(sql, { claims, ...settings });
+  const orders = await claimEach(sql, { claims, ...settings });
 
   expect(orders.size).toBe(4);
   expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, participants: expect.any(Array) });
@@ -70,7 +81,7 @@ it('two statements claiming the same orders in opposite orders at once: no deadl
   const forward = claimsOf(orderIds);
   const backward = claimsOf([...orderIds].reverse());
 
-  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimOrReadEach(sql, { claims: round % 2 === 0 ? forward : backward, ...settings }).catch((error: unknown) => error)));
+  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimEach(sql, { claims: round % 2 === 0 ? forward : backward, ...settings }).catch((error: unknown) => error)));
   for (const result of results) expect(result).toBeInstanceOf(Map);
 
   const [logged] = await sql<{ n: number }[]>`
@@ -94,7 +105,7 @@ it('claims nothing of an order whose slot the shard does not own, or has fenced 
   await sql`update owned_slots set state = 'fenced' where slot = ${slot}`;
   try {
     const claims = [claimOf(fenced!), claimOf(elsewhere)];
-    const orders = await claimOrReadEach(sql, { claims, ...settings });
+    const orders = await claimEach(sql, { claims, ...settings });
     expect(Object.fromEntries(orders)).toEqual({ [fenced!]: 'moved', [elsewhere]: 'moved' });
     const [logged] = await sql<{ n: number }[]>`select count(*)::int as n from transactions where txn_id = ${claims[0]!.txnId}`;
     expect(logged!.n).toBe(0);

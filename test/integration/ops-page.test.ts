@@ -89,7 +89,13 @@ it('shows the transactions a frozen stock shard leaves undecided, with their age
 
     // Past the 2PC timeout the checkouts abort them: they leave the undecided list, and wait as
     // decided but unacknowledged until the shard is back.
-    await eventually('the undecided transactions to be resolved', async () => ((await rows('#undecided')).length === 0 ? true : undefined), stackConfig.checkoutTimeoutMs + 15_000);
+    // Its own: another test's transactions may be undecided meanwhile, for their own reasons.
+    const undecidedOrders = async () => (await page.locator('#undecided tbody tr td:nth-child(2)').allTextContents()).map((cell) => cell.trim());
+    await eventually(
+      'the undecided transactions to be resolved',
+      async () => ((await undecidedOrders()).some((orderId) => orders.includes(orderId)) ? undefined : true),
+      stackConfig.checkoutTimeoutMs + 15_000,
+    );
     expect((await rows('#unacknowledged')).length).toBeGreaterThan(0);
     // Once its figures are due again, the shard that does not answer is named; the rest of the view goes on.
     await eventually('the page to name the shard it cannot read', async () => ((await page.locator('#status').textContent())?.includes('stock-0') ? true : undefined), 20_000);
