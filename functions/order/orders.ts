@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_AMOUNT } from '../../layers/db/balances';
 import { everyShardOrNone } from '../../layers/db/every-shard-or-none';
+import { ownsAllSlots, ownsForReading, ownsForWriting } from '../../layers/db/owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from '../../layers/db/shards';
 import { ConflictError, NotFoundError } from '../../layers/errors';
 import { groupByShard } from '../../layers/sharding/shard';
@@ -22,14 +23,14 @@ interface OrderRow {
 }
 
 // Every statement on an order checks, in the same statement, that its shard owns the order's
-// slot (a write under the slot's shared lock, which a move's fence waits for: `slot_owned_here`
-// in order migration 008); else SlotMovedError, and `onOwner` tries again where a newer map says.
+// slot (a write under the slot's shared lock, which a move's fence waits for); else
+// SlotMovedError, and `onOwner` tries again where a newer map says.
 
 export async function createOrder(orders: ShardSet, userId: string): Promise<string> {
   const orderId = randomUUID();
   return onOwner(orders, orderId, async (sql, slot) => {
     const inserted = await sql`
-      insert into orders (order_id, user_id, slot) select ${orderId}, ${userId}, ${slot} where slot_owned_here(${slot})`;
+      insert into orders (order_id, user_id, slot) select ${orderId}, ${userId}, ${slot} where ${ownsForWriting(sql, slot)}`;
     if (inserted.count === 0) throw new SlotMovedError(`new order ${orderId}`);
     return orderId;
   });
@@ -39,7 +40,7 @@ export async function findOrder(orders: ShardSet, orderId: string): Promise<Orde
   return onOwner(orders, orderId, async (sql, slot) => {
     const [row] = await sql<(Partial<OrderRow> & { owned: boolean })[]>`
       select user_id, paid, total_cost::float8 as total_cost, items,
-             exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+             ${ownsForReading(sql, slot)} as owned
       from (select 1) as one left join orders on order_id = ${orderId}`;
     if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
     if (row!.user_id === null || row!.user_id === undefined) throw new NotFoundError(`order ${orderId} not found`);
@@ -69,7 +70,7 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
       where order_id = ${orderId} and not paid and checkout_txn is null
         and total_cost + ${cost} <= ${MAX_AMOUNT}
         and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
-        and slot_owned_here(${slot})
+        and ${ownsForWriting(sql, slot)}
       returning total_cost::float8 as total_cost`;
     return row;
   });
@@ -77,7 +78,7 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
   // Not changed: missing, paid, being checked out, too large, or not owned here (find says which of the first and retries the last).
   const order = await onOwner(orders, orderId, async (sql, slot) => {
     const [row] = await sql<(Pick<OrderRow, 'paid' | 'checkout_txn'> & { owned: boolean })[]>`
-      select paid, checkout_txn, exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+      select paid, checkout_txn, ${ownsForReading(sql, slot)} as owned
       from (select 1) as one left join orders on order_id = ${orderId}`;
     if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
     return row!;
@@ -119,12 +120,7 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
     [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
       sql: shards.at(shard),
       async check(sql) {
-        const slots = [...new Set(shardRows.map((row) => shards.slotOf(row.id)))];
-        // Row locks, not slot_owned_here: a batch may span every slot, more advisory locks than a server keeps room for.
-        const [owns] = await sql<[{ slots: number }]>`
-          select count(*)::int as slots from (
-            select slot from owned_slots where slot = any(${sql.array(slots)}::int[]) and state = 'owned' order by slot for share) as owned`;
-        if (owns.slots !== slots.length) throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
+        if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))]))) throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
         const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
           with locked as (
             select order_id, checkout_txn from orders

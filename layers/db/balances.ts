@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
-import type postgres from 'postgres';
 import { groupByShard } from '../sharding/shard';
 import { everyShardOrNone } from './every-shard-or-none';
+import { ownsAllSlots, ownsForReading, ownsForWriting } from './owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
@@ -47,15 +47,14 @@ const SLICE = 50_000;
 export function balanceRepository<Column extends string>(spec: BalanceTable): BalanceRepository<Column> {
   // postgres.js types its helpers by the object's exact shape; the columns are checked by the interface above.
   const columnsOf = (values: Readonly<Record<string, number>>): Record<string, number> => ({ ...values });
-  // Every statement on a key checks, in the same snapshot (and, when it writes, under a share
-  // lock a move's fence waits for), that its shard owns the key's slot; else SlotMovedError,
-  // and `onOwner` tries again on the owner a newer map names.
-  const owned = (sql: postgres.Sql, slot: number) => sql`exists (select 1 from owned_slots where slot = ${slot} and state = 'owned' for share)`;
+  // Every statement on a key checks, in the same statement (and, when it writes, under the
+  // slot's shared lock, which a move's fence waits for), that its shard owns the key's slot; else
+  // SlotMovedError, and `onOwner` tries again on the owner a newer map names.
   const find: BalanceRepository<Column>['find'] = (shards, { id, columns }) =>
     onOwner(shards, id, async (sql, slot) => {
       const [row] = await sql<(Record<string, string> & { owned: boolean; found: boolean })[]>`
         select ${sql(columns as readonly string[])}, ${sql(spec.table)}.${sql(spec.id)} is not null as found,
-               exists (select 1 from owned_slots where slot = ${slot} and state = 'owned') as owned
+               ${ownsForReading(sql, slot)} as owned
         from (select 1) as one left join ${sql(spec.table)} on ${sql(spec.id)} = ${id}`;
       if (!row!.owned) throw new SlotMovedError(`${spec.noun} ${id}`);
       if (!row!.found) throw new NotFoundError(`${spec.noun} ${id} not found`);
@@ -69,7 +68,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
         const values = { ...columnsOf(row), [spec.id]: id, slot } as Record<string, number | string>;
         const inserted = await sql`
           insert into ${sql(spec.table)} (${sql(Object.keys(values))})
-          select ${sql(values)} where ${owned(sql, slot)}`;
+          select ${sql(values)} where ${ownsForWriting(sql, slot)}`;
         if (inserted.count === 0) throw new SlotMovedError(`new ${spec.noun} ${id}`);
         return id;
       });
@@ -83,7 +82,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
         const [row] = await sql<{ balance: number }[]>`
           update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
           where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
-            and ${owned(sql, slot)}
+            and ${ownsForWriting(sql, slot)}
           returning ${balance}::float8 as balance`;
         return row;
       });
@@ -105,11 +104,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
         [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
           sql: shards.at(shard),
           async check(sql) {
-            const slots = [...new Set(shardIds.map(shards.slotOf))];
-            const [owns] = await sql<[{ slots: number }]>`
-              select count(*)::int as slots from (
-                select slot from owned_slots where slot = any(${sql.array(slots)}::int[]) and state = 'owned' order by slot for share) as owned`;
-            if (owns.slots !== slots.length) throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
+            if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))]))) throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
             const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
               with locked as (
                 select ${sql(spec.id)} as id, held from ${sql(spec.table)}

@@ -25,10 +25,35 @@ export async function ownedSlots(tx: postgres.TransactionSql, slots: readonly nu
 }
 
 /**
+ * A condition for a statement that writes on a key of `slot`: true when this shard owns the slot,
+ * holding its shared lock to the end of the transaction (`slot_owned_here`, as `ownedSlots`).
+ */
+export function ownsForWriting(sql: postgres.Sql, slot: number): postgres.PendingQuery<postgres.Row[]> {
+  return sql`slot_owned_here(${slot}::int)`;
+}
+
+/** A condition for a statement that only reads a key of `slot`: true when this shard owns it, in the statement's snapshot. */
+export function ownsForReading(sql: postgres.Sql, slot: number): postgres.PendingQuery<postgres.Row[]> {
+  return sql`exists (select 1 from owned_slots where slot = ${slot} and state = 'owned')`;
+}
+
+/**
+ * Whether this shard owns every one of `slots`, for a batch_init that may span them all: each
+ * row of `owned_slots` is share-locked to the end of the transaction (a fence's update waits for
+ * it). Row locks, not advisory ones: every slot would be more advisory locks than a server keeps room for.
+ */
+export async function ownsAllSlots(tx: postgres.TransactionSql | postgres.Sql, slots: readonly number[]): Promise<boolean> {
+  const [owns] = await tx<[{ slots: number }]>`
+    select count(*)::int as slots from (
+      select slot from owned_slots where slot = any(${tx.array([...slots])}::int[]) and state = 'owned' order by slot for share) as owned`;
+  return owns.slots === slots.length;
+}
+
+/**
  * Fences a slot this shard owns: from its commit on, every statement on the slot is refused here.
- * It waits for the transactions holding the slot: batches (`ownedSlots`' advisory lock) and HTTP
- * statements (a `for share` lock on the row, taken in the same statement as their work). False
- * when the shard does not own the slot (fenced already counts as done).
+ * It waits for the transactions holding the slot: batches and HTTP writes (the slot's advisory
+ * lock, `ownedSlots` and `ownsForWriting`) and batch_init (`ownsAllSlots`' row lock). False when
+ * the shard does not own the slot (fenced already counts as done).
  */
 export async function fenceSlot(sql: postgres.Sql, slot: number): Promise<boolean> {
   return sql.begin(async (tx) => {
