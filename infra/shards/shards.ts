@@ -1,8 +1,9 @@
-import { DeleteSecretCommand, GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { fillSlots, readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
-import { type DatabaseSecret, databaseSecretName, isDatabaseSecret } from '../../layers/db/secrets';
+import { readDatabaseSecret } from '../../layers/db/database-secret-store';
+import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
 import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
@@ -208,11 +209,8 @@ export class ShardsTool {
     return pools;
   }
 
-  private async secret(name: string): Promise<DatabaseSecret> {
-    const { SecretString } = await this.secrets.send(new GetSecretValueCommand({ SecretId: name }));
-    const value: unknown = JSON.parse(SecretString ?? 'null');
-    if (!isDatabaseSecret(value)) throw new Error(`secret ${name} is not a database secret`);
-    return value;
+  private secret(name: string): Promise<DatabaseSecret> {
+    return readDatabaseSecret(this.secrets, name);
   }
 }
 

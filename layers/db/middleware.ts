@@ -1,9 +1,10 @@
 import type middy from '@middy/core';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { initialSlotMap, type SlotMap } from '../sharding/slots';
 import { isRefusedLogin } from './refused-login';
-import { type DatabaseName, type DatabaseSecret, databaseSecretName, isDatabaseSecret } from './secrets';
+import { readDatabaseSecret } from './database-secret-store';
+import { type DatabaseName, type DatabaseSecret, databaseSecretName } from './secrets';
 import { closePool, type ShardSet, shardSet } from './shards';
 import { describe, logger } from '../logging/logger';
 import { readPublishedSlotMap, type ShardedService } from './slot-map-store';
@@ -36,13 +37,7 @@ export function slotMapsFor(secretPrefix: string, shardCounts: Readonly<Partial<
 function databaseSecret(name: string): Promise<DatabaseSecret> {
   let secret = secretCache.get(name);
   if (!secret) {
-    secret = secretsClient()
-      .send(new GetSecretValueCommand({ SecretId: name }))
-      .then(({ SecretString }) => {
-        const value: unknown = JSON.parse(SecretString ?? 'null');
-        if (!isDatabaseSecret(value)) throw new Error(`secret ${name} is not a database secret`);
-        return value;
-      });
+    secret = readDatabaseSecret(secretsClient(), name);
     secret.catch(() => secretCache.delete(name));
     secretCache.set(name, secret);
   }
