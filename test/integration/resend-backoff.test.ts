@@ -1,22 +1,22 @@
 import type postgres from 'postgres';
 import { owedDecisions } from '../../layers/coordinator/coordination';
 import { inRolledBackTransaction } from './support/rolled-back';
-import { connectTo } from './support/stack';
+import { scratchDatabases } from './support/scratch-databases';
 
 /**
  * The resolver sends an unacknowledged decision again, but not every pass: each transaction's
  * next resend waits twice as long as the last, and the most overdue come first, so decisions
- * that are never acknowledged cannot starve newer ones. Run inside a transaction that is rolled
- * back, so the stack's own resolver never sees these entries; time passing is the clock moved
- * back by hand (now() is fixed inside a transaction).
+ * that are never acknowledged cannot starve newer ones. Run on a scratch order database, so the
+ * log holds only this test's entries (the stack's own tests leave decisions owed for a while),
+ * inside one transaction, because time passing is the clock moved back by hand and now() is
+ * fixed inside a transaction.
  */
-const sql = connectTo('order-0');
-afterAll(() => sql.end({ timeout: 5 }));
+const databases = scratchDatabases('order', ['resend']);
 
 const PAUSE_MS = 1000;
 
 it('puts each resent decision off twice as long as the last time, and reaches newer decisions behind ones never acknowledged', async () => {
-  await inRolledBackTransaction(sql, async (tx) => {
+  await inRolledBackTransaction(databases()[0]!, async (tx) => {
     const owed = async () => (await owedDecisions(tx as unknown as postgres.Sql, PAUSE_MS, 5)).map((decision) => decision.txnId).sort();
     const dueInMs = async (txnId: string) =>
       (

@@ -1,12 +1,8 @@
-import postgres from 'postgres';
-import { databaseServers } from '../../../infra/config';
-import { MIGRATIONS_ROOT } from '../../../infra/postgres/migrations';
-import { readCredentials } from '../../../infra/postgres/server';
-import { migrate } from '../../../layers/db/migrate';
+import type postgres from 'postgres';
 import { SLOTTED_SERVICES, type SlottedService } from '../../../layers/db/slot-adoption';
 import type { MoveContext } from '../../../layers/db/slot-move';
 import { initialSlotMap, type SlotMap, withShardAdded } from '../../../layers/sharding/slots';
-import { stackConfig } from './stack';
+import { scratchDatabases } from './scratch-databases';
 
 /** Two scratch shards of a service, a move's source (shard 0) and target (shard 2), and what was published. */
 export interface ScratchShards {
@@ -25,31 +21,15 @@ export interface ScratchShards {
  * tests and dropped after them, standing for the source and the target of a slot's move.
  */
 export function scratchShards(service: SlottedService): ScratchShards {
-  const server = databaseServers(stackConfig).find((candidate) => candidate.name === `${service}-0`)!;
-  const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
-  const names = [`${service}_move_source_${process.pid}`, `${service}_move_target_${process.pid}`];
-  const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
-  const admin = connect('postgres');
-  let pair: [postgres.Sql, postgres.Sql] | undefined;
+  const databases = scratchDatabases(service, ['move_source', 'move_target']);
   const published: SlotMap[] = [];
-
-  beforeAll(async () => {
-    for (const name of names) await admin`create database ${admin(name)}`;
-    pair = [connect(names[0]!), connect(names[1]!)];
-    for (const sql of pair) await migrate(sql, MIGRATIONS_ROOT, service);
-  });
-  afterAll(async () => {
-    await Promise.all((pair ?? []).map((sql) => sql.end()));
-    for (const name of names) await admin`drop database if exists ${admin(name)} with (force)`;
-    await admin.end();
-  });
 
   const scratch: ScratchShards = {
     get source() {
-      return pair![0];
+      return databases()[0]!;
     },
     get target() {
-      return pair![1];
+      return databases()[1]!;
     },
     published,
     startMap: withShardAdded(initialSlotMap(2), 2),

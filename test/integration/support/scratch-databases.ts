@@ -1,0 +1,34 @@
+import postgres from 'postgres';
+import { databaseServers } from '../../../infra/config';
+import { MIGRATIONS_ROOT } from '../../../infra/postgres/migrations';
+import { readCredentials } from '../../../infra/postgres/server';
+import { migrate } from '../../../layers/db/migrate';
+import type { SlottedService } from '../../../layers/db/slot-adoption';
+import { stackConfig } from './stack';
+
+/**
+ * Databases of `service`'s schema on the stack's `<service>-0` server, made before the file's
+ * tests and dropped after them: no function of the stack reads or writes them, so a test can
+ * depend on all they hold. Each is named after its role and the test process.
+ */
+export function scratchDatabases(service: SlottedService, roles: readonly string[]): () => postgres.Sql[] {
+  const server = databaseServers(stackConfig).find((candidate) => candidate.name === `${service}-0`)!;
+  const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
+  const names = roles.map((role) => `${service}_${role}_${process.pid}`);
+  const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
+  const admin = connect('postgres');
+  let databases: postgres.Sql[] | undefined;
+
+  beforeAll(async () => {
+    for (const name of names) await admin`create database ${admin(name)}`;
+    databases = names.map(connect);
+    for (const sql of databases) await migrate(sql, MIGRATIONS_ROOT, service);
+  });
+  afterAll(async () => {
+    await Promise.all((databases ?? []).map((sql) => sql.end()));
+    for (const name of names) await admin`drop database if exists ${admin(name)} with (force)`;
+    await admin.end();
+  });
+
+  return () => databases!;
+}
