@@ -1,9 +1,11 @@
 import type postgres from 'postgres';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
+import type { ShardSet } from '../db/shards';
 import { addToOutbox, type Outbox } from '../kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator';
 import { type Decide, encode, type Instruction, type ParticipantId, parseParticipant, type Result } from '../twopc/messages';
 import { TOPICS } from '../kafka/topics';
+import { groupByShard } from '../sharding/shard';
 import { claimResends, lockExpired, lockTransactions, saveTransactions } from './transactions';
 
 /** The topic a participant reads its instructions from. */
@@ -100,4 +102,37 @@ export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]
  */
 export async function owedDecisions(sql: postgres.Sql, pauseMs: number, limit: number): Promise<Decide[]> {
   return (await claimResends(sql, { pauseMs, limit })).flatMap(pendingDecisions);
+}
+
+/**
+ * Applies results on the order shards that own their orders, by `orders`' map and then, for those
+ * whose shard does not know the transaction, by newer maps (at most `reroutes` of them): the
+ * transaction may have moved with its order's slot, or been logged where a newer map than this
+ * container's routed its checkout. Returns the decisions to send, the protocol violations, and
+ * the results no shard knew.
+ */
+export async function applyResultsWhereOwned(orders: ShardSet, results: readonly Result[], reroutes: number): Promise<Applied> {
+  const sends: Decide[] = [];
+  const violations: string[] = [];
+  let routes = orders;
+  let unknown = await applyByOwner(routes, results, sends, violations);
+  for (let reroute = 1; unknown.length > 0 && reroute <= reroutes; reroute++) {
+    const newer = await routes.newer();
+    const moved = unknown.filter((result) => newer.ownerOf(result.orderId) !== routes.ownerOf(result.orderId));
+    if (moved.length === 0) break;
+    const unmoved = unknown.filter((result) => !moved.includes(result));
+    unknown = [...unmoved, ...(await applyByOwner(newer, moved, sends, violations))];
+    routes = newer;
+  }
+  return { sends, violations, unknown };
+}
+
+async function applyByOwner(orders: ShardSet, results: readonly Result[], sends: Decide[], violations: string[]): Promise<Result[]> {
+  const byShard = groupByShard(results, (result) => result.orderId, orders.ownerOf);
+  const applied = await Promise.all([...byShard].map(([shard, ofShard]) => applyResults(orders.at(shard), ofShard)));
+  for (const outcome of applied) {
+    sends.push(...outcome.sends);
+    violations.push(...outcome.violations);
+  }
+  return applied.flatMap((outcome) => outcome.unknown);
 }

@@ -20,14 +20,33 @@ export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string
   });
 }
 
+/**
+ * Decodes a batch, the first step of every 2PC handler. A record whose `decode` throws an error
+ * that `isMalformed` recognises is parked (it can never apply, so it must not hold up its
+ * partition); any other error fails the whole batch, to be delivered again.
+ */
+export function decodeOrPark<T>(
+  outbox: Outbox,
+  records: readonly DecodedRecord[],
+  decode: (record: DecodedRecord) => T,
+  isMalformed: (error: unknown) => error is Error,
+): T[] {
+  const decoded: T[] = [];
+  for (const record of records) {
+    try {
+      decoded.push(decode(record));
+    } catch (error) {
+      if (!isMalformed(error)) throw error;
+      parkRecord(outbox, record, error.message);
+    }
+  }
+  return decoded;
+}
+
 /** A batch's records that decoded, by shard, each shard's in the order they came. */
 export type ByShard<T> = Map<number, { readonly values: T[]; readonly records: DecodedRecord[] }>;
 
-/**
- * Decodes a batch and groups it by shard, the first step of every 2PC handler. A record whose
- * `decode` throws an error that `isMalformed` recognises is parked (it can never apply, so it
- * must not hold up its partition); any other error fails the whole batch, to be delivered again.
- */
+/** Decodes a batch as `decodeOrPark` does, grouped by shard. */
 export function decodeByShard<T>(
   outbox: Outbox,
   records: readonly DecodedRecord[],
@@ -35,18 +54,13 @@ export function decodeByShard<T>(
   isMalformed: (error: unknown) => error is Error,
 ): ByShard<T> {
   const byShard: ByShard<T> = new Map();
-  for (const record of records) {
-    try {
-      const { value, shard } = decode(record);
-      const group = byShard.get(shard);
-      if (group) {
-        group.values.push(value);
-        group.records.push(record);
-      } else byShard.set(shard, { values: [value], records: [record] });
-    } catch (error) {
-      if (!isMalformed(error)) throw error;
-      parkRecord(outbox, record, error.message);
-    }
+  const decoded = decodeOrPark(outbox, records, (record) => ({ ...decode(record), record }), isMalformed);
+  for (const { value, shard, record } of decoded) {
+    const group = byShard.get(shard);
+    if (group) {
+      group.values.push(value);
+      group.records.push(record);
+    } else byShard.set(shard, { values: [value], records: [record] });
   }
   return byShard;
 }
