@@ -13,11 +13,17 @@ import { stackConfig } from './support/stack';
  * a shard is added to stock, to payment and to order, then the order one is removed again, and no
  * request fails. Afterwards every transaction is finished, every shard (the new ones too) agrees
  * with its coordinators, stock and money are conserved, the live view still counts every checkout
- * (the removed order shard's too), and what existed before the moves is still found.
+ * (the removed order shard's too), and what existed before the moves is still found. Last, with
+ * the load over, the stock and payment shards go again, so that the stack (which `npm start`
+ * shares with the tests) has the shards it had before, however often the tests run.
  */
 const ORDERS = 60_000;
 const ITEMS = 1000;
 const IN_FLIGHT = 64;
+
+const secrets = localSecretsClient(stackAddresses(stackConfig).secretsEndpoint);
+const tool = new ShardsTool(`${stackConfig.service}/${stackConfig.stage}`, secrets, { step: () => undefined });
+afterAll(() => secrets.destroy());
 
 it('adds a stock, a payment and an order shard and removes the order one under load, with no failed request, losing nothing', async () => {
   for (const path of [`/stock/batch_init/${ITEMS}/1000000000/1`, `/payment/batch_init/${ORDERS}/1000000000`, `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`]) {
@@ -41,8 +47,6 @@ it('adds a stock, a payment and an order shard and removes the order one under l
   };
   const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 
-  const secrets = localSecretsClient(stackAddresses(stackConfig).secretsEndpoint);
-  const tool = new ShardsTool(`${stackConfig.service}/${stackConfig.stage}`, secrets, { step: () => undefined });
   const steps: { what: string; from: number; to: number; report: MoveReport }[] = [];
   const step = async (what: string, run: () => Promise<MoveReport>) => {
     const from = Date.now();
@@ -61,7 +65,6 @@ it('adds a stock, a payment and an order shard and removes the order one under l
   } finally {
     running = false;
     await load;
-    secrets.destroy();
   }
   const loadEnded = Date.now();
 
@@ -90,6 +93,16 @@ it('adds a stock, a payment and an order shard and removes the order one under l
   expect(await shop.stock(earlierItem)).toBe(50);
   expect(await shop.credit(earlierUser)).toBe(500);
   expect(await committedSoFar()).toBeGreaterThanOrEqual(committedBefore + replies.length);
+
+  const [addedStock, addedPayment] = [steps[0]!.report.shard, steps[1]!.report.shard];
+  await tool.remove('stock', addedStock);
+  await tool.remove('payment', addedPayment);
+  expect([(await publishedMap('stock')).retired, (await publishedMap('payment')).retired]).toEqual([
+    expect.arrayContaining([addedStock]),
+    expect.arrayContaining([addedPayment]),
+  ]);
+  expect(await shop.stock(earlierItem)).toBe(50);
+  expect(await shop.credit(earlierUser)).toBe(500);
 }, 900_000);
 
 /** Checkouts committed since the data was created, as the live view counts them over every order shard. */
