@@ -1,4 +1,4 @@
-import { itemWith, orderOf, shop, userWith } from './support/shop';
+import { itemWith, orderOf, shop, twoStockShards, userWith } from './support/shop';
 
 type Body = Record<string, unknown> & { error?: string };
 
@@ -158,8 +158,9 @@ describe('checkout', () => {
 
   it('an order across stock shards that aborts on one shard leaves every shard untouched', async () => {
     const userId = await userWith(1000);
-    const plenty = await itemWith(1, 50, 0);
-    const scarce = await itemWith(1, 1, 1);
+    const [one, another] = await twoStockShards();
+    const plenty = await itemWith(1, 50, one);
+    const scarce = await itemWith(1, 1, another);
     const orderId = await orderOf(userId, [[plenty, 5], [scarce, 3]]);
 
     const reply = await shop.request('POST', `/orders/checkout/${orderId}`);
@@ -170,8 +171,9 @@ describe('checkout', () => {
 
   it('an order across stock shards commits on every shard at once', async () => {
     const userId = await userWith(1000);
-    const first = await itemWith(2, 10, 0);
-    const second = await itemWith(3, 10, 1);
+    const [one, another] = await twoStockShards();
+    const first = await itemWith(2, 10, one);
+    const second = await itemWith(3, 10, another);
     const orderId = await orderOf(userId, [[first, 4], [second, 1]]);
 
     expect((await shop.request('POST', `/orders/checkout/${orderId}`)).status).toBe(200);

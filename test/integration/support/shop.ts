@@ -1,5 +1,5 @@
 import { mapLimit, ShopClient } from '../../../infra/measure/client';
-import { ownerOf } from '../../../layers/sharding/slots';
+import { ownerOf, slotsOwnedBy } from '../../../layers/sharding/slots';
 import { publishedMap } from './slots';
 import { gatewayUrl } from './stack';
 
@@ -12,9 +12,20 @@ export async function userWith(credit: number): Promise<string> {
   return userId;
 }
 
+/** Two stock shards that own slots (where items can live), for an order across shards. */
+export async function twoStockShards(): Promise<[number, number]> {
+  const map = await publishedMap('stock');
+  const live = map.shards.filter((shard) => slotsOwnedBy(map, shard).length > 0);
+  if (live.length < 2) throw new Error(`an order across stock shards needs two of them; the stock map gives slots to ${live.join(', ')} only`);
+  return [live[0]!, live[1]!];
+}
+
 /** An item with the given price and stock; with `shard`, one whose id lives on that stock shard. */
 export async function itemWith(price: number, stock: number, shard?: number): Promise<string> {
   const map = shard === undefined ? undefined : await publishedMap('stock');
+  if (map && !slotsOwnedBy(map, shard!).length) {
+    throw new Error(`no item can live on stock-${shard}: the stock map gives it no slot (shards ${map.shards.join(', ')}); this test needs the stack's initial stock shards`);
+  }
   for (;;) {
     const itemId = await shop.createItem(price);
     if (map && ownerOf(itemId, map) !== shard) continue;
