@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { absorbCheckoutStats, readCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { readOwnedSlots, SLOT_LOCKS } from '../../layers/db/owned-slots';
+import { readOwnedSlots } from '../../layers/db/owned-slots';
 import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
 import { scratchShards } from './support/scratch-shards';
 
@@ -86,15 +86,4 @@ it('adds a retired shard’s checkout figures to a live one’s once, however of
   const { totals, seconds } = await readCheckoutStats(target, { sinceMs: 60_000 });
   expect(totals).toEqual({ committed: 145, refused: 3, aborted: 1 });
   expect(seconds.map(({ committed, refused }) => ({ committed, refused }))).toEqual([{ committed: 5, refused: 1 }]);
-});
-
-it('a statement that checks a slot with slot_owned_here holds the lock a fence takes, until its transaction ends', async () => {
-  await source.begin(async (tx) => {
-    const [row] = await tx<{ owned: boolean }[]>`select slot_owned_here(${SLOT}) as owned`;
-    expect(row!.owned).toBe(true);
-    const [elsewhere] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
-    expect(elsewhere!.got).toBe(false);
-  });
-  const [after] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
-  expect(after!.got).toBe(true);
 });

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { readOwnedSlots, SLOT_LOCKS } from '../../layers/db/owned-slots';
+import { readOwnedSlots } from '../../layers/db/owned-slots';
 import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
 import { ownerOfSlot, type SlotMap } from '../../layers/sharding/slots';
 import { scratchShards } from './support/scratch-shards';
@@ -89,15 +89,4 @@ it('publishes one new version per moved slot, and none again when a resumed move
   expect(result).toMatchObject({ moved: true, map: { version: startMap.version + 1 } });
   const { map } = await resumeMoves(context(), (result as { map: SlotMap }).map);
   expect(map.version).toBe(startMap.version + 1);
-});
-
-it('a statement that checks a slot with slot_owned_here holds the lock a fence takes, until its transaction ends', async () => {
-  await source.begin(async (tx) => {
-    const [row] = await tx<{ owned: boolean }[]>`select slot_owned_here(${SLOT}) as owned`;
-    expect(row!.owned).toBe(true);
-    const [elsewhere] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
-    expect(elsewhere!.got).toBe(false);
-  });
-  const [after] = await source<{ got: boolean }[]>`select pg_try_advisory_xact_lock(${SLOT_LOCKS}, ${SLOT}) as got`;
-  expect(after!.got).toBe(true);
 });
