@@ -118,6 +118,7 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
   });
   await withNewerRoutes(orders, (shards) => everyShardOrNone(
     [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
+      shard,
       sql: shards.at(shard),
       async check(sql) {
         if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))]))) throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);

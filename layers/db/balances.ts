@@ -102,6 +102,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
       const ids = Array.from({ length: count }, (_, index) => String(index));
       await withNewerRoutes(routes, (shards) => everyShardOrNone(
         [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
+          shard,
           sql: shards.at(shard),
           async check(sql) {
             if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))]))) throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);

@@ -29,6 +29,8 @@ export async function migrate(sql: postgres.Sql, root: string, service: string):
   });
   for (const { version, file } of migrationsOf(root, service)) {
     await sql.begin(async (tx) => {
+      // A migration may rewrite a large table: the database's own bounds (`bounded_locks`) are for the shop's sessions.
+      await tx`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '120s', true)`;
       await tx`select pg_advisory_xact_lock(4242)`;
       const [done] = await tx`select 1 from schema_migrations where version = ${version}`;
       if (done) return;

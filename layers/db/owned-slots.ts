@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { parseSlotMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
+import { LOCK_NOT_AVAILABLE } from './bounded-locks';
 import type { SlottedTable } from './slot-adoption';
 
 export type SlotState = 'owned' | 'fenced' | 'incoming';
@@ -49,18 +50,33 @@ export async function ownsAllSlots(tx: postgres.TransactionSql | postgres.Sql, s
   return owns.slots === slots.length;
 }
 
+/** How long a fence waits for the work holding its slot before the move leaves the slot for later. */
+export const FENCE_WAIT_MS = 500;
+
+/** What `fenceSlot` found: the slot fenced by it, not owned (fenced by someone else counts), or held past `FENCE_WAIT_MS`. */
+export type FenceOutcome = 'fenced' | 'not owned' | 'busy';
+
 /**
  * Fences a slot this shard owns: from its commit on, every statement on the slot is refused here.
  * It waits for the transactions holding the slot: batches and HTTP writes (the slot's advisory
- * lock, `ownedSlots` and `ownsForWriting`) and batch_init (`ownsAllSlots`' row lock). False when
- * the shard does not own the slot (fenced already counts as done).
+ * lock, `ownedSlots` and `ownsForWriting`) and batch_init (`ownsAllSlots`' row lock). While it
+ * waits it holds the slot's lock exclusively, so every new prepare and claim on the slot waits
+ * behind it: the wait is bounded (`FENCE_WAIT_MS`; a long batch_init outlasts it) and then the
+ * fence gives up ('busy') and the slot is tried again later. A slot fenced already is not fenced
+ * again: that is another move's, or one a crash cut (`resumeMoves` settles it).
  */
-export async function fenceSlot(sql: postgres.Sql, slot: number): Promise<boolean> {
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${SLOT_LOCKS}, ${slot})`;
-    const [row] = await tx<{ state: SlotState }[]>`update owned_slots set state = 'fenced' where slot = ${slot} and state in ('owned', 'fenced') returning state`;
-    return row !== undefined;
-  });
+export async function fenceSlot(sql: postgres.Sql, slot: number): Promise<FenceOutcome> {
+  try {
+    return await sql.begin(async (tx) => {
+      await tx`select set_config('lock_timeout', ${`${FENCE_WAIT_MS}ms`}, true)`;
+      await tx`select pg_advisory_xact_lock(${SLOT_LOCKS}, ${slot})`;
+      const [row] = await tx<{ state: SlotState }[]>`update owned_slots set state = 'fenced' where slot = ${slot} and state = 'owned' returning state`;
+      return row ? 'fenced' : 'not owned';
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return 'busy';
+    throw error;
+  }
 }
 
 /** What a shard says of the slots it holds: the truth a slot map is a copy of. */

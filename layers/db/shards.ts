@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { intEnv } from '../config/env';
 import { AppError } from '../errors';
+import { FUNCTION_SESSION_BOUNDS } from './bounded-locks';
 import { ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
 
@@ -98,6 +99,7 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
       connect_timeout: 10,
       ssl: SSL_MODE === 'disable' ? false : SSL_MODE,
       onnotice: () => undefined,
+      connection: FUNCTION_SESSION_BOUNDS,
     });
     pools.set(key, pool);
   }

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
-import { fenceSlot, saveMapCopy } from './owned-slots';
+import { FENCE_WAIT_MS, fenceSlot, saveMapCopy } from './owned-slots';
 import type { SlottedData } from './slot-adoption';
 
 /** Rows per insert statement of a copy (postgres.js sends one parameter per column and row; at most 65,535). */
@@ -49,7 +49,9 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   const source = shard(context, move.from);
   const target = shard(context, move.to);
   const started = Date.now();
-  if (!(await fenceSlot(source, move.slot))) {
+  const fence = await fenceSlot(source, move.slot);
+  if (fence === 'busy') return { moved: false, reason: `slot ${move.slot} was held by a long transaction (a batch_init?) for over ${FENCE_WAIT_MS} ms` };
+  if (fence === 'not owned') {
     const [state] = await source<{ state: string }[]>`select state from owned_slots where slot = ${move.slot}`;
     return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
   }
