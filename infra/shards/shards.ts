@@ -20,6 +20,7 @@ import {
 } from '../../layers/sharding/slots';
 import { putSecret } from '../secrets/put-secret';
 import type { Progress } from '../stack/progress';
+import { moverName, takeMoverLease } from './mover-lease';
 import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
 
 /** A fenced slot waits this long for its reservations to be decided before the move leaves it for later. */
@@ -76,7 +77,36 @@ export class ShardsTool {
   }
 
   /** Creates a new shard of `service` (or finishes the one a crash left half-filled) and moves its fair share of slots to it. */
-  async add(service: SlottedService): Promise<MoveReport> {
+  add(service: SlottedService): Promise<MoveReport> {
+    return this.leased(service, `add ${service}`, () => this.addLeased(service));
+  }
+
+  /** Moves every slot of a shard to the others, then retires it and drops its database. */
+  remove(service: SlottedService, shard: number): Promise<MoveReport> {
+    return this.leased(service, `remove ${service}-${shard}`, () => this.removeLeased(service, shard), shard);
+  }
+
+  /**
+   * Runs `work` holding the service's mover lease (`takeMoverLease`): refused while another mover
+   * of the service runs. The lease is not held on a shard being removed, whose database is
+   * dropped at the end; any other mover still meets it on the shards that stay.
+   */
+  private async leased<T>(service: SlottedService, command: string, work: () => Promise<T>, removing?: number): Promise<T> {
+    const map = await this.map(service);
+    const pools = await this.pools(service, { ...map, shards: map.shards.filter((shard) => shard !== removing || map.shards.length === 1) });
+    try {
+      const lease = await takeMoverLease(service, pools, moverName(command));
+      try {
+        return await work();
+      } finally {
+        await lease.release();
+      }
+    } finally {
+      await endAll(pools);
+    }
+  }
+
+  private async addLeased(service: SlottedService): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && map.pending.kind !== 'add') throw new Error(`${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`);
     const shard = map.pending?.shard ?? nextShard(map);
@@ -89,8 +119,7 @@ export class ShardsTool {
     return this.moveAll(service, map, shard, (current) => movesToFill(current, shard), (current) => withPending(current, undefined));
   }
 
-  /** Moves every slot of a shard to the others, then retires it and drops its database. */
-  async remove(service: SlottedService, shard: number): Promise<MoveReport> {
+  private async removeLeased(service: SlottedService, shard: number): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
       throw new Error(`${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`);
@@ -111,6 +140,7 @@ export class ShardsTool {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
     });
+    if (secret) await ownsNoSlot(`${service}-${shard}`, secret);
     if (secret && service === 'order') await this.absorbCheckoutStats(shard, secret);
     if (secret) await dropShardDatabase(secret);
     await this.secrets
@@ -211,6 +241,23 @@ export class ShardsTool {
 
   private secret(name: string): Promise<DatabaseSecret> {
     return readDatabaseSecret(this.secrets, name);
+  }
+}
+
+/** A shard is dropped only when it owns, and is being given, no slot: whatever the map says, its own table has the last word. */
+const INVALID_CATALOG_NAME = '3D000';
+
+async function ownsNoSlot(name: string, secret: DatabaseSecret): Promise<void> {
+  const sql = connectWith(secret);
+  try {
+    const [held] = await sql<{ slots: number }[]>`select count(*)::int as slots from owned_slots`.catch((error: unknown) => {
+      // Dropped already by a run cut short before it deleted the secret.
+      if ((error as { code?: string }).code === INVALID_CATALOG_NAME) return [{ slots: 0 }];
+      throw error;
+    });
+    if (held!.slots > 0) throw new Error(`${name} still holds ${held!.slots} slots, so its database is kept; run npm run shards -- status, and this command again`);
+  } finally {
+    await sql.end({ timeout: 1 });
   }
 }
 

@@ -1,62 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import { seededRandom as random } from '../../infra/measure/seeded-random';
 import { conservationViolations, totalsOf } from '../../infra/measure/conservation';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from '../../infra/measure/shard-verifier';
 import { readOwnedSlots } from '../../layers/db/owned-slots';
 import { ownerOfSlot } from '../../layers/sharding/slots';
 import { publishedMap } from './support/slots';
 import { shop } from './support/shop';
+import { killedAfter, toTheEnd } from './support/shards-command';
 import { stackConfig } from './support/stack';
 
 /**
  * The mover killed (SIGKILL, the whole process group) at random moments while 64 checkouts run,
  * adding and removing a stock shard, then an order shard; each time run again: the second run finishes what the first left (or undoes its slot), so no request
- * fails and nothing is lost or doubled. Seeded, so a failure can be replayed.
+ * fails and nothing is lost or doubled. Seeded, so a failure can be replayed. Each run after a
+ * kill takes over the mover lease the killed one held: it died with its connections.
  */
 const ORDERS = 40_000;
 const ITEMS = 1000;
 const IN_FLIGHT = 64;
 const SEEDS = [11, 23, 42];
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
-
-/** mulberry32: a small seeded generator, enough to pick moments. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** `npm run shards -- <args>` as a process group of its own, so that a kill reaches tsx's child too. */
-function shards(...args: string[]): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [TSX, 'infra/shards/cli.ts', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: () => output };
-}
-
-async function killedAfter(ms: number, ...args: string[]): Promise<void> {
-  const run = shards(...args);
-  await Promise.race([run.exited, new Promise((resolve) => setTimeout(resolve, ms))]);
-  try {
-    process.kill(-run.child.pid!, 'SIGKILL');
-  } catch {
-    // It finished before the kill.
-  }
-  await run.exited;
-}
-
-async function toTheEnd(...args: string[]): Promise<void> {
-  const run = shards(...args);
-  const code = await run.exited;
-  if (code !== 0) throw new Error(`npm run shards -- ${args.join(' ')} failed (${code}): ${run.output()}`);
-}
 
 it('a mover killed at random points under load, then run again, finishes with no failed request and nothing lost', async () => {
   for (const path of [`/stock/batch_init/${ITEMS}/1000000000/1`, `/payment/batch_init/${ORDERS}/1000000000`, `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`]) {
