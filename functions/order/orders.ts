@@ -63,19 +63,25 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
   const cost = price * quantity;
   if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
   const changed = await onOwner(orders, orderId, async (sql, slot) => {
-    const [row] = await sql<{ total_cost: number }[]>`
-      update orders
-      set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
-          total_cost = total_cost + ${cost}
-      where order_id = ${orderId} and not paid and checkout_txn is null
-        and total_cost + ${cost} <= ${MAX_AMOUNT}
-        and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
-        and ${ownsForWriting(sql, slot)}
-      returning total_cost::float8 as total_cost`;
-    return row;
+    // The statement says whether the shard owns the slot, so that a move is retried on the new
+    // owner instead of being taken for a refusal (volatile, so the CTE is evaluated once).
+    const [row] = await sql<[{ owned: boolean; total_cost: number | null }]>`
+      with here as (select ${ownsForWriting(sql, slot)} as owned),
+      changed as (
+        update orders
+        set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
+            total_cost = total_cost + ${cost}
+        where order_id = ${orderId} and not paid and checkout_txn is null
+          and total_cost + ${cost} <= ${MAX_AMOUNT}
+          and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
+          and (select owned from here)
+        returning total_cost)
+      select (select owned from here) as owned, (select total_cost::float8 from changed) as total_cost`;
+    if (!row.owned) throw new SlotMovedError(`order ${orderId}`);
+    return row.total_cost;
   });
-  if (changed) return changed.total_cost;
-  // Not changed: missing, paid, being checked out, too large, or not owned here (find says which of the first and retries the last).
+  if (changed !== null) return changed;
+  // Not changed on the shard that owns it: missing, paid, being checked out, or too large (the read says which of the first three).
   const order = await onOwner(orders, orderId, async (sql, slot) => {
     const [row] = await sql<(Pick<OrderRow, 'paid' | 'checkout_txn'> & { owned: boolean })[]>`
       select paid, checkout_txn, ${ownsForReading(sql, slot)} as owned

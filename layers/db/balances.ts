@@ -79,15 +79,21 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     async adjust(shards, { id, delta }) {
       const changed = await onOwner(shards, id, async (sql, slot) => {
         const balance = sql(spec.balance);
-        const [row] = await sql<{ balance: number }[]>`
-          update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
-          where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
-            and ${ownsForWriting(sql, slot)}
-          returning ${balance}::float8 as balance`;
-        return row;
+        // The statement says whether the shard owns the slot, so that a move is retried on the new
+        // owner instead of being taken for a refusal (volatile, so the CTE is evaluated once).
+        const [row] = await sql<[{ owned: boolean; balance: number | null }]>`
+          with here as (select ${ownsForWriting(sql, slot)} as owned),
+          changed as (
+            update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
+            where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
+              and (select owned from here)
+            returning ${balance})
+          select (select owned from here) as owned, (select ${balance}::float8 from changed) as balance`;
+        if (!row.owned) throw new SlotMovedError(`${spec.noun} ${id}`);
+        return row.balance;
       });
-      if (changed) return changed.balance;
-      // Not changed: missing, refused by its bounds, or not owned here (find says which, and retries the last).
+      if (changed !== null) return changed;
+      // Not changed on the shard that owns it: missing, or refused by its bounds (find says which).
       const current = await find(shards, { id, columns: [spec.balance as Column, 'held'] });
       const free = current[spec.balance as Column];
       throw new ConflictError(
