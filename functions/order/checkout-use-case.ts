@@ -15,8 +15,8 @@ import { type Announcement, announcementOf, type ClaimFound } from '../../layers
 export interface CheckoutLog {
   /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order; 'moved': the shard does not own its slot. */
   claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<ClaimFound>;
-  /** The order's shard refused its slot: from now on, the shard a newer order map names. */
-  reroute(): Promise<void>;
+  /** The order's shard refused its slot, or moved it: from now on, the shard a newer order map names. Whether that is another shard. */
+  reroute(): Promise<boolean>;
   read(txnId: string): Promise<Transaction | undefined>;
   /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
   abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
@@ -105,7 +105,7 @@ async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, or
   const decision = await awaitDecision(ports, settings, begun);
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
 
-  const decided = decision === 'timeout' ? await settle(ports, txnId) : await ports.log.read(txnId);
+  const decided = decision === 'timeout' ? await settle(ports, txnId) : await logged(ports, txnId);
   if (decided?.state === 'committed') return { kind: 'paid' };
   if (decided?.state === 'aborted' && !announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, txnId))) {
     // A refusal promises that nothing is taken: say so only once every reservation is back.
@@ -216,12 +216,28 @@ async function rollbacksAcknowledged(ports: CheckoutPorts, settings: CheckoutSet
 async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction | undefined> {
   const { settled, rollbacks } = await ports.log.abortIfUndecided(txnId);
   await ports.outbox.send(rollbacks).catch((error: unknown) => ports.report('rollbacks left to the resolver', { txnId, error }));
-  return settled;
+  // Not in the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
+  return settled ?? (await logged(ports, txnId));
+}
+
+/** A move of the order's slot is followed this many times for one read of the log. */
+const LOG_MOVES_FOLLOWED = 3;
+
+/**
+ * The transaction as the log holds it, wherever that is now: once decided and acknowledged, a
+ * transaction moves with its order's slot (`npm run shards`), so one the order's shard no longer
+ * knows is read again on the shard a newer map names.
+ */
+async function logged(ports: CheckoutPorts, txnId: string): Promise<Transaction | undefined> {
+  for (let followed = 0; ; followed++) {
+    const txn = await ports.log.read(txnId);
+    if (txn || followed === LOG_MOVES_FOLLOWED || !(await ports.log.reroute())) return txn;
+  }
 }
 
 /** The decision as the log holds it, announced the way a NOTIFY would; undefined while undecided. */
 async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcement | undefined> {
-  const txn = await ports.log.read(txnId);
+  const txn = await logged(ports, txnId);
   return txn && announcementOf(txn);
 }
 

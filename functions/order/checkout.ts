@@ -49,8 +49,10 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
     log: {
       claimOrRead: (id, txnId, maps) => deps.claimOrRead(sql, { orderId: id, txnId, slot: orders.slotOf(id), maps }),
       reroute: async () => {
+        const before = orders.ownerOf(orderId);
         orders = await orders.newer();
         sql = orders.forId(orderId);
+        return orders.ownerOf(orderId) !== before;
       },
       read: (txnId) => readTransaction(sql, txnId),
       abortIfUndecided: async (txnId) => {

@@ -35,8 +35,10 @@ const txn = (txnId: string, fields: Partial<Transaction> = {}): Transaction => (
  * In-memory ports: the order's shard answers claims from `claims` in turn, the log holds `log`,
  * and each wait takes the next of `announcements` ('timeout' once they run out, advancing the clock).
  */
-function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[] }) {
-  const log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
+function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[]; movedOnDecision?: Transaction[] }) {
+  let log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
+  // Where the order's slot goes once its transaction is decided (movedOnDecision); the old shard then knows it no more.
+  const newShard = new Map((setup.movedOnDecision ?? []).map((entry) => [entry.txnId, entry]));
   const sent: Instruction[][] = [];
   const reported: string[] = [];
   const claimedWith: number[] = [];
@@ -56,10 +58,16 @@ function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?:
         }
         return next;
       },
-      reroute: async () => void rerouted.push(claimedWith.length),
+      reroute: async () => {
+        rerouted.push(claimedWith.length);
+        if (!setup.movedOnDecision || log === newShard) return false;
+        log = newShard;
+        return true;
+      },
       read: async (txnId) => log.get(txnId),
       abortIfUndecided: async (txnId) => {
-        const current = log.get(txnId)!;
+        const current = log.get(txnId);
+        if (!current) return { settled: undefined, rollbacks: [] };
         if (current.state !== 'preparing') return { settled: current, rollbacks: [] };
         const aborted = txn(txnId, { state: 'aborted', abortReason: 'timeout' });
         log.set(txnId, aborted);
@@ -72,6 +80,7 @@ function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?:
         const found = await meanwhile();
         if (found) return found;
         const next = setup.announcements?.shift();
+        if (setup.movedOnDecision && log !== newShard) for (const moved of setup.movedOnDecision) log.delete(moved.txnId);
         if (next === undefined || next === 'timeout') {
           clock += timeoutMs;
           return 'timeout';
@@ -195,6 +204,26 @@ describe('checkOut', () => {
     ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', acked: [...participants] });
     expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock' });
     expect(log.size).toBe(1);
+  });
+
+  it('aborted, acknowledged and moved on with its order\'s slot before the checkout reads it: refused with the reason the new shard\'s log gives', async () => {
+    const { ports, rerouted } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', true)],
+      movedOnDecision: [txn('t1', { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough credit', acked: [...participants] })],
+    });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough credit' });
+    expect(rerouted).toHaveLength(1);
+  });
+
+  it('committed and moved on with its order\'s slot while the wait ran out: the abort finds nothing where it claimed, and the new shard says paid', async () => {
+    const { ports, sent } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: ['timeout'],
+      movedOnDecision: [txn('t1', { state: 'committed', acked: [...participants] })],
+    });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([['prepare', 'prepare'], []]);
   });
 
   it('aborted while waiting, but not every reservation back in time: unavailable, never a refusal', async () => {
