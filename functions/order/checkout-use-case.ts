@@ -123,9 +123,11 @@ async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, or
  * transaction is deciding it (this one joins it), or a new transaction starts. The log's
  * statement reads the order and claims it if it is free, so two concurrent checkouts of one order
  * make one transaction. Either way the transaction's prepares come along: a claimed order cannot
- * change, so a joining checkout builds the same ones — unless the slot maps changed since the
- * claim: then it sends none (they would reach a participant the log does not name, whose
- * reservation no decision would ever give back) and waits for the decision.
+ * change, so a joining checkout builds the same ones — unless it routes by other slot maps than
+ * the log says the claim did: then it sends none and waits for the decision. A prepare could
+ * reach a participant the log does not name, whose reservation no decision would ever give back;
+ * or name an item that moved between two participants, and the one it now goes to answers a
+ * repeated prepare from its record, without reserving the item.
  */
 async function begin(
   ports: CheckoutPorts,
@@ -154,7 +156,8 @@ async function begin(
       maps,
     );
     if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
-    const routedAsLogged = order.participants !== null && sameParticipants(order.participants, prepares);
+    const routedAsLogged =
+      order.routed_by?.[0] === maps.stock.version && order.routed_by[1] === maps.payment.version && sameParticipants(order.participants ?? [], prepares);
     return { kind: order.claimed ? 'started' : 'joined', txnId, prepares: routedAsLogged ? prepares : [] };
   }
   return { kind: 'unavailable', why: 'order kept changing' };

@@ -33,7 +33,7 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
       (orders) => {
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);
-          settle.forEach(({ resolve }, index) => resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null } : order));
+          settle.forEach(({ resolve }, index) => resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null, routed_by: null } : order));
         }
       },
       (error: unknown) => batch.forEach(({ settle }) => settle.forEach(({ reject }) => reject(error))),

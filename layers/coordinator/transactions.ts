@@ -72,6 +72,8 @@ export interface OrderForCheckout {
   readonly claimed: boolean;
   /** The logged transaction's participants: when claimed, and when joined while it is logged (null while it is not). */
   readonly participants: ParticipantId[] | null;
+  /** The versions of the stock and payment maps its prepares were routed by, as logged with them (null as `participants`, or logged before they were). */
+  readonly routed_by: [stock: number, payment: number] | null;
 }
 
 /** One checkout's claim: the order, its slot, and the id its new transaction gets if the order is free. */
@@ -119,7 +121,7 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
     here as (
       select order_id, slot_owned_here(slot) as owned from input),
     found as (
-      select orders.order_id, orders.user_id, orders.paid, orders.total_cost, orders.items, orders.checkout_txn, transactions.participants
+      select orders.order_id, orders.user_id, orders.paid, orders.total_cost, orders.items, orders.checkout_txn, transactions.participants, transactions.routed_by
       from orders join input using (order_id) left join transactions on transactions.txn_id = orders.checkout_txn),
     free as (
       select order_id from orders
@@ -135,15 +137,17 @@ export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...sett
                   ${maps.stock.slotCount}::int, ${maps.stock.initialShards}::int, ${slotOwners(maps.stock)}::int[],
                   ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as participants),
     logged as (
-      insert into transactions (txn_id, order_id, state, participants, deadline, slot)
-      select checkout_txn, order_id, 'preparing', participants, now() + ${settings.timeoutMs} * interval '1 millisecond', slot
+      insert into transactions (txn_id, order_id, state, participants, routed_by, deadline, slot)
+      select checkout_txn, order_id, 'preparing', participants, array[${maps.stock.version}::int, ${maps.payment.version}::int],
+             now() + ${settings.timeoutMs} * interval '1 millisecond', slot
       from claimed)
     select here.order_id, here.owned, found.order_id is not null as found,
            coalesce(claimed.user_id, found.user_id) as user_id, found.paid,
            coalesce(claimed.total_cost, found.total_cost)::float8 as total_cost,
            coalesce(claimed.items, found.items) as items,
            coalesce(claimed.checkout_txn, found.checkout_txn) as checkout_txn,
-           claimed.order_id is not null as claimed, coalesce(claimed.participants, found.participants) as participants
+           claimed.order_id is not null as claimed, coalesce(claimed.participants, found.participants) as participants,
+           case when claimed.order_id is not null then array[${maps.stock.version}::int, ${maps.payment.version}::int] else found.routed_by end as routed_by
     from here left join found using (order_id) left join claimed using (order_id)`;
   const result = new Map<string, Exclude<ClaimFound, undefined>>();
   for (const { order_id: orderId, owned, found, ...order } of rows) {

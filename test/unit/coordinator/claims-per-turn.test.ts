@@ -17,6 +17,7 @@ const order = (txn: string): OrderForCheckout => ({
   checkout_txn: txn,
   claimed: true,
   participants: ['stock-0', 'payment-0'],
+  routed_by: [1, 1],
 });
 
 /** A stand-in for the statement: claims every order it is given, records each call. */
