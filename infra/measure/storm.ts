@@ -1,0 +1,232 @@
+import type postgres from 'postgres';
+import type { ShopClient } from './client';
+import { seededRandom } from './seeded-random';
+
+/**
+ * A storm of concurrent, legal API calls, chosen by a seeded generator so that a failure can be
+ * replayed: batch_init of every service (two at once, and while checkouts run), stock and credit
+ * added up to the cap and taken down to zero, items added to orders being checked out, one order
+ * checked out several times at once, finds. Afterwards it checks what a user could: every call
+ * answered within a bound and none with a 500, and stock and money conserved exactly over the
+ * storm's own items, users and orders (batch_init overwrites its rows "0" … "n-1" by contract,
+ * so those are exercised, not counted).
+ */
+export interface StormSettings {
+  readonly seed: number;
+  readonly durationMs: number;
+  /** when given, the storm also lasts until this settles (a shard move running beside it) */
+  readonly lastsUntil?: Promise<unknown>;
+  /** calls in flight at once */
+  readonly concurrency: number;
+  /** batch_init sizes; with `batchInitRefused` (a load runs on those rows), a 200 is a violation */
+  readonly batchInit: { readonly items: number; readonly users: number; readonly orders: number };
+  readonly batchInitRefused?: boolean;
+  /** the longest a call may take to be answered */
+  readonly boundMs: number;
+}
+
+export interface StormReport {
+  readonly seed: number;
+  readonly calls: number;
+  /** per kind of call, how many answered each status (0: no reply) */
+  readonly statuses: Record<string, Record<number, number>>;
+  readonly slowestMs: number;
+  readonly violations: string[];
+}
+
+const LARGEST = 2n ** 53n - 1n;
+const ITEMS = 12;
+const USERS = 12;
+const ORDERS = 40;
+const START_STOCK = 1_000;
+const START_CREDIT = 1_000_000;
+
+interface Ledger {
+  /** what successful adds minus successful takes changed, per item and per user */
+  readonly stock: Map<string, bigint>;
+  readonly credit: Map<string, bigint>;
+}
+
+/** Runs the storm, then checks it; the caller waits for every transaction to finish first (`settled`). */
+export async function runStorm(client: ShopClient, settings: StormSettings, settled: () => Promise<void>): Promise<StormReport> {
+  const pick = seededRandom(settings.seed);
+  const items = await Promise.all(Array.from({ length: ITEMS }, async (_, index) => {
+    const itemId = await client.createItem(1 + (index % 5));
+    await client.addStock(itemId, START_STOCK);
+    return itemId;
+  }));
+  const users = await Promise.all(Array.from({ length: USERS }, async () => {
+    const userId = await client.createUser();
+    await client.addFunds(userId, START_CREDIT);
+    return userId;
+  }));
+  const orders = await Promise.all(Array.from({ length: ORDERS }, async (_, index) => {
+    const orderId = await client.createOrder(users[index % USERS]!);
+    for (let line = 0; line <= index % 3; line++) await client.addItem(orderId, items[Math.floor(pick() * ITEMS)]!, 1 + Math.floor(pick() * 3));
+    return orderId;
+  }));
+
+  const ledger: Ledger = { stock: new Map(items.map((id) => [id, 0n])), credit: new Map(users.map((id) => [id, 0n])) };
+  const statuses: Record<string, Record<number, number>> = {};
+  const violations: string[] = [];
+  let calls = 0;
+  let slowestMs = 0;
+  const call = async (kind: string, method: 'GET' | 'POST', path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const started = Date.now();
+    let reply: { status: number; body: Record<string, unknown> };
+    try {
+      reply = await client.request(method, path);
+    } catch (error) {
+      reply = { status: 0, body: { error: String(error) } };
+    }
+    const ms = Date.now() - started;
+    calls++;
+    slowestMs = Math.max(slowestMs, ms);
+    (statuses[kind] ??= {})[reply.status] = (statuses[kind]![reply.status] ?? 0) + 1;
+    if (ms > settings.boundMs) violations.push(`${method} ${path} took ${ms} ms (bound ${settings.boundMs} ms), answered ${reply.status}`);
+    if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503)) violations.push(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+    if (settings.batchInitRefused && kind.startsWith('batch_init') && reply.status === 200) {
+      violations.push(`${path} answered 200 while a load runs on its rows: it reset them, so that load cannot be checked`);
+    }
+    return reply;
+  };
+  const { items: n, users: u, orders: o } = settings.batchInit;
+  const change = (book: Map<string, bigint>, id: string, delta: bigint) => book.set(id, book.get(id)! + delta);
+
+  // Each kind of call with its weight; `random` is the caller's own generator, so every caller's sequence replays.
+  const moves: [number, (random: () => number) => Promise<unknown>][] = [
+    [3, () => Promise.all([call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`), call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`)])],
+    [3, () => Promise.all([call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`), call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`)])],
+    [3, () => Promise.all([call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`), call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`)])],
+    [10, (random) => call('checkout numeric', 'POST', `/orders/checkout/${Math.floor(random() * o)}`)],
+    [10, async (random) => {
+      const itemId = items[Math.floor(random() * ITEMS)]!;
+      const amount = 1 + Math.floor(random() * 50);
+      if ((await call('stock add', 'POST', `/stock/add/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, BigInt(amount));
+    }],
+    [2, async (random) => {
+      // Up to the cap: what checkouts hold counts toward it, so this may well be refused.
+      const itemId = items[Math.floor(random() * ITEMS)]!;
+      const found = await call('stock find', 'GET', `/stock/find/${itemId}`);
+      if (found.status !== 200) return;
+      const amount = LARGEST - BigInt(found.body.stock as number);
+      if (amount <= 0n) return;
+      if ((await call('stock add to the cap', 'POST', `/stock/add/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, amount);
+    }],
+    [10, async (random) => {
+      const itemId = items[Math.floor(random() * ITEMS)]!;
+      const found = await call('stock find', 'GET', `/stock/find/${itemId}`);
+      if (found.status !== 200 || (found.body.stock as number) <= 0) return;
+      // Half the time all of it, down to zero.
+      const amount = random() < 0.5 ? (found.body.stock as number) : 1 + Math.floor(random() * Math.min(50, found.body.stock as number));
+      if ((await call('stock subtract', 'POST', `/stock/subtract/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, -BigInt(amount));
+    }],
+    [10, async (random) => {
+      const userId = users[Math.floor(random() * USERS)]!;
+      const amount = 1 + Math.floor(random() * 500);
+      if ((await call('add_funds', 'POST', `/payment/add_funds/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, BigInt(amount));
+    }],
+    [2, async (random) => {
+      const userId = users[Math.floor(random() * USERS)]!;
+      const found = await call('find_user', 'GET', `/payment/find_user/${userId}`);
+      if (found.status !== 200) return;
+      const amount = LARGEST - BigInt(found.body.credit as number);
+      if (amount <= 0n) return;
+      if ((await call('add_funds to the cap', 'POST', `/payment/add_funds/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, amount);
+    }],
+    [10, async (random) => {
+      const userId = users[Math.floor(random() * USERS)]!;
+      const found = await call('find_user', 'GET', `/payment/find_user/${userId}`);
+      if (found.status !== 200 || (found.body.credit as number) <= 0) return;
+      const amount = random() < 0.5 ? (found.body.credit as number) : 1 + Math.floor(random() * Math.min(500, found.body.credit as number));
+      if ((await call('pay', 'POST', `/payment/pay/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, -BigInt(amount));
+    }],
+    [8, (random) => call('addItem', 'POST', `/orders/addItem/${orders[Math.floor(random() * ORDERS)]}/${items[Math.floor(random() * ITEMS)]}/${1 + Math.floor(random() * 3)}`)],
+    [8, (random) => call('checkout', 'POST', `/orders/checkout/${orders[Math.floor(random() * ORDERS)]}`)],
+    [4, (random) => {
+      const orderId = orders[Math.floor(random() * ORDERS)]!;
+      return Promise.all([call('checkout at once', 'POST', `/orders/checkout/${orderId}`), call('checkout at once', 'POST', `/orders/checkout/${orderId}`)]);
+    }],
+    [6, (random) => call('find', 'GET', random() < 0.5 ? `/orders/find/${orders[Math.floor(random() * ORDERS)]}` : `/stock/find/${Math.floor(random() * n)}`)],
+  ];
+  const totalWeight = moves.reduce((sum, [weight]) => sum + weight, 0);
+  const until = Date.now() + settings.durationMs;
+  let besideRunning = settings.lastsUntil !== undefined;
+  settings.lastsUntil?.finally(() => (besideRunning = false)).catch(() => undefined);
+  await Promise.all(
+    Array.from({ length: settings.concurrency }, async (_, caller) => {
+      const random = seededRandom(settings.seed * 1_000 + caller);
+      while (Date.now() < until || besideRunning) {
+        let roll = random() * totalWeight;
+        const move = moves.find(([weight]) => (roll -= weight) < 0) ?? moves.at(-1)!;
+        await move[1](random);
+      }
+    }),
+  );
+
+  await settled();
+  violations.push(...(await conservationOfStorm(client, { items, users, orders, ledger })));
+  return { seed: settings.seed, calls, statuses, slowestMs, violations };
+}
+
+/** Start + what the ledger says was added and taken = what is left + what the paid orders took, per item and per user. */
+async function conservationOfStorm(
+  client: ShopClient,
+  { items, users, orders, ledger }: { items: string[]; users: string[]; orders: string[]; ledger: Ledger },
+): Promise<string[]> {
+  const takenStock = new Map(items.map((id) => [id, 0n]));
+  const takenCredit = new Map(users.map((id) => [id, 0n]));
+  for (const orderId of orders) {
+    const order = await client.order(orderId);
+    if (!order.paid) continue;
+    for (const [itemId, quantity] of order.items) takenStock.set(itemId, takenStock.get(itemId)! + BigInt(quantity));
+    takenCredit.set(order.user_id, takenCredit.get(order.user_id)! + BigInt(order.total_cost));
+  }
+  const violations: string[] = [];
+  for (const itemId of items) {
+    const left = BigInt(await client.stock(itemId));
+    const expected = BigInt(START_STOCK) + ledger.stock.get(itemId)!;
+    if (expected !== left + takenStock.get(itemId)!) violations.push(`stock of item ${itemId}: ${START_STOCK} + ${ledger.stock.get(itemId)} changed by add/subtract ≠ ${left} left + ${takenStock.get(itemId)} taken by paid orders`);
+  }
+  for (const userId of users) {
+    const left = BigInt(await client.credit(userId));
+    const expected = BigInt(START_CREDIT) + ledger.credit.get(userId)!;
+    if (expected !== left + takenCredit.get(userId)!) violations.push(`credit of user ${userId}: ${START_CREDIT} + ${ledger.credit.get(userId)} changed by add_funds/pay ≠ ${left} left + ${takenCredit.get(userId)} charged to paid orders`);
+  }
+  return violations;
+}
+
+/** Once the storm is over, the shop must serve again at once: an item, a user and an order made, checked out and paid within `withinMs`. */
+export async function servesAgain(client: ShopClient, withinMs: number): Promise<string[]> {
+  const started = Date.now();
+  try {
+    const itemId = await client.createItem(2);
+    await client.addStock(itemId, 3);
+    const userId = await client.createUser();
+    await client.addFunds(userId, 10);
+    const orderId = await client.createOrder(userId);
+    await client.addItem(orderId, itemId, 2);
+    const { status } = await client.checkout(orderId);
+    const ms = Date.now() - started;
+    if (status !== 200) return [`after the storm, a checkout answered ${status}`];
+    if (ms > withinMs) return [`after the storm, making and checking out an order took ${ms} ms (bound ${withinMs} ms)`];
+    return [];
+  } catch (error) {
+    return [`after the storm, the shop did not serve: ${error instanceof Error ? error.message : String(error)}`];
+  }
+}
+
+/** Locks held, or waited for, longer than `boundMs` on any shard: a transaction idle inside, or a statement waiting on a lock. */
+export async function longHeldLocks(shards: ReadonlyMap<string, postgres.Sql>, boundMs: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const [name, sql] of shards) {
+    const rows = await sql<{ pid: number; state: string; wait: string | null; held_ms: number; query: string }[]>`
+      select pid, state, wait_event_type as wait, (extract(epoch from now() - xact_start) * 1000)::int as held_ms, left(query, 120) as query
+      from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+        and now() - xact_start > ${boundMs} * interval '1 millisecond'
+        and (state like 'idle in transaction%' or wait_event_type = 'Lock')`;
+    for (const row of rows) found.push(`${name}: pid ${row.pid} ${row.state}${row.wait ? ` waiting on ${row.wait}` : ''} for ${row.held_ms} ms: ${row.query}`);
+  }
+  return found;
+}
