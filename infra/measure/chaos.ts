@@ -9,13 +9,15 @@ import type { SlottedService } from '../../layers/db/slot-adoption';
 import { ShardsTool } from '../shards/shards';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
+import { runStorm, servesAgain } from './storm';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)
   --url URL          the gateway (default http://localhost:8000)
   --concurrency N    checkouts in flight during the faults (default 32)
   --items N --users N --orders N   batch_init sizes (default 1000, 1000, 100000)
   --settle S         seconds to wait for every transaction to finish at the end (default 180)
-  --only TEXT        run only the faults whose name contains TEXT (e.g. "kill -9")`;
+  --only TEXT        run only the faults whose name contains TEXT (e.g. "kill -9")
+  --seed N           the three storms' first seed (default: a new one, printed, so that a run can be replayed)`;
 
 interface Outcome {
   readonly sent: number;
@@ -31,10 +33,11 @@ interface Fault {
   readonly run: (stack: Stack, shop: ShopUnderLoad) => Promise<string | void>;
 }
 
-/** What a fault made of ordinary API calls needs: the client and the batch_init sizes in use. */
+/** What a fault made of ordinary API calls needs: the client and the batch_init sizes in use; where it tells what broke. */
 interface ShopUnderLoad {
   readonly client: ShopClient;
   readonly sizes: { readonly items: number; readonly users: number; readonly orders: number };
+  readonly violations: string[];
 }
 
 const LARGEST_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -113,7 +116,36 @@ function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, servic
   };
 }
 
-function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number): Fault[] {
+/**
+ * A seeded storm of concurrent, legal API calls (`storm.ts`) beside the load, while a shard is
+ * added and removed: every call answered within 15 s and none with a 500, stock and money
+ * conserved over the storm's own items, users and orders, and the shop serving again within 5 s.
+ * Its batch_init calls land on the rows the load uses, so each must be refused (409).
+ */
+function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed: number, service: SlottedService): Fault {
+  return {
+    name: `a seeded storm of concurrent API calls (seed ${seed}) while a${service === 'order' ? 'n' : ''} ${service} shard is added and removed`,
+    run: async (stack, shop) => {
+      const moves = shardAddedAndRemoved(config, service).run(stack, shop);
+      const settled = async () => {
+        const live = await connectLiveShards(config);
+        try {
+          const unfinished = await waitUntilFinished(live, 60_000, 'created');
+          if (unfinished > 0) shop.violations.push(`storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
+        } finally {
+          await closeShards(live);
+        }
+      };
+      const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, batchInit: shop.sizes, batchInitRefused: true, boundMs: 15_000 }, settled);
+      const moved = await moves;
+      shop.violations.push(...report.violations.map((violation) => `storm seed ${seed}: ${violation}`));
+      shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `storm seed ${seed}: ${violation}`));
+      return `storm seed ${seed}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${moved}`;
+    },
+  };
+}
+
+function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number, seed: number): Fault[] {
   const lastInstance = config.instances - 1;
   const instanceName = `offline-${lastInstance}`;
   return [
@@ -156,6 +188,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
     },
     shardAddedAndRemoved(config, 'payment'),
     shardAddedAndRemoved(config, 'order'),
+    ...(['payment', 'stock', 'order'] as const).map((service, index) => stormBesideShardMoves(config, seed + index, service)),
     {
       name: 'add_funds to the cap for 60 users, staggered, while checkouts hold their credit',
       run: (_stack, shop) => addFundsToTheCap(shop),
@@ -197,6 +230,7 @@ async function main(): Promise<number> {
       orders: { type: 'string', default: '100000' },
       settle: { type: 'string', default: '180' },
       only: { type: 'string', default: '' },
+      seed: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -240,13 +274,17 @@ async function main(): Promise<number> {
 
     await pause(10_000);
     const report: string[] = [];
-    const chosen = faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000)).filter((fault) => fault.name.includes(values.only!));
+    const seed = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
+    if (!Number.isSafeInteger(seed)) throw new Error(`--seed ${values.seed} is not a whole number`);
+    console.log(`storm seed ${seed} (replay with --seed ${seed})`);
+    const stormViolations: string[] = [];
+    const chosen = faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000), seed).filter((fault) => fault.name.includes(values.only!));
     if (chosen.length === 0) throw new Error(`no fault's name contains "${values.only}"`);
     for (const fault of chosen) {
       const baseline = rateBetween(Date.now() - 5_000, Date.now());
       const started = Date.now();
       console.log(`fault: ${fault.name} (baseline ${baseline.toFixed(0)} committed/s)`);
-      const seen = await fault.run(stack, { client, sizes });
+      const seen = await fault.run(stack, { client, sizes, violations: stormViolations });
       if (seen) console.log(`  ${seen}`);
       const ended = Date.now();
       let recovered = Number.NaN;
@@ -272,6 +310,7 @@ async function main(): Promise<number> {
     shards = await connectLiveShards(config);
     const unfinished = await waitUntilFinished(shards, whole('settle') * 1000);
     const violations = [
+      ...stormViolations,
       ...(unfinished > 0 ? [`${unfinished} transactions still unfinished after ${values.settle} s`] : []),
       ...(await verifyShards(shards, 10_000)),
       ...conservationViolations(initial, await totalsOf(shards, sizes)),

@@ -31,22 +31,26 @@ export async function closeShards(shards: Map<string, postgres.Sql>): Promise<vo
 
 const byPrefix = (shards: Map<string, postgres.Sql>, prefix: string) => [...shards].filter(([name]) => name.startsWith(prefix));
 
+/** Which orders' transactions count: all, or those of orders created through the API (not batch_init's "0" … "n-1"). */
+export type OrdersCounted = 'all' | 'created';
+
 /** Transactions not yet decided and acknowledged by every participant, over all order shards. */
-export async function unfinishedTransactions(shards: Map<string, postgres.Sql>): Promise<number> {
+export async function unfinishedTransactions(shards: Map<string, postgres.Sql>, orders: OrdersCounted = 'all'): Promise<number> {
   let count = 0;
   for (const [, sql] of byPrefix(shards, 'order-')) {
-    count += (await sql<[{ n: number }]>`select count(*)::int as n from transactions where completed_at is null`)[0].n;
+    const created = orders === 'created' ? sql`and order_id !~ '^[0-9]+$'` : sql``;
+    count += (await sql<[{ n: number }]>`select count(*)::int as n from transactions where completed_at is null ${created}`)[0].n;
   }
   return count;
 }
 
-/** Waits until every transaction is finished or `timeoutMs` passes; returns how many are left. */
-export async function waitUntilFinished(shards: Map<string, postgres.Sql>, timeoutMs: number): Promise<number> {
+/** Waits until every transaction (of `orders`) is finished or `timeoutMs` passes; returns how many are left. */
+export async function waitUntilFinished(shards: Map<string, postgres.Sql>, timeoutMs: number, orders: OrdersCounted = 'all'): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  let unfinished = await unfinishedTransactions(shards);
+  let unfinished = await unfinishedTransactions(shards, orders);
   while (unfinished > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    unfinished = await unfinishedTransactions(shards);
+    unfinished = await unfinishedTransactions(shards, orders);
   }
   return unfinished;
 }
