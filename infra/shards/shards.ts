@@ -1,7 +1,7 @@
 import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { fillSlots, readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
+import { fillSlots, readMapCopy, readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
@@ -27,6 +27,15 @@ import { connectWith, createShardDatabase, dropShardDatabase } from './shard-dat
 const DRAIN_LIMIT_MS = 500;
 /** A slot left for later is tried again this many times before the command gives up (and can be run again). */
 const BUSY_ATTEMPTS = 20;
+/**
+ * A moving service's map is published to Secrets Manager at most this often (and at the start and
+ * end of a command): Secrets Manager keeps every version for a day and refuses a secret with too
+ * many, and a shard added moves ~341 slots. Every slot's new map goes to the shards' own copies at
+ * once; a function that a shard refuses reads them (layers/db/middleware.ts), and the coordinator,
+ * which routes prepares by the stock and payment maps in the store, starts a checkout over for
+ * longer than this.
+ */
+export const PUBLISH_EVERY_MS = 2_000;
 /** Functions may route by a map this old (layers/db/slot-maps.ts), so a retired shard's credentials stay this long. */
 const MAP_MAX_AGE_MS = 10_000;
 
@@ -163,12 +172,12 @@ export class ShardsTool {
     const context: MoveContext = {
       data: SLOTTED_SERVICES[service],
       shards: pools,
-      publish: (map) => this.publish(service, map, pools),
+      publish: (map) => this.publish(service, map, pools, { now: false }),
       drainLimitMs: DRAIN_LIMIT_MS,
       sleep,
     };
     try {
-      await context.publish(start);
+      await this.publish(service, start, pools, { now: true });
       // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
       await Promise.all([...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })));
       const resumed = await resumeMoves(context, start);
@@ -199,7 +208,7 @@ export class ShardsTool {
         this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
         moves.push(move);
       }
-      await context.publish(finish(map));
+      await this.publish(service, finish(map), pools, { now: true });
       return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
     } finally {
       await endAll(pools);
@@ -218,16 +227,31 @@ export class ShardsTool {
     }
   }
 
-  /** The published map; every shard keeps a copy, so a restart of the local Secrets Manager loses nothing. */
-  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
+  /**
+   * Every shard keeps a copy of the map, at once (so a restart of the local Secrets Manager loses
+   * nothing, and functions refused by a shard find the newest there); Secrets Manager gets it
+   * `now`, or when it last got one `PUBLISH_EVERY_MS` ago.
+   */
+  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>, { now }: { now: boolean }): Promise<void> {
     await Promise.all([...pools.values()].map((sql) => saveMapCopy(sql, map)));
+    if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) return;
     await publishSlotMap(this.secrets, this.prefix, service, map);
+    this.publishedAt.set(service, Date.now());
   }
 
+  private readonly publishedAt = new Map<SlottedService, number>();
+
+  /** The newest of the published map and the shards' own copies (a mover cut short may have left the store a few slots behind). */
   private async map(service: SlottedService): Promise<SlotMap> {
-    const map = await readPublishedSlotMap(this.secrets, this.prefix, service);
-    if (!map) throw new Error(`no slot map published for ${service}: is the stack running (npm start)?`);
-    return map;
+    const published = await readPublishedSlotMap(this.secrets, this.prefix, service);
+    if (!published) throw new Error(`no slot map published for ${service}: is the stack running (npm start)?`);
+    const pools = await this.pools(service, published);
+    try {
+      const copies = await Promise.all([...pools.values()].map(readMapCopy));
+      return copies.reduce<SlotMap>((newest, copy) => (copy && copy.version > newest.version ? copy : newest), published);
+    } finally {
+      await endAll(pools);
+    }
   }
 
   private async pools(service: SlottedService, map: SlotMap): Promise<Map<number, postgres.Sql>> {

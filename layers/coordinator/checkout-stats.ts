@@ -113,19 +113,24 @@ export async function readCheckoutStats(sql: postgres.Sql, { sinceMs }: { readon
  */
 export async function absorbCheckoutStats(retired: postgres.Sql, into: postgres.Sql, shard: number): Promise<boolean> {
   // Its seconds are copied as seconds: the live shard's resolver folds the old ones into its totals.
-  const [figures] = await retired<[{ totals: CheckoutCounts; seconds: { second: string; committed: number; refused: number; aborted: number; latency: number[] }[] }]>`
-    select (select row_to_json(t) from (select committed, refused, aborted from checkout_totals) t) as totals,
-           (select coalesce(json_agg(s), '[]') from (select second, committed, refused, aborted, latency from checkout_seconds) s) as seconds`;
+  // Merged by second first: the retired shard holds one row per second and writer.
+  const [[totals], rows] = await Promise.all([
+    retired<[CheckoutCounts]>`select committed::float8 as committed, refused::float8 as refused, aborted::float8 as aborted from checkout_totals`,
+    retired<CheckoutSecond[]>`
+      select (extract(epoch from second) * 1000)::float8 as at, committed::float8 as committed, refused::float8 as refused,
+             aborted::float8 as aborted, latency::float8[] as latency
+      from checkout_seconds`,
+  ]);
+  const seconds = mergeSeconds(rows);
   return into.begin(async (tx) => {
     const [first] = await tx`insert into absorbed_shards (shard) values (${shard}) on conflict do nothing returning shard`;
     if (!first) return false;
-    const { totals, seconds } = figures;
     await tx`update checkout_totals set committed = committed + ${totals.committed}, refused = refused + ${totals.refused}, aborted = aborted + ${totals.aborted}`;
     if (seconds.length > 0) {
       await tx`
         insert into checkout_seconds as s (second, writer, committed, refused, aborted, latency)
-        select second, ${-1 - shard}, committed, refused, aborted, latency
-        from jsonb_to_recordset(${tx.json(seconds as never)}) as r(second timestamptz, committed bigint, refused bigint, aborted bigint, latency bigint[])
+        select to_timestamp(at / 1000), ${-1 - shard}, committed, refused, aborted, latency
+        from jsonb_to_recordset(${tx.json(seconds as never)}) as r(at float8, committed bigint, refused bigint, aborted bigint, latency bigint[])
         on conflict (second, writer) do update
           set committed = s.committed + excluded.committed, refused = s.refused + excluded.refused,
               aborted = s.aborted + excluded.aborted, latency = add_histograms(s.latency, excluded.latency)`;

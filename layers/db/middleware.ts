@@ -7,6 +7,7 @@ import { readDatabaseSecret } from './database-secret-store';
 import { type DatabaseName, type DatabaseSecret, databaseSecretName } from './secrets';
 import { closePool, type ShardSet, shardSet } from './shards';
 import { describe, logger } from '../logging/logger';
+import { readMapCopy } from './owned-slots';
 import { readPublishedSlotMap, type ShardedService } from './slot-map-store';
 import { SlotMaps } from './slot-maps';
 
@@ -70,8 +71,23 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
     const rerouting =
       database === 'probe'
         ? undefined
-        : { newer: async () => setOf(database, await slotMaps.newerThan(database, map.version)), latest: async () => setOf(database, await slotMaps.current(database)) };
-    return shardSet(new Map(secrets), map, rerouting);
+        : { newer: async () => setOf(database, await newerMap(database, map, set)), latest: async () => setOf(database, await slotMaps.current(database)) };
+    const set = shardSet(new Map(secrets), map, rerouting);
+    return set;
+  };
+  /**
+   * A map newer than the one a shard refused: the newest of the store's and the copies the
+   * service's own shards hold. The mover updates the copies with every slot it moves but publishes
+   * to the store only every few seconds (Secrets Manager keeps every version for a day), so a
+   * newer map from the store may still be older than the move that made the shard refuse.
+   */
+  const newerMap = async (database: ShardedService, used: SlotMap, shards: ShardSet): Promise<SlotMap> => {
+    const [published, ...copies] = await Promise.all([
+      slotMaps.newerThan(database, used.version),
+      ...shards.indexes.map((shard) => readMapCopy(shards.at(shard)).catch(() => undefined)),
+    ]);
+    const newest = copies.reduce<SlotMap>((best, copy) => (copy && copy.version > best.version ? copy : best), published!);
+    return newest === published ? published : slotMaps.learned(database, newest);
   };
   const attachDatabasesBefore = async (request: middy.Request): Promise<void> => {
     const entries = await Promise.all(

@@ -37,6 +37,17 @@ export class SlotMaps {
     return this.reread(service);
   }
 
+  /**
+   * A map learned elsewhere than the store (a shard's own copy, which the mover updates with
+   * every slot while it publishes to the store only now and then): kept if it is newer.
+   */
+  learned(service: ShardedService, map: SlotMap): SlotMap {
+    const cached = this.cached.get(service);
+    if (cached && cached.map.version >= map.version) return cached.map;
+    this.cached.set(service, { map, readAt: this.now() });
+    return map;
+  }
+
   private reread(service: ShardedService): Promise<SlotMap> {
     let reading = this.reading.get(service);
     if (!reading) {

@@ -74,16 +74,17 @@ it('a move cut after its copy is resumed to the target, with the log entries the
   expect(await slotRows(source)).toEqual({ orders: [], transactions: [] });
 });
 
-it('adds a retired shard’s checkout figures to a live one’s once, however often the removal runs', async () => {
+it('adds a retired shard’s checkout figures to a live one’s once, however often the removal runs, its writers of one second merged', async () => {
   await source`update checkout_totals set committed = 40, refused = 2, aborted = 1`;
   await source`insert into checkout_seconds (second, writer, committed, refused, aborted, latency)
-               values (date_trunc('second', now()), 1, 5, 1, 0, array_fill(0::bigint, array[64]))`;
+               values (date_trunc('second', now()), 1, 5, 1, 0, array_fill(0::bigint, array[64])),
+                      (date_trunc('second', now()), 2, 3, 0, 0, array_fill(1::bigint, array[64]))`;
   await target`delete from absorbed_shards`;
   await target`update checkout_totals set committed = 100, refused = 0, aborted = 0`;
   await target`delete from checkout_seconds`;
   expect(await absorbCheckoutStats(source, target, 7)).toBe(true);
   expect(await absorbCheckoutStats(source, target, 7)).toBe(false);
   const { totals, seconds } = await readCheckoutStats(target, { sinceMs: 60_000 });
-  expect(totals).toEqual({ committed: 145, refused: 3, aborted: 1 });
-  expect(seconds.map(({ committed, refused }) => ({ committed, refused }))).toEqual([{ committed: 5, refused: 1 }]);
+  expect(totals).toEqual({ committed: 148, refused: 3, aborted: 1 });
+  expect(seconds.map(({ committed, refused, latency }) => ({ committed, refused, counted: latency.reduce((sum, n) => sum + n, 0) }))).toEqual([{ committed: 8, refused: 1, counted: 64 }]);
 });

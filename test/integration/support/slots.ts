@@ -1,7 +1,8 @@
+import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { stackAddresses } from '../../../infra/config';
 import { localSecretsClient } from '../../../infra/secrets/local-secrets-manager';
-import { readPublishedSlotMap, type ShardedService } from '../../../layers/db/slot-map-store';
+import { readPublishedSlotMap, type ShardedService, slotMapSecretName } from '../../../layers/db/slot-map-store';
 import { hashOf } from '../../../layers/sharding/shard';
 import { ownerOf, type SlotMap } from '../../../layers/sharding/slots';
 import { stackConfig } from './stack';
@@ -42,4 +43,23 @@ export async function publishedMap(service: ShardedService): Promise<SlotMap> {
 /** The shard ("payment-1") that owns `id` now. */
 export async function shardOwning(service: ShardedService, id: string): Promise<string> {
   return `${service}-${ownerOf(id, await publishedMap(service))}`;
+}
+
+/** How many versions of `service`'s published map Secrets Manager holds (it keeps each for a day at least). */
+export async function publishedVersions(service: ShardedService): Promise<number> {
+  const client = localSecretsClient(stackAddresses(stackConfig).secretsEndpoint);
+  try {
+    let count = 0;
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(
+        new ListSecretVersionIdsCommand({ SecretId: slotMapSecretName(`${stackConfig.service}/${stackConfig.stage}`, service), IncludeDeprecated: true, MaxResults: 100, NextToken }),
+      );
+      count += page.Versions?.length ?? 0;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return count;
+  } finally {
+    client.destroy();
+  }
 }
