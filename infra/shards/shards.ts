@@ -1,7 +1,7 @@
 import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { fillSlots, readMapCopy, readOwnedSlots, saveMapCopy } from '../../layers/db/owned-slots';
+import { fillSlots, readMapCopy, readOwnedSlots, saveMapCopies } from '../../layers/db/owned-slots';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
@@ -233,7 +233,7 @@ export class ShardsTool {
    * `now`, or when it last got one `PUBLISH_EVERY_MS` ago.
    */
   private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>, { now }: { now: boolean }): Promise<void> {
-    await Promise.all([...pools.values()].map((sql) => saveMapCopy(sql, map)));
+    await saveMapCopies(pools.values(), map);
     if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) return;
     await publishSlotMap(this.secrets, this.prefix, service, map);
     this.publishedAt.set(service, Date.now());

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
-import { FENCE_WAIT_MS, fenceSlot, saveMapCopy } from './owned-slots';
+import { FENCE_WAIT_MS, fenceSlot, saveMapCopies } from './owned-slots';
 import type { SlottedData } from './slot-adoption';
 
 /** Rows per insert statement of a copy (postgres.js sends one parameter per column and row; at most 65,535). */
@@ -85,7 +85,7 @@ async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Pro
   // A move resumed after its publication finds the map saying so already.
   const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
   await context.publish(next);
-  await Promise.all([...context.shards.values()].map((sql) => saveMapCopy(sql, next)));
+  await saveMapCopies(context.shards.values(), next);
   await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
   await source.begin(async (tx) => {
     await forgetRows(tx, context.data, move.slot);

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
-import { readOwnedSlots } from '../../layers/db/owned-slots';
+import { readOwnedSlots, saveMapCopies, saveMapCopy } from '../../layers/db/owned-slots';
 import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
-import { ownerOfSlot, type SlotMap } from '../../layers/sharding/slots';
+import { ownerOfSlot, type SlotMap, withSlotMoved } from '../../layers/sharding/slots';
 import { scratchShards } from './support/scratch-shards';
 
 /**
@@ -21,7 +21,7 @@ let target: postgres.Sql;
 beforeEach(async () => {
   shards.reset();
   ({ source, target } = shards);
-  for (const sql of [source, target]) await sql`truncate items, owned_slots`;
+  for (const sql of [source, target]) await sql`truncate items, owned_slots, slot_map`;
   await source`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 1), (${OTHER_SLOT}, 'owned', 1)`;
   await source`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT}), ('b', 2, 20, 0, ${SLOT}), ('c', 3, 30, 0, ${OTHER_SLOT})`;
 });
@@ -89,4 +89,15 @@ it('publishes one new version per moved slot, and none again when a resumed move
   expect(result).toMatchObject({ moved: true, map: { version: startMap.version + 1 } });
   const { map } = await resumeMoves(context(), (result as { map: SlotMap }).map);
   expect(map.version).toBe(startMap.version + 1);
+});
+
+it('writes a map copy only over an older one: another map of the same version (a second mover) is refused', async () => {
+  const mine = withSlotMoved(startMap, SLOT, 2);
+  const theirs = withSlotMoved(startMap, OTHER_SLOT, 2);
+  expect(await saveMapCopy(source, mine)).toBe(true);
+  expect(await saveMapCopy(source, mine)).toBe(true);
+  expect(await saveMapCopy(source, theirs)).toBe(false);
+  expect(await saveMapCopy(source, startMap)).toBe(false);
+  await expect(saveMapCopies([target, source], theirs)).rejects.toThrow(/someone else changed the slots meanwhile/);
+  expect(await saveMapCopy(source, withSlotMoved(mine, OTHER_SLOT, 2))).toBe(true);
 });
