@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_AMOUNT } from '../../layers/db/balances';
-import { everyShardOrNone } from '../../layers/db/every-shard-or-none';
+import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from '../../layers/db/every-shard-or-none';
 import { ownsAllSlots, ownsForReading, ownsForWriting } from '../../layers/db/owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from '../../layers/db/shards';
 import { ConflictError, NotFoundError } from '../../layers/errors';
@@ -155,5 +155,5 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
       },
     })),
     (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-  ));
+  ), SPANNING_RETRY_BUDGET_MS);
 }

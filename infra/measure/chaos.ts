@@ -120,7 +120,9 @@ function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, servic
  * A seeded storm of concurrent, legal API calls (`storm.ts`) beside the load, while a shard is
  * added and removed: every call answered within 15 s and none with a 500, stock and money
  * conserved over the storm's own items, users and orders, and the shop serving again within 5 s.
- * Its batch_init calls land on the rows the load uses, so each must be refused (409).
+ * Without its batch_init calls: they would land on the rows the load uses and the money and stock
+ * checks count (a batch_init answers 200 whenever none of its rows holds a reservation at that
+ * moment, which a 1,000-user payment init met twice in one run). The storm of `npm test` runs them.
  */
 function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed: number, service: SlottedService): Fault {
   return {
@@ -136,7 +138,7 @@ function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed:
           await closeShards(live);
         }
       };
-      const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, batchInit: shop.sizes, batchInitRefused: true, boundMs: 15_000 }, settled);
+      const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, boundMs: 15_000 }, settled);
       const moved = await moves;
       shop.violations.push(...report.violations.map((violation) => `storm seed ${seed}: ${violation}`));
       shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `storm seed ${seed}: ${violation}`));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import { groupByShard } from '../sharding/shard';
-import { everyShardOrNone } from './every-shard-or-none';
+import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from './every-shard-or-none';
 import { ownsAllSlots, ownsForReading, ownsForWriting } from './owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
 
@@ -134,7 +134,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
           },
         })),
         (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-      ));
+      ), SPANNING_RETRY_BUDGET_MS);
     },
   };
 }

@@ -27,6 +27,12 @@ export const SHARD_SPANNING_LOCK = 0x510753;
 export const SPANNING_LOCK_WAIT_MS = 5_000;
 
 /**
+ * A call over every slot meets a slot move far more often than a call on one key, and each try
+ * takes seconds on large tables: it is tried again on newer routes only within this much time.
+ */
+export const SPANNING_RETRY_BUDGET_MS = 6_000;
+
+/**
  * One local transaction per shard, each checking before it writes; no shard writes until every
  * shard's check has passed, so a refusal found on one shard changes nothing on any (409 naming
  * every refusal).

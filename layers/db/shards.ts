@@ -46,14 +46,19 @@ export async function onOwner<T>(shards: ShardSet, id: string, work: (sql: postg
   return withNewerRoutes(shards, (current) => work(current.forId(id), current.slotOf(id), current));
 }
 
-/** Runs `work` with the shard set, again with newer routes each time a shard refuses a slot. */
-export async function withNewerRoutes<T>(shards: ShardSet, work: (shards: ShardSet) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with the shard set, again with newer routes each time a shard refuses a slot; not
+ * again once `budgetMs` has passed since the first try (work that takes seconds, as a batch_init
+ * over every slot, would otherwise outlast any request's bound).
+ */
+export async function withNewerRoutes<T>(shards: ShardSet, work: (shards: ShardSet) => Promise<T>, budgetMs = Number.POSITIVE_INFINITY): Promise<T> {
+  const started = Date.now();
   let current = shards;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work(current);
     } catch (error) {
-      if (!(error instanceof SlotMovedError) || attempt === MOVED_ATTEMPTS) throw error;
+      if (!(error instanceof SlotMovedError) || attempt === MOVED_ATTEMPTS || Date.now() - started > budgetMs) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       current = await current.newer();
     }
