@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_AMOUNT } from '../../layers/db/balances';
 import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from '../../layers/db/every-shard-or-none';
-import { ownsAllSlots, ownsForReading, ownsForWriting } from '../../layers/db/owned-slots';
+import { ownsAllSlots, ownsForReading, ownsForWriting, updateIfOwned } from '../../layers/db/owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from '../../layers/db/shards';
 import { ConflictError, NotFoundError } from '../../layers/errors';
 import { groupByShard } from '../../layers/sharding/shard';
@@ -62,25 +62,18 @@ export interface ItemToAdd {
 export async function addItem(orders: ShardSet, { orderId, itemId, quantity, price }: ItemToAdd): Promise<number> {
   const cost = price * quantity;
   if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
-  const changed = await onOwner(orders, orderId, async (sql, slot) => {
-    // The statement says whether the shard owns the slot, so that a move is retried on the new
-    // owner instead of being taken for a refusal (volatile, so the CTE is evaluated once).
-    const [row] = await sql<[{ owned: boolean; total_cost: number | null }]>`
-      with here as (select ${ownsForWriting(sql, slot)} as owned),
-      changed as (
-        update orders
-        set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
-            total_cost = total_cost + ${cost}
-        where order_id = ${orderId} and not paid and checkout_txn is null
-          and total_cost + ${cost} <= ${MAX_AMOUNT}
-          and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
-          and (select owned from here)
-        returning total_cost)
-      select (select owned from here) as owned, (select total_cost::float8 from changed) as total_cost`;
-    if (!row.owned) throw new SlotMovedError(`order ${orderId}`);
-    return row.total_cost;
-  });
-  if (changed !== null) return changed;
+  const changed = await onOwner(orders, orderId, (sql, slot) =>
+    updateIfOwned<{ total_cost: number }>(sql, slot, `order ${orderId}`, (owned) => sql`
+      update orders
+      set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
+          total_cost = total_cost + ${cost}
+      where order_id = ${orderId} and not paid and checkout_txn is null
+        and total_cost + ${cost} <= ${MAX_AMOUNT}
+        and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
+        and ${owned}
+      returning total_cost::float8 as total_cost`),
+  );
+  if (changed) return changed.total_cost;
   // Not changed on the shard that owns it: missing, paid, being checked out, or too large (the read says which of the first three).
   const order = await onOwner(orders, orderId, async (sql, slot) => {
     const [row] = await sql<(Pick<OrderRow, 'paid' | 'checkout_txn'> & { owned: boolean })[]>`

@@ -89,64 +89,85 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
   const { items: n, users: u, orders: o } = settings.batchInit ?? { items: 0, users: 0, orders: 0 };
   const change = (book: Map<string, bigint>, id: string, delta: bigint) => book.set(id, book.get(id)! + delta);
 
+  /** Adds (a little, or up to the cap) and takes (a little, or all of it) on one kind of balance, keeping the ledger. */
+  const balanceMoves = (balance: {
+    readonly ids: readonly string[];
+    readonly book: Map<string, bigint>;
+    readonly field: 'stock' | 'credit';
+    readonly step: number;
+    readonly find: { readonly kind: string; readonly path: (id: string) => string };
+    readonly add: { readonly kind: string; readonly path: (id: string, amount: bigint | number) => string };
+    readonly take: { readonly kind: string; readonly path: (id: string, amount: number) => string };
+  }): [number, (random: () => number) => Promise<unknown>][] => {
+    const pickId = (random: () => number) => balance.ids[Math.floor(random() * balance.ids.length)]!;
+    const current = async (id: string) => {
+      const found = await call(balance.find.kind, 'GET', balance.find.path(id));
+      return found.status === 200 ? (found.body[balance.field] as number) : undefined;
+    };
+    return [
+      [10, async (random) => {
+        const id = pickId(random);
+        const amount = 1 + Math.floor(random() * balance.step);
+        if ((await call(balance.add.kind, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, BigInt(amount));
+      }],
+      [2, async (random) => {
+        // Up to the cap: what checkouts hold counts toward it, so this may well be refused.
+        const id = pickId(random);
+        const now = await current(id);
+        if (now === undefined) return;
+        const amount = LARGEST - BigInt(now);
+        if (amount <= 0n) return;
+        if ((await call(`${balance.add.kind} to the cap`, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, amount);
+      }],
+      [10, async (random) => {
+        const id = pickId(random);
+        const now = await current(id);
+        if (now === undefined || now <= 0) return;
+        // Half the time all of it, down to zero.
+        const amount = random() < 0.5 ? now : 1 + Math.floor(random() * Math.min(balance.step, now));
+        if ((await call(balance.take.kind, 'POST', balance.take.path(id, amount))).status === 200) change(balance.book, id, -BigInt(amount));
+      }],
+    ];
+  };
+
   // Each kind of call with its weight; `random` is the caller's own generator, so every caller's sequence replays.
+  // Without batch_init sizes, neither batch_init nor the numeric orders and items it makes.
+  const numeric: [number, (random: () => number) => Promise<unknown>][] = settings.batchInit
+    ? [
+        [3, () => Promise.all([call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`), call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`)])],
+        [3, () => Promise.all([call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`), call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`)])],
+        [3, () => Promise.all([call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`), call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`)])],
+        [10, (random) => call('checkout numeric', 'POST', `/orders/checkout/${Math.floor(random() * o)}`)],
+      ]
+    : [];
   const moves: [number, (random: () => number) => Promise<unknown>][] = [
-    [3, () => Promise.all([call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`), call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`)])],
-    [3, () => Promise.all([call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`), call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`)])],
-    [3, () => Promise.all([call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`), call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`)])],
-    [10, (random) => call('checkout numeric', 'POST', `/orders/checkout/${Math.floor(random() * o)}`)],
-    [10, async (random) => {
-      const itemId = items[Math.floor(random() * ITEMS)]!;
-      const amount = 1 + Math.floor(random() * 50);
-      if ((await call('stock add', 'POST', `/stock/add/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, BigInt(amount));
-    }],
-    [2, async (random) => {
-      // Up to the cap: what checkouts hold counts toward it, so this may well be refused.
-      const itemId = items[Math.floor(random() * ITEMS)]!;
-      const found = await call('stock find', 'GET', `/stock/find/${itemId}`);
-      if (found.status !== 200) return;
-      const amount = LARGEST - BigInt(found.body.stock as number);
-      if (amount <= 0n) return;
-      if ((await call('stock add to the cap', 'POST', `/stock/add/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, amount);
-    }],
-    [10, async (random) => {
-      const itemId = items[Math.floor(random() * ITEMS)]!;
-      const found = await call('stock find', 'GET', `/stock/find/${itemId}`);
-      if (found.status !== 200 || (found.body.stock as number) <= 0) return;
-      // Half the time all of it, down to zero.
-      const amount = random() < 0.5 ? (found.body.stock as number) : 1 + Math.floor(random() * Math.min(50, found.body.stock as number));
-      if ((await call('stock subtract', 'POST', `/stock/subtract/${itemId}/${amount}`)).status === 200) change(ledger.stock, itemId, -BigInt(amount));
-    }],
-    [10, async (random) => {
-      const userId = users[Math.floor(random() * USERS)]!;
-      const amount = 1 + Math.floor(random() * 500);
-      if ((await call('add_funds', 'POST', `/payment/add_funds/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, BigInt(amount));
-    }],
-    [2, async (random) => {
-      const userId = users[Math.floor(random() * USERS)]!;
-      const found = await call('find_user', 'GET', `/payment/find_user/${userId}`);
-      if (found.status !== 200) return;
-      const amount = LARGEST - BigInt(found.body.credit as number);
-      if (amount <= 0n) return;
-      if ((await call('add_funds to the cap', 'POST', `/payment/add_funds/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, amount);
-    }],
-    [10, async (random) => {
-      const userId = users[Math.floor(random() * USERS)]!;
-      const found = await call('find_user', 'GET', `/payment/find_user/${userId}`);
-      if (found.status !== 200 || (found.body.credit as number) <= 0) return;
-      const amount = random() < 0.5 ? (found.body.credit as number) : 1 + Math.floor(random() * Math.min(500, found.body.credit as number));
-      if ((await call('pay', 'POST', `/payment/pay/${userId}/${amount}`)).status === 200) change(ledger.credit, userId, -BigInt(amount));
-    }],
+    ...numeric,
+    ...balanceMoves({
+      ids: items,
+      book: ledger.stock,
+      field: 'stock',
+      step: 50,
+      find: { kind: 'stock find', path: (id) => `/stock/find/${id}` },
+      add: { kind: 'stock add', path: (id, amount) => `/stock/add/${id}/${amount}` },
+      take: { kind: 'stock subtract', path: (id, amount) => `/stock/subtract/${id}/${amount}` },
+    }),
+    ...balanceMoves({
+      ids: users,
+      book: ledger.credit,
+      field: 'credit',
+      step: 500,
+      find: { kind: 'find_user', path: (id) => `/payment/find_user/${id}` },
+      add: { kind: 'add_funds', path: (id, amount) => `/payment/add_funds/${id}/${amount}` },
+      take: { kind: 'pay', path: (id, amount) => `/payment/pay/${id}/${amount}` },
+    }),
     [8, (random) => call('addItem', 'POST', `/orders/addItem/${orders[Math.floor(random() * ORDERS)]}/${items[Math.floor(random() * ITEMS)]}/${1 + Math.floor(random() * 3)}`)],
     [8, (random) => call('checkout', 'POST', `/orders/checkout/${orders[Math.floor(random() * ORDERS)]}`)],
     [4, (random) => {
       const orderId = orders[Math.floor(random() * ORDERS)]!;
       return Promise.all([call('checkout at once', 'POST', `/orders/checkout/${orderId}`), call('checkout at once', 'POST', `/orders/checkout/${orderId}`)]);
     }],
+    [6, (random) => call('find', 'GET', random() < 0.5 || !settings.batchInit ? `/orders/find/${orders[Math.floor(random() * ORDERS)]}` : `/stock/find/${Math.floor(random() * n)}`)],
   ];
-  moves.push([6, (random) => call('find', 'GET', random() < 0.5 || !settings.batchInit ? `/orders/find/${orders[Math.floor(random() * ORDERS)]}` : `/stock/find/${Math.floor(random() * n)}`)]);
-  // Without batch_init sizes, neither batch_init nor the numeric orders it makes (the first four moves).
-  if (!settings.batchInit) moves.splice(0, 4);
   const totalWeight = moves.reduce((sum, [weight]) => sum + weight, 0);
   const until = Date.now() + settings.durationMs;
   let besideRunning = settings.lastsUntil !== undefined;

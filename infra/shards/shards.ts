@@ -10,6 +10,7 @@ import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-mo
 import {
   movesToDrain,
   movesToFill,
+  newestMap,
   nextShard,
   type SlotMap,
   type SlotMove,
@@ -172,12 +173,13 @@ export class ShardsTool {
     const context: MoveContext = {
       data: SLOTTED_SERVICES[service],
       shards: pools,
-      publish: (map) => this.publish(service, map, pools, { now: false }),
+      // handOver saves each slot's map on every shard itself; this is the store's part, throttled.
+      publish: (map) => this.publishToStore(service, map, { now: false }),
       drainLimitMs: DRAIN_LIMIT_MS,
       sleep,
     };
     try {
-      await this.publish(service, start, pools, { now: true });
+      await this.publish(service, start, pools);
       // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
       await Promise.all([...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })));
       const resumed = await resumeMoves(context, start);
@@ -208,7 +210,7 @@ export class ShardsTool {
         this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
         moves.push(move);
       }
-      await this.publish(service, finish(map), pools, { now: true });
+      await this.publish(service, finish(map), pools);
       return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
     } finally {
       await endAll(pools);
@@ -228,12 +230,16 @@ export class ShardsTool {
   }
 
   /**
-   * Every shard keeps a copy of the map, at once (so a restart of the local Secrets Manager loses
-   * nothing, and functions refused by a shard find the newest there); Secrets Manager gets it
-   * `now`, or when it last got one `PUBLISH_EVERY_MS` ago.
+   * Every shard keeps a copy of the map (so a restart of the local Secrets Manager loses nothing,
+   * and functions refused by a shard find the newest there), and Secrets Manager gets it.
    */
-  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>, { now }: { now: boolean }): Promise<void> {
+  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
     await saveMapCopies(pools.values(), map);
+    await this.publishToStore(service, map, { now: true });
+  }
+
+  /** Secrets Manager gets the map `now`, or when it last got one `PUBLISH_EVERY_MS` ago. */
+  private async publishToStore(service: SlottedService, map: SlotMap, { now }: { now: boolean }): Promise<void> {
     if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) return;
     await publishSlotMap(this.secrets, this.prefix, service, map);
     this.publishedAt.set(service, Date.now());
@@ -247,8 +253,7 @@ export class ShardsTool {
     if (!published) throw new Error(`no slot map published for ${service}: is the stack running (npm start)?`);
     const pools = await this.pools(service, published);
     try {
-      const copies = await Promise.all([...pools.values()].map(readMapCopy));
-      return copies.reduce<SlotMap>((newest, copy) => (copy && copy.version > newest.version ? copy : newest), published);
+      return newestMap(published, ...(await Promise.all([...pools.values()].map(readMapCopy))))!;
     } finally {
       await endAll(pools);
     }
@@ -268,9 +273,9 @@ export class ShardsTool {
   }
 }
 
-/** A shard is dropped only when it owns, and is being given, no slot: whatever the map says, its own table has the last word. */
 const INVALID_CATALOG_NAME = '3D000';
 
+/** A shard is dropped only when it owns, and is being given, no slot: whatever the map says, its own table has the last word. */
 async function ownsNoSlot(name: string, secret: DatabaseSecret): Promise<void> {
   const sql = connectWith(secret);
   try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import { groupByShard } from '../sharding/shard';
 import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from './every-shard-or-none';
-import { ownsAllSlots, ownsForReading, ownsForWriting } from './owned-slots';
+import { ownsAllSlots, ownsForReading, ownsForWriting, updateIfOwned } from './owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
@@ -77,22 +77,15 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     find,
 
     async adjust(shards, { id, delta }) {
-      const changed = await onOwner(shards, id, async (sql, slot) => {
+      const changed = await onOwner(shards, id, (sql, slot) => {
         const balance = sql(spec.balance);
-        // The statement says whether the shard owns the slot, so that a move is retried on the new
-        // owner instead of being taken for a refusal (volatile, so the CTE is evaluated once).
-        const [row] = await sql<[{ owned: boolean; balance: number | null }]>`
-          with here as (select ${ownsForWriting(sql, slot)} as owned),
-          changed as (
-            update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
-            where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
-              and (select owned from here)
-            returning ${balance})
-          select (select owned from here) as owned, (select ${balance}::float8 from changed) as balance`;
-        if (!row.owned) throw new SlotMovedError(`${spec.noun} ${id}`);
-        return row.balance;
+        return updateIfOwned<{ balance: number }>(sql, slot, `${spec.noun} ${id}`, (owned) => sql`
+          update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
+          where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
+            and ${owned}
+          returning ${balance}::float8 as balance`);
       });
-      if (changed !== null) return changed;
+      if (changed) return changed.balance;
       // Not changed on the shard that owns it: missing, or refused by its bounds (find says which).
       const current = await find(shards, { id, columns: [spec.balance as Column, 'held'] });
       const free = current[spec.balance as Column];

@@ -1,7 +1,7 @@
 import type middy from '@middy/core';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { initialSlotMap, type SlotMap } from '../sharding/slots';
+import { initialSlotMap, newestMap, type SlotMap } from '../sharding/slots';
 import { isRefusedLogin } from './refused-login';
 import { readDatabaseSecret } from './database-secret-store';
 import { type DatabaseName, type DatabaseSecret, databaseSecretName } from './secrets';
@@ -86,7 +86,7 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
       slotMaps.newerThan(database, used.version),
       ...shards.indexes.map((shard) => readMapCopy(shards.at(shard)).catch(() => undefined)),
     ]);
-    const newest = copies.reduce<SlotMap>((best, copy) => (copy && copy.version > best.version ? copy : best), published!);
+    const newest = newestMap(published, ...copies)!;
     return newest === published ? published : slotMaps.learned(database, newest);
   };
   const attachDatabasesBefore = async (request: middy.Request): Promise<void> => {

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { parseSlotMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
+import { SlotMovedError } from './shards';
 import type { SlottedTable } from './slot-adoption';
 
 export type SlotState = 'owned' | 'fenced' | 'incoming';
@@ -31,6 +32,27 @@ export async function ownedSlots(tx: postgres.TransactionSql, slots: readonly nu
  */
 export function ownsForWriting(sql: postgres.Sql, slot: number): postgres.PendingQuery<postgres.Row[]> {
   return sql`slot_owned_here(${slot}::int)`;
+}
+
+/**
+ * Runs `update` (an update of one key of `slot`, with `owned` among its conditions) only if this
+ * shard owns the slot, under the slot's shared lock (`ownsForWriting`), and says which it was in
+ * the same statement: a write the shard refused is retried on the slot's new owner
+ * (`SlotMovedError`, `onOwner`), never taken for a write its own conditions refused (undefined).
+ */
+export async function updateIfOwned<Row extends postgres.Row>(
+  sql: postgres.Sql,
+  slot: number,
+  what: string,
+  update: (owned: postgres.PendingQuery<postgres.Row[]>) => postgres.PendingQuery<postgres.Row[]>,
+): Promise<Row | undefined> {
+  // slot_owned_here is volatile, so the CTE is evaluated once, before the update.
+  const [result] = await sql<[{ owned: boolean; row: Row | null }]>`
+    with here as (select ${ownsForWriting(sql, slot)} as owned),
+    changed as (${update(sql`(select owned from here)`)})
+    select (select owned from here) as owned, (select row_to_json(changed) from changed) as row`;
+  if (!result.owned) throw new SlotMovedError(what);
+  return result.row ?? undefined;
 }
 
 /** A condition for a statement that only reads a key of `slot`: true when this shard owns it, in the statement's snapshot. */

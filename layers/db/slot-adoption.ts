@@ -1,6 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
-import { initialSlotMap, type SlotMap } from '../sharding/slots';
+import { initialSlotMap, newestMap, type SlotMap } from '../sharding/slots';
 import { adoptInitialSlots, fillSlots, readMapCopy } from './owned-slots';
 import { publishSlotMap, readPublishedSlotMap } from './slot-map-store';
 
@@ -52,8 +52,7 @@ export async function ensureSlotMap(
   { shards, shardCount, secrets, prefix }: { shards: ReadonlyMap<number, postgres.Sql>; shardCount: number; secrets: SecretsManagerClient; prefix: string },
 ): Promise<SlotMap> {
   const { tables } = SLOTTED_SERVICES[service];
-  const known = [await readPublishedSlotMap(secrets, prefix, service), ...(await Promise.all([...shards.values()].map(readMapCopy)))];
-  let map = known.reduce<SlotMap | undefined>((newest, candidate) => (candidate && (!newest || candidate.version > newest.version) ? candidate : newest), undefined);
+  let map = newestMap(await readPublishedSlotMap(secrets, prefix, service), ...(await Promise.all([...shards.values()].map(readMapCopy))));
   if (!map) {
     map = initialSlotMap(shardCount);
     for (const shard of map.shards) {

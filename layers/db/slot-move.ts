@@ -11,7 +11,7 @@ export interface MoveContext {
   /** What the service keeps in its slots (`SLOTTED_SERVICES`). */
   readonly data: SlottedData;
   readonly shards: ReadonlyMap<number, postgres.Sql>;
-  /** Publishes a map (Secrets Manager); versions only go up. */
+  /** Publishes a map where the functions read it (Secrets Manager); may hold one back, as every shard has its copy already; versions only go up. */
   readonly publish: (map: SlotMap) => Promise<void>;
   /** How long a fenced slot may wait for the reservations on it to be decided before the move gives up on it for now. */
   readonly drainLimitMs: number;
@@ -84,8 +84,8 @@ async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Pro
   });
   // A move resumed after its publication finds the map saying so already.
   const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
-  await context.publish(next);
   await saveMapCopies(context.shards.values(), next);
+  await context.publish(next);
   await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
   await source.begin(async (tx) => {
     await forgetRows(tx, context.data, move.slot);

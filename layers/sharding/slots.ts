@@ -81,6 +81,11 @@ export function withSlotMoved(map: SlotMap, slot: number, shard: number): SlotMa
 }
 
 /** The next shard's number: never one used before, since a late instruction may still name a retired one. */
+/** The newest of several copies of one service's map (the published one, the shards' own), if any. */
+export function newestMap(...copies: readonly (SlotMap | undefined)[]): SlotMap | undefined {
+  return copies.reduce<SlotMap | undefined>((newest, copy) => (copy && (!newest || copy.version > newest.version) ? copy : newest), undefined);
+}
+
 export function nextShard(map: SlotMap): number {
   return Math.max(...map.shards, ...map.retired) + 1;
 }
