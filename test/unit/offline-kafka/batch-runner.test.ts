@@ -408,6 +408,76 @@ describe('commits', () => {
     });
   });
 
+  /** A runner committing at most every 250 ms, on a fake clock whose sleeps end when the test says so. */
+  const throttled = (signal?: AbortSignal) => {
+    const clock = { now: 0, sleeps: [] as number[], wake: [] as (() => void)[] };
+    const runner = createBatchRunner(
+      { functionKey: 'settle', source: { kind: 'self-managed', bootstrapServers: ['b:1'] }, batchSize: 10, maximumBatchingWindowMs: 0, commitEveryMs: 250 },
+      {
+        invoke: async () => {},
+        log: recordingLogger(),
+        signal,
+        now: () => clock.now,
+        sleep: (ms) => {
+          clock.sleeps.push(ms);
+          return new Promise<void>((resolve) => clock.wake.push(resolve));
+        },
+      },
+    );
+    return { runner, clock };
+  };
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('commits at most every commitEveryMs, what finished meanwhile together', async () => {
+    const { runner, clock } = throttled();
+    const calls: OffsetsByTopicPartition[] = [];
+    const commitsOf = (partition: number) => ({ ...heldCommitContext(partition, calls, []), commitOffsetsIfNecessary: async (offsets?: OffsetsByTopicPartition) => void calls.push(offsets!) });
+
+    await runner(commitsOf(0));
+    await settled();
+    expect(calls).toEqual([{ topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset: '2' }] }] }]);
+
+    clock.now = 100;
+    await runner(commitsOf(1));
+    clock.now = 200;
+    await runner(commitsOf(2));
+    await settled();
+    expect(calls).toHaveLength(1);
+    expect(clock.sleeps).toEqual([150]);
+
+    clock.now = 250;
+    clock.wake.shift()!();
+    await settled();
+    expect(calls[1]).toEqual({
+      topics: [
+        {
+          topic: TOPIC,
+          partitions: [
+            { partition: 1, offset: '2' },
+            { partition: 2, offset: '2' },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('commits what is pending at once when the member leaves, without waiting for the interval', async () => {
+    const stop = new AbortController();
+    const { runner, clock } = throttled(stop.signal);
+    const first = new FakeBatch(range(0, 2));
+    const second = new FakeBatch(range(2, 2));
+
+    await runner(first.context());
+    await settled();
+    clock.now = 10;
+    const context = second.context();
+    // Told to leave while its batch was being delivered.
+    await runner({ ...context, resolveOffset: (offset) => ((second.running = false), context.resolveOffset(offset)) });
+
+    expect(second.timeline).toEqual(['resolve 3', 'commit 4']);
+    expect(clock.sleeps).toEqual([240]);
+  });
+
   it('logs a failed commit and goes on; the records are delivered again by whoever owns the partition next', async () => {
     const batch = new FakeBatch(range(0, 2));
     const log = recordingLogger();
