@@ -17,7 +17,11 @@ function serviceOf(name: string | undefined): SlottedService {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const [command, target] = positionals;
   let prefix = values.prefix;
   let secrets: SecretsManagerClient;

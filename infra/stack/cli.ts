@@ -5,8 +5,31 @@ import { Stack } from './stack';
 
 const SUPERVISOR = 'supervisor';
 
+const SETTINGS = `settings (environment variables, read by npm start):
+  SHOP_INSTANCES            serverless-offline instances, 1-16 (2)
+  SHOP_ORDER_SHARDS, SHOP_STOCK_SHARDS, SHOP_PAYMENT_SHARDS   shards per service at first start, 1-16 (2)
+  SHOP_KAFKA_PARTITIONS     partitions per topic at first start (8)
+  SHOP_CHECKOUT_TIMEOUT_MS  how long a checkout may stay undecided before it is aborted
+  SHOP_LOG_RETENTION_S      how long finished 2PC log entries and participation records are kept
+  SHOP_DATA_DIR             where the databases and Kafka keep their data (.data)
+  SHOP_GATEWAY_PORT         the API's port (8000); the other ports: README, "Components and ports"
+  SHOP_OFFLINE_NODE_ARGS    extra Node.js options for the instances, e.g. "--cpu-prof --cpu-prof-dir=profiles"`;
+
+const USAGE: Record<string, string> = {
+  start: `npm start: starts PostgreSQL, Kafka, the local Secrets Manager, the function instances and the
+gateway, and runs in the foreground until Ctrl-C or npm stop; the API is then at http://localhost:8000
+(SHOP_GATEWAY_PORT).\n\n${SETTINGS}`,
+  stop: 'npm stop: stops the stack npm start runs (asks it to stop, or stops its parts when it is gone), from any shell.',
+  scale: 'npm run scale -- N: the running stack\'s function instances, up or down to N (1-16), while it serves.',
+  prepare: 'tsx infra/stack/cli.ts prepare: installs what a first npm start needs (the tools, Kafka\'s jars, the Secrets Manager venv), starting nothing.',
+};
+
 /** `start` runs the stack in the foreground until Ctrl-C or `npm stop`; `stop` ends it from anywhere. */
-async function main(command: string | undefined): Promise<void> {
+async function main(command: string | undefined, options: readonly string[]): Promise<void> {
+  if (options.includes('--help') || options.includes('-h')) {
+    console.log(USAGE[command ?? ''] ?? Object.values(USAGE).join('\n\n'));
+    return;
+  }
   const stack = new Stack(loadStackConfig(), consoleProgress);
   switch (command) {
     case 'prepare':
@@ -68,7 +91,7 @@ async function stopFromOutside(stack: Stack): Promise<void> {
   consoleProgress.step('stopped');
 }
 
-main(process.argv[2]).catch((error: unknown) => {
+main(process.argv[2], process.argv.slice(3)).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });
