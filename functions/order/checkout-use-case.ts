@@ -59,7 +59,7 @@ export interface CheckoutSettings {
 export type CheckoutOutcome =
   | { readonly kind: 'paid' }
   | { readonly kind: 'unknown order' }
-  | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string }
+  | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string; readonly by?: ParticipantId }
   | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' | 'keys kept moving' };
 
 /**
@@ -113,7 +113,12 @@ async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, or
   }
   if (decided?.abortReason === 'moved') return { kind: 'moved', order: false };
   if (decided && isBuyerRefusal(decided.abortReason)) {
-    return { kind: 'refused', reason: decided.abortReason, ...(decided.abortDetail ? { detail: decided.abortDetail } : {}) };
+    return {
+      kind: 'refused',
+      reason: decided.abortReason,
+      ...(decided.abortDetail ? { detail: decided.abortDetail } : {}),
+      ...(decided.refusedBy ? { by: decided.refusedBy } : {}),
+    };
   }
   return { kind: 'unavailable', why: 'not decided in time' };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ShardSet } from '../../layers/db/shards';
 import type { SlotMaps } from '../../layers/db/slot-maps';
-import { AppError, ConflictError, NotFoundError } from '../../layers/errors';
+import { ConflictError, NotFoundError, UnavailableError } from '../../layers/errors';
 import type { RouteResult } from '../../layers/http/router';
 import type { KafkaConnection } from '../../layers/config/kafka';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
@@ -25,11 +25,7 @@ export interface CheckoutDeps {
 }
 
 /** A checkout that could not be decided or confirmed in time: nothing taken, safe to retry (5xx by the API's rules). */
-export class CheckoutTimeoutError extends AppError {
-  constructor(message: string) {
-    super(message, 503);
-  }
-}
+export class CheckoutTimeoutError extends UnavailableError {}
 
 /** `POST /orders/checkout/{order_id}`: the checkout's use-case on the order's shard, its outcome as the API's reply. */
 export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
@@ -81,10 +77,11 @@ function replyFor(outcome: CheckoutOutcome, orderId: string): RouteResult {
     case 'paid':
       return { body: { order_id: orderId, paid: true } };
     case 'unknown order':
-      throw new NotFoundError(`order ${orderId} not found`);
+      throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
     case 'refused': {
       const message = `checkout of order ${orderId} aborted${outcome.detail ? `: ${outcome.detail}` : ''}`;
-      throw outcome.reason === 'not_found' ? new NotFoundError(message) : new ConflictError(message);
+      const code = refusalCode(outcome);
+      throw outcome.reason === 'not_found' ? new NotFoundError(message, { code }) : new ConflictError(message, { code });
     }
     case 'unavailable':
       throw new CheckoutTimeoutError(
@@ -96,4 +93,11 @@ function replyFor(outcome: CheckoutOutcome, orderId: string): RouteResult {
         }[outcome.why],
       );
   }
+}
+
+/** What was missing, by who refused: stock (an item) or payment (a user); the bare refusal for entries logged before the log named the participant. */
+function refusalCode({ reason, by }: Extract<CheckoutOutcome, { kind: 'refused' }>): string {
+  const side = by === undefined ? undefined : by.startsWith('stock-') ? 'stock' : 'payment';
+  if (reason === 'not_found') return side === undefined ? 'not_found' : side === 'stock' ? 'item_not_found' : 'user_not_found';
+  return side === undefined ? 'insufficient' : side === 'stock' ? 'insufficient_stock' : 'insufficient_credit';
 }

@@ -43,7 +43,7 @@ export async function findOrder(orders: ShardSet, orderId: string): Promise<Orde
              ${ownsForReading(sql, slot)} as owned
       from (select 1) as one left join orders on order_id = ${orderId}`;
     if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
-    if (row!.user_id === null || row!.user_id === undefined) throw new NotFoundError(`order ${orderId} not found`);
+    if (row!.user_id === null || row!.user_id === undefined) throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
     return { order_id: orderId, paid: row!.paid!, items: Object.entries(row!.items!), user_id: row!.user_id, total_cost: row!.total_cost! };
   });
 }
@@ -61,7 +61,7 @@ export interface ItemToAdd {
 
 export async function addItem(orders: ShardSet, { orderId, itemId, quantity, price }: ItemToAdd): Promise<number> {
   const cost = price * quantity;
-  if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`);
+  if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`, { code: 'amount_too_large' });
   const changed = await onOwner(orders, orderId, (sql, slot) =>
     updateIfOwned<{ total_cost: number }>(sql, slot, `order ${orderId}`, (owned) => sql`
       update orders
@@ -82,10 +82,10 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
     if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
     return row!;
   });
-  if (order.paid === null) throw new NotFoundError(`order ${orderId} not found`);
-  if (order.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`);
-  if (order.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`);
-  throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`);
+  if (order.paid === null) throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
+  if (order.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`, { code: 'order_paid' });
+  if (order.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`, { code: 'order_in_checkout' });
+  throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`, { code: 'amount_too_large' });
 }
 
 const SLICE = 20_000;

@@ -44,9 +44,10 @@ interface TransactionRow {
   acked: ParticipantId[];
   abort_reason: AbortReason | null;
   abort_detail: string | null;
+  refused_by: ParticipantId | null;
 }
 
-const COLUMNS = ['txn_id', 'order_id', 'state', 'participants', 'yes', 'acked', 'abort_reason', 'abort_detail'];
+const COLUMNS = ['txn_id', 'order_id', 'state', 'participants', 'yes', 'acked', 'abort_reason', 'abort_detail', 'refused_by'];
 
 function toTransaction(row: TransactionRow): Transaction {
   return {
@@ -58,6 +59,7 @@ function toTransaction(row: TransactionRow): Transaction {
     acked: row.acked,
     ...(row.abort_reason === null ? {} : { abortReason: row.abort_reason }),
     ...(row.abort_detail === null ? {} : { abortDetail: row.abort_detail }),
+    ...(row.refused_by === null ? {} : { refusedBy: row.refused_by }),
   };
 }
 
@@ -254,6 +256,7 @@ export function saveTransactions(
     acked: txn.acked,
     abort_reason: txn.abortReason ?? null,
     abort_detail: txn.abortDetail ?? null,
+    refused_by: txn.refusedBy ?? null,
     decided: decided.has(txn.txnId),
     completed: txn.state !== 'preparing' && isComplete(txn),
   }));
@@ -265,10 +268,11 @@ export function saveTransactions(
         acked = array(select jsonb_array_elements_text(r.acked)),
         abort_reason = r.abort_reason,
         abort_detail = r.abort_detail,
+        refused_by = r.refused_by,
         decided_at = case when r.decided then now() else t.decided_at end,
         completed_at = case when r.completed then coalesce(t.completed_at, now()) else null end
     from jsonb_to_recordset(${sql.json(records as never)}) as r(
-      txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, decided boolean, completed boolean)
+      txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, refused_by text, decided boolean, completed boolean)
     where t.txn_id = r.txn_id`);
   const decisions = changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
   if (decisions.length > 0) {

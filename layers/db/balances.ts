@@ -57,7 +57,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
                ${ownsForReading(sql, slot)} as owned
         from (select 1) as one left join ${sql(spec.table)} on ${sql(spec.id)} = ${id}`;
       if (!row!.owned) throw new SlotMovedError(`${spec.noun} ${id}`);
-      if (!row!.found) throw new NotFoundError(`${spec.noun} ${id} not found`);
+      if (!row!.found) throw new NotFoundError(`${spec.noun} ${id} not found`, { code: `${spec.noun}_not_found` });
       return Object.fromEntries(columns.map((column) => [column, Number(row![column])])) as Record<(typeof columns)[number], number>;
     });
 
@@ -94,6 +94,7 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
           ? `${spec.noun} ${id} ${spec.shortfall(free, -delta)}`
           : `adding ${delta} to ${spec.noun} ${id} would exceed the largest ${spec.balance}, ${MAX_AMOUNT}: it has ${free}` +
               (current.held ? `, and ${current.held} more is held by checkouts in flight and may come back` : ''),
+        { code: delta < 0 ? `insufficient_${spec.balance}` : 'amount_too_large' },
       );
     },
 

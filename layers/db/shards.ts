@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { intEnv } from '../config/env';
-import { AppError } from '../errors';
+import { UnavailableError } from '../errors';
 import { FUNCTION_SESSION_BOUNDS } from './bounded-locks';
 import { ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
@@ -29,9 +29,9 @@ export interface Rerouting {
 }
 
 /** A shard did not own the slot of a key it was asked about: a stale map, or a move in progress. Retried by `onOwner`. */
-export class SlotMovedError extends AppError {
+export class SlotMovedError extends UnavailableError {
   constructor(what: string) {
-    super(`${what} is on a shard being moved; nothing was changed, retry`, 503);
+    super(`${what} is on a shard being moved; nothing was changed, retry`);
   }
 }
 

@@ -1,43 +1,60 @@
 /**
- * The one error hierarchy of the system. An `AppError` carries the HTTP status it maps to and
+ * The one error hierarchy of the system. An `AppError` carries the HTTP status it maps to, a
+ * stable `code` a program can act on (`insufficient_stock`, `order_paid`, `unavailable`, …) and
  * a message safe to show a client; anything else is an infrastructure fault and becomes a
  * generic 500.
  */
+export interface AppErrorOptions extends ErrorOptions {
+  /** What went wrong, for programs: lower-case words joined by '_', stable across releases. */
+  readonly code?: string;
+}
+
 export class AppError extends Error {
+  readonly code: string;
+
   constructor(
     message: string,
     readonly status: number,
-    options?: ErrorOptions,
+    options?: AppErrorOptions,
+    defaultCode = 'error',
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.code = options?.code ?? defaultCode;
   }
 }
 
 /** A malformed request: a path parameter that is not what the contract allows. */
 export class BadRequestError extends AppError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, 400, options);
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 400, options, 'bad_request');
   }
 }
 
 /** A request without the credentials its route needs (the live view's token on AWS). */
 export class UnauthorizedError extends AppError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, 401, options);
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 401, options, 'unauthorized');
   }
 }
 
-/** The item, user or order does not exist. */
+/** The item, user or order does not exist (`item_not_found`, `user_not_found`, `order_not_found`, …). */
 export class NotFoundError extends AppError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, 404, options);
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 404, options, 'not_found');
   }
 }
 
-/** Well formed, but a business rule refuses it (not enough stock, credit, an order already paid). */
+/** Well formed, but a business rule refuses it (`insufficient_stock`, `insufficient_credit`, `order_paid`, …). */
 export class ConflictError extends AppError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, 409, options);
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 409, options, 'conflict');
+  }
+}
+
+/** Nothing was changed and the same request may well succeed in a moment (a moving shard, a checkout not decided in time). */
+export class UnavailableError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 503, options, 'unavailable');
   }
 }

@@ -8,31 +8,40 @@ import { describe, logger } from '../logging/logger';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
+/** How long a client is told to wait before trying a 503 again: a moving slot, a restarting shard or broker take about that long. */
+export const RETRY_AFTER_S = 1;
+
+/** An error reply: a message for people, a stable code for programs; a 503 also says when to try again. */
+export function errorReply(status: number, code: string, message: string): APIGatewayProxyStructuredResultV2 {
+  const reply = jsonReply(status, { error: message, code });
+  return status === 503 ? { ...reply, headers: { ...reply.headers, 'retry-after': String(RETRY_AFTER_S) } } : reply;
+}
+
 /**
- * Maps the error hierarchy to replies in one place: an `AppError` shows its own message and
+ * Maps the error hierarchy to replies in one place: an `AppError` shows its own message, code and
  * status; a database or the broker out of reach, or a lock waited for past its bound, is a 503
- * (try again); anything else is logged whole and answered with a generic 500. No internal
- * detail (SQL, hosts, stack traces) ever reaches a client.
+ * `unavailable` (try again); anything else is logged whole and answered with a generic 500
+ * `internal`. No internal detail (SQL, hosts, stack traces) ever reaches a client.
  */
 export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const httpErrorHandlerOnError = async (request: Request): Promise<void> => {
     const { error } = request;
     if (error instanceof AppError) {
-      request.response = jsonReply(error.status, { error: error.message });
+      request.response = errorReply(error.status, error.code, error.message);
       return;
     }
     if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) {
       logger.warn('lock wait bounded', { route: request.event.routeKey, error: describe(error) });
-      request.response = jsonReply(503, { error: 'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry' });
+      request.response = errorReply(503, 'unavailable', 'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry');
       return;
     }
     if (isUnavailable(error)) {
       logger.warn('unavailable', { route: request.event.routeKey, error: describe(error) });
-      request.response = jsonReply(503, { error: 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry' });
+      request.response = errorReply(503, 'unavailable', 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry');
       return;
     }
     logger.error('internal error', { route: request.event.routeKey, error: describe(error), stack: (error as Error | null)?.stack });
-    request.response = jsonReply(500, { error: 'internal error; the request changed nothing it reported and is safe to retry' });
+    request.response = errorReply(500, 'internal', 'internal error; the request changed nothing it reported and is safe to retry');
   };
   return { onError: httpErrorHandlerOnError };
 }

@@ -17,7 +17,7 @@ export type Route<Deps> = (
 export function router<Deps>(routes: Readonly<Record<string, Route<Deps>>>) {
   return async (event: APIGatewayProxyEventV2, deps: Deps): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = routes[event.routeKey];
-    if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
+    if (!route) throw new NotFoundError(`no route ${event.routeKey}`, { code: 'no_such_route' });
     const result = await route(event.pathParameters ?? {}, deps);
     const status = result.status ?? 200;
     if ('contentType' in result) return { statusCode: status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store' }, body: result.body };

@@ -13,6 +13,8 @@ export interface Transaction {
   readonly acked: readonly ParticipantId[];
   readonly abortReason?: AbortReason;
   readonly abortDetail?: string;
+  /** The participant whose no vote aborted it (absent when it was aborted for another reason). */
+  readonly refusedBy?: ParticipantId;
 }
 
 export interface CoordinatorStep {
@@ -55,6 +57,7 @@ export function coordinatorStep(txn: Transaction, result: Result): CoordinatorSt
         state: 'aborted',
         abortReason: result.refusal ?? 'rolled_back',
         ...(result.detail === undefined ? {} : { abortDetail: result.detail }),
+        refusedBy: participant,
       };
       return { txn: aborted, decided: 'abort', send: instruct(aborted, 'rollback', aborted.participants) };
     }

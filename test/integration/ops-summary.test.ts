@@ -89,5 +89,5 @@ it('counts a committed and a refused checkout, and shows the committed one’s d
 it('says so when a transaction is not in the log', async () => {
   const reply = await shop.request('GET', '/ops/transactions/no-such-transaction');
   expect(reply.status).toBe(404);
-  expect(reply.body).toEqual({ error: expect.stringContaining('transaction no-such-transaction is not in the log') });
+  expect(reply.body).toEqual({ error: expect.stringContaining('transaction no-such-transaction is not in the log'), code: 'transaction_not_found' });
 });

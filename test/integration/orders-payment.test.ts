@@ -20,6 +20,7 @@ describe('payment API through the gateway', () => {
 
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(/has 5 credit, less than the 6/);
+    expect(refused.body.code).toBe('insufficient_credit');
     expect(await shop.credit(userId)).toBe(5);
   });
 
@@ -139,6 +140,7 @@ describe('checkout', () => {
 
     expect(reply.status).toBe(409);
     expect(reply.body.error).toMatch(/has 1 in stock/);
+    expect(reply.body.code).toBe('insufficient_stock');
     expect([await shop.stock(item), await shop.credit(userId), (await shop.order(orderId)).paid]).toEqual([1, 100, false]);
   });
 
@@ -147,7 +149,8 @@ describe('checkout', () => {
     const item = await itemWith(3, 10);
     const orderId = await orderOf(userId, [[item, 2]]);
 
-    expect((await shop.request('POST', `/orders/checkout/${orderId}`)).status).toBe(409);
+    const refused = await shop.request<Body>('POST', `/orders/checkout/${orderId}`);
+    expect([refused.status, refused.body.code]).toEqual([409, 'insufficient_credit']);
     expect([await shop.stock(item), await shop.credit(userId)]).toEqual([10, 5]);
 
     await shop.addFunds(userId, 1);

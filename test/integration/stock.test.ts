@@ -2,7 +2,7 @@ import { shop } from './support/shop';
 import { publishedMap } from './support/slots';
 import { connectTo } from './support/stack';
 
-type ItemReply = { item_id: string; stock: number; price: number; error: string };
+type ItemReply = { item_id: string; stock: number; price: number; error: string; code: string };
 
 async function createItem(price: number): Promise<string> {
   const created = await shop.request<ItemReply>('POST', `/stock/item/create/${price}`);
@@ -38,6 +38,7 @@ describe('stock API through the gateway', () => {
 
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(/fewer than the 3/);
+    expect(refused.body.code).toBe('insufficient_stock');
     expect((await shop.request('GET', `/stock/find/${itemId}`)).body).toEqual({ stock: 2, price: 1 });
   });
 

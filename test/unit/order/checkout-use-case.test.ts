@@ -205,8 +205,8 @@ describe('checkOut', () => {
       announcements: [announce('t1', 'aborted', true)],
     });
     const refusal = ports.log.read;
-    ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', acked: [...participants] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock' });
+    ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', refusedBy: 'stock-0', acked: [...participants] });
+    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock', by: 'stock-0' });
     expect(log.size).toBe(1);
   });
 
