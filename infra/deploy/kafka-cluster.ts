@@ -16,7 +16,7 @@ export function mskClusterArn(parameters: DeployParameters): TemplateString {
  * cluster's own ARN (`...:cluster/<name>/<uuid>` → `...:topic/<name>/<uuid>/<topic>`).
  */
 export function clusterResourceArn(clusterArn: TemplateString, kind: 'topic' | 'group', name: string): TemplateString {
-  if (typeof clusterArn === 'string') return clusterArn.replace(':cluster/', `:${kind}/`) + `/${name}`;
+  if (typeof clusterArn === 'string') return `${clusterArn.replace(':cluster/', `:${kind}/`)}/${name}`;
   const split = { 'Fn::Split': [':cluster/', clusterArn] } as const;
   return {
     'Fn::Join': ['', [{ 'Fn::Select': [0, split] }, `:${kind}/`, { 'Fn::Select': [1, split] }, `/${name}`]],

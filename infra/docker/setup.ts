@@ -48,7 +48,14 @@ async function prepareDatabase(
 async function createTopics(config: StackConfig, brokers: string): Promise<void> {
   const admin = new Kafka({ clientId: 'shop-setup', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 5 } }).admin();
   try {
-    await waitFor('kafka', async () => (await admin.connect(), true), { timeoutMs: READY_TIMEOUT_MS });
+    await waitFor(
+      'kafka',
+      async () => {
+        await admin.connect();
+        return true;
+      },
+      { timeoutMs: READY_TIMEOUT_MS },
+    );
     const created = await ensureTopics(admin, { topics: Object.values(TOPICS), partitions: config.kafkaPartitions, replicationFactor: 1 });
     progress.step(`setup: kafka topics ready${created.length > 0 ? ` (created ${created.join(', ')})` : ''}`);
   } finally {

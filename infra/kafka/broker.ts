@@ -110,9 +110,9 @@ export class KafkaBroker {
     fs.mkdirSync(path.dirname(this.propertiesFile), { recursive: true });
     fs.writeFileSync(
       this.propertiesFile,
-      Object.entries(properties)
+      `${Object.entries(properties)
         .map(([key, value]) => `${key}=${value}`)
-        .join('\n') + '\n',
+        .join('\n')}\n`,
     );
   }
 

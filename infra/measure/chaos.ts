@@ -30,6 +30,7 @@ interface Outcome {
 interface Fault {
   readonly name: string;
   /** applies the fault and undoes it; resolves when the component is back; may say what it saw */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most faults have nothing to say and simply return
   readonly run: (stack: Stack, shop: ShopUnderLoad) => Promise<string | void>;
 }
 

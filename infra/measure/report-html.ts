@@ -10,7 +10,7 @@ interface Series {
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2'];
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A line chart as inline SVG: no script, no network, opens anywhere. */
 function lineChart(title: string, unit: string, series: readonly Series[]): string {
@@ -36,7 +36,7 @@ function lineChart(title: string, unit: string, series: readonly Series[]): stri
   let legendX = pad.left;
   const legend = series
     .map((s) => {
-      const entry = `<rect x="${legendX}" y="6" width="12" height="12" fill="${s.color}"/><text x="${legendX + 16}" y="16" font-size="12">${escape(s.name)}</text>`;
+      const entry = `<rect x="${legendX}" y="6" width="12" height="12" fill="${s.color}"/><text x="${legendX + 16}" y="16" font-size="12">${escapeHtml(s.name)}</text>`;
       legendX += 16 + s.name.length * 7 + 24;
       return entry;
     })
@@ -48,9 +48,9 @@ function lineChart(title: string, unit: string, series: readonly Series[]): stri
   const axes =
     `<line x1="${pad.left}" x2="${width - pad.right}" y1="${height - pad.bottom}" y2="${height - pad.bottom}" stroke="#9ca3af"/>` +
     `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 6}" text-anchor="middle" font-size="12">second of the run (s)</text>` +
-    `<text transform="rotate(-90)" x="${-plotMiddle}" y="14" text-anchor="middle" font-size="12">${escape(unit)}</text>`;
-  return `<figure><figcaption>${escape(title)} (${escape(unit)}, by second of the run)</figcaption>
-<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${grid}${axes}${xTicks}${lines}${legend}</svg></figure>`;
+    `<text transform="rotate(-90)" x="${-plotMiddle}" y="14" text-anchor="middle" font-size="12">${escapeHtml(unit)}</text>`;
+  return `<figure><figcaption>${escapeHtml(title)} (${escapeHtml(unit)}, by second of the run)</figcaption>
+<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">${grid}${axes}${xTicks}${lines}${legend}</svg></figure>`;
 }
 
 /** Horizontal bars, one per entry, labelled with their values. */
@@ -65,12 +65,12 @@ function barChart(title: string, unit: string, bars: Readonly<Record<string, num
   const rows = entries
     .map(([name, value], i) => {
       const y = pad.top + i * rowHeight;
-      return `<text x="${pad.left - 8}" y="${y + 16}" text-anchor="end" font-size="12">${escape(name)}</text><rect x="${pad.left}" y="${y + 4}" width="${barWidth(value).toFixed(1)}" height="16" fill="${COLORS[i % COLORS.length]}"/><text x="${(pad.left + barWidth(value) + 6).toFixed(1)}" y="${y + 16}" font-size="12">${value}</text>`;
+      return `<text x="${pad.left - 8}" y="${y + 16}" text-anchor="end" font-size="12">${escapeHtml(name)}</text><rect x="${pad.left}" y="${y + 4}" width="${barWidth(value).toFixed(1)}" height="16" fill="${COLORS[i % COLORS.length]}"/><text x="${(pad.left + barWidth(value) + 6).toFixed(1)}" y="${y + 16}" font-size="12">${value}</text>`;
     })
     .join('');
-  const axis = `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escape(unit)}</text>`;
-  return `<figure><figcaption>${escape(title)} (${escape(unit)})</figcaption>
-<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">${rows}${axis}</svg></figure>`;
+  const axis = `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">${escapeHtml(unit)}</text>`;
+  return `<figure><figcaption>${escapeHtml(title)} (${escapeHtml(unit)})</figcaption>
+<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">${rows}${axis}</svg></figure>`;
 }
 
 /** A self-contained HTML report of a benchmark run: summary table, the charts by second, and CPU by component. */
@@ -82,11 +82,11 @@ export function htmlReport(
 ): string {
   const statuses = [...new Set(seconds.flatMap((s) => Object.keys(s.statuses)))].sort();
   const rows = Object.entries(summary)
-    .map(([key, value]) => `<tr><th>${escape(key)}</th><td>${escape(String(value))}</td></tr>`)
+    .map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td>${escapeHtml(String(value))}</td></tr>`)
     .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#111}table{border-collapse:collapse}th,td{padding:.25rem .75rem;border-bottom:1px solid #e5e7eb;text-align:left}figure{margin:2rem 0}figcaption{font-weight:600;margin-bottom:.5rem}</style>
-</head><body><h1>${escape(title)}</h1><table>${rows}</table>
+</head><body><h1>${escapeHtml(title)}</h1><table>${rows}</table>
 ${lineChart('Throughput', 'replies per second', [
   { name: 'all replies', color: COLORS[0]!, values: seconds.map((s) => s.requests) },
   { name: 'committed checkouts', color: COLORS[2]!, values: seconds.map((s) => s.committed), dashed: true },

@@ -81,7 +81,8 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
     const ms = Date.now() - started;
     calls++;
     slowestMs = Math.max(slowestMs, ms);
-    (statuses[kind] ??= {})[reply.status] = (statuses[kind]![reply.status] ?? 0) + 1;
+    statuses[kind] ??= {};
+    statuses[kind][reply.status] = (statuses[kind][reply.status] ?? 0) + 1;
     if (ms > settings.boundMs) violations.push(`${method} ${path} took ${ms} ms (bound ${settings.boundMs} ms), answered ${reply.status}`);
     if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503)) violations.push(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 200)}`);
     return reply;
@@ -177,7 +178,11 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
       const random = seededRandom(settings.seed * 1_000 + caller);
       while (Date.now() < until || besideRunning) {
         let roll = random() * totalWeight;
-        const move = moves.find(([weight]) => (roll -= weight) < 0) ?? moves.at(-1)!;
+        const move =
+          moves.find(([weight]) => {
+            roll -= weight;
+            return roll < 0;
+          }) ?? moves.at(-1)!;
         await move[1](random);
       }
     }),

@@ -58,7 +58,8 @@ export function spreadPartitions(
   const assignment = new Map<string, Record<string, number[]>>(chosen.map((memberId) => [memberId, {}]));
   partitions.forEach(({ topic, partition }, index) => {
     const topics = assignment.get(chosen[index % chosen.length]!)!;
-    (topics[topic] ??= []).push(partition);
+    topics[topic] ??= [];
+    topics[topic].push(partition);
   });
   return assignment;
 }

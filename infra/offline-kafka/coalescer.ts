@@ -39,8 +39,12 @@ export function coalescingInvoker(invoke: (event: KafkaEvent) => Promise<void>, 
     batch.sent = true;
     if (pending === batch) pending = undefined;
     invoke(batch.event).then(
-      () => batch.settle.forEach(({ resolve }) => resolve()),
-      (error: unknown) => batch.settle.forEach(({ reject }) => reject(error)),
+      () => {
+        for (const { resolve } of batch.settle) resolve();
+      },
+      (error: unknown) => {
+        for (const { reject } of batch.settle) reject(error);
+      },
     );
   };
 

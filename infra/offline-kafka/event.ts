@@ -145,7 +145,8 @@ export function groupRecords(records: readonly KafkaEventRecord[]): KafkaEventRe
   const grouped: KafkaEventRecords = {};
   for (const record of records) {
     const key = recordsKey(record.topic, record.partition);
-    (grouped[key] ??= []).push(record);
+    grouped[key] ??= [];
+    grouped[key].push(record);
   }
   return grouped;
 }

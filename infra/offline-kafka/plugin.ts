@@ -126,7 +126,7 @@ export class OfflineKafkaPlugin {
 
   /** For plain `serverless offline`, whose hooks give no moment between "listening" and "exiting". */
   async startWhenLambdaListens(): Promise<void> {
-    let endpoint;
+    let endpoint: ReturnType<typeof resolveLambdaEndpoint>;
     try {
       endpoint = resolveLambdaEndpoint(this.cliOptions, this.serverless.service.custom);
     } catch (error) {

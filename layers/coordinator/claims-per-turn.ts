@@ -33,17 +33,24 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
       (orders) => {
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);
-          settle.forEach(({ resolve }, index) => resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null, routed_by: null } : order));
+          for (const [index, { resolve }] of settle.entries()) {
+            resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null, routed_by: null } : order);
+          }
         }
       },
-      (error: unknown) => batch.forEach(({ settle }) => settle.forEach(({ reject }) => reject(error))),
+      (error: unknown) => {
+        for (const { settle } of batch.values()) for (const { reject } of settle) reject(error);
+      },
     );
   };
 
   return (sql, { orderId, txnId, slot, maps }) =>
     new Promise((resolve, reject) => {
       let byMaps = gathering.get(sql);
-      if (!byMaps) gathering.set(sql, (byMaps = new Map()));
+      if (!byMaps) {
+        byMaps = new Map();
+        gathering.set(sql, byMaps);
+      }
       let batch = byMaps.get(maps);
       if (!batch) {
         const created = new Map<string, Waiting>();

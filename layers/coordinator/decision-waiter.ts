@@ -95,7 +95,8 @@ export class DecisionWaiter {
       subscribed.catch(() => {
         if (this.listening.get(sql) === created) this.listening.delete(sql);
       });
-      this.listening.set(sql, (listening = created));
+      listening = created;
+      this.listening.set(sql, created);
     }
     clearTimeout(listening.idle);
     listening.waiters++;

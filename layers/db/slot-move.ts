@@ -47,7 +47,9 @@ export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly
  */
 export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMove): Promise<MoveResult> {
   const source = shard(context, move.from);
-  const target = shard(context, move.to);
+  // Throws unless the target is known too, before the source is fenced: a fence with nowhere to
+  // hand the slot would refuse it until resumeMoves undid the move.
+  shard(context, move.to);
   const started = Date.now();
   const fence = await fenceSlot(source, move.slot);
   if (fence === 'busy') return { moved: false, reason: `slot ${move.slot} was held by a long transaction (a batch_init?) for over ${FENCE_WAIT_MS} ms` };

@@ -40,7 +40,7 @@ export function tokenAccess(secretName: string | undefined): middy.MiddlewareObj
     }));
 
   const checkTokenBefore = async (request: Request) => {
-    let decision;
+    let decision: ReturnType<typeof accessDecision>;
     try {
       decision = accessDecision(request.event, await read());
     } catch (error) {

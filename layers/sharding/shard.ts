@@ -23,7 +23,10 @@ export function groupByShard<T>(items: readonly T[], idOf: (item: T) => string, 
   for (const item of items) {
     const shard = shardOfId(idOf(item));
     let group = groups.get(shard);
-    if (!group) groups.set(shard, (group = []));
+    if (!group) {
+      group = [];
+      groups.set(shard, group);
+    }
     group.push(item);
   }
   return new Map([...groups].sort(([a], [b]) => a - b));

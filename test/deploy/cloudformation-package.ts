@@ -10,6 +10,7 @@ const SERVERLESS = path.join(ROOT, 'node_modules/.bin/serverless');
 const NO_NETWORK = 'http://127.0.0.1:9';
 
 export interface Template {
+  // biome-ignore lint/suspicious/noExplicitAny: the tests walk CloudFormation's free-form properties by path
   Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: unknown }>;
 }
 

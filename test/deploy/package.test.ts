@@ -251,6 +251,7 @@ describe('serverless package --stage aws, on existing infrastructure', () => {
 
   it('grants the secrets by their names and the topics by their ARNs', () => {
     expect(grantsFor(template, 'secretsmanager:GetSecretValue')).toContainEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's own substitution syntax
       'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:shop/aws/db/order-0-??????',
     });
     expect(grantsFor(template, 'kafka-cluster:ReadData')).toContain(

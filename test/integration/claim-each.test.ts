@@ -4,7 +4,7 @@ import { abortIfUndecided } from '../../layers/coordinator/coordination';
 import { claimOrReadEach } from '../../layers/coordinator/transactions';
 import { ownerOf, slotOf, type SlotMap } from '../../layers/sharding/slots';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
-import { connectTo, stackConfig } from './support/stack';
+import { connectTo } from './support/stack';
 import { publishedMap } from './support/slots';
 
 /**

@@ -2,7 +2,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { ProcessRegistry } from '../../infra/stack/processes';
 import { eventually } from './support/eventually';
 import { freeze } from './support/freeze';
-import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
+import { checkoutInFlight, itemWith, orderOf, userWith } from './support/shop';
 import { gatewayUrl, stackConfig } from './support/stack';
 
 /**

@@ -202,7 +202,7 @@ describe('docker-compose.yml', () => {
       expect(gatewayVolume).toBe(setupVolume);
       expect(path.dirname(setupFile)).toBe(setupDir);
       expect(service(gateway).command?.join(' ')).toContain(`-c ${gatewayDir}/${path.basename(setupFile)}`);
-      expect(rendered).toMatch(new RegExp(`listen 0\.0\.0\.0:${config.ports.gateway} `));
+      expect(rendered).toMatch(new RegExp(`listen 0\\.0\\.0\\.0:${config.ports.gateway} `));
       for (const instance of offlineInstances(config)) expect(rendered).toContain(`server ${instance.name}:${instance.httpPort} `);
       expect(rendered).not.toContain('127.0.0.1');
     });

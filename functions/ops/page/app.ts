@@ -20,13 +20,13 @@ const $ = <E extends HTMLElement>(selector: string): E => {
 };
 
 const text = (value: unknown): string => (value === null || value === undefined ? '–' : String(value));
-const escape = (value: unknown): string =>
+const escapeHtml = (value: unknown): string =>
   text(value).replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
 const seconds = (ms: number | null): string => (ms === null ? '–' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const count = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : value.toLocaleString('en'));
 /** A decimal string (a sum that may pass 2^53) with thousands separators, exactly. */
 const exact = (value: string | undefined): string => (value === undefined ? '–' : value.replace(/\B(?=(\d{3})+(?!\d))/g, ','));
-const txnLink = (txnId: string): string => `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escape(txnId)}">${escape(txnId)}</a>`;
+const txnLink = (txnId: string): string => `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escapeHtml(txnId)}">${escapeHtml(txnId)}</a>`;
 
 function table(selector: string, headers: string[], rows: string[][], empty: string): void {
   $(selector).innerHTML = rows.length
@@ -87,20 +87,20 @@ function render(summary: OpsSummary): void {
   table(
     '#undecided',
     ['transaction', 'order', 'age'],
-    summary.undecided.map((txn) => [txnLink(txn.txnId), escape(txn.orderId), seconds(txn.ageMs)]),
+    summary.undecided.map((txn) => [txnLink(txn.txnId), escapeHtml(txn.orderId), seconds(txn.ageMs)]),
     'none: every transaction is decided',
   );
   table(
     '#unacknowledged',
     ['transaction', 'decision', 'decided', 'waiting for'],
-    summary.oldestUnacknowledged.map((txn) => [txnLink(txn.txnId), escape(txn.state), `${seconds(txn.decidedAgoMs)} ago`, escape(txn.missing.join(', '))]),
+    summary.oldestUnacknowledged.map((txn) => [txnLink(txn.txnId), escapeHtml(txn.state), `${seconds(txn.decidedAgoMs)} ago`, escapeHtml(txn.missing.join(', '))]),
     'none: every decision is acknowledged',
   );
   table(
     '#dead-letters',
     ['parked', 'reason', 'from', 'key'],
-    summary.deadLetters.latest.map((letter) => [new Date(letter.at).toISOString(), escape(letter.reason), escape(letter.source), escape(letter.key)]),
-    summary.deadLetters.error ? `could not be read: ${escape(summary.deadLetters.error)}` : 'none',
+    summary.deadLetters.latest.map((letter) => [new Date(letter.at).toISOString(), escapeHtml(letter.reason), escapeHtml(letter.source), escapeHtml(letter.key)]),
+    summary.deadLetters.error ? `could not be read: ${escapeHtml(summary.deadLetters.error)}` : 'none',
   );
   const lagByGroup = new Map<string, NonNullable<OpsSummary['consumerLag']>>();
   for (const lag of summary.consumerLag ?? []) lagByGroup.set(`${lag.group} ${lag.topic}`, [...(lagByGroup.get(`${lag.group} ${lag.topic}`) ?? []), lag]);
@@ -113,9 +113,9 @@ function render(summary: OpsSummary): void {
       const largest = partitions.reduce((max, lag) => (lag.lag > max.lag ? lag : max));
       const held = holders.get(group);
       return [
-        escape(group),
-        escape(topic),
-        held ? escape(held.holders.map((holder) => `${holder.instance} (${holder.partitions})`).join(', ') || 'nobody') + (held.standingBy ? `; ${held.standingBy} standing by` : '') : '–',
+        escapeHtml(group),
+        escapeHtml(topic),
+        held ? escapeHtml(held.holders.map((holder) => `${holder.instance} (${holder.partitions})`).join(', ') || 'nobody') + (held.standingBy ? `; ${held.standingBy} standing by` : '') : '–',
         count(partitions.reduce((sum, lag) => sum + lag.lag, 0)),
         `${count(largest.lag)} (${largest.partition})`,
         `<details><summary>${partitions.length} partitions</summary>${partitions.map((lag) => `${lag.partition}: ${count(lag.committed)} of ${count(lag.end)}, lag ${count(lag.lag)}`).join('<br>')}</details>`,
@@ -127,8 +127,8 @@ function render(summary: OpsSummary): void {
     '#shards',
     ['shard', 'up', 'hash slots', 'rows', 'free', 'held in escrow', 'as of', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
     summary.shards.map((shard) => [
-      escape(shard.name),
-      shard.up ? 'yes' : `<span class="bad">no: ${escape(shard.error)}</span>`,
+      escapeHtml(shard.name),
+      shard.up ? 'yes' : `<span class="bad">no: ${escapeHtml(shard.error)}</span>`,
       count(shard.slots),
       count(shard.rows),
       exact(shard.free),
@@ -136,7 +136,7 @@ function render(summary: OpsSummary): void {
       shard.figuresAt === undefined ? '–' : new Date(shard.figuresAt).toLocaleTimeString('en-GB'),
       count(shard.inFlight),
       count(shard.unacknowledged),
-      shard.agrees === undefined ? '–' : shard.agrees ? 'yes' : `<span class="bad">no: ${escape(shard.disagreements?.join('; '))}</span>`,
+      shard.agrees === undefined ? '–' : shard.agrees ? 'yes' : `<span class="bad">no: ${escapeHtml(shard.disagreements?.join('; '))}</span>`,
     ]),
     'no shard',
   );
@@ -155,10 +155,10 @@ function render(summary: OpsSummary): void {
     '#instances',
     ['instance', 'pid', 'up', 'consumer groups it works for (partitions)'],
     (summary.instances ?? []).map((instance) => [
-      escape(instance.name),
+      escapeHtml(instance.name),
       String(instance.pid),
       instance.up ? 'yes' : '<span class="bad">no</span>',
-      escape(heldBy(instance.name).join(', ') || 'none: standing by'),
+      escapeHtml(heldBy(instance.name).join(', ') || 'none: standing by'),
     ]),
     summary.instances === null ? 'Lambda: as many containers as it needs' : 'no instance',
   );
@@ -175,22 +175,22 @@ async function showDetail(): Promise<void> {
   panel.hidden = false;
   const reply = await fetch(`transactions/${encodeURIComponent(txnId)}`);
   if (!reply.ok) {
-    panel.innerHTML = `<h2>Transaction ${escape(txnId)}</h2><p>${escape(((await reply.json()) as { error?: string }).error ?? reply.statusText)}</p>`;
+    panel.innerHTML = `<h2>Transaction ${escapeHtml(txnId)}</h2><p>${escapeHtml(((await reply.json()) as { error?: string }).error ?? reply.statusText)}</p>`;
     return;
   }
   const txn = (await reply.json()) as TransactionDetail;
   const row = (label: string, value: string) => `<tr><th>${label}</th><td>${value}</td></tr>`;
-  panel.innerHTML = `<h2>Transaction ${escape(txn.txnId)}</h2><table>${[
-    row('order', `${escape(txn.orderId)} (order shard ${txn.orderShard})`),
-    row('decision', escape(txn.state) + (txn.abortReason ? `: ${escape(txn.abortReason)}${txn.abortDetail ? ` (${escape(txn.abortDetail)})` : ''}` : '')),
-    row('participants', escape(txn.participants.join(', '))),
-    row('voted yes', escape(txn.votedYes.join(', ') || 'none')),
-    row('acknowledged', escape(txn.acknowledged.join(', ') || 'none')),
+  panel.innerHTML = `<h2>Transaction ${escapeHtml(txn.txnId)}</h2><table>${[
+    row('order', `${escapeHtml(txn.orderId)} (order shard ${txn.orderShard})`),
+    row('decision', escapeHtml(txn.state) + (txn.abortReason ? `: ${escapeHtml(txn.abortReason)}${txn.abortDetail ? ` (${escapeHtml(txn.abortDetail)})` : ''}` : '')),
+    row('participants', escapeHtml(txn.participants.join(', '))),
+    row('voted yes', escapeHtml(txn.votedYes.join(', ') || 'none')),
+    row('acknowledged', escapeHtml(txn.acknowledged.join(', ') || 'none')),
     row('decision sent again', `${txn.resends} times`),
-    row('claimed', escape(txn.times.claimed)),
-    row('deadline', escape(txn.times.deadline)),
-    row('decided', escape(txn.times.decided ?? 'not yet')),
-    row('acknowledged by all', escape(txn.times.acknowledged ?? 'not yet')),
+    row('claimed', escapeHtml(txn.times.claimed)),
+    row('deadline', escapeHtml(txn.times.deadline)),
+    row('decided', escapeHtml(txn.times.decided ?? 'not yet')),
+    row('acknowledged by all', escapeHtml(txn.times.acknowledged ?? 'not yet')),
   ].join('')}</table>`;
 }
 

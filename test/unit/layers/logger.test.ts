@@ -13,7 +13,7 @@ function linesWritten(run: () => void): Record<string, unknown>[] {
   try {
     run();
   } finally {
-    spies.forEach((spy) => spy.mockRestore());
+    for (const spy of spies) spy.mockRestore();
   }
   return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 }

@@ -146,13 +146,13 @@ describe('batch size', () => {
     expect(h.events.map((event) => offsetsOf(event).length)).toEqual([100, 100, 50]);
     expect(h.events.flatMap(offsetsOf)).toEqual(range(0, 250).map((message) => Number(message.offset)));
     expect(batch.timeline).toEqual([
-      'invoke ' + range(0, 100).map((m) => m.offset).join(','),
+      `invoke ${range(0, 100).map((m) => m.offset).join(',')}`,
       'resolve 99',
       'commit 100',
-      'invoke ' + range(100, 100).map((m) => m.offset).join(','),
+      `invoke ${range(100, 100).map((m) => m.offset).join(',')}`,
       'resolve 199',
       'commit 200',
-      'invoke ' + range(200, 50).map((m) => m.offset).join(','),
+      `invoke ${range(200, 50).map((m) => m.offset).join(',')}`,
       'resolve 249',
       'commit 250',
     ]);
@@ -343,7 +343,10 @@ describe('retries', () => {
 
   it('stops retrying when the partition was sought elsewhere (stale batch)', async () => {
     const batch = new FakeBatch(range(0, 2));
-    const h = harness({}, { failures: Number.POSITIVE_INFINITY, onInvoke: () => void (batch.stale = true) });
+    const h = harness({}, { failures: Number.POSITIVE_INFINITY, onInvoke: () => {
+        batch.stale = true;
+      },
+    });
     await h.run(batch);
     expect(h.events).toHaveLength(1);
     expect(batch.commits).toHaveLength(0);
@@ -472,7 +475,13 @@ describe('commits', () => {
     clock.now = 10;
     const context = second.context();
     // Told to leave while its batch was being delivered.
-    await runner({ ...context, resolveOffset: (offset) => ((second.running = false), context.resolveOffset(offset)) });
+    await runner({
+      ...context,
+      resolveOffset: (offset) => {
+        second.running = false;
+        context.resolveOffset(offset);
+      },
+    });
 
     expect(second.timeline).toEqual(['resolve 3', 'commit 4']);
     expect(clock.sleeps).toEqual([240]);
