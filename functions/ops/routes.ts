@@ -5,7 +5,7 @@ import { findTransaction } from './coordinator-view';
 import { PAGE } from './page/page';
 import { type OpsDeps, opsSummary } from './summary';
 
-/** The live view (README "Live view"): the page, its data, and one transaction's detail. */
+/** The live view (docs/operations.md, "Live view"): the page, its data, and one transaction's detail. */
 export const opsRoutes: Readonly<Record<string, Route<OpsDeps>>> = {
   'GET /ops/': async () => ({ body: PAGE, contentType: 'text/html; charset=utf-8' }),
 

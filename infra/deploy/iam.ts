@@ -135,7 +135,7 @@ export function opsResources(parameters: DeployParameters): Resources {
       Type: 'AWS::SecretsManager::Secret',
       Properties: {
         Name: opsTokenSecretName(parameters),
-        Description: 'The token that opens the live view (GET /ops/); README, "Live view"',
+        Description: 'The token that opens the live view (GET /ops/); docs/operations.md, "Live view"',
         GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
       },
     },

@@ -48,6 +48,6 @@ export function accessDecision(event: APIGatewayProxyEventV2, token: string): 'a
   throw new UnauthorizedError(
     bearer || cookie || offered
       ? 'the token given for the live view is not its token (it may have been rotated): ask for the current one'
-      : 'the live view needs its token: open /ops/?token=<token> once in the browser, or send Authorization: Bearer <token> (README, "Live view")',
+      : 'the live view needs its token: open /ops/?token=<token> once in the browser, or send Authorization: Bearer <token> (docs/operations.md, "Live view")',
   );
 }

@@ -84,7 +84,7 @@ it('shows the transactions a frozen stock shard leaves undecided, with their age
     );
     expect(oldest).toBeGreaterThanOrEqual(1000);
     expect(await page.locator('[data-field="oldestUndecidedMs"]').textContent()).toMatch(/\d/);
-    // e.g. SHOP_OPS_SCREENSHOTS=docs to refresh the README's picture of it
+    // e.g. SHOP_OPS_SCREENSHOTS=docs to refresh the picture in docs/operations.md
     if (process.env.SHOP_OPS_SCREENSHOTS) await page.screenshot({ path: `${process.env.SHOP_OPS_SCREENSHOTS}/ops-undecided.png`, fullPage: true });
 
     // Past the 2PC timeout the checkouts abort them: they leave the undecided list, and wait as
