@@ -1,10 +1,10 @@
 import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { fillSlots, readMapCopy, readOwnedSlots, saveMapCopies } from '../../layers/db/owned-slots';
+import { readMapCopy, readOwnedSlots, saveMapCopies } from '../../layers/db/owned-slots';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
-import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { fillSlots, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
 import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
 import {

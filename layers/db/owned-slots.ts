@@ -1,8 +1,7 @@
 import type postgres from 'postgres';
-import { parseSlotMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
+import { parseSlotMap, type SlotMap } from '../sharding/slots';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
 import { SlotMovedError } from './shards';
-import type { SlottedTable } from './slot-adoption';
 
 export type SlotState = 'owned' | 'fenced' | 'incoming';
 
@@ -132,39 +131,5 @@ export async function saveMapCopies(shards: Iterable<postgres.Sql>, map: SlotMap
   const saved = await Promise.all([...shards].map((sql) => saveMapCopy(sql, map)));
   if (saved.includes(false)) {
     throw new Error(`a shard holds a map newer than v${map.version}, or another v${map.version}: someone else changed the slots meanwhile; see npm run shards -- status and run this again`);
-  }
-}
-
-const BACKFILL_SLICE = 20_000;
-
-/**
- * Makes a shard from before slots own its slots under the initial map (which keeps every row
- * where it is) and gives its rows their slot. Runs once per shard: a shard that owns slots or
- * keeps a map copy was adopted before, or was created by the mover, and is left as it is. The
- * rows are filled in slices, so the table is never locked for long while the shop runs.
- */
-export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, tables }: { shard: number; map: SlotMap; tables: readonly SlottedTable[] }): Promise<boolean> {
-  const adopted = await sql.begin(async (tx) => {
-    await tx`lock table owned_slots in exclusive mode`;
-    const [known] = await tx<{ any: boolean }[]>`select exists (select 1 from owned_slots) or exists (select 1 from slot_map) as any`;
-    if (known!.any) return false;
-    const slots = slotsOwnedBy(map, shard);
-    await tx`insert into owned_slots (slot, state, since_version) select slot, 'owned', ${map.version} from unnest(${tx.array(slots)}::int[]) as slot`;
-    await saveMapCopy(tx, map);
-    return true;
-  });
-  await fillSlots(sql, { tables, slotCount: map.slotCount });
-  return adopted;
-}
-
-/** Gives every row without a slot its slot (rows written before slots, or by an older release still running). */
-export async function fillSlots(sql: postgres.Sql, { tables, slotCount }: { tables: readonly SlottedTable[]; slotCount: number }): Promise<void> {
-  for (const table of tables) {
-    for (;;) {
-      const filled = await sql`
-        update ${sql(table.table)} set slot = fnv1a(${sql(table.id)}) % ${slotCount}
-        where ctid = any(array(select ctid from ${sql(table.table)} where slot is null limit ${BACKFILL_SLICE}))`;
-      if (filled.count < BACKFILL_SLICE) break;
-    }
   }
 }
