@@ -16,8 +16,8 @@ import { type DatabaseServer, databaseServers, loadStackConfig, type StackConfig
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { putSecret } from '../secrets/put-secret';
-import { waitFor } from '../stack/processes';
-import { consoleProgress as progress } from '../stack/progress';
+import { waitFor } from '../processes/processes';
+import { consoleProgress as progress } from '../processes/progress';
 import { composeAddresses } from './addresses';
 import { composeGatewayConfig } from './gateway-config';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StackConfig } from '../config';
 import { type OfflineInstance, offlineInstances } from '../offline/instances';
-import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
+import { type ProcessRegistry, portIsOpen, run, waitFor } from '../processes/processes';
 
 const TEMPLATE = path.join(__dirname, '..', '..', 'nginx', 'gateway.conf.template');
 const PROCESS_NAME = 'nginx';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { type StackConfig, stackAddresses, TOPICS } from '../config';
-import { type ProcessRegistry, run, waitFor } from '../stack/processes';
-import type { Progress } from '../stack/progress';
+import { type ProcessRegistry, run, waitFor } from '../processes/processes';
+import type { Progress } from '../processes/progress';
 
 const KAFKA_DIR = __dirname;
 const LIB_DIR = path.join(KAFKA_DIR, 'lib');

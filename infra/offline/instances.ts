@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type StackConfig, stackAddresses } from '../config';
 import { LOCAL_AWS_ENV } from '../secrets/local-secrets-manager';
-import { type ProcessRegistry, portIsOpen, waitFor } from '../stack/processes';
+import { type ProcessRegistry, portIsOpen, waitFor } from '../processes/processes';
 
 const SERVERLESS_BIN = 'node_modules/serverless/bin/serverless.js';
 

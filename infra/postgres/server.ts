@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { DatabaseServer } from '../config';
-import { type ProcessRegistry, run, waitFor } from '../stack/processes';
+import { type ProcessRegistry, run, waitFor } from '../processes/processes';
 
 /** What a client needs to reach one database; the same JSON is stored in Secrets Manager. */
 export interface DatabaseCredentials {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type StackConfig, stackAddresses } from '../config';
-import { type ProcessRegistry, portIsOpen, run, waitFor } from '../stack/processes';
-import type { Progress } from '../stack/progress';
+import { type ProcessRegistry, portIsOpen, run, waitFor } from '../processes/processes';
+import type { Progress } from '../processes/progress';
 import { putSecret } from './put-secret';
 
 const PROCESS_NAME = 'secrets-manager';

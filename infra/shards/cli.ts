@@ -3,7 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadStackConfig, stackAddresses } from '../config';
 import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
-import { consoleProgress } from '../stack/progress';
+import { consoleProgress } from '../processes/progress';
 import { ShardsTool } from './shards';
 
 const USAGE = `use: npm run shards -- status | add <order|stock|payment> | remove <order|stock|payment>-<n>  [--prefix <service>/<stage>]

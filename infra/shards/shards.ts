@@ -20,7 +20,7 @@ import {
   withShardRetired,
 } from '../../layers/sharding/slots';
 import { putSecret } from '../secrets/put-secret';
-import type { Progress } from '../stack/progress';
+import type { Progress } from '../processes/progress';
 import { moverName, takeMoverLease } from './mover-lease';
 import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
 

@@ -1,6 +1,6 @@
 import { loadStackConfig } from '../config';
-import { isAlive } from './processes';
-import { consoleProgress } from './progress';
+import { isAlive } from '../processes/processes';
+import { consoleProgress } from '../processes/progress';
 import { Stack } from './stack';
 
 const SUPERVISOR = 'supervisor';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from './processes';
-import type { Progress } from './progress';
+import { run } from '../processes/processes';
+import type { Progress } from '../processes/progress';
 
 /** Where a tool lives once found, so that later steps call it by absolute path. */
 export interface Toolchain {

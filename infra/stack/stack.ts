@@ -15,8 +15,8 @@ import { localShardSecret } from '../shards/local-shards';
 import { connectWith } from '../shards/shard-databases';
 import { ensureToolchain, type Toolchain } from './prerequisites';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
-import { isAlive, ProcessRegistry, sleep } from './processes';
-import type { Progress } from './progress';
+import { isAlive, ProcessRegistry, sleep } from '../processes/processes';
+import type { Progress } from '../processes/progress';
 
 /**
  * How each kind of process is stopped, in order: the gateway first so no new request arrives,

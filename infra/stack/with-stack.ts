@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { loadStackConfig } from '../config';
-import { consoleProgress } from './progress';
+import { consoleProgress } from '../processes/progress';
 import { Stack } from './stack';
 
 /**

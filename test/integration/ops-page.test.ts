@@ -1,5 +1,5 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { ProcessRegistry } from '../../infra/stack/processes';
+import { ProcessRegistry } from '../../infra/processes/processes';
 import { eventually } from './support/eventually';
 import { freeze } from './support/freeze';
 import { checkoutInFlight, itemWith, orderOf, userWith } from './support/shop';

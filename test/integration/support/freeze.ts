@@ -1,4 +1,4 @@
-import { childrenOf } from '../../../infra/stack/processes';
+import { childrenOf } from '../../../infra/processes/processes';
 
 /**
  * Stops a server and every process it has started (SIGSTOP): a PostgreSQL server's backends each
