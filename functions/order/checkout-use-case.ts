@@ -9,7 +9,8 @@ import type { Transaction } from '../../layers/twopc/coordinator';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
 import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
-import { type Announcement, announcementOf, type ClaimFound } from '../../layers/coordinator/transactions';
+import { type Announcement, announcementOf } from '../../layers/coordinator/announcements';
+import type { ClaimFound } from '../../layers/coordinator/claims';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { ParticipantMaps } from '../twopc/routing';
-import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './transactions';
+import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './claims';
 
 /** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order; 'moved': not this shard's. */
 export type ClaimOrRead = (

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './transactions';
+import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './announcements';
 
 /**
  * What a wait ended with: the transaction's announcement; `reread` when the listening

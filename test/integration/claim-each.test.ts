@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../../infra/measure/client';
 import { abortIfUndecided } from '../../layers/coordinator/coordination';
-import { claimOrReadEach } from '../../layers/coordinator/transactions';
+import { claimOrReadEach } from '../../layers/coordinator/claims';
 import { ownerOf, slotOf, type SlotMap } from '../../layers/sharding/slots';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo } from './support/stack';

@@ -1,6 +1,7 @@
 import { type CheckoutPorts, checkOut } from '../../../functions/order/checkout-use-case';
 import type { WaitOutcome } from '../../../layers/coordinator/decision-waiter';
-import type { Announcement, OrderForCheckout } from '../../../layers/coordinator/transactions';
+import type { Announcement } from '../../../layers/coordinator/announcements';
+import type { OrderForCheckout } from '../../../layers/coordinator/claims';
 import type { Transaction } from '../../../layers/twopc/coordinator';
 import type { Instruction } from '../../../layers/twopc/messages';
 import type { ParticipantMaps } from '../../../layers/twopc/routing';
