@@ -364,6 +364,19 @@ describe('retries', () => {
 });
 
 describe('commits', () => {
+  /** One commit of what partitions 1 and 2 finished meanwhile. */
+  const PARTITIONS_1_AND_2_AT_2: OffsetsByTopicPartition = {
+    topics: [
+      {
+        topic: TOPIC,
+        partitions: [
+          { partition: 1, offset: '2' },
+          { partition: 2, offset: '2' },
+        ],
+      },
+    ],
+  };
+
   const runnerFor = (log: Logger) =>
     createBatchRunner(
       { functionKey: 'settle', source: { kind: 'self-managed', bootstrapServers: ['b:1'] }, batchSize: 10, maximumBatchingWindowMs: 0 },
@@ -398,17 +411,7 @@ describe('commits', () => {
     expect(calls).toEqual([{ topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset: '2' }] }] }]);
     release[0]!();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(calls[1]).toEqual({
-      topics: [
-        {
-          topic: TOPIC,
-          partitions: [
-            { partition: 1, offset: '2' },
-            { partition: 2, offset: '2' },
-          ],
-        },
-      ],
-    });
+    expect(calls[1]).toEqual(PARTITIONS_1_AND_2_AT_2);
   });
 
   /** A runner committing at most every 250 ms, on a fake clock whose sleeps end when the test says so. */
@@ -451,17 +454,7 @@ describe('commits', () => {
     clock.now = 250;
     clock.wake.shift()!();
     await settled();
-    expect(calls[1]).toEqual({
-      topics: [
-        {
-          topic: TOPIC,
-          partitions: [
-            { partition: 1, offset: '2' },
-            { partition: 2, offset: '2' },
-          ],
-        },
-      ],
-    });
+    expect(calls[1]).toEqual(PARTITIONS_1_AND_2_AT_2);
   });
 
   it('commits what is pending at once when the member leaves, without waiting for the interval', async () => {
