@@ -5,7 +5,12 @@ export interface Reply<T = Record<string, unknown>> {
   readonly status: number;
   readonly body: T;
   readonly contentType: string | null;
+  /** A 503's Retry-After, in ms. */
+  readonly retryAfterMs?: number;
 }
+
+/** How often a request that must succeed is sent while it answers 503. */
+const EXPECT_OK_TRIES = 5;
 
 /**
  * A client of the public HTTP API, as any user of the system would use it. One keep-alive
@@ -26,17 +31,31 @@ export class ShopClient {
     const text = await response.body.text();
     try {
       const contentType = response.headers['content-type'];
-      return { status: response.statusCode, body: JSON.parse(text) as T, contentType: typeof contentType === 'string' ? contentType : null };
+      const retryAfter = Number(response.headers['retry-after']);
+      return {
+        status: response.statusCode,
+        body: JSON.parse(text) as T,
+        contentType: typeof contentType === 'string' ? contentType : null,
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}),
+      };
     } catch {
       throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);
     }
   }
 
-  /** The body of a request that must succeed; anything else throws with the reply. */
+  /**
+   * The body of a request that must succeed. A 503 changed nothing and says when to try again
+   * (Retry-After), so it is tried again, as a client of the API should, up to `EXPECT_OK_TRIES`
+   * times: the measuring commands set up their rows while faults and moves run. Anything else
+   * throws with the reply.
+   */
   async expectOk<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<T> {
-    const reply = await this.request<T>(method, path);
-    if (reply.status !== 200) throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
-    return reply.body;
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.request<T>(method, path);
+      if (reply.status === 200) return reply.body;
+      if (reply.status !== 503 || attempt === EXPECT_OK_TRIES) throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      await new Promise((resolve) => setTimeout(resolve, reply.retryAfterMs ?? 1_000));
+    }
   }
 
   createUser = async () => (await this.expectOk<{ user_id: string }>('POST', '/payment/create_user')).user_id;
