@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { SHARDED_SERVICES, type ShardedService } from '../layers/config/services';
 import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../layers/config/bounds';
 import { intEnv } from '../layers/config/env';
 
@@ -28,9 +29,6 @@ export interface StackConfig {
     readonly offlineLambdaBase: number;
   };
 }
-
-export const SHARDED_SERVICES = ['order', 'stock', 'payment'] as const;
-export type ShardedService = (typeof SHARDED_SERVICES)[number];
 
 export { TOPICS } from '../layers/kafka/topics';
 

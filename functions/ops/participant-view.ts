@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import type { ParticipantService } from '../../layers/config/services';
 
 /** The live view's reads of one stock or payment shard. */
 
@@ -24,7 +25,7 @@ const TABLES = {
  * `heldByPrepared` are comparable. Summing the balances reads the whole table: the caller keeps
  * the result for a while rather than reading it every second.
  */
-export async function readParticipantShard(sql: postgres.Sql, service: 'stock' | 'payment'): Promise<ParticipantShardFigures> {
+export async function readParticipantShard(sql: postgres.Sql, service: ParticipantService): Promise<ParticipantShardFigures> {
   const { table, balance } = TABLES[service];
   return sql.begin('isolation level repeatable read read only', async (tx) => {
     const heldByPrepared =

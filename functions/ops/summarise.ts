@@ -10,6 +10,7 @@ import type { ConsumerGroup, DeadLetter, PartitionLag } from './kafka-view';
 import { percentileMs } from './latency';
 import type { FunctionInstance } from './local-instances';
 import type { ParticipantShardFigures } from './participant-view';
+import type { ParticipantService, ShardedService } from '../../layers/config/services';
 
 /** How many undecided and unacknowledged transactions, and dead letters, are listed. */
 export const LISTED = 10;
@@ -27,7 +28,7 @@ export interface SecondFigures {
 
 export interface ShardSummary {
   readonly name: string;
-  readonly service: 'order' | 'stock' | 'payment';
+  readonly service: ShardedService;
   readonly up: boolean;
   readonly error?: string;
   /** order shards: transactions undecided and unacknowledged here */
@@ -69,7 +70,7 @@ export interface OpsSummary {
   readonly consumerGroups: ConsumerGroup[] | null;
   readonly shards: ShardSummary[];
   /** The stock and payment slot maps: version, slot count, retired shards, and the shard being added or removed, if one is. */
-  readonly slotMaps: Record<'order' | 'stock' | 'payment', SlotMapSummary>;
+  readonly slotMaps: Record<ShardedService, SlotMapSummary>;
   readonly instances: FunctionInstance[] | null;
   /** What could not be read this time, each naming the part; the rest of the summary stands. */
   readonly errors: string[];
@@ -82,8 +83,8 @@ export type CoordinatorRead =
 
 /** One stock or payment shard as read (its figures as of `figuresAt`), or why it could not be read. */
 export type ParticipantRead =
-  | { readonly name: string; readonly service: 'stock' | 'payment'; readonly slots: number; readonly figures: ParticipantShardFigures; readonly figuresAt: number }
-  | { readonly name: string; readonly service: 'stock' | 'payment'; readonly slots: number; readonly error: string };
+  | { readonly name: string; readonly service: ParticipantService; readonly slots: number; readonly figures: ParticipantShardFigures; readonly figuresAt: number }
+  | { readonly name: string; readonly service: ParticipantService; readonly slots: number; readonly error: string };
 
 /** Everything one summary is made of. */
 export interface SummaryReads {
@@ -93,7 +94,7 @@ export interface SummaryReads {
   readonly kafka: Pick<OpsSummary, 'deadLetters' | 'consumerLag' | 'consumerGroups'>;
   /** Transactions some participant still holds prepared that their coordinator decided over `DECISION_GRACE_MS` ago. */
   readonly stale: ReadonlySet<string>;
-  readonly maps: Readonly<Record<'order' | 'stock' | 'payment', SlotMap>>;
+  readonly maps: Readonly<Record<ShardedService, SlotMap>>;
   readonly instances: FunctionInstance[] | null;
   readonly errors: readonly string[];
 }
@@ -164,7 +165,7 @@ export function summarise({ now, coordinators, participants, kafka, stale, maps,
   };
 }
 
-function slotMapSummary(service: 'order' | 'stock' | 'payment', map: SlotMap): SlotMapSummary {
+function slotMapSummary(service: ShardedService, map: SlotMap): SlotMapSummary {
   return {
     version: map.version,
     slotCount: map.slotCount,

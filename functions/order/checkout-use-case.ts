@@ -86,10 +86,10 @@ type Begun = { readonly kind: 'paid' } | { readonly kind: 'unknown order' } | { 
  * back; unavailable when that cannot be said in time (an undecided transaction is then aborted
  * here, so nothing is taken).
  */
-export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string): Promise<CheckoutOutcome> {
+export async function runCheckout(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string): Promise<CheckoutOutcome> {
   let maps = await ports.routes.current();
   for (let attempt = 1; ; attempt++) {
-    const outcome = await checkOutOnce(ports, settings, orderId, maps);
+    const outcome = await runCheckoutOnce(ports, settings, orderId, maps);
     if (outcome.kind !== 'moved') return outcome;
     if (attempt === MOVED_ATTEMPTS) return { kind: 'unavailable', why: 'keys kept moving' };
     await ports.sleep(MOVED_PAUSE_MS * attempt);
@@ -98,7 +98,7 @@ export async function checkOut(ports: CheckoutPorts, settings: CheckoutSettings,
   }
 }
 
-async function checkOutOnce(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string, maps: ParticipantMaps): Promise<CheckoutOutcome | Moved> {
+async function runCheckoutOnce(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string, maps: ParticipantMaps): Promise<CheckoutOutcome | Moved> {
   const begun = await begin(ports, settings, orderId, maps);
   if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
   if (begun.kind === 'unavailable' || begun.kind === 'moved') return begun;

@@ -6,7 +6,7 @@ import type { RouteResult } from '../../layers/http/router';
 import type { KafkaConnection } from '../../layers/config/kafka';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { describe, logger } from '../../layers/logging/logger';
-import { type CheckoutOutcome, type CheckoutPorts, checkOut } from './checkout-use-case';
+import { type CheckoutOutcome, type CheckoutPorts, runCheckout } from './checkout-use-case';
 import type { ClaimOrRead } from '../../layers/coordinator/claims-per-turn';
 import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/coordination';
 import type { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
@@ -29,7 +29,7 @@ export class CheckoutTimeoutError extends UnavailableError {}
 
 /** `POST /orders/checkout/{order_id}`: the checkout's use-case on the order's shard, its outcome as the API's reply. */
 export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
-  return replyFor(await checkOut(portsFor(deps, orderId), deps, orderId), orderId);
+  return replyFor(await runCheckout(portsFor(deps, orderId), deps, orderId), orderId);
 }
 
 /** The use-case's ports, bound to the order's shard (the one a newer map names, once it moved), Kafka and the shard's decision announcements. */

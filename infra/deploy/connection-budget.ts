@@ -1,4 +1,5 @@
 import type { DeployParameters } from './parameters';
+import type { ShardedService } from '../../layers/config/services';
 
 /**
  * Lambda runs as many containers of a function as requests ask for, and each container opens its
@@ -23,7 +24,7 @@ export interface ConcurrencyBudget {
   /** Reserved concurrency per function key. */
   readonly reserved: Readonly<Record<string, number>>;
   /** Per database, the containers that may hold its connections at once, and how many it allows. */
-  readonly perShard: Readonly<Record<'order' | 'stock' | 'payment', { readonly containers: number; readonly allowed: number }>>;
+  readonly perShard: Readonly<Record<ShardedService, { readonly containers: number; readonly allowed: number }>>;
 }
 
 export function concurrencyBudget(parameters: DeployParameters): ConcurrencyBudget {

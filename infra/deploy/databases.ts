@@ -1,9 +1,8 @@
-import { type DatabaseName, databaseSecretName } from '../../layers/db/secrets';
+import { databaseSecretName } from '../../layers/db/secrets';
 import { type Resources, type TemplateString, getAtt, nameTag, ref } from './cloudformation';
 import type { DeployParameters } from './parameters';
+import { SHARDED_SERVICES, type ShardedService } from '../../layers/config/services';
 
-type ShardedService = Exclude<DatabaseName, 'probe'>;
-const SERVICES: readonly ShardedService[] = ['order', 'stock', 'payment'];
 
 export interface DatabaseShard {
   readonly service: ShardedService;
@@ -16,7 +15,7 @@ export interface DatabaseShard {
 
 export function databaseShards(parameters: DeployParameters): DatabaseShard[] {
   const prefix = `${parameters.service}/${parameters.stage}`;
-  return SERVICES.flatMap((service) =>
+  return SHARDED_SERVICES.flatMap((service) =>
     Array.from({ length: parameters.shards[service] }, (_, shard) => ({
       service,
       shard,

@@ -5,11 +5,11 @@ import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
-import type { SlottedService } from '../../layers/db/slot-adoption';
 import { ShardsTool } from '../shards/shards';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
 import { runStorm, servesAgain } from './storm';
+import type { ShardedService } from '../../layers/config/services';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)
   --url URL          the gateway (default http://localhost:8000)
@@ -99,7 +99,7 @@ function describeFailures(failures: readonly Outcome[], started: number): string
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `npm run shards`: a shard of `service` added, then removed again, under the load. */
-function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, service: SlottedService): Fault {
+function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, service: ShardedService): Fault {
   return {
     name: `npm run shards: a${service === 'order' ? 'n' : ''} ${service} shard added, then removed again`,
     run: async () => {
@@ -125,7 +125,7 @@ function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, servic
  * checks count (a batch_init answers 200 whenever none of its rows holds a reservation at that
  * moment, which a 1,000-user payment init met twice in one run). The storm of `npm test` runs them.
  */
-function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed: number, service: SlottedService): Fault {
+function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed: number, service: ShardedService): Fault {
   return {
     name: `a seeded storm of concurrent API calls (seed ${seed}) while a${service === 'order' ? 'n' : ''} ${service} shard is added and removed`,
     run: async (stack, shop) => {

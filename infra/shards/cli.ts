@@ -1,18 +1,19 @@
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadStackConfig, stackAddresses } from '../config';
-import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { consoleProgress } from '../processes/progress';
 import { ShardsTool } from './shards';
+import type { ShardedService } from '../../layers/config/services';
 
 const USAGE = `use: npm run shards -- status | add <order|stock|payment> | remove <order|stock|payment>-<n>  [--prefix <service>/<stage>]
   without --prefix: the local stack (npm start)
   with --prefix: a deployed stage, through AWS Secrets Manager with this shell's AWS credentials and region,
     run where its databases can be reached (the VPC; DB_SSL=require for RDS)`;
 
-function serviceOf(name: string | undefined): SlottedService {
-  if (name && name in SLOTTED_SERVICES) return name as SlottedService;
+function serviceOf(name: string | undefined): ShardedService {
+  if (name && name in SLOTTED_SERVICES) return name as ShardedService;
   throw new Error(`${name ?? '(none)'} is not a service whose shards can be added or removed (${Object.keys(SLOTTED_SERVICES).join(', ')}); ${USAGE}`);
 }
 

@@ -2,8 +2,8 @@ import postgres from 'postgres';
 import { migrate } from '../../layers/db/migrate';
 import type { DatabaseSecret } from '../../layers/db/secrets';
 import { sslMode } from '../../layers/db/shards';
-import type { SlottedService } from '../../layers/db/slot-adoption';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
+import type { ShardedService } from '../../layers/config/services';
 
 /** A connection for the mover: the shard's credentials as its secret holds them; TLS as the functions use it (`DB_SSL`). */
 export function connectWith(secret: DatabaseSecret, database = secret.dbname): postgres.Sql {
@@ -26,7 +26,7 @@ export function connectWith(secret: DatabaseSecret, database = secret.dbname): p
  * databases): the same on one machine and on AWS. Creates it unless it is there, brings its
  * schema up to date, and returns its secret.
  */
-export async function createShardDatabase(host: DatabaseSecret, service: SlottedService, shard: number): Promise<DatabaseSecret> {
+export async function createShardDatabase(host: DatabaseSecret, service: ShardedService, shard: number): Promise<DatabaseSecret> {
   const secret = { ...host, dbname: `${service}_${shard}` };
   const admin = connectWith(host, 'postgres');
   try {

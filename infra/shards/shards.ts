@@ -4,9 +4,9 @@ import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { readMapCopy, readOwnedSlots, saveMapCopies } from '../../layers/db/owned-slots';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
-import { fillSlots, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { fillSlots, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
-import { type MoveContext, moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import { type MoveContext, moveSlot, resumeMoves } from '../../layers/resharding/slot-move';
 import {
   movesToDrain,
   movesToFill,
@@ -23,6 +23,7 @@ import { putSecret } from '../secrets/put-secret';
 import type { Progress } from '../processes/progress';
 import { moverName, takeMoverLease } from './mover-lease';
 import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
+import type { ShardedService } from '../../layers/config/services';
 
 /** A fenced slot waits this long for its reservations to be decided before the move leaves it for later. */
 const DRAIN_LIMIT_MS = 500;
@@ -41,7 +42,7 @@ export const PUBLISH_EVERY_MS = 2_000;
 const MAP_MAX_AGE_MS = 10_000;
 
 export interface MoveReport {
-  readonly service: SlottedService;
+  readonly service: ShardedService;
   readonly shard: number;
   readonly moved: number;
   readonly longestPauseMs: number;
@@ -68,7 +69,7 @@ export class ShardsTool {
 
   async status(): Promise<string> {
     const lines: string[] = [];
-    for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+    for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
       const map = await this.map(service);
       const pools = await this.pools(service, map);
       try {
@@ -87,12 +88,12 @@ export class ShardsTool {
   }
 
   /** Creates a new shard of `service` (or finishes the one a crash left half-filled) and moves its fair share of slots to it. */
-  add(service: SlottedService): Promise<MoveReport> {
+  add(service: ShardedService): Promise<MoveReport> {
     return this.leased(service, `add ${service}`, () => this.addLeased(service));
   }
 
   /** Moves every slot of a shard to the others, then retires it and drops its database. */
-  remove(service: SlottedService, shard: number): Promise<MoveReport> {
+  remove(service: ShardedService, shard: number): Promise<MoveReport> {
     return this.leased(service, `remove ${service}-${shard}`, () => this.removeLeased(service, shard), shard);
   }
 
@@ -101,7 +102,7 @@ export class ShardsTool {
    * of the service runs. The lease is not held on a shard being removed, whose database is
    * dropped at the end; any other mover still meets it on the shards that stay.
    */
-  private async leased<T>(service: SlottedService, command: string, work: () => Promise<T>, removing?: number): Promise<T> {
+  private async leased<T>(service: ShardedService, command: string, work: () => Promise<T>, removing?: number): Promise<T> {
     const map = await this.map(service);
     const pools = await this.pools(service, { ...map, shards: map.shards.filter((shard) => shard !== removing || map.shards.length === 1) });
     try {
@@ -116,7 +117,7 @@ export class ShardsTool {
     }
   }
 
-  private async addLeased(service: SlottedService): Promise<MoveReport> {
+  private async addLeased(service: ShardedService): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && map.pending.kind !== 'add') throw new Error(`${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`);
     const shard = map.pending?.shard ?? nextShard(map);
@@ -129,7 +130,7 @@ export class ShardsTool {
     return this.moveAll(service, map, shard, (current) => movesToFill(current, shard), (current) => withPending(current, undefined));
   }
 
-  private async removeLeased(service: SlottedService, shard: number): Promise<MoveReport> {
+  private async removeLeased(service: ShardedService, shard: number): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
       throw new Error(`${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`);
@@ -162,7 +163,7 @@ export class ShardsTool {
   }
 
   private async moveAll(
-    service: SlottedService,
+    service: ShardedService,
     start: SlotMap,
     shard: number,
     plan: (map: SlotMap) => SlotMove[],
@@ -233,22 +234,22 @@ export class ShardsTool {
    * Every shard keeps a copy of the map (so a restart of the local Secrets Manager loses nothing,
    * and functions refused by a shard find the newest there), and Secrets Manager gets it.
    */
-  private async publish(service: SlottedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
+  private async publish(service: ShardedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
     await saveMapCopies(pools.values(), map);
     await this.publishToStore(service, map, { now: true });
   }
 
   /** Secrets Manager gets the map `now`, or when it last got one `PUBLISH_EVERY_MS` ago. */
-  private async publishToStore(service: SlottedService, map: SlotMap, { now }: { now: boolean }): Promise<void> {
+  private async publishToStore(service: ShardedService, map: SlotMap, { now }: { now: boolean }): Promise<void> {
     if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) return;
     await publishSlotMap(this.secrets, this.prefix, service, map);
     this.publishedAt.set(service, Date.now());
   }
 
-  private readonly publishedAt = new Map<SlottedService, number>();
+  private readonly publishedAt = new Map<ShardedService, number>();
 
   /** The newest of the published map and the shards' own copies (a mover cut short may have left the store a few slots behind). */
-  private async map(service: SlottedService): Promise<SlotMap> {
+  private async map(service: ShardedService): Promise<SlotMap> {
     const published = await readPublishedSlotMap(this.secrets, this.prefix, service);
     if (!published) throw new Error(`no slot map published for ${service}: is the stack running (npm start)?`);
     const pools = await this.pools(service, published);
@@ -259,7 +260,7 @@ export class ShardsTool {
     }
   }
 
-  private async pools(service: SlottedService, map: SlotMap): Promise<Map<number, postgres.Sql>> {
+  private async pools(service: ShardedService, map: SlotMap): Promise<Map<number, postgres.Sql>> {
     const pools = new Map<number, postgres.Sql>();
     for (const shard of map.shards) {
       const secret = await this.secret(databaseSecretName(this.prefix, service, shard));

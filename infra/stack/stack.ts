@@ -9,7 +9,7 @@ import { migrate } from '../../layers/db/migrate';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { PostgresServer } from '../postgres/server';
 import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
-import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { putSecret } from '../secrets/put-secret';
 import { localShardSecret } from '../shards/local-shards';
 import { connectWith } from '../shards/shard-databases';
@@ -17,6 +17,7 @@ import { ensureToolchain, type Toolchain } from './prerequisites';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from '../processes/processes';
 import type { Progress } from '../processes/progress';
+import type { ShardedService } from '../../layers/config/services';
 
 /**
  * How each kind of process is stopped, in order: the gateway first so no new request arrives,
@@ -248,7 +249,7 @@ export class Stack {
   private async ensureSlotMaps(tools: Toolchain, secrets: LocalSecretsManager): Promise<void> {
     const client = localSecretsClient(secrets.endpoint);
     try {
-      for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+      for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
         const servers = databaseServers(this.config).filter((server) => server.service === service);
         const pools = new Map(servers.map((server) => [server.shard, new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect()]));
         try {

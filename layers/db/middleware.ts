@@ -8,8 +8,9 @@ import { type DatabaseName, type DatabaseSecret, databaseSecretName } from './se
 import { closePool, type ShardSet, shardSet } from './shards';
 import { describe, logger } from '../logging/logger';
 import { readMapCopy } from './owned-slots';
-import { readPublishedSlotMap, type ShardedService } from './slot-map-store';
+import { readPublishedSlotMap } from './slot-map-store';
 import { SlotMaps } from './slot-maps';
+import type { ShardedService } from '../config/services';
 
 /** The Lambda context once the databases are attached. */
 export type DatabaseContext = Context & {

@@ -1,3 +1,5 @@
+import type { ShardedService } from '../config/services';
+
 /** The JSON each database's secret holds, as RDS-managed secrets do. */
 export interface DatabaseSecret {
   readonly host: string;
@@ -8,7 +10,7 @@ export interface DatabaseSecret {
 }
 
 /** The databases of the system: a sharded service, or the event-source probe's own. */
-export type DatabaseName = 'order' | 'stock' | 'payment' | 'probe';
+export type DatabaseName = ShardedService | 'probe';
 
 /** Where one shard's credentials are kept: `<prefix>/db/<database>-<shard>` (probe: no shard). */
 export function databaseSecretName(prefix: string, database: DatabaseName, shard = 0): string {

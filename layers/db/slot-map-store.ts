@@ -7,9 +7,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { parseSlotMap, type SlotMap } from '../sharding/slots';
-import type { DatabaseName } from './secrets';
-
-export type ShardedService = Exclude<DatabaseName, 'probe'>;
+import type { ShardedService } from '../config/services';
 
 /**
  * Where a service's slot map is published: beside its shards' credentials in Secrets Manager,

@@ -1,6 +1,6 @@
 import { initialSlotMap, type SlotMap } from '../sharding/slots';
 import { logger, describe } from '../logging/logger';
-import type { ShardedService } from './slot-map-store';
+import type { ShardedService } from '../config/services';
 
 /** How long a map read is used before it is read again, when no shard has said it is stale. */
 const MAX_AGE_MS = 10_000;

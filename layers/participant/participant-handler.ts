@@ -9,9 +9,10 @@ import { decodeInstruction, encode, type Instruction, isMalformed, MalformedMess
 import { retiredShardReply } from '../twopc/participant';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
+import type { ParticipantService } from '../config/services';
 
-export interface ParticipantService<Held> {
-  readonly service: 'stock' | 'payment';
+export interface Participation<Held> {
+  readonly service: ParticipantService;
   readonly shards: ShardSet;
   readonly kafka: KafkaConnection;
   readonly newLedger: () => Ledger<Instruction, Held>;
@@ -33,7 +34,7 @@ const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries
  * the mark that makes the late Prepare vote no. On the retry topic itself a failing shard fails
  * the batch, which the event source tries again with its backoff, holding up only retries.
  */
-export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: ParticipantService<Held>): Promise<void> {
+export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: Participation<Held>): Promise<void> {
   const outbox: Outbox = new Map();
   const byShard = decodeByShard(
     outbox,

@@ -4,6 +4,7 @@ import { isRefusedLogin } from '../db/refused-login';
 import { forgetSettledParticipations } from './participation-retention';
 import { logger } from '../logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { ParticipantService } from '../config/services';
 
 const BATCH = 1_000;
 /** A run stops starting new batches after this, well inside its schedule's minute. */
@@ -15,7 +16,7 @@ const RUN_MS = 45_000;
  * holding up the checkouts' batches) until none is left or the run's time is up. A shard that
  * fails is logged and tried again on the next run.
  */
-export function retentionHandler(secretPrefix: string, service: 'stock' | 'payment', shardCount: number, retentionMs: number) {
+export function retentionHandler(secretPrefix: string, service: ParticipantService, shardCount: number, retentionMs: number) {
   return withLoginRetry(
     middy<unknown, { forgotten: number; failedShards: number }, Error, DatabaseContext>()
       // Every log line of the invocation carries its Lambda context (function, request id, cold start).

@@ -5,9 +5,10 @@
  * shard holds the transaction's log.
  */
 
+import type { ParticipantService } from '../config/services';
+
 /** A participant: one shard of stock or payment, e.g. `stock-1`. */
 export type ParticipantId = `${ParticipantService}-${number}`;
-export type ParticipantService = 'stock' | 'payment';
 
 /** The participant that is shard `shard` of `service`. */
 export function participantOf(service: ParticipantService, shard: number): ParticipantId {

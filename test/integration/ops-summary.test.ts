@@ -4,6 +4,7 @@ import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { eventually } from './support/eventually';
 import { publishedMap, shardOwning } from './support/slots';
 import { connectTo, stackConfig } from './support/stack';
+import type { ShardedService } from '../../layers/config/services';
 
 /** GET /ops/summary and a transaction's detail, as a script would read them through the gateway. */
 const summary = async (): Promise<OpsSummary> => {
@@ -47,7 +48,7 @@ it('has every documented field, with the local stack’s shards, instances and c
   for (const shard of figures.shards.filter((s) => s.service !== 'order')) {
     expect(shard).toMatchObject({ rows: expect.any(Number), free: expect.stringMatching(/^\d+$/), held: expect.stringMatching(/^\d+$/), agrees: true });
   }
-  const slotsOf = (service: 'order' | 'stock' | 'payment') => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
+  const slotsOf = (service: ShardedService) => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
   expect({ order: slotsOf('order'), stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({ order: order.slotCount, stock: stock.slotCount, payment: payment.slotCount });
   expect(figures.slotMaps).toEqual({
     order: { version: order.version, slotCount: order.slotCount, retired: order.retired.map((shard) => `order-${shard}`), pending: null },

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { absorbCheckoutStats, readCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { readOwnedSlots } from '../../layers/db/owned-slots';
-import { moveSlot, resumeMoves } from '../../layers/db/slot-move';
+import { moveSlot, resumeMoves } from '../../layers/resharding/slot-move';
 import { scratchShards } from './support/scratch-shards';
 
 /**

@@ -1,6 +1,7 @@
 import { SLOT_LOCKS } from '../../layers/db/owned-slots';
-import { SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { scratchDatabases } from './support/scratch-databases';
+import type { ShardedService } from '../../layers/config/services';
 
 /**
  * Each service's database has its own `slot_owned_here` (order migration 008, stock and payment
@@ -9,7 +10,7 @@ import { scratchDatabases } from './support/scratch-databases';
  * service's first server.
  */
 const SLOT = 4;
-const services = Object.keys(SLOTTED_SERVICES) as SlottedService[];
+const services = Object.keys(SLOTTED_SERVICES) as ShardedService[];
 const databases = new Map(services.map((service) => [service, scratchDatabases(service, ['owned_here'])]));
 
 describe.each(services)('%s', (service) => {

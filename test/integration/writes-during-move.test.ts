@@ -2,6 +2,7 @@ import { slotOf } from '../../layers/sharding/slots';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { publishedMap, shardOwning } from './support/slots';
 import { connectTo } from './support/stack';
+import type { ShardedService } from '../../layers/config/services';
 
 /**
  * A write whose slot is fenced (a move in progress) or owned elsewhere (a map up to 10 s old)
@@ -9,9 +10,8 @@ import { connectTo } from './support/stack';
  * here" for "missing or out of bounds" and answered 409 during every fence (addItem passed
  * before too: its route reads the order first, and that read is retried past the fence).
  */
-type Service = 'stock' | 'payment' | 'order';
 
-async function whileFenced<T>(service: Service, id: string, request: () => Promise<T>): Promise<T> {
+async function whileFenced<T>(service: ShardedService, id: string, request: () => Promise<T>): Promise<T> {
   const shard = connectTo(await shardOwning(service, id));
   const slot = slotOf(id, await publishedMap(service));
   try {

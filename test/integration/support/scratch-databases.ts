@@ -3,15 +3,15 @@ import { databaseServers } from '../../../infra/config';
 import { MIGRATIONS_ROOT } from '../../../infra/postgres/migrations';
 import { readCredentials } from '../../../infra/postgres/server';
 import { migrate } from '../../../layers/db/migrate';
-import type { SlottedService } from '../../../layers/db/slot-adoption';
 import { stackConfig } from './stack';
+import type { ShardedService } from '../../../layers/config/services';
 
 /**
  * Databases of `service`'s schema on the stack's `<service>-0` server, made before the file's
  * tests and dropped after them: no function of the stack reads or writes them, so a test can
  * depend on all they hold. Each is named after its role and the test process.
  */
-export function scratchDatabases(service: SlottedService, roles: readonly string[]): () => postgres.Sql[] {
+export function scratchDatabases(service: ShardedService, roles: readonly string[]): () => postgres.Sql[] {
   const server = databaseServers(stackConfig).find((candidate) => candidate.name === `${service}-0`)!;
   const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
   const names = roles.map((role) => `${service}_${role}_${process.pid}`);

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
-import { SLOTTED_SERVICES, type SlottedService } from '../../../layers/db/slot-adoption';
-import type { MoveContext } from '../../../layers/db/slot-move';
+import { SLOTTED_SERVICES } from '../../../layers/resharding/slot-adoption';
+import type { MoveContext } from '../../../layers/resharding/slot-move';
 import { initialSlotMap, type SlotMap, withShardAdded } from '../../../layers/sharding/slots';
 import { scratchDatabases } from './scratch-databases';
+import type { ShardedService } from '../../../layers/config/services';
 
 /** Two scratch shards of a service, a move's source (shard 0) and target (shard 2), and what was published. */
 export interface ScratchShards {
@@ -20,7 +21,7 @@ export interface ScratchShards {
  * Two databases of `service`'s schema on the stack's `<service>-0` server, made before the file's
  * tests and dropped after them, standing for the source and the target of a slot's move.
  */
-export function scratchShards(service: SlottedService): ScratchShards {
+export function scratchShards(service: ShardedService): ScratchShards {
   const databases = scratchDatabases(service, ['move_source', 'move_target']);
   const published: SlotMap[] = [];
 

@@ -2,10 +2,11 @@ import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { stackAddresses } from '../../../infra/config';
 import { localSecretsClient } from '../../../infra/secrets/local-secrets-manager';
-import { readPublishedSlotMap, type ShardedService, slotMapSecretName } from '../../../layers/db/slot-map-store';
+import { readPublishedSlotMap, slotMapSecretName } from '../../../layers/db/slot-map-store';
 import { hashOf } from '../../../layers/sharding/shard';
 import { ownerOf, type SlotMap } from '../../../layers/sharding/slots';
 import { stackConfig } from './stack';
+import type { ShardedService } from '../../../layers/config/services';
 
 /** What a test that talks to one shard directly needs to address rows that shard serves. */
 export interface OwnedKeys {

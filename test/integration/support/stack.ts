@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { databaseServers, loadStackConfig, stackAddresses } from '../../../infra/config';
 import { readCredentials } from '../../../infra/postgres/server';
 import { localShardSecret } from '../../../infra/shards/local-shards';
-import type { SlottedService } from '../../../layers/db/slot-adoption';
+import type { ShardedService } from '../../../layers/config/services';
 
 /** The running local stack, as the integration tests reach it: through its public ports. */
 export const stackConfig = loadStackConfig();
@@ -18,7 +18,7 @@ export function connectTo(name: string): postgres.Sql {
   // A shard added by `npm run shards` is a database of its own on one of its service's servers.
   const { host, port, username, password, dbname } = server
     ? readCredentials(stackConfig.dataDir, server)
-    : localShardSecret(stackConfig, added![1] as SlottedService, Number(added![2]));
+    : localShardSecret(stackConfig, added![1] as ShardedService, Number(added![2]));
   return postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined });
 }
 

@@ -1,4 +1,4 @@
-import { type CheckoutPorts, checkOut } from '../../../functions/order/checkout-use-case';
+import { type CheckoutPorts, runCheckout } from '../../../functions/order/checkout-use-case';
 import type { WaitOutcome } from '../../../layers/coordinator/decision-waiter';
 import type { Announcement } from '../../../layers/coordinator/announcements';
 import type { OrderForCheckout } from '../../../layers/coordinator/claims';
@@ -108,10 +108,10 @@ function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?:
 
 const announce = (txnId: string, state: Announcement['state'], complete: boolean): Announcement => ({ txnId, state, complete });
 
-describe('checkOut', () => {
+describe('runCheckout', () => {
   it('a new transaction: claims the order, sends one prepare per participant, and is paid once committed', async () => {
     const { ports, sent } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'committed', false)] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.map((instruction) => [instruction.kind, instruction.participant])).toEqual([
       ['prepare', 'stock-0'],
@@ -121,18 +121,18 @@ describe('checkOut', () => {
 
   it('an order paid already: paid at once, nothing sent', async () => {
     const { ports, sent } = shop({ claims: [order({ paid: true })] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent).toEqual([]);
   });
 
   it('an unknown order', async () => {
     const { ports } = shop({ claims: [undefined] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unknown order' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unknown order' });
   });
 
   it('already running and decided: joins, reads the decision from the log, and sends nothing again', async () => {
     const { ports, sent } = shop({ claims: [order({ checkout_txn: 'first' })], log: [txn('first', { state: 'committed' })] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent).toEqual([]);
   });
 
@@ -142,7 +142,7 @@ describe('checkOut', () => {
       log: [txn('first')],
       announcements: [announce('first', 'committed', true)],
     });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent[0]!.map((instruction) => instruction.txnId)).toEqual(['first', 'first']);
   });
 
@@ -158,7 +158,7 @@ describe('checkOut', () => {
       log: [txn('first')],
       announcements: [announce('first', 'committed', true)],
     });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent.flat()).toEqual([]);
   });
 
@@ -168,7 +168,7 @@ describe('checkOut', () => {
       announcements: [announce('t1', 'aborted', true), announce('t2', 'committed', false)],
     });
     ports.log.read = async (txnId) => (txnId === 't1' ? txn('t1', { state: 'aborted', abortReason: 'moved', acked: [...participants] }) : log.get(txnId));
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(claimedWith).toEqual([1, 2]);
     expect(slept).toEqual([100]);
     expect(sent.map((batch) => batch[0]!.txnId)).toEqual(['t1', 't2']);
@@ -179,7 +179,7 @@ describe('checkOut', () => {
       claims: ['moved', 'moved', order({ claimed: true, participants: [...participants] })],
       announcements: [announce('t3', 'committed', false)],
     });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(rerouted).toEqual([1, 2]);
     expect(claimedWith).toEqual([1, 1, 1]);
     expect(slept).toEqual([100, 200]);
@@ -190,13 +190,13 @@ describe('checkOut', () => {
     const claims = Array.from({ length: 10 }, () => order({ claimed: true, participants: [...participants] }));
     const { ports, claimedWith } = shop({ claims, announcements: Array.from({ length: 10 }, (_, index) => announce(`t${index + 1}`, 'aborted', true)) });
     ports.log.read = async (txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
     expect(claimedWith).toHaveLength(10);
   });
 
   it('an order that keeps changing under the claim: unavailable after a few tries, nothing sent', async () => {
     const { ports, sent } = shop({ claims: Array.from({ length: 5 }, () => order()) });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'order kept changing' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'order kept changing' });
     expect(sent).toEqual([]);
   });
 
@@ -207,7 +207,7 @@ describe('checkOut', () => {
     });
     const refusal = ports.log.read;
     ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', refusedBy: 'stock-0', acked: [...participants] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock', by: 'stock-0' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock', by: 'stock-0' });
     expect(log.size).toBe(1);
   });
 
@@ -217,7 +217,7 @@ describe('checkOut', () => {
       announcements: [announce('t1', 'aborted', true)],
       movedOnDecision: [txn('t1', { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough credit', acked: [...participants] })],
     });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough credit' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough credit' });
     expect(rerouted).toHaveLength(1);
   });
 
@@ -227,7 +227,7 @@ describe('checkOut', () => {
       announcements: ['timeout'],
       movedOnDecision: [txn('t1', { state: 'committed', acked: [...participants] })],
     });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([['prepare', 'prepare'], []]);
   });
 
@@ -235,19 +235,19 @@ describe('checkOut', () => {
     const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', false)] });
     const read = ports.log.read;
     ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'reservations not all back' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'reservations not all back' });
   });
 
   it('aborted and acknowledged by every participant only while the checkout waits: refused once the last acknowledgement is announced', async () => {
     const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', true)] });
     const read = ports.log.read;
     ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'not_found' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'not_found' });
   });
 
   it('not decided in time: aborts it itself, sends the rollbacks, and is unavailable (nothing taken)', async () => {
     const { ports, sent, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['timeout', announce('t1', 'aborted', true)] });
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
     expect(log.get('t1')).toMatchObject({ state: 'aborted', abortReason: 'timeout' });
     expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([
       ['prepare', 'prepare'],
@@ -263,7 +263,7 @@ describe('checkOut', () => {
       log.set(txnId, txn(txnId, { state: 'committed' }));
       return outcome;
     };
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent.flat().map((instruction) => instruction.kind)).toEqual(['prepare', 'prepare']);
   });
 
@@ -272,7 +272,7 @@ describe('checkOut', () => {
     ports.outbox.send = async () => {
       throw new Error('broker unreachable');
     };
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
     expect(reported).toEqual(['checkout could not complete its prepare phase', 'rollbacks left to the resolver']);
   });
 
@@ -284,12 +284,12 @@ describe('checkOut', () => {
       if (++waits === 2) log.set(txnId, txn(txnId, { state: 'committed' }));
       return wait(txnId, ms, meanwhile);
     };
-    expect(await checkOut(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(waits).toBe(2);
   });
 
   it('a claim whose logged participants differ from the prepares fails loudly', async () => {
     const { ports } = shop({ claims: [order({ claimed: true, participants: ['stock-1', 'payment-0'] })] });
-    await expect(checkOut(ports, settings, 'o1')).rejects.toThrow(/differ from the prepares/);
+    await expect(runCheckout(ports, settings, 'o1')).rejects.toThrow(/differ from the prepares/);
   });
 });

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
-import { FENCE_WAIT_MS, fenceSlot, saveMapCopies } from './owned-slots';
+import { FENCE_WAIT_MS, fenceSlot, saveMapCopies } from '../db/owned-slots';
 import type { SlottedData } from './slot-adoption';
 
 /** Rows per insert statement of a copy (postgres.js sends one parameter per column and row; at most 65,535). */
@@ -42,7 +42,7 @@ export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly
  * participant shard, not a slot, and every transaction that touched the slot was decided and
  * applied before step 3, so whatever still reaches the source is a late copy it answers from its
  * records. An order slot carries its 2PC log along: every entry in it is complete, so a late
- * vote or acknowledgement changes nothing wherever it lands (`results.ts` routes one the old
+ * vote or acknowledgement changes nothing wherever it lands (`results-handler.ts` routes one the old
  * owner no longer knows by a newer map). Every step is idempotent and `resumeMoves` finishes or undoes a move cut anywhere.
  */
 export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMove): Promise<MoveResult> {

@@ -5,7 +5,7 @@ import { intEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { migrate } from '../../layers/db/migrate';
-import { ensureSlotMap, SLOTTED_SERVICES, type SlottedService } from '../../layers/db/slot-adoption';
+import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { type DatabaseContext, databases, required } from '../../layers/db/middleware';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
@@ -13,6 +13,7 @@ import { DEPLOYED_TOPICS } from '../../layers/kafka/topics';
 import { answerCloudFormation, isCustomResourceEvent } from './cloudformation-response';
 import { logger } from '../../layers/logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { ShardedService } from '../../layers/config/services';
 
 const config = serviceConfig();
 const secretsClient = new SecretsManagerClient({});
@@ -39,7 +40,7 @@ const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
         migrations[`${service}-${shard}`] = await migrate(shards.at(shard), migrationsRoot, service);
       }
     }
-    for (const service of Object.keys(SLOTTED_SERVICES) as SlottedService[]) {
+    for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
       const shards = required(context.databases, service);
       await ensureSlotMap(service, {
         shards: new Map(shards.indexes.map((shard) => [shard, shards.at(shard)])),

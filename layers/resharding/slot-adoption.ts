@@ -1,8 +1,9 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { initialSlotMap, newestMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
-import { readMapCopy, saveMapCopy } from './owned-slots';
-import { publishSlotMap, readPublishedSlotMap } from './slot-map-store';
+import { readMapCopy, saveMapCopy } from '../db/owned-slots';
+import { publishSlotMap, readPublishedSlotMap } from '../db/slot-map-store';
+import type { ShardedService } from '../config/services';
 
 /** A table whose rows live in hash slots: each row's slot is the hash of its `id` column. */
 export interface SlottedTable {
@@ -36,8 +37,7 @@ export const SLOTTED_SERVICES = {
   },
   stock: { tables: [{ table: 'items', id: 'item_id' }], busy: { table: 'items', where: 'held <> 0', what: 'reservations' } },
   payment: { tables: [{ table: 'users', id: 'user_id' }], busy: { table: 'users', where: 'held <> 0', what: 'reservations' } },
-} as const satisfies Record<string, SlottedData>;
-export type SlottedService = keyof typeof SLOTTED_SERVICES;
+} as const satisfies Record<ShardedService, SlottedData>;
 
 /**
  * Brings a service's slot map into being and keeps it published, at every start or deploy:
@@ -48,7 +48,7 @@ export type SlottedService = keyof typeof SLOTTED_SERVICES;
  * Rows without a slot (written by a release from before slots) are given theirs.
  */
 export async function ensureSlotMap(
-  service: SlottedService,
+  service: ShardedService,
   { shards, shardCount, secrets, prefix }: { shards: ReadonlyMap<number, postgres.Sql>; shardCount: number; secrets: SecretsManagerClient; prefix: string },
 ): Promise<SlotMap> {
   const { tables } = SLOTTED_SERVICES[service];
