@@ -5,9 +5,11 @@ import { serviceConfig } from '../../layers/config/service';
 import { type DatabaseContext, databases, required, withLoginRetry } from '../../layers/db/middleware';
 import { isRefusedLogin } from '../../layers/db/refused-login';
 import { sendOutbox } from '../../layers/kafka/producer';
-import { resolverPass } from './resolver-pass';
+import { publishPassMetrics, resolverPass } from './resolver-pass';
 import { describe, logger } from '../../layers/logging/logger';
+import { metrics } from '../../layers/logging/metrics';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
 const config = serviceConfig();
 /** How long one invocation keeps resolving; the schedule starts the next one before this ends. */
@@ -25,11 +27,14 @@ const retentionMs = logRetentionMs();
  * one invocation runs passes every `passMs` for `runMs`, and nothing waits a minute. Several
  * resolvers at once are safe: entries are claimed with SKIP LOCKED, and a decision sent twice is
  * harmless. A pass that fails (a shard or Kafka unreachable) is logged, and the next one tries again.
+ * Every pass that completes publishes its metrics (`publishPassMetrics`) for the alarms.
  */
 export const handler = withLoginRetry(
   middy<unknown, { aborted: number; resent: number; forgotten: number; failedPasses: number }, Error, DatabaseContext>()
     // Every log line of the invocation carries its Lambda context (function, request id, cold start).
     .use(injectLambdaContext(logger))
+    // Each pass publishes its own metrics; whatever is left is flushed when the run ends.
+    .use(logMetrics(metrics))
     .use(databases(config.secretPrefix, { order: config.shards.order }))
     .handler(async (_event, context) => {
       let orders = required(context.databases, 'order');
@@ -44,6 +49,7 @@ export const handler = withLoginRetry(
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;
           totals.forgotten += pass.forgotten;
+          publishPassMetrics(pass);
           for (const { shard, error } of pass.failed) {
             logger.error('resolver pass failed on a shard', { shard: `order-${shard}`, error: describe(error) });
             if (isRefusedLogin(error)) refusedLogin = error;

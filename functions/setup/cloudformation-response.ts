@@ -24,24 +24,28 @@ const MAX_REASON = 3_000;
 
 /**
  * Runs `work` for a Create or Update (a Delete changes nothing: the shards' data outlives the
- * setup) and answers CloudFormation with its outcome; a run still going at `deadline` answers
- * FAILED, so the stack rolls back instead of hanging.
+ * setup) and answers CloudFormation with its outcome, and `data` of its result as the resource's
+ * attributes (`Fn::GetAtt`); a run still going at `deadline` answers FAILED, so the stack rolls
+ * back instead of hanging.
  */
-export async function answerCloudFormation(
+export async function answerCloudFormation<T>(
   event: CustomResourceEvent,
-  work: () => Promise<unknown>,
+  work: () => Promise<T>,
   deadlineMs: number,
-  send: (url: string, body: string) => Promise<void> = putResponse,
+  { data, send = putResponse }: { data?: (result: T) => Readonly<Record<string, string>>; send?: (url: string, body: string) => Promise<void> } = {},
 ): Promise<void> {
   let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
   let reason = 'done';
+  let attributes: Readonly<Record<string, string>> | undefined;
   if (event.RequestType !== 'Delete') {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`setup did not finish within ${Math.round(deadlineMs / 1000)} s`)), deadlineMs);
     });
     try {
-      reason = JSON.stringify(await Promise.race([work(), deadline]));
+      const result = await Promise.race([work(), deadline]);
+      reason = JSON.stringify(result);
+      attributes = data?.(result);
     } catch (error) {
       status = 'FAILED';
       reason = error instanceof Error ? error.message : String(error);
@@ -57,6 +61,7 @@ export async function answerCloudFormation(
     StackId: event.StackId,
     RequestId: event.RequestId,
     LogicalResourceId: event.LogicalResourceId,
+    ...(attributes ? { Data: attributes } : {}),
   });
   await send(event.ResponseURL, body);
 }

@@ -8,6 +8,7 @@ import { migrate } from '../../layers/db/migrate';
 import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { type DatabaseContext, databases, required } from '../../layers/db/middleware';
 import { kafkaClient } from '../../layers/kafka/connection';
+import { withMskBrokers } from './msk-brokers';
 import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { DEPLOYED_TOPICS } from '../../layers/kafka/topics';
 import { answerCloudFormation, isCustomResourceEvent } from './cloudformation-response';
@@ -25,6 +26,8 @@ export interface SetupReport {
   /** migration versions applied, by shard ("order-0": ["001_orders"]) */
   readonly migrations: Record<string, string[]>;
   readonly topicsCreated: string[];
+  /** The brokers the other functions are given (`SetupRun.BootstrapBrokers`), comma-separated. */
+  readonly bootstrapBrokers: string;
 }
 
 /** Brings every shard's schema and the Kafka topics up to what this code expects; running it again changes nothing. */
@@ -49,11 +52,12 @@ const setup = middy<unknown, SetupReport, Error, DatabaseContext>()
         prefix: config.secretPrefix,
       });
     }
-    const admin = kafkaClient(config.kafka, 'shop-setup').admin();
+    const kafka = await withMskBrokers(config.kafka);
+    const admin = kafkaClient(kafka, 'shop-setup').admin();
     await admin.connect();
     try {
       const topicsCreated = await ensureTopics(admin, { topics: DEPLOYED_TOPICS, partitions, replicationFactor: -1 });
-      const report = { migrations, topicsCreated };
+      const report = { migrations, topicsCreated, bootstrapBrokers: kafka.brokers.join(',') };
       logger.info('setup', { ...report });
       return report;
     } finally {
@@ -73,6 +77,8 @@ export async function handler(event: unknown, context: Context): Promise<SetupRe
   // The databases middleware attaches `databases` to the context before the handler runs.
   const withDatabases = context as DatabaseContext;
   if (!isCustomResourceEvent(event)) return setup(event, withDatabases);
-  await answerCloudFormation(event, () => setup(event, withDatabases), context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS);
+  await answerCloudFormation(event, () => setup(event, withDatabases), context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS, {
+    data: (report) => ({ BootstrapBrokers: report.bootstrapBrokers }),
+  });
   return undefined;
 }

@@ -28,3 +28,8 @@ export const getAtt = (logicalId: string, attribute: string): Intrinsic => ({ 'F
 export function nameTag(prefix: string, what: string): { Key: string; Value: string }[] {
   return [{ Key: 'Name', Value: `${prefix}-${what}` }];
 }
+
+/** Serverless's logical id of a function (`orderResults` → `OrderResultsLambdaFunction`). */
+export function lambdaLogicalId(functionKey: string): string {
+  return `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
+}

@@ -141,7 +141,8 @@ export function opsResources(parameters: DeployParameters): Resources {
     },
     [OPS_ROLE]: functionRole(parameters, 'ops', [
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }] },
-      { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
+      // The brokers come from the deploy (SetupRun.BootstrapBrokers): no lookup.
+      { Effect: 'Allow', Action: ['kafka-cluster:Connect'], Resource: [cluster] },
       { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic'], Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)) },
       { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: [clusterResourceArn(cluster, 'topic', TOPICS.deadLetters)] },
       { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup'], Resource: [stageGroups('*')] },

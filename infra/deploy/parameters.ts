@@ -28,6 +28,10 @@ export interface DeployParameters {
   readonly logRetentionS: number;
   /** Each shard's `max_connections`: the functions' concurrency is bounded to stay below it (connection-budget.ts). */
   readonly databaseMaxConnections: number;
+  /** The consumer lag (records) past which a Kafka-triggered function's alarm fires (alarms.ts). */
+  readonly offsetLagAlarmThreshold: number;
+  /** An SNS topic the alarms notify; without it they only change state. */
+  readonly alarmTopicArn?: string;
   /** Existing infrastructure: where the functions run and which MSK cluster they use. */
   readonly existing?: {
     readonly subnetIds: readonly string[];
@@ -64,6 +68,15 @@ function list(name: string, value: unknown, pattern: RegExp): string[] {
   return items;
 }
 
+/** `alarmTopicArn`: empty (no notifications) or an SNS topic's ARN. */
+function alarmTopic(arn: string): { alarmTopicArn?: string } {
+  if (arn === '') return {};
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(arn)) {
+    throw new Error(`parameter alarmTopicArn=${arn} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), or empty for no notifications`);
+  }
+  return { alarmTopicArn: arn };
+}
+
 export async function readDeployParameters(resolve: Resolve): Promise<DeployParameters> {
   const param = (name: string) => resolve(`param:${name}`);
   const infrastructure = text('infrastructure', await param('infrastructure'));
@@ -90,6 +103,8 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
     logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), LOG_RETENTION_S.min, LOG_RETENTION_S.max),
     databaseMaxConnections: wholeNumber('databaseMaxConnections', await param('databaseMaxConnections'), 20, 100_000),
+    offsetLagAlarmThreshold: wholeNumber('offsetLagAlarmThreshold', await param('offsetLagAlarmThreshold'), 1, 1_000_000_000),
+    ...alarmTopic(text('alarmTopicArn', await param('alarmTopicArn'))),
   } as const;
   if (infrastructure === 'create') return common;
 

@@ -2,7 +2,8 @@
  * The parts of serverless.yml that depend on the deploy's parameters, as Serverless `${file()}`
  * resolvers. Stage `local` (serverless-offline) gets none of them: no VPC, no resources, no IAM.
  */
-import type { TemplateString } from './cloudformation';
+import { alarmResources } from './alarms';
+import { lambdaLogicalId, type TemplateString } from './cloudformation';
 import { concurrencyBudget } from './connection-budget';
 import { databaseResources } from './databases';
 import { iamStatements as statementsFor, opsResources, setupRoleResource, type Statement } from './iam';
@@ -40,9 +41,8 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
 
 /** Each function's reserved concurrency, merged into the functions Serverless compiles (`resources.extensions`). */
 function concurrencyExtensions(parameters: DeployParameters): Record<string, { Properties: { ReservedConcurrentExecutions: number } }> {
-  const logicalIdOf = (functionKey: string) => `${functionKey[0]!.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
   return Object.fromEntries(
-    Object.entries(concurrencyBudget(parameters).reserved).map(([functionKey, reserved]) => [logicalIdOf(functionKey), { Properties: { ReservedConcurrentExecutions: reserved } }]),
+    Object.entries(concurrencyBudget(parameters).reserved).map(([functionKey, reserved]) => [lambdaLogicalId(functionKey), { Properties: { ReservedConcurrentExecutions: reserved } }]),
   );
 }
 
@@ -50,8 +50,9 @@ export async function resources(context: ResolverContext): Promise<{ Resources: 
   const parameters = await deployTarget(context);
   if (!parameters) return { Resources: {} };
   const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []), ...opsResources(parameters) };
+  const alarms = alarmResources(parameters);
   const extensions = concurrencyExtensions(parameters);
-  if (parameters.existing) return { Resources: setup, extensions };
+  if (parameters.existing) return { Resources: { ...setup, ...alarms }, extensions };
 
   const network = { vpc: VPC, privateSubnets: PRIVATE_SUBNETS, lambdaSecurityGroup: LAMBDA_SECURITY_GROUP };
   const created = {
@@ -64,5 +65,5 @@ export async function resources(context: ResolverContext): Promise<{ Resources: 
   const needed = Object.entries(created)
     .filter(([, resource]) => ['AWS::SecretsManager::SecretTargetAttachment', 'AWS::MSK::Cluster', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation'].includes(resource.Type))
     .map(([logicalId]) => logicalId);
-  return { Resources: { ...created, ...setup, ...setupRunResource(parameters, needed) }, extensions };
+  return { Resources: { ...created, ...setup, ...alarms, ...setupRunResource(parameters, needed) }, extensions };
 }

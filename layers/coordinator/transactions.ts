@@ -59,6 +59,18 @@ export async function lockExpired(sql: postgres.TransactionSql, limit: number): 
 }
 
 /**
+ * How long ago the oldest undecided transaction was claimed, in ms by the database's clock; 0 when
+ * none is undecided. "Oldest" is the one with the earliest deadline (each deadline is its claim
+ * plus the checkout timeout): one row read from the index of undecided entries.
+ */
+export async function oldestUndecidedAgeMs(sql: postgres.Sql): Promise<number> {
+  const [row] = await sql<{ age_ms: number }[]>`
+    select (extract(epoch from now() - created_at) * 1000)::float8 as age_ms
+    from transactions where state = 'preparing' order by deadline limit 1`;
+  return row ? Math.max(0, Math.round(row.age_ms)) : 0;
+}
+
+/**
  * Deletes up to `limit` log entries of transactions finished (decided and acknowledged by every
  * participant) longer than `retentionMs` ago, oldest first, skipping any another resolver holds.
  * Nothing needs them again: the order row says whether it is paid, a checkout joins only an

@@ -1,18 +1,6 @@
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { KafkaConnection } from '../config/kafka';
-
-/**
- * MSK does not put its bootstrap brokers in CloudFormation, so a function asks for them once,
- * at the first connection of its container.
- */
-async function mskBootstrapBrokers(clusterArn: string, region: string): Promise<string[]> {
-  const reply = await new KafkaClient({ region }).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
-  const brokers = reply.BootstrapBrokerStringSaslIam?.split(',').filter(Boolean) ?? [];
-  if (brokers.length === 0) throw new Error(`MSK cluster ${clusterArn} has no IAM-authenticated bootstrap brokers`);
-  return brokers;
-}
 
 /** The kafkajs settings of one connection; IAM tokens are signed afresh whenever kafkajs re-authenticates. */
 export function kafkaClientConfig(connection: KafkaConnection, clientId: string): KafkaConfig {
@@ -26,15 +14,13 @@ export function kafkaClientConfig(connection: KafkaConnection, clientId: string)
   };
   if (connection.kind === 'brokers') return { ...common, brokers: [...connection.brokers] };
 
-  const { clusterArn, region } = connection;
-  let brokers: Promise<string[]> | undefined;
+  const { clusterArn, region, brokers } = connection;
+  if (brokers.length === 0) {
+    throw new Error(`environment variable KAFKA_BROKERS is empty: the deploy passes MSK cluster ${clusterArn}'s bootstrap brokers (the setup run's BootstrapBrokers)`);
+  }
   return {
     ...common,
-    brokers: () =>
-      (brokers ??= mskBootstrapBrokers(clusterArn, region).catch((error: unknown) => {
-        brokers = undefined;
-        throw error;
-      })),
+    brokers: [...brokers],
     ssl: true,
     sasl: {
       mechanism: 'oauthbearer',

@@ -1,7 +1,9 @@
+import type { Message } from 'kafkajs';
 import type { DecodedRecord } from './records';
 import { addToOutbox, type Outbox } from './producer';
 import { TOPICS } from './topics';
 import { logger } from '../logging/logger';
+import { METRIC, MetricUnit, metrics } from '../logging/metrics';
 
 /**
  * Parks a record that cannot be applied (it does not decode, or breaks the protocol) on the
@@ -10,7 +12,7 @@ import { logger } from '../logging/logger';
  */
 export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string): void {
   logger.error('record parked', { topic: record.topic, partition: record.partition, offset: record.offset, reason });
-  addToOutbox(outbox, TOPICS.deadLetters, {
+  addDeadLetter(outbox, {
     key: record.key ?? null,
     value: record.value ?? null,
     headers: {
@@ -18,6 +20,17 @@ export function parkRecord(outbox: Outbox, record: DecodedRecord, reason: string
       'x-source': `${record.topic}/${record.partition}/${record.offset}`,
     },
   });
+}
+
+/**
+ * Puts a message on the dead-letter topic (sent with the rest of the outbox) and counts it in the
+ * `DeadLetters` metric, which the operator's first alarm watches (docs/aws.md, "Metrics and
+ * alarms"). Every dead letter goes through here. A batch that fails after parking is delivered
+ * again and parks its record again: the metric may count one record twice, never zero times.
+ */
+export function addDeadLetter(outbox: Outbox, message: Message): void {
+  addToOutbox(outbox, TOPICS.deadLetters, message);
+  metrics.addMetric(METRIC.deadLetters, MetricUnit.Count, 1);
 }
 
 /**

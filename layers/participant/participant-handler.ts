@@ -1,7 +1,7 @@
 import { isRefusedLogin } from '../db/refused-login';
 import type { ShardSet } from '../db/shards';
 import type { KafkaConnection } from '../config/kafka';
-import { decodeByShard, parkRecord } from '../kafka/dead-letters';
+import { addDeadLetter, decodeByShard, parkRecord } from '../kafka/dead-letters';
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
@@ -84,7 +84,7 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
     for (const { instruction, violation } of violations) {
       logger.error('protocol violation', { txnId: instruction.txnId, violation, instruction });
-      addToOutbox(outbox, TOPICS.deadLetters, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
+      addDeadLetter(outbox, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   });
   await sendOutbox(service.kafka, outbox);

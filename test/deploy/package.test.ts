@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { orderRoutes } from '../../functions/order/routes';
@@ -184,6 +185,38 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(reserved('OrderApiLambdaFunction')).toBeGreaterThan(0);
   });
 
+  it('alarms on dead letters, on transactions left undecided, and on the lag of every Kafka-triggered function; metrics are emitted on every function', () => {
+    for (const fn of functionsOf(template)) expect(environmentOf(template, fn.logicalId)).toMatchObject({ POWERTOOLS_METRICS_DISABLED: 'false', STAGE: 'aws' });
+    // The dimensions the functions' metrics carry: Powertools' `service` and the stage (layers/logging/metrics.ts).
+    const env = environmentOf(template, 'ResolverLambdaFunction');
+    const shop = { Namespace: 'Shop', Dimensions: [{ Name: 'service', Value: env.POWERTOOLS_SERVICE_NAME }, { Name: 'stage', Value: env.STAGE }], ComparisonOperator: 'GreaterThanThreshold' };
+    const alarm = (logicalId: string) => {
+      const resource = resourceById(template, logicalId);
+      expect(resource.Type).toBe('AWS::CloudWatch::Alarm');
+      return resource.Properties;
+    };
+    expect(alarm('DeadLettersAlarm')).toMatchObject({ ...shop, MetricName: 'DeadLetters', Statistic: 'Sum', Period: 300, EvaluationPeriods: 1, Threshold: 0, TreatMissingData: 'notBreaching' });
+    const twoMinutes = { Period: 60, EvaluationPeriods: 2, DatapointsToAlarm: 2 };
+    expect(alarm('UndecidedPastDeadlineAlarm')).toMatchObject({ ...shop, ...twoMinutes, MetricName: 'UndecidedPastDeadline', Statistic: 'Sum', Threshold: 0, TreatMissingData: 'notBreaching' });
+    // Three checkout timeouts (checkoutTimeoutMs=5000); a resolver that reports nothing is as bad as one that aborts nothing.
+    expect(alarm('OldestUndecidedAgeAlarm')).toMatchObject({ ...shop, ...twoMinutes, MetricName: 'OldestUndecidedAgeMs', Statistic: 'Maximum', Threshold: 15_000, TreatMissingData: 'breaching' });
+
+    // Every function an event source mapping triggers, however many topics it reads: a new consumer without an alarm fails here.
+    const consumers = [...new Set(resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').map((mapping) => mapping.Properties.FunctionName['Fn::GetAtt'][0] as string))];
+    const lagAlarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter((resource) => resource.Properties.MetricName === 'OffsetLag');
+    expect(lagAlarms.map((resource) => resource.Properties.Dimensions).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      consumers.sort().map((functionId) => [{ Name: 'FunctionName', Value: { Ref: functionId } }]),
+    );
+    for (const { Properties } of lagAlarms) {
+      expect(Properties).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 5, Threshold: 1000, TreatMissingData: 'notBreaching' });
+    }
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(3 + consumers.length);
+    // No `alarmTopicArn`: the alarms only change state.
+    for (const { Properties } of alarms) expect([Properties.AlarmActions, Properties.OKActions]).toEqual([undefined, undefined]);
+    expect(new Set(alarms.map(({ Properties }) => Properties.AlarmName)).size).toBe(alarms.length);
+  });
+
   it('protects the live view: its function alone reads its generated token, and only reads Kafka', () => {
     const ops = resourceById(template, 'OpsLambdaFunction');
     expect(ops.Properties.Role).toEqual({ 'Fn::GetAtt': ['OpsRole', 'Arn'] });
@@ -224,14 +257,40 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(waitsFor).toEqual(expect.arrayContaining(['KafkaCluster', 'PrivateDefaultRoute']));
     for (const mapping of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) expect([mapping.DependsOn].flat()).toContain('SetupRun');
   });
+
+  it('hands every function but the setup the MSK bootstrap brokers the setup run answers, and packs the MSK client into the setup alone', () => {
+    const functions = functionsOf(template);
+    for (const { logicalId } of functions) {
+      const brokers = environmentOf(template, logicalId).KAFKA_BROKERS;
+      if (logicalId === 'SetupLambdaFunction') expect(brokers).toBe('');
+      else expect([logicalId, brokers]).toEqual([logicalId, { 'Fn::GetAtt': ['SetupRun', 'BootstrapBrokers'] }]);
+    }
+    const bundlesWithMskClient = fs
+      .readdirSync(packaged.dir)
+      .filter((file) => file.endsWith('.zip'))
+      .filter((zip) => {
+        const script = 'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(any(b"GetBootstrapBrokersCommand" in z.read(n) for n in z.namelist() if n.endswith(".js")))';
+        return execFileSync('python3', ['-c', script, path.join(packaged.dir, zip)], { encoding: 'utf8' }).trim() === 'True';
+      });
+    expect(bundlesWithMskClient).toEqual(['setup.zip']);
+  });
 });
+
+const ALARM_TOPIC = 'arn:aws:sns:us-east-1:123456789012:shop-operators';
 
 describe('serverless package --stage aws, on existing infrastructure', () => {
   let template: Template;
 
   beforeAll(async () => {
-    ({ template } = await packageAws(EXISTING));
+    ({ template } = await packageAws({ ...EXISTING, alarmTopicArn: ALARM_TOPIC, offsetLagAlarmThreshold: '250' }));
   }, 180_000);
+
+  it('keeps the alarms, notifying the given SNS topic when they fire and when they clear, at the given lag', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.map((alarm) => alarm.logicalId)).toEqual(expect.arrayContaining(['DeadLettersAlarm', 'UndecidedPastDeadlineAlarm', 'OldestUndecidedAgeAlarm']));
+    for (const { Properties } of alarms) expect(Properties).toMatchObject({ AlarmActions: [ALARM_TOPIC], OKActions: [ALARM_TOPIC] });
+    expect(alarms.filter((alarm) => alarm.Properties.MetricName === 'OffsetLag').map((alarm) => alarm.Properties.Threshold)).toEqual([250, 250, 250]);
+  });
 
   it('creates no network, cluster, database or database secret (only the live view\'s own token), and still runs the setup before the mappings', () => {
     const created = Object.entries(template.Resources).filter(([logicalId]) => logicalId !== 'OpsTokenSecret').map(([, resource]) => resource.Type.split('::')[1] ?? resource.Type);
@@ -287,6 +346,10 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
 
   it('a partition count that is not a number', async () => {
     expect(await packageAwsFails({ kafkaPartitions: 'eight' })).toContain('parameter kafkaPartitions=eight is not a whole number from 1 to 1000');
+  }, 60_000);
+
+  it('an alarm topic that is not an SNS topic', async () => {
+    expect(await packageAwsFails({ alarmTopicArn: 'shop-operators' })).toContain('parameter alarmTopicArn=shop-operators is not an SNS topic ARN');
   }, 60_000);
 
   it('a subnet that is not one', async () => {

@@ -13,6 +13,7 @@ describe('kafkaConnection', () => {
       kind: 'msk-iam',
       clusterArn: CLUSTER,
       region: 'eu-west-1',
+      brokers: ['a:9092'],
     });
   });
 
@@ -28,11 +29,17 @@ describe('kafkaConnection', () => {
 });
 
 describe('kafkaClientConfig', () => {
-  it('connects to MSK over TLS with IAM (OAUTHBEARER) and looks the brokers up lazily', () => {
-    const config = kafkaClientConfig({ kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1' }, 'test');
+  it('connects to MSK over TLS with IAM (OAUTHBEARER) at the brokers the deploy passed in', () => {
+    const config = kafkaClientConfig({ kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1', brokers: ['b-1:9098', 'b-2:9098'] }, 'test');
     expect(config.ssl).toBe(true);
     expect(config.sasl?.mechanism).toBe('oauthbearer');
-    expect(typeof config.brokers).toBe('function');
+    expect(config.brokers).toEqual(['b-1:9098', 'b-2:9098']);
+  });
+
+  it('refuses MSK without brokers, naming the variable and where it comes from', () => {
+    expect(() => kafkaClientConfig({ kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1', brokers: [] }, 'test')).toThrow(
+      `environment variable KAFKA_BROKERS is empty: the deploy passes MSK cluster ${CLUSTER}'s bootstrap brokers`,
+    );
   });
 
   it('connects to plain brokers without authentication', () => {

@@ -56,6 +56,15 @@ describe('answerCloudFormation', () => {
     ]);
   });
 
+  it('answers the attributes the stack reads from the result (Fn::GetAtt SetupRun.BootstrapBrokers)', async () => {
+    const target = await responseUrl();
+    await answerCloudFormation(request(target.url, 'Update', 'SetupRun'), async () => ({ bootstrapBrokers: 'b-1:9098,b-2:9098' }), 5_000, {
+      data: (report) => ({ BootstrapBrokers: report.bootstrapBrokers }),
+    });
+    target.close();
+    expect(target.received[0]?.body).toMatchObject({ Status: 'SUCCESS', Data: { BootstrapBrokers: 'b-1:9098,b-2:9098' } });
+  });
+
   it('answers FAILED with the error, keeping the physical id, when the setup fails', async () => {
     const target = await responseUrl();
     await answerCloudFormation(request(target.url, 'Update', 'SetupRun'), async () => Promise.reject(new Error('connect ETIMEDOUT 10.42.128.7:5432')), 5_000);
