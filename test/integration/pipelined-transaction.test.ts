@@ -132,3 +132,30 @@ describe('pipelinedTransaction', () => {
     }
   }, 30_000);
 });
+
+describe('a transaction begun on a connection whose pipeline is full (postgres.js max_pipeline)', () => {
+  // One connection that takes two statements in flight: the BEGIN goes out as the second,
+  // behind another caller's statements, which filled the pipeline. Upstream postgres.js then
+  // never reserves the connection for the transaction (its statements would run on whichever
+  // connection, or throw); patched, it has to wait for the connection instead.
+  const full = connectTo('order-0', { max: 1, max_pipeline: 2 });
+  afterAll(() => full.end({ timeout: 5 }));
+
+  it('still runs the transaction alone on its connection, and the statements around it outside it', async () => {
+    await full`select 1`; // connected: statements now go out at once, pipelined
+    // Sent now (a postgres.js statement leaves when first awaited or executed).
+    const before = [full`select pg_sleep(0.2), txid_current() as txid`.execute(), full`select txid_current() as txid`.execute()];
+    const transaction = pipelinedTransaction(
+      full,
+      async (tx) => [(await tx`select txid_current() as txid`)[0]!.txid, (await tx`select txid_current() as txid`)[0]!.txid] as const,
+      (tx, txids) => ({ writes: [tx`select 1`], result: txids }),
+    );
+    const after = full`select txid_current() as txid`.execute();
+    const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the transaction never ran: its BEGIN never reserved the connection')), 5_000).unref());
+
+    const [inside, outside] = await Promise.race([Promise.all([transaction, Promise.all([...before, after])]), hang]);
+
+    expect(inside[0]).toBe(inside[1]);
+    for (const [row] of outside) expect(row!.txid).not.toBe(inside[0]);
+  });
+});

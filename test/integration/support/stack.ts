@@ -11,7 +11,7 @@ export const gatewayUrl = stackAddresses(stackConfig).gatewayUrl;
 export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
 
 /** A direct connection to one database of the stack, to check what the API says against it. */
-export function connectTo(name: string): postgres.Sql {
+export function connectTo(name: string, options: { max?: number; max_pipeline?: number } = {}): postgres.Sql {
   const server = databaseServers(stackConfig).find((candidate) => candidate.name === name);
   const added = /^(order|stock|payment)-(\d+)$/.exec(name);
   if (!server && !added) throw new Error(`no database ${name} in this stack`);
@@ -19,7 +19,7 @@ export function connectTo(name: string): postgres.Sql {
   const { host, port, username, password, dbname } = server
     ? readCredentials(stackConfig.dataDir, server)
     : localShardSecret(stackConfig, added![1] as ShardedService, Number(added![2]));
-  return postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined });
+  return postgres({ host, port, username, password, database: dbname, max: 2, onnotice: () => undefined, ...options });
 }
 
 export function kafkaClient(clientId: string): Kafka {
