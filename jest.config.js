@@ -16,8 +16,21 @@ module.exports = {
   // Integration tests wait on real servers; a unit test that takes this long is broken anyway.
   testTimeout: 60_000,
   projects: [
-    { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, transformIgnorePatterns, moduleNameMapper, testEnvironment: 'node' },
+    {
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
     { displayName: 'deploy', testMatch: ['<rootDir>/test/deploy/**/*.test.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
-    { displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], transform, moduleNameMapper, testEnvironment: 'node' },
+    {
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform,
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
   ],
 };

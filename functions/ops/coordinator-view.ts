@@ -56,7 +56,12 @@ export interface TransactionDetail {
   readonly abortDetail: string | null;
   readonly resends: number;
   /** Times of each step, ISO 8601; null for a step not reached. */
-  readonly times: { readonly claimed: string; readonly deadline: string; readonly decided: string | null; readonly acknowledged: string | null };
+  readonly times: {
+    readonly claimed: string;
+    readonly deadline: string;
+    readonly decided: string | null;
+    readonly acknowledged: string | null;
+  };
 }
 
 /**

@@ -28,22 +28,31 @@ async function rangesOf(admin: Admin, topic: string): Promise<Map<number, Partit
 /** The consumer groups of the cluster, by name. */
 export async function listConsumerGroups(admin: Admin): Promise<string[]> {
   const { groups } = await admin.listGroups();
-  return groups.filter((group) => group.protocolType === 'consumer').map((group) => group.groupId).sort();
+  return groups
+    .filter((group) => group.protocolType === 'consumer')
+    .map((group) => group.groupId)
+    .sort();
 }
 
 /** Every consumer group's lag, by topic and partition, in one pass over the groups. */
 export async function readConsumerLag(admin: Admin, consumerGroups: readonly string[]): Promise<PartitionLag[]> {
-  const committed = await Promise.all(consumerGroups.map(async (group) => ({ group, topics: await admin.fetchOffsets({ groupId: group }) })));
+  const committed = await Promise.all(
+    consumerGroups.map(async (group) => ({ group, topics: await admin.fetchOffsets({ groupId: group }) })),
+  );
   const topics = [...new Set(committed.flatMap(({ topics: list }) => list.map(({ topic }) => topic)))];
   const ranges = new Map(await Promise.all(topics.map(async (topic) => [topic, await rangesOf(admin, topic)] as const)));
   return committed.flatMap(({ group, topics: list }) =>
-    [...list].sort((a, b) => a.topic.localeCompare(b.topic)).flatMap(({ topic, partitions }) =>
-      [...partitions].sort((a, b) => a.partition - b.partition).map(({ partition, offset }) => {
-        const range = ranges.get(topic)?.get(partition) ?? { low: 0, high: 0 };
-        const at = Number(offset) < 0 ? range.low : Number(offset);
-        return { group, topic, partition, committed: at, end: range.high, lag: Math.max(0, range.high - at) };
-      }),
-    ),
+    [...list]
+      .sort((a, b) => a.topic.localeCompare(b.topic))
+      .flatMap(({ topic, partitions }) =>
+        [...partitions]
+          .sort((a, b) => a.partition - b.partition)
+          .map(({ partition, offset }) => {
+            const range = ranges.get(topic)?.get(partition) ?? { low: 0, high: 0 };
+            const at = Number(offset) < 0 ? range.low : Number(offset);
+            return { group, topic, partition, committed: at, end: range.high, lag: Math.max(0, range.high - at) };
+          }),
+      ),
   );
 }
 
@@ -113,7 +122,13 @@ export const DEAD_LETTER_READER = 'ops-dead-letters';
  * read without a consumer, so a consumer of a group of its own (named `groupPrefix`-ops-dead-letters-…) reads from `count` before each
  * partition's end and leaves; it commits nothing. Seconds, so the caller keeps the answer.
  */
-export async function readLatestDeadLetters(kafka: Kafka, groupPrefix: string, ranges: Map<number, PartitionRange>, count: number, timeoutMs = 15_000): Promise<DeadLetter[]> {
+export async function readLatestDeadLetters(
+  kafka: Kafka,
+  groupPrefix: string,
+  ranges: Map<number, PartitionRange>,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<DeadLetter[]> {
   const wanted = [...ranges].filter(([, { low, high }]) => high > low);
   if (wanted.length === 0) return [];
   const consumer = kafka.consumer({ groupId: `${groupPrefix}-${DEAD_LETTER_READER}-${randomUUID()}`, sessionTimeout: 10_000 });
@@ -146,7 +161,8 @@ export async function readLatestDeadLetters(kafka: Kafka, groupPrefix: string, r
           },
         })
         .then(() => {
-          for (const [partition, { low, high }] of wanted) consumer.seek({ topic: TOPICS.deadLetters, partition, offset: String(Math.max(low, high - count)) });
+          for (const [partition, { low, high }] of wanted)
+            consumer.seek({ topic: TOPICS.deadLetters, partition, offset: String(Math.max(low, high - count)) });
         }, reject);
     });
   } finally {

@@ -39,7 +39,13 @@ export async function readParticipantShard(sql: postgres.Sql, service: Participa
         from ${tx(table)}`,
       tx<{ txn_id: string }[]>`select txn_id from participations where state = 'prepared'`,
     ]);
-    return { rows: figures.rows, free: figures.free, held: figures.held, heldByPrepared: figures.held_by_prepared, prepared: prepared.map((row) => row.txn_id) };
+    return {
+      rows: figures.rows,
+      free: figures.free,
+      held: figures.held,
+      heldByPrepared: figures.held_by_prepared,
+      prepared: prepared.map((row) => row.txn_id),
+    };
   }) as Promise<ParticipantShardFigures>;
 }
 
@@ -47,7 +53,10 @@ export async function readParticipantShard(sql: postgres.Sql, service: Participa
  * Of the transactions a participant still holds prepared, those its coordinator decided more
  * than `graceMs` ago: a decision on its way is normal for a moment, not for long.
  */
-export async function decidedLongAgo(sql: postgres.Sql, { txnIds, graceMs }: { readonly txnIds: readonly string[]; readonly graceMs: number }): Promise<string[]> {
+export async function decidedLongAgo(
+  sql: postgres.Sql,
+  { txnIds, graceMs }: { readonly txnIds: readonly string[]; readonly graceMs: number },
+): Promise<string[]> {
   if (txnIds.length === 0) return [];
   const rows = await sql<{ txn_id: string }[]>`
     select txn_id from transactions

@@ -14,7 +14,10 @@ export const opsRoutes: Readonly<Record<string, Route<OpsDeps>>> = {
   'GET /ops/transactions/{txn_id}': async (params, { orders }) => {
     const txnId = idParam(params, 'txn_id');
     const txn = await findTransaction(orders, txnId);
-    if (!txn) throw new NotFoundError(`transaction ${txnId} is not in the log: it never was, or it finished longer ago than the retention window`, { code: 'transaction_not_found' });
+    if (!txn)
+      throw new NotFoundError(`transaction ${txnId} is not in the log: it never was, or it finished longer ago than the retention window`, {
+        code: 'transaction_not_found',
+      });
     return { body: txn };
   },
 };

@@ -78,12 +78,22 @@ export interface OpsSummary {
 
 /** One order shard as read: its checkout figures and its part of the 2PC log, or why it could not be read. */
 export type CoordinatorRead =
-  | { readonly shard: number; readonly stats: Awaited<ReturnType<typeof readCheckoutStats>>; readonly view: Awaited<ReturnType<typeof readCoordinatorShard>> }
+  | {
+      readonly shard: number;
+      readonly stats: Awaited<ReturnType<typeof readCheckoutStats>>;
+      readonly view: Awaited<ReturnType<typeof readCoordinatorShard>>;
+    }
   | { readonly shard: number; readonly error: string };
 
 /** One stock or payment shard as read (its figures as of `figuresAt`), or why it could not be read. */
 export type ParticipantRead =
-  | { readonly name: string; readonly service: ParticipantService; readonly slots: number; readonly figures: ParticipantShardFigures; readonly figuresAt: number }
+  | {
+      readonly name: string;
+      readonly service: ParticipantService;
+      readonly slots: number;
+      readonly figures: ParticipantShardFigures;
+      readonly figuresAt: number;
+    }
   | { readonly name: string; readonly service: ParticipantService; readonly slots: number; readonly error: string };
 
 /** Everything one summary is made of. */
@@ -130,7 +140,14 @@ export function summarise({ now, coordinators, participants, kafka, stale, maps,
     unacknowledged.push(...read.view.oldestUnacknowledged);
     inFlight += read.view.inFlight;
     unacknowledgedCount += read.view.unacknowledged;
-    shards.push({ name, service: 'order', up: true, slots: slotsOwnedBy(maps.order, read.shard).length, inFlight: read.view.inFlight, unacknowledged: read.view.unacknowledged });
+    shards.push({
+      name,
+      service: 'order',
+      up: true,
+      slots: slotsOwnedBy(maps.order, read.shard).length,
+      inFlight: read.view.inFlight,
+      unacknowledged: read.view.unacknowledged,
+    });
   }
   for (const read of participants) {
     if ('error' in read) {
@@ -140,10 +157,23 @@ export function summarise({ now, coordinators, participants, kafka, stale, maps,
     const { rows, free, held, heldByPrepared } = read.figures;
     const disagreements = [
       ...(held === heldByPrepared ? [] : [`holds ${held} in its rows, but its prepared transactions hold ${heldByPrepared}`]),
-      ...read.figures.prepared.filter((txnId) => stale.has(txnId)).map((txnId) => `still holds ${txnId}, decided over ${DECISION_GRACE_MS / 1000} s ago`),
+      ...read.figures.prepared
+        .filter((txnId) => stale.has(txnId))
+        .map((txnId) => `still holds ${txnId}, decided over ${DECISION_GRACE_MS / 1000} s ago`),
     ];
     const { figuresAt } = read;
-    shards.push({ name: read.name, service: read.service, up: true, rows, free, held, figuresAt, slots: read.slots, agrees: disagreements.length === 0, disagreements });
+    shards.push({
+      name: read.name,
+      service: read.service,
+      up: true,
+      rows,
+      free,
+      held,
+      figuresAt,
+      slots: read.slots,
+      agrees: disagreements.length === 0,
+      disagreements,
+    });
   }
 
   undecided.sort((a, b) => b.ageMs - a.ageMs);
@@ -159,7 +189,11 @@ export function summarise({ now, coordinators, participants, kafka, stale, maps,
     oldestUnacknowledged: unacknowledged.slice(0, LISTED),
     ...kafka,
     shards,
-    slotMaps: { order: slotMapSummary('order', maps.order), stock: slotMapSummary('stock', maps.stock), payment: slotMapSummary('payment', maps.payment) },
+    slotMaps: {
+      order: slotMapSummary('order', maps.order),
+      stock: slotMapSummary('stock', maps.stock),
+      payment: slotMapSummary('payment', maps.payment),
+    },
     instances,
     errors: [...errors],
   };

@@ -7,7 +7,15 @@ import { readCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import type { ShardSet } from '../../layers/db/shards';
 import { slotsOwnedBy } from '../../layers/sharding/slots';
 import { readCoordinatorShard } from './coordinator-view';
-import { DEAD_LETTER_READER, type DeadLetter, deadLetterRanges, listConsumerGroups, readConsumerLag, readGroupHolders, readLatestDeadLetters } from './kafka-view';
+import {
+  DEAD_LETTER_READER,
+  type DeadLetter,
+  deadLetterRanges,
+  listConsumerGroups,
+  readConsumerLag,
+  readGroupHolders,
+  readLatestDeadLetters,
+} from './kafka-view';
 import { localInstances } from './local-instances';
 import { decidedLongAgo, type ParticipantShardFigures, readParticipantShard } from './participant-view';
 import { type CoordinatorRead, DECISION_GRACE_MS, LISTED, type OpsSummary, type ParticipantRead, summarise } from './summarise';
@@ -47,7 +55,11 @@ class SlowReads {
   private readonly shardFigures = new Map<string, { at: number; figures: Promise<ParticipantShardFigures> }>();
   private deadLetters: { count: number; letters: Promise<DeadLetter[]> } | undefined;
 
-  async figures(name: string, read: () => Promise<ParticipantShardFigures>, now: number): Promise<{ at: number; figures: ParticipantShardFigures }> {
+  async figures(
+    name: string,
+    read: () => Promise<ParticipantShardFigures>,
+    now: number,
+  ): Promise<{ at: number; figures: ParticipantShardFigures }> {
     let kept = this.shardFigures.get(name);
     if (!kept || now - kept.at >= SHARD_FIGURES_MAX_AGE_MS) {
       const figures = read();
@@ -109,7 +121,10 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
       const name = `${service}-${shard}`;
       const slots = slotsOwnedBy(shards.map, shard).length;
       try {
-        const { at, figures } = await within(name, slow.figures(name, () => readParticipantShard(shards.at(shard), service), now));
+        const { at, figures } = await within(
+          name,
+          slow.figures(name, () => readParticipantShard(shards.at(shard), service), now),
+        );
         return { name, service, slots, figures, figuresAt: at };
       } catch (error) {
         errors.push(`${name}: ${describe(error)}`);
@@ -128,7 +143,9 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
           return Promise.all([readConsumerLag(admin, groups), readGroupHolders(admin, groups), deadLetterRanges(admin)]);
         })(),
       );
-      const latest = slow.latestDeadLetters(dead.count, () => readLatestDeadLetters(deps.kafka.client, deps.kafka.groupPrefix, dead.ranges, LISTED));
+      const latest = slow.latestDeadLetters(dead.count, () =>
+        readLatestDeadLetters(deps.kafka.client, deps.kafka.groupPrefix, dead.ranges, LISTED),
+      );
       if (latest.error) errors.push(`dead letters: ${latest.error}`);
       return { lag, holders, deadLetters: { count: dead.count, latest: latest.letters, ...(latest.error ? { error: latest.error } : {}) } };
     } catch (error) {
@@ -146,7 +163,8 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     deps.orders.indexes.map(async (shard) => {
       const sql = deps.orders.at(shard);
       try {
-        for (const txnId of await within(`order-${shard}`, decidedLongAgo(sql, { txnIds: prepared, graceMs: DECISION_GRACE_MS }))) stale.add(txnId);
+        for (const txnId of await within(`order-${shard}`, decidedLongAgo(sql, { txnIds: prepared, graceMs: DECISION_GRACE_MS })))
+          stale.add(txnId);
       } catch (error) {
         errors.push(`order-${shard}: ${describe(error)}`);
       }

@@ -61,7 +61,10 @@ export type CheckoutOutcome =
   | { readonly kind: 'paid' }
   | { readonly kind: 'unknown order' }
   | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string; readonly by?: ParticipantId }
-  | { readonly kind: 'unavailable'; readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' | 'keys kept moving' };
+  | {
+      readonly kind: 'unavailable';
+      readonly why: 'order kept changing' | 'not decided in time' | 'reservations not all back' | 'keys kept moving';
+    };
 
 /**
  * A key's slot was not served where its map said (a stale map, a move): the order's, before
@@ -79,7 +82,10 @@ const MOVED_PAUSE_MS = 100;
 /** A claim lost to a concurrent change of the order is retried this many times. */
 const CLAIM_ATTEMPTS = 5;
 
-type Begun = { readonly kind: 'paid' } | { readonly kind: 'unknown order' } | { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] };
+type Begun =
+  | { readonly kind: 'paid' }
+  | { readonly kind: 'unknown order' }
+  | { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] };
 
 /**
  * Checks out an order: paid once committed; refused once aborted and every reservation given
@@ -98,7 +104,12 @@ export async function runCheckout(ports: CheckoutPorts, settings: CheckoutSettin
   }
 }
 
-async function runCheckoutOnce(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string, maps: ParticipantMaps): Promise<CheckoutOutcome | Moved> {
+async function runCheckoutOnce(
+  ports: CheckoutPorts,
+  settings: CheckoutSettings,
+  orderId: string,
+  maps: ParticipantMaps,
+): Promise<CheckoutOutcome | Moved> {
   const begun = await begin(ports, settings, orderId, maps);
   if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
   if (begun.kind === 'unavailable' || begun.kind === 'moved') return begun;
@@ -163,7 +174,9 @@ async function begin(
     );
     if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
     const routedAsLogged =
-      order.routed_by?.[0] === maps.stock.version && order.routed_by[1] === maps.payment.version && sameParticipants(order.participants ?? [], prepares);
+      order.routed_by?.[0] === maps.stock.version &&
+      order.routed_by[1] === maps.payment.version &&
+      sameParticipants(order.participants ?? [], prepares);
     return { kind: order.claimed ? 'started' : 'joined', txnId, prepares: routedAsLogged ? prepares : [] };
   }
   return { kind: 'unavailable', why: 'order kept changing' };
@@ -258,7 +271,10 @@ async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcem
 function assertLoggedParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): void {
   if (!sameParticipants(logged, prepares)) {
     const routed = prepares.map((prepare) => prepare.participant);
-    throw new AppError(`the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): slot_owner in the order database and layers/sharding disagree`, 500);
+    throw new AppError(
+      `the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): slot_owner in the order database and layers/sharding disagree`,
+      500,
+    );
   }
 }
 

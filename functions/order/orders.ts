@@ -43,7 +43,8 @@ export async function findOrder(orders: ShardSet, orderId: string): Promise<Orde
              ${ownsForReading(sql, slot)} as owned
       from (select 1) as one left join orders on order_id = ${orderId}`;
     if (!row!.owned) throw new SlotMovedError(`order ${orderId}`);
-    if (row!.user_id === null || row!.user_id === undefined) throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
+    if (row!.user_id === null || row!.user_id === undefined)
+      throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
     return { order_id: orderId, paid: row!.paid!, items: Object.entries(row!.items!), user_id: row!.user_id, total_cost: row!.total_cost! };
   });
 }
@@ -61,9 +62,14 @@ export interface ItemToAdd {
 
 export async function addItem(orders: ShardSet, { orderId, itemId, quantity, price }: ItemToAdd): Promise<number> {
   const cost = price * quantity;
-  if (!Number.isSafeInteger(cost)) throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`, { code: 'amount_too_large' });
+  if (!Number.isSafeInteger(cost))
+    throw new ConflictError(`${quantity} of item ${itemId} at ${price} would cost more than ${MAX_AMOUNT}`, { code: 'amount_too_large' });
   const changed = await onOwner(orders, orderId, (sql, slot) =>
-    updateIfOwned<{ total_cost: number }>(sql, slot, `order ${orderId}`, (owned) => sql`
+    updateIfOwned<{ total_cost: number }>(
+      sql,
+      slot,
+      `order ${orderId}`,
+      (owned) => sql`
       update orders
       set items = jsonb_set(items, ${sql.array([itemId])}::text[], to_jsonb(coalesce((items ->> ${itemId})::bigint, 0) + ${quantity})),
           total_cost = total_cost + ${cost}
@@ -71,7 +77,8 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
         and total_cost + ${cost} <= ${MAX_AMOUNT}
         and coalesce((items ->> ${itemId})::bigint, 0) + ${quantity} <= ${MAX_AMOUNT}
         and ${owned}
-      returning total_cost::float8 as total_cost`),
+      returning total_cost::float8 as total_cost`,
+    ),
   );
   if (changed) return changed.total_cost;
   // Not changed on the shard that owns it: missing, paid, being checked out, or too large (the read says which of the first three).
@@ -84,8 +91,11 @@ export async function addItem(orders: ShardSet, { orderId, itemId, quantity, pri
   });
   if (order.paid === null) throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
   if (order.paid) throw new ConflictError(`order ${orderId} is already paid and cannot change`, { code: 'order_paid' });
-  if (order.checkout_txn) throw new ConflictError(`order ${orderId} is being checked out and cannot change now`, { code: 'order_in_checkout' });
-  throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`, { code: 'amount_too_large' });
+  if (order.checkout_txn)
+    throw new ConflictError(`order ${orderId} is being checked out and cannot change now`, { code: 'order_in_checkout' });
+  throw new ConflictError(`adding ${quantity} of item ${itemId} would take order ${orderId} past the largest total, ${MAX_AMOUNT}`, {
+    code: 'amount_too_large',
+  });
 }
 
 const SLICE = 20_000;
@@ -115,26 +125,30 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
     }
     return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
   });
-  await withNewerRoutes(orders, (shards) => everyShardOrNone(
-    [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
-      shard,
-      sql: shards.at(shard),
-      async check(sql) {
-        if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))]))) throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
-        const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
+  await withNewerRoutes(
+    orders,
+    (shards) =>
+      everyShardOrNone(
+        [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
+          shard,
+          sql: shards.at(shard),
+          async check(sql) {
+            if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))])))
+              throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
+            const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
           with locked as (
             select order_id, checkout_txn from orders
             where order_id = any(${sql.array(shardRows.map((row) => row.id))}::text[]) order by order_id for update)
           select count(*) filter (where checkout_txn is not null)::int as rows,
                  (array_agg(order_id order by order_id) filter (where checkout_txn is not null))[1:3] as examples
           from locked`;
-        if (busy.rows === 0) return undefined;
-        return `${busy.rows} order${busy.rows === 1 ? ' is' : 's are'} being checked out (${busy.examples!.join(', ')}${busy.rows > 3 ? ', …' : ''})`;
-      },
-      async write(sql) {
-        for (let start = 0; start < shardRows.length; start += SLICE) {
-          const slice = shardRows.slice(start, start + SLICE);
-          await sql`
+            if (busy.rows === 0) return undefined;
+            return `${busy.rows} order${busy.rows === 1 ? ' is' : 's are'} being checked out (${busy.examples!.join(', ')}${busy.rows > 3 ? ', …' : ''})`;
+          },
+          async write(sql) {
+            for (let start = 0; start < shardRows.length; start += SLICE) {
+              const slice = shardRows.slice(start, start + SLICE);
+              await sql`
             insert into orders (order_id, user_id, paid, total_cost, items, checkout_txn, slot)
             select id, user_id, false, ${2 * itemPrice}, items::jsonb, null, slot
             from unnest(${sql.array(slice.map((row) => row.id))}::text[],
@@ -144,9 +158,11 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
             on conflict (order_id) do update
               set user_id = excluded.user_id, paid = false, total_cost = excluded.total_cost,
                   items = excluded.items, checkout_txn = null`;
-        }
-      },
-    })),
-    (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-  ), SPANNING_RETRY_BUDGET_MS);
+            }
+          },
+        })),
+        (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
+      ),
+    SPANNING_RETRY_BUDGET_MS,
+  );
 }

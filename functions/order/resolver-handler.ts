@@ -45,7 +45,11 @@ export const handler = withLoginRetry(
         try {
           // An order shard added by `npm run shards` is resolved from the next map read on, within the run.
           orders = await orders.latest();
-          const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), { resendPauseMs, batch: BATCH, retentionMs });
+          const pass = await resolverPass(orders, (outbox) => sendOutbox(config.kafka, outbox), {
+            resendPauseMs,
+            batch: BATCH,
+            retentionMs,
+          });
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;
           totals.forgotten += pass.forgotten;

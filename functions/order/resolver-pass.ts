@@ -70,6 +70,7 @@ export async function resolverPass(
  */
 export function publishPassMetrics(pass: Pick<PassTotals, 'aborted' | 'oldestUndecidedAgeMs'>): void {
   metrics.addMetric(METRIC.undecidedPastDeadline, MetricUnit.Count, pass.aborted);
-  if (pass.oldestUndecidedAgeMs !== undefined) metrics.addMetric(METRIC.oldestUndecidedAgeMs, MetricUnit.Milliseconds, pass.oldestUndecidedAgeMs);
+  if (pass.oldestUndecidedAgeMs !== undefined)
+    metrics.addMetric(METRIC.oldestUndecidedAgeMs, MetricUnit.Milliseconds, pass.oldestUndecidedAgeMs);
   metrics.publishStoredMetrics();
 }

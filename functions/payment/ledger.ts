@@ -40,7 +40,9 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
       const available = balances.free(userId);
       if (available === undefined) return { reservation: { ok: false, refusal: 'not_found', detail: `user ${userId} not found` } };
       if (available < amount) {
-        return { reservation: { ok: false, refusal: 'insufficient', detail: `user ${userId} has ${available} credit, less than ${amount}` } };
+        return {
+          reservation: { ok: false, refusal: 'insufficient', detail: `user ${userId} has ${available} credit, less than ${amount}` },
+        };
       }
       balances.reserve(userId, amount);
       return { reservation: { ok: true }, held: { userId, amount } };

@@ -14,9 +14,11 @@ const users = balanceRepository<'credit'>(USERS);
 
 export const createUser = (payment: ShardSet) => users.create(payment, { credit: 0 });
 
-export const findCredit = async (payment: ShardSet, userId: string): Promise<number> => (await users.find(payment, { id: userId, columns: ['credit'] })).credit;
+export const findCredit = async (payment: ShardSet, userId: string): Promise<number> =>
+  (await users.find(payment, { id: userId, columns: ['credit'] })).credit;
 
-export const changeCredit = (payment: ShardSet, { userId, delta }: { readonly userId: string; readonly delta: number }) => users.adjust(payment, { id: userId, delta });
+export const changeCredit = (payment: ShardSet, { userId, delta }: { readonly userId: string; readonly delta: number }) =>
+  users.adjust(payment, { id: userId, delta });
 
 export const batchInitUsers = (payment: ShardSet, { count, startingCredit }: { readonly count: number; readonly startingCredit: number }) =>
   users.batchInit(payment, { count, values: { credit: startingCredit } });

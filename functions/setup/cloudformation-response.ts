@@ -32,7 +32,10 @@ export async function answerCloudFormation<T>(
   event: CustomResourceEvent,
   work: () => Promise<T>,
   deadlineMs: number,
-  { data, send = putResponse }: { data?: (result: T) => Readonly<Record<string, string>>; send?: (url: string, body: string) => Promise<void> } = {},
+  {
+    data,
+    send = putResponse,
+  }: { data?: (result: T) => Readonly<Record<string, string>>; send?: (url: string, body: string) => Promise<void> } = {},
 ): Promise<void> {
   let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
   let reason = 'done';

@@ -21,7 +21,10 @@ export const createItem = (stock: ShardSet, { price }: { readonly price: number 
 
 export const findItem = (stock: ShardSet, itemId: string): Promise<Item> => items.find(stock, { id: itemId, columns: ['stock', 'price'] });
 
-export const changeStock = (stock: ShardSet, { itemId, delta }: { readonly itemId: string; readonly delta: number }) => items.adjust(stock, { id: itemId, delta });
+export const changeStock = (stock: ShardSet, { itemId, delta }: { readonly itemId: string; readonly delta: number }) =>
+  items.adjust(stock, { id: itemId, delta });
 
-export const batchInitItems = (stock: ShardSet, { count, startingStock, price }: { readonly count: number; readonly startingStock: number; readonly price: number }) =>
-  items.batchInit(stock, { count, values: { price, stock: startingStock } });
+export const batchInitItems = (
+  stock: ShardSet,
+  { count, startingStock, price }: { readonly count: number; readonly startingStock: number; readonly price: number },
+) => items.batchInit(stock, { count, values: { price, stock: startingStock } });

@@ -44,7 +44,9 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
         const available = balances.free(itemId);
         if (available === undefined) return { reservation: { ok: false, refusal: 'not_found', detail: `item ${itemId} not found` } };
         if (available < quantity) {
-          return { reservation: { ok: false, refusal: 'insufficient', detail: `item ${itemId} has ${available} in stock, fewer than ${quantity}` } };
+          return {
+            reservation: { ok: false, refusal: 'insufficient', detail: `item ${itemId} has ${available} in stock, fewer than ${quantity}` },
+          };
         }
       }
       for (const [itemId, quantity] of wanted) balances.reserve(itemId, quantity);

@@ -92,7 +92,15 @@ export function alarmResources(parameters: DeployParameters): Resources {
       parameters,
       'oldest-undecided-age',
       `For 2 minutes in a row a transaction stayed undecided over ${ageMs} ms after its claim, or the resolver measured nothing: the resolver is not aborting what expired (failing passes, unreachable order shards).`,
-      { ...shop, metric: METRIC.oldestUndecidedAgeMs, statistic: 'Maximum', periodS: 60, periods: 2, threshold: ageMs, missing: 'breaching' },
+      {
+        ...shop,
+        metric: METRIC.oldestUndecidedAgeMs,
+        statistic: 'Maximum',
+        periodS: 60,
+        periods: 2,
+        threshold: ageMs,
+        missing: 'breaching',
+      },
     ),
     ...Object.fromEntries(
       consumers.map((functionKey) => [

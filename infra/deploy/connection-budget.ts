@@ -50,7 +50,15 @@ export function concurrencyBudget(parameters: DeployParameters): ConcurrencyBudg
     }
   }
   return {
-    reserved: { orderApi: api.order, stockApi: api.stock, paymentApi: api.payment, resolver: SMALL, stockRetention: SMALL, paymentRetention: SMALL, ops: SMALL },
+    reserved: {
+      orderApi: api.order,
+      stockApi: api.stock,
+      paymentApi: api.payment,
+      resolver: SMALL,
+      stockRetention: SMALL,
+      paymentRetention: SMALL,
+      ops: SMALL,
+    },
     perShard: {
       order: { containers: others.order + api.order, allowed },
       stock: { containers: others.stock + api.stock, allowed },

@@ -3,7 +3,6 @@ import { type Resources, type TemplateString, getAtt, nameTag, ref } from './clo
 import type { DeployParameters } from './parameters';
 import { SHARDED_SERVICES, type ShardedService } from '../../layers/config/services';
 
-
 export interface DatabaseShard {
   readonly service: ShardedService;
   readonly shard: number;
@@ -43,7 +42,9 @@ export function databaseSecretArns(parameters: DeployParameters): TemplateString
  */
 export function elasticShardSecretArns(parameters: DeployParameters): TemplateString[] {
   const prefix = `${parameters.service}/${parameters.stage}`;
-  return [`${prefix}/db/*`, `${prefix}/slots/*`].map((name) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}` }));
+  return [`${prefix}/db/*`, `${prefix}/slots/*`].map((name) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}`,
+  }));
 }
 
 /**
@@ -69,7 +70,13 @@ export function databaseResources(
         GroupDescription: 'PostgreSQL shards: from the functions only',
         VpcId: ref(network.vpc),
         SecurityGroupIngress: [
-          { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: ref(network.lambdaSecurityGroup), Description: 'functions' },
+          {
+            IpProtocol: 'tcp',
+            FromPort: 5432,
+            ToPort: 5432,
+            SourceSecurityGroupId: ref(network.lambdaSecurityGroup),
+            Description: 'functions',
+          },
         ],
         Tags: nameTag(prefix, 'databases'),
       },

@@ -38,7 +38,6 @@ export interface ServerlessLike {
   getProvider(name: 'aws'): { naming: { getLambdaLogicalId(functionName: string): string } };
 }
 
-
 export class DeployPlugin {
   readonly hooks: Record<string, () => Promise<void> | void> = {
     'after:package:compileEvents': () => {

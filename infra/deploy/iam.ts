@@ -45,15 +45,28 @@ export function iamStatements(parameters: DeployParameters): Statement[] {
   const topic = (name: string) => clusterResourceArn(cluster, 'topic', name);
   const group = (groupName: string) => clusterResourceArn(cluster, 'group', consumerGroupId(parameters, groupName));
   return [
-    { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)] },
     {
       Effect: 'Allow',
-      Action: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', 'kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)],
+    },
+    {
+      Effect: 'Allow',
+      Action: [
+        'kafka:DescribeClusterV2',
+        'kafka:GetBootstrapBrokers',
+        'kafka-cluster:Connect',
+        'kafka-cluster:DescribeClusterDynamicConfiguration',
+      ],
       Resource: [cluster],
     },
     { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], Resource: PRODUCED_TOPICS.map(topic) },
     { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: CONSUMED_TOPICS.map(topic) },
-    { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], Resource: CONSUMERS.map((consumer) => group(consumer.group)) },
+    {
+      Effect: 'Allow',
+      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+      Resource: CONSUMERS.map((consumer) => group(consumer.group)),
+    },
   ];
 }
 
@@ -89,7 +102,11 @@ function functionRole(parameters: DeployParameters, functionKey: string, stateme
           PolicyName: `${parameters.service}-${parameters.stage}-${functionKey}`,
           PolicyDocument: {
             Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': `${logGroup}:*` }] }, ...statements, NETWORK_INTERFACES],
+            Statement: [
+              { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::Sub': `${logGroup}:*` }] },
+              ...statements,
+              NETWORK_INTERFACES,
+            ],
           },
         },
       ],
@@ -105,9 +122,17 @@ export function setupRoleResource(parameters: DeployParameters): Resources {
   const cluster = mskClusterArn(parameters);
   return {
     [SETUP_ROLE]: functionRole(parameters, 'setup', [
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)] },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters)],
+      },
       // Publishing the slot maps at their adoption.
-      { Effect: 'Allow', Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], Resource: [elasticShardSecretArns(parameters)[1]!] },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+        Resource: [elasticShardSecretArns(parameters)[1]!],
+      },
       { Effect: 'Allow', Action: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'], Resource: [cluster] },
       {
         Effect: 'Allow',
@@ -140,10 +165,18 @@ export function opsResources(parameters: DeployParameters): Resources {
       },
     },
     [OPS_ROLE]: functionRole(parameters, 'ops', [
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }] },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: [...databaseSecretArns(parameters), ...elasticShardSecretArns(parameters), { Ref: OPS_TOKEN_SECRET }],
+      },
       // The brokers come from the deploy (SetupRun.BootstrapBrokers): no lookup.
       { Effect: 'Allow', Action: ['kafka-cluster:Connect'], Resource: [cluster] },
-      { Effect: 'Allow', Action: ['kafka-cluster:DescribeTopic'], Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)) },
+      {
+        Effect: 'Allow',
+        Action: ['kafka-cluster:DescribeTopic'],
+        Resource: PRODUCED_TOPICS.map((name) => clusterResourceArn(cluster, 'topic', name)),
+      },
       { Effect: 'Allow', Action: ['kafka-cluster:ReadData'], Resource: [clusterResourceArn(cluster, 'topic', TOPICS.deadLetters)] },
       { Effect: 'Allow', Action: ['kafka-cluster:DescribeGroup'], Resource: [stageGroups('*')] },
       { Effect: 'Allow', Action: ['kafka-cluster:AlterGroup'], Resource: [stageGroups('ops-dead-letters-*')] },

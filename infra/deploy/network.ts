@@ -64,7 +64,12 @@ export function networkResources(parameters: DeployParameters): Resources {
     Object.assign(resources, {
       [`PublicSubnet${letter}`]: {
         Type: 'AWS::EC2::Subnet',
-        Properties: { VpcId: ref(VPC), AvailabilityZone: zone(index), CidrBlock: `10.42.${index * 16}.0/20`, Tags: nameTag(prefix, `public-${letter}`) },
+        Properties: {
+          VpcId: ref(VPC),
+          AvailabilityZone: zone(index),
+          CidrBlock: `10.42.${index * 16}.0/20`,
+          Tags: nameTag(prefix, `public-${letter}`),
+        },
       },
       [`PublicSubnet${letter}Routes`]: {
         Type: 'AWS::EC2::SubnetRouteTableAssociation',
@@ -72,7 +77,12 @@ export function networkResources(parameters: DeployParameters): Resources {
       },
       [PRIVATE_SUBNETS[index]]: {
         Type: 'AWS::EC2::Subnet',
-        Properties: { VpcId: ref(VPC), AvailabilityZone: zone(index), CidrBlock: `10.42.${128 + index * 16}.0/20`, Tags: nameTag(prefix, `private-${letter}`) },
+        Properties: {
+          VpcId: ref(VPC),
+          AvailabilityZone: zone(index),
+          CidrBlock: `10.42.${128 + index * 16}.0/20`,
+          Tags: nameTag(prefix, `private-${letter}`),
+        },
       },
       [`${PRIVATE_SUBNETS[index]}Routes`]: {
         Type: 'AWS::EC2::SubnetRouteTableAssociation',

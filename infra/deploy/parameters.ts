@@ -72,7 +72,9 @@ function list(name: string, value: unknown, pattern: RegExp): string[] {
 function alarmTopic(arn: string): { alarmTopicArn?: string } {
   if (arn === '') return {};
   if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(arn)) {
-    throw new Error(`parameter alarmTopicArn=${arn} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), or empty for no notifications`);
+    throw new Error(
+      `parameter alarmTopicArn=${arn} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), or empty for no notifications`,
+    );
   }
   return { alarmTopicArn: arn };
 }
@@ -110,7 +112,9 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
 
   const mskClusterArn = text('existingMskClusterArn', await param('existingMskClusterArn'));
   if (!MSK_CLUSTER_ARN.test(mskClusterArn)) {
-    throw new Error(`parameter existingMskClusterArn=${mskClusterArn} is not an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<id>)`);
+    throw new Error(
+      `parameter existingMskClusterArn=${mskClusterArn} is not an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<id>)`,
+    );
   }
   return {
     ...common,

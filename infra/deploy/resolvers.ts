@@ -42,11 +42,16 @@ export async function iamStatements(context: ResolverContext): Promise<Statement
 /** Each function's reserved concurrency, merged into the functions Serverless compiles (`resources.extensions`). */
 function concurrencyExtensions(parameters: DeployParameters): Record<string, { Properties: { ReservedConcurrentExecutions: number } }> {
   return Object.fromEntries(
-    Object.entries(concurrencyBudget(parameters).reserved).map(([functionKey, reserved]) => [lambdaLogicalId(functionKey), { Properties: { ReservedConcurrentExecutions: reserved } }]),
+    Object.entries(concurrencyBudget(parameters).reserved).map(([functionKey, reserved]) => [
+      lambdaLogicalId(functionKey),
+      { Properties: { ReservedConcurrentExecutions: reserved } },
+    ]),
   );
 }
 
-export async function resources(context: ResolverContext): Promise<{ Resources: Record<string, unknown>; extensions?: Record<string, unknown> }> {
+export async function resources(
+  context: ResolverContext,
+): Promise<{ Resources: Record<string, unknown>; extensions?: Record<string, unknown> }> {
   const parameters = await deployTarget(context);
   if (!parameters) return { Resources: {} };
   const setup = { ...setupRoleResource(parameters), ...setupRunResource(parameters, []), ...opsResources(parameters) };
@@ -63,7 +68,14 @@ export async function resources(context: ResolverContext): Promise<{ Resources: 
   // The setup needs every database with its credentials, the brokers, and the route out to
   // answer CloudFormation.
   const needed = Object.entries(created)
-    .filter(([, resource]) => ['AWS::SecretsManager::SecretTargetAttachment', 'AWS::MSK::Cluster', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation'].includes(resource.Type))
+    .filter(([, resource]) =>
+      [
+        'AWS::SecretsManager::SecretTargetAttachment',
+        'AWS::MSK::Cluster',
+        'AWS::EC2::Route',
+        'AWS::EC2::SubnetRouteTableAssociation',
+      ].includes(resource.Type),
+    )
     .map(([logicalId]) => logicalId);
   return { Resources: { ...created, ...setup, ...alarms, ...setupRunResource(parameters, needed) }, extensions };
 }

@@ -16,7 +16,8 @@ const SETUP_FUNCTION = 'SetupLambdaFunction';
 function revision(parameters: DeployParameters): string {
   const hash = crypto.createHash('sha256');
   for (const service of ['order', 'stock', 'payment']) {
-    for (const { version, file } of migrationsOf(MIGRATIONS_ROOT, service)) hash.update(`${service}/${version}\n`).update(fs.readFileSync(file));
+    for (const { version, file } of migrationsOf(MIGRATIONS_ROOT, service))
+      hash.update(`${service}/${version}\n`).update(fs.readFileSync(file));
   }
   // `answers` names the attributes its answer carries: a stack set up before one existed runs it again.
   hash.update(JSON.stringify({ shards: parameters.shards, kafkaPartitions: parameters.kafkaPartitions, answers: ['BootstrapBrokers'] }));

@@ -81,7 +81,11 @@ async function main(): Promise<void> {
     ];
     // Every step settles before the exit, so a failure is reported after the others have finished.
     const failed = (await Promise.allSettled(steps)).filter((result) => result.status === 'rejected');
-    if (failed.length > 0) throw new AggregateError(failed.map((result) => result.reason), `setup: ${failed.length} step(s) failed`);
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((result) => result.reason),
+        `setup: ${failed.length} step(s) failed`,
+      );
   } finally {
     secrets.destroy();
   }

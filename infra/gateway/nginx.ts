@@ -30,7 +30,11 @@ export interface GatewayPlacement {
 export const MAX_INSTANCES = 16;
 
 /** The gateway's configuration: the project's template, one upstream server per serverless-offline instance. */
-export function renderGatewayConfig(config: StackConfig, placement: GatewayPlacement, template = fs.readFileSync(TEMPLATE, 'utf8')): string {
+export function renderGatewayConfig(
+  config: StackConfig,
+  placement: GatewayPlacement,
+  template = fs.readFileSync(TEMPLATE, 'utf8'),
+): string {
   return renderTemplate(template, {
     RUN_DIR: placement.runDir,
     LOG_DIR: placement.logDir,

@@ -69,11 +69,7 @@ export class KafkaBroker {
   }
 
   private jvmArgs(): string[] {
-    return [
-      `-Dlog4j.configuration=file:${path.join(KAFKA_DIR, 'log4j.properties')}`,
-      '-cp',
-      `${LIB_DIR}/*`,
-    ];
+    return [`-Dlog4j.configuration=file:${path.join(KAFKA_DIR, 'log4j.properties')}`, '-cp', `${LIB_DIR}/*`];
   }
 
   private writeProperties(): void {

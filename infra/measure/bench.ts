@@ -72,7 +72,9 @@ async function populate(client: ShopClient, o: Options): Promise<void> {
     await client.expectOk('POST', `/payment/batch_init/${o.users}/${o.credit}`);
   }
   await client.expectOk('POST', `/orders/batch_init/${o.orders}/${o.items}/${o.users}/${o.price}`);
-  console.error(`populated ${o.items} items, ${o.users} users, ${o.orders} orders in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.error(
+    `populated ${o.items} items, ${o.users} users, ${o.orders} orders in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 function progressLine(elapsedS: number, durationS: number, committed: number, total: number): string {
@@ -178,7 +180,9 @@ async function main(): Promise<void> {
   const cpuMs = cpuMsBetween(stackCpuBefore, readStackCpu(runDir), (cpu.user + cpu.system) / 1000);
   const perCheckout = (ms: number) => Number((committed > 0 ? ms / committed : Number.NaN).toFixed(2));
   const cpuMsPerCheckout = Object.fromEntries(Object.entries(cpuMs).map(([component, ms]) => [component, perCheckout(ms)]));
-  const stackMs = Object.entries(cpuMs).filter(([component]) => component !== 'other').reduce((sum, [, ms]) => sum + ms, 0);
+  const stackMs = Object.entries(cpuMs)
+    .filter(([component]) => component !== 'other')
+    .reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
   const stages = await latencyStages(loadStackConfig(), committedCheckouts);
   const result = {
@@ -210,7 +214,9 @@ async function main(): Promise<void> {
     'committed checkouts/s (fresh orders)': result.committedPerSecond,
     'all replies/s': result.requestsPerSecond,
     'latency p50 / p95 / p99 / max (ms)': `${result.latencyMs.p50} / ${result.latencyMs.p95} / ${result.latencyMs.p99} / ${result.latencyMs.max}`,
-    'replies by status': Object.entries(statuses).map(([status, count]) => `${status}: ${count}`).join(', '),
+    'replies by status': Object.entries(statuses)
+      .map(([status, count]) => `${status}: ${count}`)
+      .join(', '),
     'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
     'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
       .map(([component, ms]) => `${component} ${ms}`)

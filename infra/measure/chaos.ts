@@ -73,7 +73,11 @@ async function addFundsToTheCap({ client, sizes }: ShopUnderLoad): Promise<strin
  */
 async function batchInitUnderLoad({ client, sizes }: ShopUnderLoad): Promise<string> {
   const statuses: string[] = [];
-  for (const path of [`/payment/batch_init/${sizes.users}/1000000`, `/stock/batch_init/${sizes.items}/1000000/1`, `/orders/batch_init/${sizes.orders}/${sizes.items}/${sizes.users}/1`]) {
+  for (const path of [
+    `/payment/batch_init/${sizes.users}/1000000`,
+    `/stock/batch_init/${sizes.items}/1000000/1`,
+    `/orders/batch_init/${sizes.orders}/${sizes.items}/${sizes.users}/1`,
+  ]) {
     const { status } = await client.request('POST', path);
     statuses.push(`${path.split('/')[1]} ${status}`);
     if (status === 200) throw new Error(`${path} answered 200 under load: it reset rows the load is using, so the run cannot be checked`);
@@ -108,7 +112,9 @@ function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, servic
         const tool = new ShardsTool(`${config.service}/${config.stage}`, secrets, { step: () => undefined });
         const added = await tool.add(service);
         const removed = await tool.remove(service, added.shard);
-        const steps = [added, removed].map((report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`);
+        const steps = [added, removed].map(
+          (report) => `${report.moved} slots in ${report.seconds.toFixed(1)} s (longest pause ${report.longestPauseMs} ms)`,
+        );
         return `${service}-${added.shard} added: ${steps[0]}; removed: ${steps[1]}`;
       } finally {
         secrets.destroy();
@@ -134,12 +140,17 @@ function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed:
         const live = await connectLiveShards(config);
         try {
           const unfinished = await waitUntilFinished(live, 60_000, 'created');
-          if (unfinished > 0) shop.violations.push(`storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
+          if (unfinished > 0)
+            shop.violations.push(`storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
         } finally {
           await closeShards(live);
         }
       };
-      const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, boundMs: 15_000 }, settled);
+      const report = await runStorm(
+        shop.client,
+        { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, boundMs: 15_000 },
+        settled,
+      );
       const moved = await moves;
       shop.violations.push(...report.violations.map((violation) => `storm seed ${seed}: ${violation}`));
       shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `storm seed ${seed}: ${violation}`));
@@ -273,7 +284,8 @@ async function main(): Promise<number> {
         }
       }),
     );
-    const rateBetween = (from: number, to: number) => outcomes.filter((o) => o.at >= from && o.at < to && o.status === 200).length / ((to - from) / 1000);
+    const rateBetween = (from: number, to: number) =>
+      outcomes.filter((o) => o.at >= from && o.at < to && o.status === 200).length / ((to - from) / 1000);
 
     await pause(10_000);
     const report: string[] = [];
@@ -281,7 +293,9 @@ async function main(): Promise<number> {
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed ${values.seed} is not a whole number`);
     console.log(`storm seed ${seed} (replay with --seed ${seed})`);
     const stormViolations: string[] = [];
-    const chosen = faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000), seed).filter((fault) => fault.name.includes(values.only!));
+    const chosen = faults(config, Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS ?? 5_000), seed).filter((fault) =>
+      fault.name.includes(values.only!),
+    );
     if (chosen.length === 0) throw new Error(`no fault's name contains "${values.only}"`);
     for (const fault of chosen) {
       const baseline = rateBetween(Date.now() - 5_000, Date.now());
@@ -298,7 +312,9 @@ async function main(): Promise<number> {
           break;
         }
       }
-      const failures = outcomes.filter((o) => o.at >= started && o.at <= (Number.isNaN(recovered) ? Date.now() : recovered) && (o.status === 0 || o.status >= 500));
+      const failures = outcomes.filter(
+        (o) => o.at >= started && o.at <= (Number.isNaN(recovered) ? Date.now() : recovered) && (o.status === 0 || o.status >= 500),
+      );
       const failed = failures.length;
       if (failed > 0) console.log(describeFailures(failures, started));
       const line = `${fault.name}: ${failed} requests failed (5xx or no reply, safe to retry); throughput back to half its baseline ${Number.isNaN(recovered) ? 'NOT within 120 s' : `${((recovered - ended) / 1000).toFixed(1)} s after the fault ended`} (fault lasted ${((ended - started) / 1000).toFixed(1)} s)`;

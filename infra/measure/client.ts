@@ -53,7 +53,8 @@ export class ShopClient {
     for (let attempt = 1; ; attempt++) {
       const reply = await this.request<T>(method, path);
       if (reply.status === 200) return reply.body;
-      if (reply.status !== 503 || attempt === EXPECT_OK_TRIES) throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      if (reply.status !== 503 || attempt === EXPECT_OK_TRIES)
+        throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
       await new Promise((resolve) => setTimeout(resolve, reply.retryAfterMs ?? 1_000));
     }
   }
@@ -65,9 +66,13 @@ export class ShopClient {
   addStock = (itemId: string, amount: number) => this.expectOk('POST', `/stock/add/${itemId}/${amount}`);
   stock = async (itemId: string) => (await this.expectOk<{ stock: number }>('GET', `/stock/find/${itemId}`)).stock;
   createOrder = async (userId: string) => (await this.expectOk<{ order_id: string }>('POST', `/orders/create/${userId}`)).order_id;
-  addItem = (orderId: string, itemId: string, quantity: number) => this.expectOk('POST', `/orders/addItem/${orderId}/${itemId}/${quantity}`);
+  addItem = (orderId: string, itemId: string, quantity: number) =>
+    this.expectOk('POST', `/orders/addItem/${orderId}/${itemId}/${quantity}`);
   order = (orderId: string) =>
-    this.expectOk<{ order_id: string; paid: boolean; items: [string, number][]; user_id: string; total_cost: number }>('GET', `/orders/find/${orderId}`);
+    this.expectOk<{ order_id: string; paid: boolean; items: [string, number][]; user_id: string; total_cost: number }>(
+      'GET',
+      `/orders/find/${orderId}`,
+    );
   checkout = (orderId: string) => this.request('POST', `/orders/checkout/${orderId}`);
 
   close(): Promise<void> {

@@ -25,9 +25,13 @@ export async function totalsOf(
   let takenCredit = 0;
   for (const [name, sql] of shards) {
     if (name.startsWith('stock-')) {
-      stock += Number((await sql`select coalesce(sum(stock), 0)::text as s from items where ${numericBelow(sql, 'item_id', sizes.items)}`)[0]!.s);
+      stock += Number(
+        (await sql`select coalesce(sum(stock), 0)::text as s from items where ${numericBelow(sql, 'item_id', sizes.items)}`)[0]!.s,
+      );
     } else if (name.startsWith('payment-')) {
-      credit += Number((await sql`select coalesce(sum(credit), 0)::text as s from users where ${numericBelow(sql, 'user_id', sizes.users)}`)[0]!.s);
+      credit += Number(
+        (await sql`select coalesce(sum(credit), 0)::text as s from users where ${numericBelow(sql, 'user_id', sizes.users)}`)[0]!.s,
+      );
     } else if (name.startsWith('order-')) {
       const [row] = await sql`
         select coalesce(sum(total_cost), 0)::text as credit,

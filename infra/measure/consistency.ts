@@ -41,7 +41,9 @@ async function main(): Promise<number> {
   const client = new ShopClient(values.url!, Math.max(256, options.users));
   const shards = await connectLiveShards(config);
   try {
-    console.log(`consistency: 1 item with ${options.stock} stock, ${options.users} users with ${options.credit} credit, ${options.users} checkouts at once`);
+    console.log(
+      `consistency: 1 item with ${options.stock} stock, ${options.users} users with ${options.credit} credit, ${options.users} checkouts at once`,
+    );
     const started = performance.now();
     const run = await runContention(client, options);
     const statuses: Record<number, number> = {};
@@ -49,7 +51,8 @@ async function main(): Promise<number> {
     console.log(`checkouts answered in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(statuses)}`);
     // A 5xx is allowed (nothing taken, retry), but says something went slow or wrong: show why.
     const reasons = new Map<string, number>();
-    for (const { reply } of run.orders) if (reply.status >= 500) reasons.set(String(reply.body.error), (reasons.get(String(reply.body.error)) ?? 0) + 1);
+    for (const { reply } of run.orders)
+      if (reply.status >= 500) reasons.set(String(reply.body.error), (reasons.get(String(reply.body.error)) ?? 0) + 1);
     for (const [reason, count] of reasons) console.log(`  ${count} × 5xx: ${reason}`);
 
     const unfinished = await waitUntilFinished(shards, whole('settle', 1) * 1000);
@@ -59,7 +62,9 @@ async function main(): Promise<number> {
       ...(await verifyShards(shards, 10_000)),
     ];
     if (violations.length === 0) {
-      console.log('consistent: stock and money conserved, nothing negative, paid ⇔ charged and taken, every 200 committed, every 4xx aborted');
+      console.log(
+        'consistent: stock and money conserved, nothing negative, paid ⇔ charged and taken, every 200 committed, every 4xx aborted',
+      );
       return 0;
     }
     console.error(`${violations.length} violations:\n${violations.map((violation) => `  - ${violation}`).join('\n')}`);

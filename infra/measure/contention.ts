@@ -47,7 +47,9 @@ export async function verifyContention(client: ShopClient, run: ContentionRun): 
   const stock = await client.stock(run.itemId);
   if (stock < 0) violations.push(`stock is negative: ${stock}`);
   if (stock !== options.stock - committed.length) {
-    violations.push(`stock is ${stock}, but ${options.stock} - ${committed.length} committed checkouts = ${options.stock - committed.length}`);
+    violations.push(
+      `stock is ${stock}, but ${options.stock} - ${committed.length} committed checkouts = ${options.stock - committed.length}`,
+    );
   }
   if (committed.length > Math.min(options.stock, options.credit >= options.price ? options.users : 0)) {
     violations.push(`${committed.length} checkouts committed, more than stock and credit allow`);

@@ -30,7 +30,10 @@ export const STAGES = ['request → logged', 'logged → decided', 'decided → 
 const SAMPLE = 5_000;
 
 /** Reads the stages of (a sample of) the committed checkouts from the order shards; undefined when this is not the local stack. */
-export async function latencyStages(config: StackConfig, checkouts: readonly TimedCheckout[]): Promise<Record<string, StagePercentiles> | undefined> {
+export async function latencyStages(
+  config: StackConfig,
+  checkouts: readonly TimedCheckout[],
+): Promise<Record<string, StagePercentiles> | undefined> {
   if (!fs.existsSync(`${config.dataDir}/postgres`) || checkouts.length === 0) return undefined;
   const step = Math.max(1, Math.floor(checkouts.length / SAMPLE));
   const sample = new Map(checkouts.filter((_, index) => index % step === 0).map((checkout) => [checkout.orderId, checkout]));

@@ -24,7 +24,10 @@ function lineChart(title: string, unit: string, series: readonly Series[]): stri
   const y = (v: number) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
   const grid = ticks
-    .map((v) => `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/><text x="${pad.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${Math.round(v)}</text>`)
+    .map(
+      (v) =>
+        `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/><text x="${pad.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${Math.round(v)}</text>`,
+    )
     .join('');
   const lines = series
     .map((s) => {

@@ -15,6 +15,7 @@ export function runCommand(main: () => Promise<number>): void {
 /** A whole-number command-line option of at least `min`; a bad one stops the command naming it. */
 export function wholeOption(values: Readonly<Record<string, unknown>>, name: string, min = 1): number {
   const value = Number(values[name]);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min}, not ${String(values[name])}`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`--${name} must be a whole number of at least ${min}, not ${String(values[name])}`);
   return value;
 }

@@ -15,7 +15,9 @@ export async function connectLiveShards(config: StackConfig): Promise<Map<string
     const admin = connect('postgres');
     try {
       const pattern = `^${server.service}_[0-9]+$`;
-      for (const { datname } of await admin<{ datname: string }[]>`select datname from pg_database where datname ~ ${pattern} order by datname`) {
+      for (const { datname } of await admin<
+        { datname: string }[]
+      >`select datname from pg_database where datname ~ ${pattern} order by datname`) {
         shards.set(datname.replace('_', '-'), connect(datname));
       }
     } finally {
@@ -45,7 +47,11 @@ export async function unfinishedTransactions(shards: Map<string, postgres.Sql>, 
 }
 
 /** Waits until every transaction (of `orders`) is finished or `timeoutMs` passes; returns how many are left. */
-export async function waitUntilFinished(shards: Map<string, postgres.Sql>, timeoutMs: number, orders: OrdersCounted = 'all'): Promise<number> {
+export async function waitUntilFinished(
+  shards: Map<string, postgres.Sql>,
+  timeoutMs: number,
+  orders: OrdersCounted = 'all',
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let unfinished = await unfinishedTransactions(shards, orders);
   while (unfinished > 0 && Date.now() < deadline) {
@@ -101,7 +107,8 @@ export async function verifyShards(shards: Map<string, postgres.Sql>, timeoutMs:
     const [disagreeing] = await sql<[{ n: number }]>`
       select count(*)::int as n from ${sql(table)} b full join (${reserved}) r on r.id = b.${sql(idColumn)}
       where coalesce(b.held, 0) <> coalesce(r.amount, 0)`;
-    if (disagreeing!.n > 0) violations.push(`${name}: ${disagreeing!.n} rows whose held ${column} is not what their prepared transactions hold`);
+    if (disagreeing!.n > 0)
+      violations.push(`${name}: ${disagreeing!.n} rows whose held ${column} is not what their prepared transactions hold`);
     // Records near the end of the retention window may outlive their coordinator's entry by a run of the clean-up.
     for (const row of await sql<{ txn_id: string; state: string }[]>`
       select txn_id, state from participations

@@ -49,21 +49,28 @@ interface Ledger {
 /** Runs the storm, then checks it; the caller waits for every transaction to finish first (`settled`). */
 export async function runStorm(client: ShopClient, settings: StormSettings, settled: () => Promise<void>): Promise<StormReport> {
   const pick = seededRandom(settings.seed);
-  const items = await Promise.all(Array.from({ length: ITEMS }, async (_, index) => {
-    const itemId = await client.createItem(1 + (index % 5));
-    await client.addStock(itemId, START_STOCK);
-    return itemId;
-  }));
-  const users = await Promise.all(Array.from({ length: USERS }, async () => {
-    const userId = await client.createUser();
-    await client.addFunds(userId, START_CREDIT);
-    return userId;
-  }));
-  const orders = await Promise.all(Array.from({ length: ORDERS }, async (_, index) => {
-    const orderId = await client.createOrder(users[index % USERS]!);
-    for (let line = 0; line <= index % 3; line++) await client.addItem(orderId, items[Math.floor(pick() * ITEMS)]!, 1 + Math.floor(pick() * 3));
-    return orderId;
-  }));
+  const items = await Promise.all(
+    Array.from({ length: ITEMS }, async (_, index) => {
+      const itemId = await client.createItem(1 + (index % 5));
+      await client.addStock(itemId, START_STOCK);
+      return itemId;
+    }),
+  );
+  const users = await Promise.all(
+    Array.from({ length: USERS }, async () => {
+      const userId = await client.createUser();
+      await client.addFunds(userId, START_CREDIT);
+      return userId;
+    }),
+  );
+  const orders = await Promise.all(
+    Array.from({ length: ORDERS }, async (_, index) => {
+      const orderId = await client.createOrder(users[index % USERS]!);
+      for (let line = 0; line <= index % 3; line++)
+        await client.addItem(orderId, items[Math.floor(pick() * ITEMS)]!, 1 + Math.floor(pick() * 3));
+      return orderId;
+    }),
+  );
 
   const ledger: Ledger = { stock: new Map(items.map((id) => [id, 0n])), credit: new Map(users.map((id) => [id, 0n])) };
   const statuses: Record<string, Record<number, number>> = {};
@@ -84,7 +91,8 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
     statuses[kind] ??= {};
     statuses[kind][reply.status] = (statuses[kind][reply.status] ?? 0) + 1;
     if (ms > settings.boundMs) violations.push(`${method} ${path} took ${ms} ms (bound ${settings.boundMs} ms), answered ${reply.status}`);
-    if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503)) violations.push(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+    if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503))
+      violations.push(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 200)}`);
     return reply;
   };
   const { items: n, users: u, orders: o } = settings.batchInit ?? { items: 0, users: 0, orders: 0 };
@@ -106,28 +114,39 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
       return found.status === 200 ? (found.body[balance.field] as number) : undefined;
     };
     return [
-      [10, async (random) => {
-        const id = pickId(random);
-        const amount = 1 + Math.floor(random() * balance.step);
-        if ((await call(balance.add.kind, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, BigInt(amount));
-      }],
-      [2, async (random) => {
-        // Up to the cap: what checkouts hold counts toward it, so this may well be refused.
-        const id = pickId(random);
-        const now = await current(id);
-        if (now === undefined) return;
-        const amount = LARGEST - BigInt(now);
-        if (amount <= 0n) return;
-        if ((await call(`${balance.add.kind} to the cap`, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, amount);
-      }],
-      [10, async (random) => {
-        const id = pickId(random);
-        const now = await current(id);
-        if (now === undefined || now <= 0) return;
-        // Half the time all of it, down to zero.
-        const amount = random() < 0.5 ? now : 1 + Math.floor(random() * Math.min(balance.step, now));
-        if ((await call(balance.take.kind, 'POST', balance.take.path(id, amount))).status === 200) change(balance.book, id, -BigInt(amount));
-      }],
+      [
+        10,
+        async (random) => {
+          const id = pickId(random);
+          const amount = 1 + Math.floor(random() * balance.step);
+          if ((await call(balance.add.kind, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, BigInt(amount));
+        },
+      ],
+      [
+        2,
+        async (random) => {
+          // Up to the cap: what checkouts hold counts toward it, so this may well be refused.
+          const id = pickId(random);
+          const now = await current(id);
+          if (now === undefined) return;
+          const amount = LARGEST - BigInt(now);
+          if (amount <= 0n) return;
+          if ((await call(`${balance.add.kind} to the cap`, 'POST', balance.add.path(id, amount))).status === 200)
+            change(balance.book, id, amount);
+        },
+      ],
+      [
+        10,
+        async (random) => {
+          const id = pickId(random);
+          const now = await current(id);
+          if (now === undefined || now <= 0) return;
+          // Half the time all of it, down to zero.
+          const amount = random() < 0.5 ? now : 1 + Math.floor(random() * Math.min(balance.step, now));
+          if ((await call(balance.take.kind, 'POST', balance.take.path(id, amount))).status === 200)
+            change(balance.book, id, -BigInt(amount));
+        },
+      ],
     ];
   };
 
@@ -135,9 +154,30 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
   // Without batch_init sizes, neither batch_init nor the numeric orders and items it makes.
   const numeric: [number, (random: () => number) => Promise<unknown>][] = settings.batchInit
     ? [
-        [3, () => Promise.all([call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`), call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`)])],
-        [3, () => Promise.all([call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`), call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`)])],
-        [3, () => Promise.all([call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`), call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`)])],
+        [
+          3,
+          () =>
+            Promise.all([
+              call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`),
+              call('batch_init stock', 'POST', `/stock/batch_init/${n}/100/1`),
+            ]),
+        ],
+        [
+          3,
+          () =>
+            Promise.all([
+              call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`),
+              call('batch_init payment', 'POST', `/payment/batch_init/${u}/100`),
+            ]),
+        ],
+        [
+          3,
+          () =>
+            Promise.all([
+              call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`),
+              call('batch_init orders', 'POST', `/orders/batch_init/${o}/${n}/${u}/1`),
+            ]),
+        ],
         [10, (random) => call('checkout numeric', 'POST', `/orders/checkout/${Math.floor(random() * o)}`)],
       ]
     : [];
@@ -161,13 +201,37 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
       add: { kind: 'add_funds', path: (id, amount) => `/payment/add_funds/${id}/${amount}` },
       take: { kind: 'pay', path: (id, amount) => `/payment/pay/${id}/${amount}` },
     }),
-    [8, (random) => call('addItem', 'POST', `/orders/addItem/${orders[Math.floor(random() * ORDERS)]}/${items[Math.floor(random() * ITEMS)]}/${1 + Math.floor(random() * 3)}`)],
+    [
+      8,
+      (random) =>
+        call(
+          'addItem',
+          'POST',
+          `/orders/addItem/${orders[Math.floor(random() * ORDERS)]}/${items[Math.floor(random() * ITEMS)]}/${1 + Math.floor(random() * 3)}`,
+        ),
+    ],
     [8, (random) => call('checkout', 'POST', `/orders/checkout/${orders[Math.floor(random() * ORDERS)]}`)],
-    [4, (random) => {
-      const orderId = orders[Math.floor(random() * ORDERS)]!;
-      return Promise.all([call('checkout at once', 'POST', `/orders/checkout/${orderId}`), call('checkout at once', 'POST', `/orders/checkout/${orderId}`)]);
-    }],
-    [6, (random) => call('find', 'GET', random() < 0.5 || !settings.batchInit ? `/orders/find/${orders[Math.floor(random() * ORDERS)]}` : `/stock/find/${Math.floor(random() * n)}`)],
+    [
+      4,
+      (random) => {
+        const orderId = orders[Math.floor(random() * ORDERS)]!;
+        return Promise.all([
+          call('checkout at once', 'POST', `/orders/checkout/${orderId}`),
+          call('checkout at once', 'POST', `/orders/checkout/${orderId}`),
+        ]);
+      },
+    ],
+    [
+      6,
+      (random) =>
+        call(
+          'find',
+          'GET',
+          random() < 0.5 || !settings.batchInit
+            ? `/orders/find/${orders[Math.floor(random() * ORDERS)]}`
+            : `/stock/find/${Math.floor(random() * n)}`,
+        ),
+    ],
   ];
   const totalWeight = moves.reduce((sum, [weight]) => sum + weight, 0);
   const until = Date.now() + settings.durationMs;
@@ -210,12 +274,18 @@ async function conservationOfStorm(
   for (const itemId of items) {
     const left = BigInt(await client.stock(itemId));
     const expected = BigInt(START_STOCK) + ledger.stock.get(itemId)!;
-    if (expected !== left + takenStock.get(itemId)!) violations.push(`stock of item ${itemId}: ${START_STOCK} + ${ledger.stock.get(itemId)} changed by add/subtract ≠ ${left} left + ${takenStock.get(itemId)} taken by paid orders`);
+    if (expected !== left + takenStock.get(itemId)!)
+      violations.push(
+        `stock of item ${itemId}: ${START_STOCK} + ${ledger.stock.get(itemId)} changed by add/subtract ≠ ${left} left + ${takenStock.get(itemId)} taken by paid orders`,
+      );
   }
   for (const userId of users) {
     const left = BigInt(await client.credit(userId));
     const expected = BigInt(START_CREDIT) + ledger.credit.get(userId)!;
-    if (expected !== left + takenCredit.get(userId)!) violations.push(`credit of user ${userId}: ${START_CREDIT} + ${ledger.credit.get(userId)} changed by add_funds/pay ≠ ${left} left + ${takenCredit.get(userId)} charged to paid orders`);
+    if (expected !== left + takenCredit.get(userId)!)
+      violations.push(
+        `credit of user ${userId}: ${START_CREDIT} + ${ledger.credit.get(userId)} changed by add_funds/pay ≠ ${left} left + ${takenCredit.get(userId)} charged to paid orders`,
+      );
   }
   return violations;
 }
@@ -250,7 +320,8 @@ export async function longHeldLocks(shards: ReadonlyMap<string, postgres.Sql>, b
       where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
         and now() - xact_start > ${boundMs} * interval '1 millisecond'
         and (state like 'idle in transaction%' or wait_event_type = 'Lock')`;
-    for (const row of rows) found.push(`${name}: pid ${row.pid} ${row.state}${row.wait ? ` waiting on ${row.wait}` : ''} for ${row.held_ms} ms: ${row.query}`);
+    for (const row of rows)
+      found.push(`${name}: pid ${row.pid} ${row.state}${row.wait ? ` waiting on ${row.wait}` : ''} for ${row.held_ms} ms: ${row.query}`);
   }
   return found;
 }

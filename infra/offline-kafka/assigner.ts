@@ -82,7 +82,11 @@ function decodeMember(member: GroupMember): MemberInfo {
  * The kafkajs assigner: `count` active members per group, this member declaring `instance` and,
  * while it holds partitions of the group, since when (`ownedSince`).
  */
-export function activeMembersAssigner(instance: string, count: number, ownedSince: () => number | undefined = () => undefined): PartitionAssigner {
+export function activeMembersAssigner(
+  instance: string,
+  count: number,
+  ownedSince: () => number | undefined = () => undefined,
+): PartitionAssigner {
   return ({ cluster, groupId }): Assigner => ({
     name: ASSIGNER_NAME,
     version: 0,
@@ -105,7 +109,11 @@ export function activeMembersAssigner(instance: string, count: number, ownedSinc
     protocol({ topics }) {
       return {
         name: ASSIGNER_NAME,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.from(JSON.stringify({ instance, ownedSince: ownedSince() })) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 0,
+          topics,
+          userData: Buffer.from(JSON.stringify({ instance, ownedSince: ownedSince() })),
+        }),
       };
     },
   });

@@ -134,7 +134,10 @@ export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunner
   /** Delivers the same event until the handler succeeds; false when delivery had to stop first. */
   async function deliver(items: readonly Item[], context: EachBatchContext): Promise<boolean> {
     const { topic, partition } = context.batch;
-    const event = buildEventFromRecords(source, items.map((item) => item.record));
+    const event = buildEventFromRecords(
+      source,
+      items.map((item) => item.record),
+    );
     const where = `${recordsKey(topic, partition)} offsets ${items[0]!.message.offset}-${items[items.length - 1]!.message.offset} (${items.length} records)`;
     for (let attempt = 1; ; attempt++) {
       if (!active(context)) {

@@ -30,7 +30,10 @@ const sizeOf = (event: KafkaEvent) => ({
  * merged event stays within the limits; each caller learns that invocation's outcome, so a
  * failure makes every partition in it deliver its records again, as on AWS.
  */
-export function coalescingInvoker(invoke: (event: KafkaEvent) => Promise<void>, limits: CoalescerLimits): (event: KafkaEvent) => Promise<void> {
+export function coalescingInvoker(
+  invoke: (event: KafkaEvent) => Promise<void>,
+  limits: CoalescerLimits,
+): (event: KafkaEvent) => Promise<void> {
   let pending: Pending | undefined;
 
   // A batch goes out when full or at the end of the turn, whichever comes first, and once only.

@@ -79,7 +79,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Accepts `["a:1", "b:2"]` or `"a:1,b:2"`; returns undefined when nothing usable is given. */
 export function parseBrokerList(value: unknown): string[] | undefined {
   const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [];
-  const brokers = parts.filter((part): part is string => typeof part === 'string').map((part) => part.trim()).filter(Boolean);
+  const brokers = parts
+    .filter((part): part is string => typeof part === 'string')
+    .map((part) => part.trim())
+    .filter(Boolean);
   return brokers.length > 0 ? brokers : undefined;
 }
 

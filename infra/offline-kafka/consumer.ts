@@ -137,7 +137,10 @@ export class EventSourceConsumer {
       groupId: config.groupId,
       // Round robin second: a member still running an older version (no common protocol otherwise)
       // makes the group fall back to it instead of failing to form.
-      partitionAssigners: [activeMembersAssigner(deps.instance, deps.activeMembersPerGroup, () => this.ownedSince), PartitionAssigners.roundRobin],
+      partitionAssigners: [
+        activeMembersAssigner(deps.instance, deps.activeMembersPerGroup, () => this.ownedSince),
+        PartitionAssigners.roundRobin,
+      ],
       sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: IDLE_FETCH_WAIT_MS,
@@ -242,7 +245,9 @@ export class EventSourceConsumer {
         if (committed.some((entry) => entry.partitions.some((partition) => partition.offset !== '-1'))) return;
         const partitions = await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestampMs);
         await admin.setOffsets({ groupId, topic, partitions });
-        this.deps.log.info(`offline-kafka: ${this.label}: group ${groupId} starts at ${new Date(startingPositionTimestampMs ?? 0).toISOString()}`);
+        this.deps.log.info(
+          `offline-kafka: ${this.label}: group ${groupId} starts at ${new Date(startingPositionTimestampMs ?? 0).toISOString()}`,
+        );
       } catch (error) {
         // Typically another instance already runs the group, and so already positioned it.
         this.deps.log.info(`offline-kafka: ${this.label}: could not position group at the timestamp: ${describeError(error)}`);

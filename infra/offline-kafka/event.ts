@@ -162,8 +162,6 @@ export function buildEventFromRecords(source: KafkaEventSource, records: readonl
 
 /** Builds the event AWS would send for these consumed messages. */
 export function buildKafkaEvent(source: KafkaEventSource, batches: readonly ConsumedPartitionBatch[]): KafkaEvent {
-  const records = batches.flatMap((batch) =>
-    batch.messages.map((message) => toEventRecord(batch.topic, batch.partition, message)),
-  );
+  const records = batches.flatMap((batch) => batch.messages.map((message) => toEventRecord(batch.topic, batch.partition, message)));
   return buildEventFromRecords(source, records);
 }

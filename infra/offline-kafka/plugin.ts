@@ -94,7 +94,8 @@ export class OfflineKafkaPlugin {
       // The stack names its instances; elsewhere each process counts as an instance of its own.
       const instance = process.env.SHOP_INSTANCE || `${os.hostname()}-${process.pid}`;
       this.consumers = sources.map(
-        (source) => new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently, activeMembersPerGroup, instance }),
+        (source) =>
+          new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently, activeMembersPerGroup, instance }),
       );
       for (const consumer of this.consumers) consumer.start();
     } catch (error) {

@@ -103,13 +103,20 @@ export class PostgresServer {
   async start(): Promise<void> {
     letServerUserReach(this.dataDir);
     const [command, args] = asServerUser(path.join(this.binDir, 'postgres'), [
-      '-D', this.dataDir,
-      '-p', String(this.server.port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=300',
-      '-c', 'shared_buffers=128MB',
-      '-c', 'logging_collector=off',
+      '-D',
+      this.dataDir,
+      '-p',
+      String(this.server.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_buffers=128MB',
+      '-c',
+      'logging_collector=off',
     ]);
     const pid = this.processes.start(this.processName, command, args);
     const log = this.processes.logFile(this.processName);

@@ -62,8 +62,10 @@ export class LocalSecretsManager {
       throw new Error(`secrets: port ${this.config.ports.secrets} is taken by another program; set SHOP_SECRETS_PORT`);
     }
     const pid = this.processes.start(PROCESS_NAME, path.join(this.venv, 'bin', 'moto_server'), [
-      '-H', '127.0.0.1',
-      '-p', String(this.config.ports.secrets),
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(this.config.ports.secrets),
     ]);
     await waitFor('secrets manager', () => portIsOpen(this.config.ports.secrets), {
       pid,

@@ -14,11 +14,16 @@ const USAGE = `use: npm run shards -- status | add <order|stock|payment> | remov
 
 function serviceOf(name: string | undefined): ShardedService {
   if (name && name in SLOTTED_SERVICES) return name as ShardedService;
-  throw new Error(`${name ?? '(none)'} is not a service whose shards can be added or removed (${Object.keys(SLOTTED_SERVICES).join(', ')}); ${USAGE}`);
+  throw new Error(
+    `${name ?? '(none)'} is not a service whose shards can be added or removed (${Object.keys(SLOTTED_SERVICES).join(', ')}); ${USAGE}`,
+  );
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { prefix: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
   if (values.help) {
     console.log(USAGE);
     return;
@@ -41,14 +46,18 @@ async function main(): Promise<void> {
         return;
       case 'add': {
         const report = await tool.add(serviceOf(target));
-        consoleProgress.step(`added ${report.service}-${report.shard}: ${report.moved} slots moved in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms`);
+        consoleProgress.step(
+          `added ${report.service}-${report.shard}: ${report.moved} slots moved in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms`,
+        );
         return;
       }
       case 'remove': {
         const match = /^(\w+)-(\d+)$/.exec(target ?? '');
         if (!match) throw new Error(`${target ?? '(none)'} does not name a shard such as stock-2; ${USAGE}`);
         const report = await tool.remove(serviceOf(match[1]), Number(match[2]));
-        consoleProgress.step(`removed ${report.service}-${report.shard}: ${report.moved} slots moved in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms`);
+        consoleProgress.step(
+          `removed ${report.service}-${report.shard}: ${report.moved} slots moved in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms`,
+        );
         return;
       }
       default:

@@ -73,11 +73,15 @@ export class ShardsTool {
       const map = await this.map(service);
       const pools = await this.pools(service, map);
       try {
-        lines.push(`${service}: map v${map.version}, ${map.slotCount} slots${map.pending ? `, ${map.pending.kind} of shard ${map.pending.shard} in progress` : ''}`);
+        lines.push(
+          `${service}: map v${map.version}, ${map.slotCount} slots${map.pending ? `, ${map.pending.kind} of shard ${map.pending.shard} in progress` : ''}`,
+        );
         for (const shard of map.shards) {
           const owned = await readOwnedSlots(pools.get(shard)!);
           const moving = [...owned].filter(([, slot]) => slot.state !== 'owned').map(([slot, { state }]) => `${slot} ${state}`);
-          lines.push(`  ${service}-${shard}: ${slotsOwnedBy(map, shard).length} slots in the map, ${[...owned.values()].filter((slot) => slot.state === 'owned').length} owned${moving.length ? `; ${moving.join(', ')}` : ''}`);
+          lines.push(
+            `  ${service}-${shard}: ${slotsOwnedBy(map, shard).length} slots in the map, ${[...owned.values()].filter((slot) => slot.state === 'owned').length} owned${moving.length ? `; ${moving.join(', ')}` : ''}`,
+          );
         }
         if (map.retired.length > 0) lines.push(`  retired: ${map.retired.map((shard) => `${service}-${shard}`).join(', ')}`);
       } finally {
@@ -104,7 +108,10 @@ export class ShardsTool {
    */
   private async leased<T>(service: ShardedService, command: string, work: () => Promise<T>, removing?: number): Promise<T> {
     const map = await this.map(service);
-    const pools = await this.pools(service, { ...map, shards: map.shards.filter((shard) => shard !== removing || map.shards.length === 1) });
+    const pools = await this.pools(service, {
+      ...map,
+      shards: map.shards.filter((shard) => shard !== removing || map.shards.length === 1),
+    });
     try {
       const lease = await takeMoverLease(service, pools, moverName(command));
       try {
@@ -119,7 +126,10 @@ export class ShardsTool {
 
   private async addLeased(service: ShardedService): Promise<MoveReport> {
     let map = await this.map(service);
-    if (map.pending && map.pending.kind !== 'add') throw new Error(`${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`);
+    if (map.pending && map.pending.kind !== 'add')
+      throw new Error(
+        `${service}: removing shard ${map.pending.shard} is in progress; run npm run shards -- remove ${service}-${map.pending.shard} to finish it first`,
+      );
     const shard = map.pending?.shard ?? nextShard(map);
     // Its server: that of the initial shard its number falls on (dealt round), or any live one.
     const host = map.shards.includes(shard % map.initialShards) ? shard % map.initialShards : map.shards.find((live) => live !== shard)!;
@@ -127,13 +137,21 @@ export class ShardsTool {
     const secret = await createShardDatabase(await this.secret(databaseSecretName(this.prefix, service, host)), service, shard);
     await putSecret(this.secrets, databaseSecretName(this.prefix, service, shard), secret);
     if (!map.shards.includes(shard)) map = withPending(withShardAdded(map, shard), { kind: 'add', shard });
-    return this.moveAll(service, map, shard, (current) => movesToFill(current, shard), (current) => withPending(current, undefined));
+    return this.moveAll(
+      service,
+      map,
+      shard,
+      (current) => movesToFill(current, shard),
+      (current) => withPending(current, undefined),
+    );
   }
 
   private async removeLeased(service: ShardedService, shard: number): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
-      throw new Error(`${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`);
+      throw new Error(
+        `${service}: ${map.pending.kind === 'add' ? 'adding' : 'removing'} shard ${map.pending.shard} is in progress; run that command again to finish it first`,
+      );
     }
     // Retired already: a run cut short after the retirement only has the database and secret left to drop.
     const retired = map.retired.includes(shard);
@@ -142,7 +160,13 @@ export class ShardsTool {
     if (!retired) {
       movesToDrain(map, shard);
       if (!map.pending) map = withPending(map, { kind: 'remove', shard });
-      report = await this.moveAll(service, map, shard, (current) => movesToDrain(current, shard), (current) => withShardRetired(withPending(current, undefined), shard));
+      report = await this.moveAll(
+        service,
+        map,
+        shard,
+        (current) => movesToDrain(current, shard),
+        (current) => withShardRetired(withPending(current, undefined), shard),
+      );
     }
     this.progress.step(`${service}-${shard}: retired; its database goes once no function can still route by an older map`);
     await sleep(MAP_MAX_AGE_MS);
@@ -154,11 +178,9 @@ export class ShardsTool {
     if (secret) await ownsNoSlot(`${service}-${shard}`, secret);
     if (secret && service === 'order') await this.absorbCheckoutStats(shard, secret);
     if (secret) await dropShardDatabase(secret);
-    await this.secrets
-      .send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }))
-      .catch((error: unknown) => {
-        if (!(error instanceof ResourceNotFoundException)) throw error;
-      });
+    await this.secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true })).catch((error: unknown) => {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    });
     return report;
   }
 
@@ -182,10 +204,14 @@ export class ShardsTool {
     try {
       await this.publish(service, start, pools);
       // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
-      await Promise.all([...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })));
+      await Promise.all(
+        [...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })),
+      );
       const resumed = await resumeMoves(context, start);
       if (resumed.finished.length + resumed.undone.length > 0) {
-        this.progress.step(`${service}: resumed an interrupted move (finished ${resumed.finished.length}, undone ${resumed.undone.length})`);
+        this.progress.step(
+          `${service}: resumed an interrupted move (finished ${resumed.finished.length}, undone ${resumed.undone.length})`,
+        );
       }
       let map = resumed.map;
       const moves = plan(map);
@@ -207,7 +233,8 @@ export class ShardsTool {
         }
         const tries = (attempts.get(move.slot) ?? 0) + 1;
         attempts.set(move.slot, tries);
-        if (tries >= BUSY_ATTEMPTS) throw new Error(`${service}: gave up on slot ${move.slot}: ${result.reason}; run the command again to go on`);
+        if (tries >= BUSY_ATTEMPTS)
+          throw new Error(`${service}: gave up on slot ${move.slot}: ${result.reason}; run the command again to go on`);
         this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
         moves.push(move);
       }
@@ -224,7 +251,8 @@ export class ShardsTool {
     const retired = connectWith(secret);
     const into = connectWith(await this.secret(databaseSecretName(this.prefix, 'order', live)));
     try {
-      if (await absorbCheckoutStats(retired, into, shard)) this.progress.step(`order-${shard}: its checkout figures added to order-${live}'s`);
+      if (await absorbCheckoutStats(retired, into, shard))
+        this.progress.step(`order-${shard}: its checkout figures added to order-${live}'s`);
     } finally {
       await Promise.all([retired.end({ timeout: 1 }), into.end({ timeout: 1 })]);
     }
@@ -285,7 +313,10 @@ async function ownsNoSlot(name: string, secret: DatabaseSecret): Promise<void> {
       if ((error as { code?: string }).code === INVALID_CATALOG_NAME) return [{ slots: 0 }];
       throw error;
     });
-    if (held!.slots > 0) throw new Error(`${name} still holds ${held!.slots} slots, so its database is kept; run npm run shards -- status, and this command again`);
+    if (held!.slots > 0)
+      throw new Error(
+        `${name} still holds ${held!.slots} slots, so its database is kept; run npm run shards -- status, and this command again`,
+      );
   } finally {
     await sql.end({ timeout: 1 });
   }

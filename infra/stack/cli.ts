@@ -20,8 +20,9 @@ const USAGE: Record<string, string> = {
 gateway, and runs in the foreground until Ctrl-C or npm stop; the API is then at http://localhost:8000
 (SHOP_GATEWAY_PORT).\n\n${SETTINGS}`,
   stop: 'npm stop: stops the stack npm start runs (asks it to stop, or stops its parts when it is gone), from any shell.',
-  scale: 'npm run scale -- N: the running stack\'s function instances, up or down to N (1-16), while it serves.',
-  prepare: 'tsx infra/stack/cli.ts prepare: installs what a first npm start needs (the tools, Kafka\'s jars, the Secrets Manager venv), starting nothing.',
+  scale: "npm run scale -- N: the running stack's function instances, up or down to N (1-16), while it serves.",
+  prepare:
+    "tsx infra/stack/cli.ts prepare: installs what a first npm start needs (the tools, Kafka's jars, the Secrets Manager venv), starting nothing.",
 };
 
 /** `start` runs the stack in the foreground until Ctrl-C or `npm stop`; `stop` ends it from anywhere. */
@@ -63,14 +64,15 @@ async function runInForeground(stack: Stack): Promise<void> {
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown());
-
 }
 
 /** `npm run scale -- N`: the running stack's function instances, up or down, while it serves. */
 async function scale(stack: Stack, argument: string | undefined): Promise<void> {
   const count = Number(argument);
   if (!argument || !/^\d+$/.test(argument) || count < 1 || count > 16) {
-    throw new Error(`npm run scale -- N: N is the number of function instances, a whole number from 1 to 16${argument ? `, not ${argument}` : ''}`);
+    throw new Error(
+      `npm run scale -- N: N is the number of function instances, a whole number from 1 to 16${argument ? `, not ${argument}` : ''}`,
+    );
   }
   const supervisor = stack.processes.pidOf(SUPERVISOR);
   if (supervisor === undefined || !isAlive(supervisor)) throw new Error('the stack is not running; npm start first');

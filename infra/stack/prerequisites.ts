@@ -35,7 +35,10 @@ function postgresBinDir(): string | undefined {
   }
   const root = '/usr/lib/postgresql';
   if (!fs.existsSync(root)) return undefined;
-  const versions = fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   for (const version of versions) {
     const bin = path.join(root, version, 'bin');
     if (fs.existsSync(path.join(bin, 'postgres'))) return bin;
@@ -53,7 +56,12 @@ const REQUIREMENTS: Record<keyof Toolchain, Requirement> = {
     debianPackages: ['postgresql'],
     why: 'the databases are PostgreSQL',
   },
-  python: { name: 'python3', find: () => onPath('python3'), debianPackages: ['python3', 'python3-venv'], why: 'the local Secrets Manager (moto) is Python' },
+  python: {
+    name: 'python3',
+    find: () => onPath('python3'),
+    debianPackages: ['python3', 'python3-venv'],
+    why: 'the local Secrets Manager (moto) is Python',
+  },
 };
 
 const isRoot = () => process.getuid?.() === 0;
@@ -68,9 +76,7 @@ export async function ensureToolchain(progress: Progress): Promise<Toolchain> {
     const packages = missing.flatMap((key) => REQUIREMENTS[key].debianPackages);
     if (!isRoot() || !onPath('apt-get')) {
       const first = REQUIREMENTS[missing[0]!];
-      throw new Error(
-        `${first.name} not found: ${first.why}; on Debian: apt-get install ${packages.join(' ')}`,
-      );
+      throw new Error(`${first.name} not found: ${first.why}; on Debian: apt-get install ${packages.join(' ')}`);
     }
     progress.step(`prerequisites: installing ${packages.join(' ')} with apt-get`);
     await aptInstall(packages);
@@ -89,7 +95,9 @@ async function checkJavaVersion(java: string): Promise<void> {
   const output = await run(java, ['-version']);
   const major = Number(/version "(\d+)/.exec(output)?.[1]);
   if (!(major >= 17)) {
-    throw new Error(`java at ${java} is too old (${output.split('\n')[0]}): Kafka needs Java 17+; on Debian: apt-get install openjdk-17-jre-headless`);
+    throw new Error(
+      `java at ${java} is too old (${output.split('\n')[0]}): Kafka needs Java 17+; on Debian: apt-get install openjdk-17-jre-headless`,
+    );
   }
 }
 

@@ -76,10 +76,13 @@ export class Stack {
       this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
       writeInstanceCount(this.config, this.config.instances);
       // Nothing is restarting before the stack runs: a lock left by an earlier run is stale.
-      for (const file of fs.readdirSync(this.processes.pidDir)) if (file.endsWith('.restarting')) fs.rmSync(path.join(this.processes.pidDir, file), { force: true });
+      for (const file of fs.readdirSync(this.processes.pidDir))
+        if (file.endsWith('.restarting')) fs.rmSync(path.join(this.processes.pidDir, file), { force: true });
       let ready = 0;
       await startOfflineInstances(this.config, this.processes, (instance) =>
-        this.progress.step(`functions: instance ${++ready}/${this.config.instances} up (http ${instance.httpPort}, lambda ${instance.lambdaPort})`),
+        this.progress.step(
+          `functions: instance ${++ready}/${this.config.instances} up (http ${instance.httpPort}, lambda ${instance.lambdaPort})`,
+        ),
       );
       const gateway = new Gateway(this.config, tools.nginx, this.processes);
       await gateway.start();
@@ -251,7 +254,12 @@ export class Stack {
     try {
       for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
         const servers = databaseServers(this.config).filter((server) => server.service === service);
-        const pools = new Map(servers.map((server) => [server.shard, new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect()]));
+        const pools = new Map(
+          servers.map((server) => [
+            server.shard,
+            new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect(),
+          ]),
+        );
         try {
           const prefix = `${this.config.service}/${this.config.stage}`;
           const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
@@ -299,7 +307,10 @@ export class Stack {
           await sql.end({ timeout: 1 });
         }
         await secretsUp;
-        await secrets.putSecret(databaseSecretName(`${this.config.service}/${this.config.stage}`, server.service, server.shard), postgres.credentials());
+        await secrets.putSecret(
+          databaseSecretName(`${this.config.service}/${this.config.stage}`, server.service, server.shard),
+          postgres.credentials(),
+        );
         const total = server.service === 'probe' ? 1 : this.config.shards[server.service];
         const label = server.service === 'probe' ? 'probe database' : `${server.service} shard ${server.shard + 1}/${total}`;
         this.progress.step(`postgres: ${label} up on port ${server.port}`);

@@ -23,13 +23,15 @@ export function announcementOf(txn: Transaction): Announcement | undefined {
 }
 
 // Payload: "<txn id> <c|a> <0|1>" per transaction, comma-separated (ids never hold either character).
-export const encodeAnnouncement = ({ txnId, state, complete }: Announcement) => `${txnId} ${state === 'committed' ? 'c' : 'a'} ${complete ? 1 : 0}`;
+export const encodeAnnouncement = ({ txnId, state, complete }: Announcement) =>
+  `${txnId} ${state === 'committed' ? 'c' : 'a'} ${complete ? 1 : 0}`;
 
 export function parseAnnouncements(payload: string): Announcement[] {
   const announcements: Announcement[] = [];
   for (const entry of payload.split(',')) {
     const [txnId, state, complete] = entry.split(' ');
-    if (txnId && (state === 'c' || state === 'a')) announcements.push({ txnId, state: state === 'c' ? 'committed' : 'aborted', complete: complete === '1' });
+    if (txnId && (state === 'c' || state === 'a'))
+      announcements.push({ txnId, state: state === 'c' ? 'committed' : 'aborted', complete: complete === '1' });
   }
   return announcements;
 }

@@ -90,7 +90,10 @@ export function mergeSeconds(rows: Iterable<CheckoutSecond>): CheckoutSecond[] {
 }
 
 /** One order shard's counts since its data was created, and its seconds since `sinceMs` ago, merged by second. */
-export async function readCheckoutStats(sql: postgres.Sql, { sinceMs }: { readonly sinceMs: number }): Promise<{ totals: CheckoutCounts; seconds: CheckoutSecond[] }> {
+export async function readCheckoutStats(
+  sql: postgres.Sql,
+  { sinceMs }: { readonly sinceMs: number },
+): Promise<{ totals: CheckoutCounts; seconds: CheckoutSecond[] }> {
   const [[totals], rows] = await Promise.all([
     sql<[CheckoutCounts]>`
       select (t.committed + s.committed)::float8 as committed, (t.refused + s.refused)::float8 as refused, (t.aborted + s.aborted)::float8 as aborted
@@ -115,7 +118,9 @@ export async function absorbCheckoutStats(retired: postgres.Sql, into: postgres.
   // Its seconds are copied as seconds: the live shard's resolver folds the old ones into its totals.
   // Merged by second first: the retired shard holds one row per second and writer.
   const [[totals], rows] = await Promise.all([
-    retired<[CheckoutCounts]>`select committed::float8 as committed, refused::float8 as refused, aborted::float8 as aborted from checkout_totals`,
+    retired<
+      [CheckoutCounts]
+    >`select committed::float8 as committed, refused::float8 as refused, aborted::float8 as aborted from checkout_totals`,
     retired<CheckoutSecond[]>`
       select (extract(epoch from second) * 1000)::float8 as at, committed::float8 as committed, refused::float8 as refused,
              aborted::float8 as aborted, latency::float8[] as latency

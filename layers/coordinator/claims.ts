@@ -59,7 +59,10 @@ export interface Claims extends ClaimSettings {
   readonly maps: ParticipantMaps;
 }
 
-export async function claimOrReadEach(sql: postgres.Sql, { claims, maps, ...settings }: Claims): Promise<Map<string, Exclude<ClaimFound, undefined>>> {
+export async function claimOrReadEach(
+  sql: postgres.Sql,
+  { claims, maps, ...settings }: Claims,
+): Promise<Map<string, Exclude<ClaimFound, undefined>>> {
   const input = claims.map(({ orderId, txnId, slot }) => ({ order_id: orderId, txn_id: txnId, slot }));
   const rows = await sql<(OrderForCheckout & { order_id: string; owned: boolean; found: boolean })[]>`
     with input as (
@@ -113,7 +116,10 @@ const owners = new WeakMap<SlotMap, string>();
 export function slotOwners(map: SlotMap): string {
   let literal = owners.get(map);
   if (literal === undefined) {
-    literal = Object.keys(map.moved).length === 0 ? '{}' : `{${Array.from({ length: map.slotCount }, (_, slot) => ownerOfSlot(slot, map)).join(',')}}`;
+    literal =
+      Object.keys(map.moved).length === 0
+        ? '{}'
+        : `{${Array.from({ length: map.slotCount }, (_, slot) => ownerOfSlot(slot, map)).join(',')}}`;
     owners.set(map, literal);
   }
   return literal;

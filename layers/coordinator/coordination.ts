@@ -72,12 +72,19 @@ export function applyResults(sql: postgres.Sql, results: readonly Result[]): Pro
 }
 
 /** Aborts the given transactions if they are still undecided (atomically against a concurrent decision). */
-export function abortIfUndecided(sql: postgres.Sql, txnIds: readonly string[]): Promise<{ sends: Decide[]; settled: Map<string, Transaction> }> {
+export function abortIfUndecided(
+  sql: postgres.Sql,
+  txnIds: readonly string[],
+): Promise<{ sends: Decide[]; settled: Map<string, Transaction> }> {
   return pipelinedTransaction(
     sql,
     (tx) => lockTransactions(tx, txnIds),
     (tx, transactions) => {
-      const { sends, writes } = stepAll(tx, transactions, [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })));
+      const { sends, writes } = stepAll(
+        tx,
+        transactions,
+        [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })),
+      );
       return { writes, result: { sends, settled: transactions } };
     },
   );
@@ -90,7 +97,11 @@ export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]
     (tx) => lockExpired(tx, limit),
     (tx, expired) => {
       const transactions = new Map(expired.map((txn) => [txn.txnId, txn]));
-      const { sends, writes } = stepAll(tx, transactions, expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })));
+      const { sends, writes } = stepAll(
+        tx,
+        transactions,
+        expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })),
+      );
       return { writes, result: sends };
     },
   );

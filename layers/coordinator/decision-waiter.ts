@@ -38,7 +38,12 @@ export class DecisionWaiter {
    * the wait ended otherwise. Listening starts before `meanwhile` runs, so nothing it causes can
    * be missed; `meanwhile` may answer at once (e.g. it found the decision in the log).
    */
-  async next(sql: postgres.Sql, txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {
+  async next(
+    sql: postgres.Sql,
+    txnId: string,
+    timeoutMs: number,
+    meanwhile: () => Promise<Announcement | undefined>,
+  ): Promise<WaitOutcome> {
     const listening = this.listen(sql);
     try {
       await listening.subscribed;
@@ -66,7 +71,10 @@ export class DecisionWaiter {
     try {
       const known = await meanwhile();
       if (known) return known;
-      const first = await Promise.race([woken, new Promise<WaitOutcome>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
+      const first = await Promise.race([
+        woken,
+        new Promise<WaitOutcome>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+      ]);
       return latest ?? first;
     } finally {
       clearTimeout(timer);
@@ -110,7 +118,12 @@ export class DecisionWaiter {
     listening.idle = setTimeout(() => {
       if (listening.waiters > 0 || this.listening.get(sql) !== listening) return;
       this.listening.delete(sql);
-      listening.subscribed.then(({ unlisten }) => unlisten(), () => undefined).catch(() => undefined);
+      listening.subscribed
+        .then(
+          ({ unlisten }) => unlisten(),
+          () => undefined,
+        )
+        .catch(() => undefined);
     }, this.idleListenMs);
     listening.idle.unref();
   }

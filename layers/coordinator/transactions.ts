@@ -77,7 +77,10 @@ export async function oldestUndecidedAgeMs(sql: postgres.Sql): Promise<number> {
  * undecided transaction, and every participant applied the decision before acknowledging it
  * (why their own records can go too: `participation-retention.ts`).
  */
-export async function forgetCompleted(sql: postgres.Sql, { retentionMs, limit }: { readonly retentionMs: number; readonly limit: number }): Promise<number> {
+export async function forgetCompleted(
+  sql: postgres.Sql,
+  { retentionMs, limit }: { readonly retentionMs: number; readonly limit: number },
+): Promise<number> {
   const deleted = await sql`
     delete from transactions
     where txn_id in (
@@ -97,7 +100,10 @@ export const MAX_RESEND_PAUSE_MS = 60_000;
  * minute). The due time counts from `resend_clock`: it is set to the claim time plus the extra
  * pause, so one index on it serves the order and the bound.
  */
-export async function claimResends(sql: postgres.Sql, { pauseMs, limit }: { readonly pauseMs: number; readonly limit: number }): Promise<Transaction[]> {
+export async function claimResends(
+  sql: postgres.Sql,
+  { pauseMs, limit }: { readonly pauseMs: number; readonly limit: number },
+): Promise<Transaction[]> {
   const rows = await sql<TransactionRow[]>`
     update transactions t
     set resends = t.resends + 1,
@@ -149,13 +155,20 @@ export function saveTransactions(
     from jsonb_to_recordset(${sql.json(records as never)}) as r(
       txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, refused_by text, decided boolean, completed boolean)
     where t.txn_id = r.txn_id`);
-  const decisions = changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
+  const decisions = changed
+    .filter((txn) => decided.has(txn.txnId))
+    .map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
   if (decisions.length > 0) {
     writes.push(sql`
       update orders o set paid = o.paid or d.paid, checkout_txn = null
       from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
       where o.order_id = d.order_id and o.checkout_txn = d.txn_id`);
-    writes.push(countDecisions(sql, decisions.map((decision) => decision.txn_id)));
+    writes.push(
+      countDecisions(
+        sql,
+        decisions.map((decision) => decision.txn_id),
+      ),
+    );
   }
   // Decisions are announced, and so are the acknowledgements of an abort: a checkout that
   // aborted waits for its participants to give everything back. Nobody waits for a commit's

@@ -23,7 +23,10 @@ export interface BalanceRepository<Column extends string> {
   /** Inserts one row with a new id in the shard that id hashes to; returns the id. */
   create(shards: ShardSet, row: Readonly<Record<Column, number>>): Promise<string>;
   /** The row's columns as numbers, or a 404 naming it. */
-  find<Picked extends Column | 'held'>(shards: ShardSet, lookup: { readonly id: string; readonly columns: readonly Picked[] }): Promise<Record<Picked, number>>;
+  find<Picked extends Column | 'held'>(
+    shards: ShardSet,
+    lookup: { readonly id: string; readonly columns: readonly Picked[] },
+  ): Promise<Record<Picked, number>>;
   /**
    * Adds (positive `delta`) or takes (negative) in one statement, so concurrent changes never lose
    * an update. What checkouts hold in escrow counts toward the upper bound: it may come back. A
@@ -79,11 +82,16 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     async adjust(shards, { id, delta }) {
       const changed = await onOwner(shards, id, (sql, slot) => {
         const balance = sql(spec.balance);
-        return updateIfOwned<{ balance: number }>(sql, slot, `${spec.noun} ${id}`, (owned) => sql`
+        return updateIfOwned<{ balance: number }>(
+          sql,
+          slot,
+          `${spec.noun} ${id}`,
+          (owned) => sql`
           update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
           where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
             and ${owned}
-          returning ${balance}::float8 as balance`);
+          returning ${balance}::float8 as balance`,
+        );
       });
       if (changed) return changed.balance;
       // Not changed on the shard that owns it: missing, or refused by its bounds (find says which).
@@ -100,35 +108,41 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
 
     async batchInit(routes, { count, values }) {
       const ids = Array.from({ length: count }, (_, index) => String(index));
-      await withNewerRoutes(routes, (shards) => everyShardOrNone(
-        [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
-          shard,
-          sql: shards.at(shard),
-          async check(sql) {
-            if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))]))) throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
-            const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
+      await withNewerRoutes(
+        routes,
+        (shards) =>
+          everyShardOrNone(
+            [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
+              shard,
+              sql: shards.at(shard),
+              async check(sql) {
+                if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))])))
+                  throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
+                const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
               with locked as (
                 select ${sql(spec.id)} as id, held from ${sql(spec.table)}
                 where ${sql(spec.id)} = any(${sql.array(shardIds)}::text[]) order by ${sql(spec.id)} for update)
               select count(*) filter (where held > 0)::int as rows, (array_agg(id order by id) filter (where held > 0))[1:3] as examples
               from locked`;
-            if (held.rows === 0) return undefined;
-            return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
-          },
-          async write(sql) {
-            // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
-            for (let start = 0; start < shardIds.length; start += SLICE) {
-              const slice = shardIds.slice(start, start + SLICE);
-              await sql`
+                if (held.rows === 0) return undefined;
+                return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
+              },
+              async write(sql) {
+                // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
+                for (let start = 0; start < shardIds.length; start += SLICE) {
+                  const slice = shardIds.slice(start, start + SLICE);
+                  await sql`
                 insert into ${sql(spec.table)} (${sql([spec.id, 'slot', ...Object.keys(values)])})
                 select id, slot, ${sql(columnsOf(values))}
                 from unnest(${sql.array(slice)}::text[], ${sql.array(slice.map(shards.slotOf))}::int[]) as row(id, slot)
                 on conflict (${sql(spec.id)}) do update set ${sql(columnsOf(values))}`;
-            }
-          },
-        })),
-        (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-      ), SPANNING_RETRY_BUDGET_MS);
+                }
+              },
+            })),
+            (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
+          ),
+        SPANNING_RETRY_BUDGET_MS,
+      );
     },
   };
 }

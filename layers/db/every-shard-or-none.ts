@@ -52,7 +52,9 @@ export async function everyShardOrNone(parts: readonly ShardPart[], refusal: (re
       const code = (error as { code?: string }).code;
       if (code === LOCK_NOT_AVAILABLE) {
         throw new ConflictError(
-          refusal([`its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`]),
+          refusal([
+            `its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`,
+          ]),
           { cause: error },
         );
       }

@@ -51,7 +51,9 @@ function forgetRetired(name: string): void {
   const secret = secretCache.get(name);
   if (!secret) return;
   secretCache.delete(name);
-  secret.then(closePool).catch((error: unknown) => logger.warn('pool of a retired shard not closed', { secret: name, error: describe(error) }));
+  secret
+    .then(closePool)
+    .catch((error: unknown) => logger.warn('pool of a retired shard not closed', { secret: name, error: describe(error) }));
 }
 
 /**
@@ -68,11 +70,16 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
 
   const setOf = async (database: DatabaseName, map: SlotMap): Promise<ShardSet> => {
     for (const shard of map.retired) forgetRetired(databaseSecretName(secretPrefix, database, shard));
-    const secrets = await Promise.all(map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const));
+    const secrets = await Promise.all(
+      map.shards.map(async (shard) => [shard, await databaseSecret(databaseSecretName(secretPrefix, database, shard))] as const),
+    );
     const rerouting =
       database === 'probe'
         ? undefined
-        : { newer: async () => setOf(database, await newerMap(database, map, set)), latest: async () => setOf(database, await slotMaps.current(database)) };
+        : {
+            newer: async () => setOf(database, await newerMap(database, map, set)),
+            latest: async () => setOf(database, await slotMaps.current(database)),
+          };
     const set = shardSet(new Map(secrets), map, rerouting);
     return set;
   };

@@ -91,7 +91,9 @@ export async function fenceSlot(sql: postgres.Sql, slot: number): Promise<FenceO
     return await sql.begin(async (tx) => {
       await tx`select set_config('lock_timeout', ${`${FENCE_WAIT_MS}ms`}, true)`;
       await tx`select pg_advisory_xact_lock(${SLOT_LOCKS}, ${slot})`;
-      const [row] = await tx<{ state: SlotState }[]>`update owned_slots set state = 'fenced' where slot = ${slot} and state = 'owned' returning state`;
+      const [row] = await tx<
+        { state: SlotState }[]
+      >`update owned_slots set state = 'fenced' where slot = ${slot} and state = 'owned' returning state`;
       return row ? 'fenced' : 'not owned';
     });
   } catch (error) {
@@ -102,7 +104,9 @@ export async function fenceSlot(sql: postgres.Sql, slot: number): Promise<FenceO
 
 /** What a shard says of the slots it holds: the truth a slot map is a copy of. */
 export async function readOwnedSlots(sql: postgres.Sql): Promise<Map<number, { state: SlotState; sinceVersion: number }>> {
-  const rows = await sql<{ slot: number; state: SlotState; since_version: number }[]>`select slot, state, since_version from owned_slots order by slot`;
+  const rows = await sql<
+    { slot: number; state: SlotState; since_version: number }[]
+  >`select slot, state, since_version from owned_slots order by slot`;
   return new Map(rows.map((row) => [row.slot, { state: row.state, sinceVersion: row.since_version }]));
 }
 
@@ -130,6 +134,8 @@ export async function saveMapCopy(sql: postgres.Sql | postgres.TransactionSql, m
 export async function saveMapCopies(shards: Iterable<postgres.Sql>, map: SlotMap): Promise<void> {
   const saved = await Promise.all([...shards].map((sql) => saveMapCopy(sql, map)));
   if (saved.includes(false)) {
-    throw new Error(`a shard holds a map newer than v${map.version}, or another v${map.version}: someone else changed the slots meanwhile; see npm run shards -- status and run this again`);
+    throw new Error(
+      `a shard holds a map newer than v${map.version}, or another v${map.version}: someone else changed the slots meanwhile; see npm run shards -- status and run this again`,
+    );
   }
 }

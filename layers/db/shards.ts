@@ -42,7 +42,11 @@ const MOVED_ATTEMPTS = 10;
  * Runs `work` on the shard that owns `id`, by the newest map: when that shard refuses the slot
  * (`SlotMovedError`), the map is read again and the work runs again on the owner it names.
  */
-export async function onOwner<T>(shards: ShardSet, id: string, work: (sql: postgres.Sql, slot: number, shards: ShardSet) => Promise<T>): Promise<T> {
+export async function onOwner<T>(
+  shards: ShardSet,
+  id: string,
+  work: (sql: postgres.Sql, slot: number, shards: ShardSet) => Promise<T>,
+): Promise<T> {
   return withNewerRoutes(shards, (current) => work(current.forId(id), current.slotOf(id), current));
 }
 
@@ -51,7 +55,11 @@ export async function onOwner<T>(shards: ShardSet, id: string, work: (sql: postg
  * again once `budgetMs` has passed since the first try (work that takes seconds, as a batch_init
  * over every slot, would otherwise outlast any request's bound).
  */
-export async function withNewerRoutes<T>(shards: ShardSet, work: (shards: ShardSet) => Promise<T>, budgetMs = Number.POSITIVE_INFINITY): Promise<T> {
+export async function withNewerRoutes<T>(
+  shards: ShardSet,
+  work: (shards: ShardSet) => Promise<T>,
+  budgetMs = Number.POSITIVE_INFINITY,
+): Promise<T> {
   const started = Date.now();
   let current = shards;
   for (let attempt = 1; ; attempt++) {

@@ -19,7 +19,11 @@ export function slotMapSecretName(prefix: string, service: ShardedService): stri
 }
 
 /** The published map, or undefined while none is (a stack from before slots, not yet adopted). */
-export async function readPublishedSlotMap(client: SecretsManagerClient, prefix: string, service: ShardedService): Promise<SlotMap | undefined> {
+export async function readPublishedSlotMap(
+  client: SecretsManagerClient,
+  prefix: string,
+  service: ShardedService,
+): Promise<SlotMap | undefined> {
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: slotMapSecretName(prefix, service) }));
     return parseSlotMap(JSON.parse(SecretString ?? 'null'));

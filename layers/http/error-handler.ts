@@ -32,12 +32,20 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
     }
     if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) {
       logger.warn('lock wait bounded', { route: request.event.routeKey, error: describe(error) });
-      request.response = errorReply(503, 'unavailable', 'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry');
+      request.response = errorReply(
+        503,
+        'unavailable',
+        'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry',
+      );
       return;
     }
     if (isUnavailable(error)) {
       logger.warn('unavailable', { route: request.event.routeKey, error: describe(error) });
-      request.response = errorReply(503, 'unavailable', 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry');
+      request.response = errorReply(
+        503,
+        'unavailable',
+        'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry',
+      );
       return;
     }
     logger.error('internal error', { route: request.event.routeKey, error: describe(error), stack: (error as Error | null)?.stack });

@@ -8,10 +8,7 @@ export type RouteResult =
   /** A reply that is not JSON (a page): the body as it is sent. */
   | { readonly status?: number; readonly body: string; readonly contentType: string };
 
-export type Route<Deps> = (
-  params: Readonly<Record<string, string | undefined>>,
-  deps: Deps,
-) => Promise<RouteResult>;
+export type Route<Deps> = (params: Readonly<Record<string, string | undefined>>, deps: Deps) => Promise<RouteResult>;
 
 /** Routes by API Gateway's `routeKey` ("POST /stock/add/{item_id}/{amount}"), as serverless.yml declares them. */
 export function router<Deps>(routes: Readonly<Record<string, Route<Deps>>>) {
@@ -20,7 +17,8 @@ export function router<Deps>(routes: Readonly<Record<string, Route<Deps>>>) {
     if (!route) throw new NotFoundError(`no route ${event.routeKey}`, { code: 'no_such_route' });
     const result = await route(event.pathParameters ?? {}, deps);
     const status = result.status ?? 200;
-    if ('contentType' in result) return { statusCode: status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store' }, body: result.body };
+    if ('contentType' in result)
+      return { statusCode: status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store' }, body: result.body };
     return jsonReply(status, result.body);
   };
 }

@@ -16,7 +16,9 @@ const REREAD_AT_MOST_EVERY_MS = 60_000;
  * tokens cannot turn into a stream of Secrets Manager calls; after a rotation the new token works
  * at once, and the old one no longer.
  */
-export function tokenAccess(secretName: string | undefined): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] {
+export function tokenAccess(
+  secretName: string | undefined,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] {
   if (!secretName) return [];
   const client = new SecretsManagerClient({});
   let token: Promise<string> | undefined;

@@ -22,7 +22,11 @@ function cookieOf(event: APIGatewayProxyEventV2, name: string): string | undefin
 
 /** Whether the request offers a token at all (right or wrong). */
 export function offersToken(event: APIGatewayProxyEventV2): boolean {
-  return /^Bearer ./i.test(event.headers?.authorization ?? '') || cookieOf(event, TOKEN_COOKIE) !== undefined || event.queryStringParameters?.token !== undefined;
+  return (
+    /^Bearer ./i.test(event.headers?.authorization ?? '') ||
+    cookieOf(event, TOKEN_COOKIE) !== undefined ||
+    event.queryStringParameters?.token !== undefined
+  );
 }
 
 /**

@@ -1,5 +1,14 @@
 /** postgres.js's own codes for a connection it lost or could not open, and the socket's. */
-const CONNECTION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+const CONNECTION_LOST = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 /** The server ended a session left idle inside a transaction past its bound (`layers/db/bounded-locks.ts`): rolled back, nothing changed. */
 const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
@@ -14,6 +23,10 @@ const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
 export function isUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, name } = error as { code?: unknown; name?: unknown };
-  if (typeof code === 'string' && (CONNECTION_LOST.has(code) || code.startsWith('08') || code.startsWith('57') || code === IDLE_IN_TRANSACTION_TIMEOUT)) return true;
+  if (
+    typeof code === 'string' &&
+    (CONNECTION_LOST.has(code) || code.startsWith('08') || code.startsWith('57') || code === IDLE_IN_TRANSACTION_TIMEOUT)
+  )
+    return true;
   return typeof name === 'string' && /^KafkaJS(Connection|NumberOfRetriesExceeded|BrokerNotFound|RequestTimeout)Error$/.test(name);
 }

@@ -16,7 +16,9 @@ export function kafkaClientConfig(connection: KafkaConnection, clientId: string)
 
   const { clusterArn, region, brokers } = connection;
   if (brokers.length === 0) {
-    throw new Error(`environment variable KAFKA_BROKERS is empty: the deploy passes MSK cluster ${clusterArn}'s bootstrap brokers (the setup run's BootstrapBrokers)`);
+    throw new Error(
+      `environment variable KAFKA_BROKERS is empty: the deploy passes MSK cluster ${clusterArn}'s bootstrap brokers (the setup run's BootstrapBrokers)`,
+    );
   }
   return {
     ...common,

@@ -77,7 +77,9 @@ export async function applyOnShard<I extends Instruction, Held>(
         rows.map((row) => [
           row.txn_id,
           {
-            participation: (row.state === 'aborted' ? { state: 'aborted', refusal: row.refusal ?? 'rolled_back' } : { state: row.state }) as Participation,
+            participation: (row.state === 'aborted'
+              ? { state: 'aborted', refusal: row.refusal ?? 'rolled_back' }
+              : { state: row.state }) as Participation,
             held: row.held,
           },
         ]),
@@ -161,6 +163,9 @@ function movedRefusal(slot: number): Reservation {
 /** Another batch recorded one of this batch's transactions first; retrying answers from its record. */
 export class ConcurrentBatchError extends Error {
   constructor(txnIds: readonly string[], options?: ErrorOptions) {
-    super(`another batch recorded one of the transactions ${txnIds.join(', ')} first; nothing of this batch was applied, and its retry is answered from that record`, options);
+    super(
+      `another batch recorded one of the transactions ${txnIds.join(', ')} first; nothing of this batch was applied, and its retry is answered from that record`,
+      options,
+    );
   }
 }

@@ -42,7 +42,8 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
     (record) => {
       const instruction = decodeInstruction(record.value);
       const { service: owner, shard } = parseParticipant(instruction.participant);
-      if (owner !== service.service) throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
+      if (owner !== service.service)
+        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
       return { value: instruction, shard };
     },
     isMalformed,
@@ -53,7 +54,8 @@ export async function handleInstructions<Held>(records: readonly DecodedRecord[]
   if ([...byShard.keys()].some((shard) => !knows(shards, shard))) shards = await shards.newer();
   for (const [shard, { records: unknown }] of byShard) {
     if (knows(shards, shard)) continue;
-    for (const record of unknown) parkRecord(outbox, record, `${service.service}-${shard} is not a shard of this ${service.service} service`);
+    for (const record of unknown)
+      parkRecord(outbox, record, `${service.service}-${shard} is not a shard of this ${service.service} service`);
     byShard.delete(shard);
   }
 

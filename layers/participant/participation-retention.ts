@@ -15,7 +15,10 @@ import type postgres from 'postgres';
  * every participant acknowledged the decision, and a record changes for the last time when its
  * decision is applied, before that acknowledgement.
  */
-export async function forgetSettledParticipations(sql: postgres.Sql, { retentionMs, limit }: { readonly retentionMs: number; readonly limit: number }): Promise<number> {
+export async function forgetSettledParticipations(
+  sql: postgres.Sql,
+  { retentionMs, limit }: { readonly retentionMs: number; readonly limit: number },
+): Promise<number> {
   const deleted = await sql`
     delete from participations
     where txn_id in (

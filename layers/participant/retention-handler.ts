@@ -35,11 +35,15 @@ export function retentionHandler(secretPrefix: string, service: ParticipantServi
             }
           }),
         );
-        const failed = outcomes.flatMap((outcome, shard) => (outcome.status === 'rejected' ? [{ shard: `${service}-${shard}`, error: String(outcome.reason) }] : []));
+        const failed = outcomes.flatMap((outcome, shard) =>
+          outcome.status === 'rejected' ? [{ shard: `${service}-${shard}`, error: String(outcome.reason) }] : [],
+        );
         for (const failure of failed) logger.error('retention failed on a shard', { ...failure });
         if (forgotten > 0) logger.info('retention', { participants: service, forgotten }); // `service` is the logger's own key
         // A rotated password: fail the run, so that it runs again with the secrets read afresh.
-        const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && isRefusedLogin(outcome.reason));
+        const refused = outcomes.find(
+          (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && isRefusedLogin(outcome.reason),
+        );
         if (refused) throw refused.reason;
         return { forgotten, failedShards: failed.length };
       }),

@@ -49,7 +49,12 @@ export const SLOTTED_SERVICES = {
  */
 export async function ensureSlotMap(
   service: ShardedService,
-  { shards, shardCount, secrets, prefix }: { shards: ReadonlyMap<number, postgres.Sql>; shardCount: number; secrets: SecretsManagerClient; prefix: string },
+  {
+    shards,
+    shardCount,
+    secrets,
+    prefix,
+  }: { shards: ReadonlyMap<number, postgres.Sql>; shardCount: number; secrets: SecretsManagerClient; prefix: string },
 ): Promise<SlotMap> {
   const { tables } = SLOTTED_SERVICES[service];
   let map = newestMap(await readPublishedSlotMap(secrets, prefix, service), ...(await Promise.all([...shards.values()].map(readMapCopy))));
@@ -74,7 +79,10 @@ const BACKFILL_SLICE = 20_000;
  * keeps a map copy was adopted before, or was created by the mover, and is left as it is. The
  * rows are filled in slices, so the table is never locked for long while the shop runs.
  */
-export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, tables }: { shard: number; map: SlotMap; tables: readonly SlottedTable[] }): Promise<boolean> {
+export async function adoptInitialSlots(
+  sql: postgres.Sql,
+  { shard, map, tables }: { shard: number; map: SlotMap; tables: readonly SlottedTable[] },
+): Promise<boolean> {
   const adopted = await sql.begin(async (tx) => {
     await tx`lock table owned_slots in exclusive mode`;
     const [known] = await tx<{ any: boolean }[]>`select exists (select 1 from owned_slots) or exists (select 1 from slot_map) as any`;
@@ -89,7 +97,10 @@ export async function adoptInitialSlots(sql: postgres.Sql, { shard, map, tables 
 }
 
 /** Gives every row without a slot its slot (rows written before slots, or by an older release still running). */
-export async function fillSlots(sql: postgres.Sql, { tables, slotCount }: { tables: readonly SlottedTable[]; slotCount: number }): Promise<void> {
+export async function fillSlots(
+  sql: postgres.Sql,
+  { tables, slotCount }: { tables: readonly SlottedTable[]; slotCount: number },
+): Promise<void> {
   for (const table of tables) {
     for (;;) {
       const filled = await sql`

@@ -18,7 +18,9 @@ export interface MoveContext {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
-export type MoveResult = { readonly moved: true; readonly map: SlotMap; readonly pauseMs: number } | { readonly moved: false; readonly reason: string };
+export type MoveResult =
+  | { readonly moved: true; readonly map: SlotMap; readonly pauseMs: number }
+  | { readonly moved: false; readonly reason: string };
 
 /**
  * Hands one slot from one shard to another, the way Redis Cluster migrates a slot, with the
@@ -52,7 +54,8 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   shard(context, move.to);
   const started = Date.now();
   const fence = await fenceSlot(source, move.slot);
-  if (fence === 'busy') return { moved: false, reason: `slot ${move.slot} was held by a long transaction (a batch_init?) for over ${FENCE_WAIT_MS} ms` };
+  if (fence === 'busy')
+    return { moved: false, reason: `slot ${move.slot} was held by a long transaction (a batch_init?) for over ${FENCE_WAIT_MS} ms` };
   if (fence === 'not owned') {
     const [state] = await source<{ state: string }[]>`select state from owned_slots where slot = ${move.slot}`;
     return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
@@ -70,7 +73,9 @@ async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Pro
   const source = shard(context, move.from);
   const target = shard(context, move.to);
   const { tables } = context.data;
-  const rows = await Promise.all(tables.map(({ table }) => source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot}`));
+  const rows = await Promise.all(
+    tables.map(({ table }) => source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot}`),
+  );
   await target.begin(async (tx) => {
     const [state] = await tx<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
     if (state?.state === 'owned') return;
@@ -104,7 +109,9 @@ async function drained(context: MoveContext, source: postgres.Sql, slot: number)
   const until = Date.now() + context.drainLimitMs;
   for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
     const { table, where } = context.data.busy;
-    const [busy] = await source<{ busy: boolean }[]>`select exists (select 1 from ${source(table)} where slot = ${slot} and ${source.unsafe(where)}) as busy`;
+    const [busy] = await source<
+      { busy: boolean }[]
+    >`select exists (select 1 from ${source(table)} where slot = ${slot} and ${source.unsafe(where)}) as busy`;
     if (!busy!.busy) return true;
     if (Date.now() > until) return false;
     await context.sleep(pause);

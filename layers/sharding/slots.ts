@@ -83,7 +83,10 @@ export function withSlotMoved(map: SlotMap, slot: number, shard: number): SlotMa
 /** The next shard's number: never one used before, since a late instruction may still name a retired one. */
 /** The newest of several copies of one service's map (the published one, the shards' own), if any. */
 export function newestMap(...copies: readonly (SlotMap | undefined)[]): SlotMap | undefined {
-  return copies.reduce<SlotMap | undefined>((newest, copy) => (copy && (!newest || copy.version > newest.version) ? copy : newest), undefined);
+  return copies.reduce<SlotMap | undefined>(
+    (newest, copy) => (copy && (!newest || copy.version > newest.version) ? copy : newest),
+    undefined,
+  );
 }
 
 export function nextShard(map: SlotMap): number {
@@ -105,7 +108,12 @@ export function withShardRetired(map: SlotMap, shard: number): SlotMap {
   if (!map.shards.includes(shard)) throw new RangeError(`no shard ${shard} among ${map.shards.join(', ')}`);
   const owned = slotsOwnedBy(map, shard).length;
   if (owned > 0) throw new RangeError(`shard ${shard} still owns ${owned} slots`);
-  return { ...map, version: map.version + 1, shards: map.shards.filter((s) => s !== shard), retired: [...map.retired, shard].sort((a, b) => a - b) };
+  return {
+    ...map,
+    version: map.version + 1,
+    shards: map.shards.filter((s) => s !== shard),
+    retired: [...map.retired, shard].sort((a, b) => a - b),
+  };
 }
 
 /** One slot to hand from one shard to another. */
@@ -148,18 +156,28 @@ export function movesToDrain(map: SlotMap, shard: number): SlotMove[] {
 /** A map read from storage, checked: the functions trust nothing they did not check. */
 export function parseSlotMap(value: unknown): SlotMap {
   const map = value as Partial<SlotMap> | null;
-  const isShardList = (list: unknown): list is number[] => Array.isArray(list) && list.every((shard) => Number.isInteger(shard) && shard >= 0);
+  const isShardList = (list: unknown): list is number[] =>
+    Array.isArray(list) && list.every((shard) => Number.isInteger(shard) && shard >= 0);
   if (
-    typeof map !== 'object' || map === null ||
-    !Number.isInteger(map.version) || !Number.isInteger(map.slotCount) || !Number.isInteger(map.initialShards) ||
-    typeof map.moved !== 'object' || map.moved === null || !isShardList(map.shards) || !isShardList(map.retired)
+    typeof map !== 'object' ||
+    map === null ||
+    !Number.isInteger(map.version) ||
+    !Number.isInteger(map.slotCount) ||
+    !Number.isInteger(map.initialShards) ||
+    typeof map.moved !== 'object' ||
+    map.moved === null ||
+    !isShardList(map.shards) ||
+    !isShardList(map.retired)
   ) {
     throw new Error(`not a slot map: ${JSON.stringify(value)?.slice(0, 200)}`);
   }
   const moved: Record<number, number> = {};
   for (const [slot, shard] of Object.entries(map.moved)) moved[Number(slot)] = Number(shard);
   const pending = map.pending;
-  if (pending !== undefined && (typeof pending !== 'object' || !['add', 'remove'].includes(pending.kind) || !Number.isInteger(pending.shard))) {
+  if (
+    pending !== undefined &&
+    (typeof pending !== 'object' || !['add', 'remove'].includes(pending.kind) || !Number.isInteger(pending.shard))
+  ) {
     throw new Error(`not a slot map: pending ${JSON.stringify(pending)}`);
   }
   return {

@@ -86,5 +86,9 @@ export function timeoutStep(txn: Transaction): CoordinatorStep {
 export function pendingDecisions(txn: Transaction): Decide[] {
   const decision = decisionOf(txn.state);
   if (!decision) return [];
-  return instruct(txn, decision, txn.participants.filter((member) => !txn.acked.includes(member)));
+  return instruct(
+    txn,
+    decision,
+    txn.participants.filter((member) => !txn.acked.includes(member)),
+  );
 }

@@ -125,7 +125,8 @@ function parseObject(text: string | undefined): Record<string, unknown> {
   } catch {
     throw new MalformedMessageError('the value is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedMessageError('the value is not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new MalformedMessageError('the value is not a JSON object');
   return parsed as Record<string, unknown>;
 }
 

@@ -71,7 +71,8 @@ export function participantStep(
     }
     case 'rollback': {
       if (current === undefined) return { next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'none', reply: ack('rollback') };
-      if (current.state === 'prepared') return { next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'release', reply: ack('rollback') };
+      if (current.state === 'prepared')
+        return { next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'release', reply: ack('rollback') };
       if (current.state === 'aborted') return { next: undefined, effect: 'none', reply: ack('rollback') };
       return { next: undefined, effect: 'none', reply: undefined, violation: `rollback of ${txnId} at ${participant}, which committed` };
     }
@@ -106,5 +107,9 @@ export const LATE_PREPARE_MARGIN_MS = 60_000;
 
 export function lateRefusal(deadline: number, now: number): Reservation | undefined {
   if (now <= deadline + LATE_PREPARE_MARGIN_MS) return undefined;
-  return { ok: false, refusal: 'rolled_back', detail: `the prepare arrived ${Math.round((now - deadline) / 1000)} s after its transaction's deadline` };
+  return {
+    ok: false,
+    refusal: 'rolled_back',
+    detail: `the prepare arrived ${Math.round((now - deadline) / 1000)} s after its transaction's deadline`,
+  };
 }

@@ -38,7 +38,14 @@ export async function packageAws(params: Record<string, string> = {}): Promise<P
     https_proxy: NO_NETWORK,
     SHOP_ESBUILD_WORK_FOLDER: path.join(scratch, 'esbuild'),
   };
-  const args = ['package', '--stage', 'aws', '--package', dir, ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`)];
+  const args = [
+    'package',
+    '--stage',
+    'aws',
+    '--package',
+    dir,
+    ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
+  ];
   await promisify(execFile)(SERVERLESS, args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
   const template = JSON.parse(fs.readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   return { dir, template };

@@ -33,7 +33,9 @@ it('refuses with 409 and changes nothing while a checkout of its rows is in flig
 
     const stockInit = await shop.request<{ error: string }>('POST', `/stock/batch_init/${N}/100/1`);
     expect(stockInit.status).toBe(409);
-    expect(stockInit.body.error).toMatch(/^batch_init changed nothing: .* what checkouts in flight reserved; try again once they are decided$/);
+    expect(stockInit.body.error).toMatch(
+      /^batch_init changed nothing: .* what checkouts in flight reserved; try again once they are decided$/,
+    );
     const named = [...stockInit.body.error.matchAll(/\(([^)]*)\)/g)].flatMap((match) => match[1]!.split(', ')).sort();
     expect(named).toEqual(heldItems);
     expect(await shop.stock(untouched)).toBe(150);

@@ -26,7 +26,11 @@ describe('checkout under contention', () => {
     expect(unrefused.map((order) => `${order.reply.status} ${String(order.reply.body.error)}`)).toEqual([]);
     expect(statuses.filter((status) => status === 409).length).toBe(900);
 
-    await eventually('every transaction to be acknowledged', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 60_000);
+    await eventually(
+      'every transaction to be acknowledged',
+      async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined),
+      60_000,
+    );
     expect(await verifyShards(shards, 10_000)).toEqual([]);
   }, 240_000);
 });

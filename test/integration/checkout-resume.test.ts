@@ -19,7 +19,13 @@ it('a checkout joining a transaction whose prepares never left sends them, and c
   try {
     // What the first checkout did before it died: the claim and the log entry, nothing sent.
     const txnId = randomUUID();
-    const claim = (await claimOrReadEach(sql, { claims: [{ txnId, orderId, slot: slotOf(orderId, await publishedMap('order')) }], timeoutMs: 30_000, maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') } })).get(orderId);
+    const claim = (
+      await claimOrReadEach(sql, {
+        claims: [{ txnId, orderId, slot: slotOf(orderId, await publishedMap('order')) }],
+        timeoutMs: 30_000,
+        maps: { stock: await publishedMap('stock'), payment: await publishedMap('payment') },
+      })
+    ).get(orderId);
     expect(claim).toMatchObject({ claimed: true, checkout_txn: txnId });
 
     const reply = await shop.checkout(orderId);

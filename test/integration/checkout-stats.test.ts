@@ -12,13 +12,19 @@ afterAll(() => sql.end({ timeout: 5 }));
 
 const run = Date.now();
 
-async function decide(tx: postgres.TransactionSql, txns: { id: string; state: 'committed' | 'aborted'; reason?: string; tookMs: number }[]) {
+async function decide(
+  tx: postgres.TransactionSql,
+  txns: { id: string; state: 'committed' | 'aborted'; reason?: string; tookMs: number }[],
+) {
   for (const txn of txns) {
     await tx`
       insert into transactions (txn_id, order_id, state, participants, abort_reason, deadline, created_at, decided_at)
       values (${txn.id}, 'stats-order', ${txn.state}, '{stock-0}', ${txn.reason ?? null}, now(), now() - ${txn.tookMs} * interval '1 millisecond', now())`;
   }
-  await countDecisions(tx, txns.map((txn) => txn.id));
+  await countDecisions(
+    tx,
+    txns.map((txn) => txn.id),
+  );
 }
 
 it('counts decisions by outcome into the current second, with how long each took', async () => {
@@ -33,7 +39,11 @@ it('counts decisions by outcome into the current second, with how long each took
     ]);
     const after = await readCheckoutStats(tx as unknown as postgres.Sql, { sinceMs: 60_000 });
 
-    expect(after.totals).toEqual({ committed: before.totals.committed + 2, refused: before.totals.refused + 2, aborted: before.totals.aborted + 1 });
+    expect(after.totals).toEqual({
+      committed: before.totals.committed + 2,
+      refused: before.totals.refused + 2,
+      aborted: before.totals.aborted + 1,
+    });
     const [now] = await tx<[{ at: number }]>`select (extract(epoch from date_trunc('second', now())) * 1000)::float8 as at`;
     const second = after.seconds.find((row) => row.at === now!.at)!;
     const earlier = before.seconds.find((row) => row.at === now!.at);

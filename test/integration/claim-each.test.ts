@@ -63,7 +63,11 @@ it('claims and logs every free order of one statement for its own transaction, r
   expect(orders.size).toBe(4);
   expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, participants: expect.any(Array) });
   expect(orders.get(free2!)).toMatchObject({ claimed: true, checkout_txn: claims[1]!.txnId });
-  expect(orders.get(taken!)).toMatchObject({ claimed: false, checkout_txn: earlier, participants: (orders.get(free1!) as { participants: unknown }).participants ? expect.any(Array) : null });
+  expect(orders.get(taken!)).toMatchObject({
+    claimed: false,
+    checkout_txn: earlier,
+    participants: (orders.get(free1!) as { participants: unknown }).participants ? expect.any(Array) : null,
+  });
   expect(orders.get(paid!)).toMatchObject({ claimed: false, paid: true });
   const logged = await sql<{ txn_id: string; order_id: string; state: string }[]>`
     select txn_id, order_id, state from transactions where txn_id in ${sql([claims[0]!.txnId, claims[1]!.txnId, claims[2]!.txnId, claims[3]!.txnId])} order by order_id`;
@@ -81,7 +85,11 @@ it('two statements claiming the same orders in opposite orders at once: no deadl
   const forward = claimsOf(orderIds);
   const backward = claimsOf([...orderIds].reverse());
 
-  const results = await Promise.all(Array.from({ length: 4 }, (_, round) => claimEach(sql, { claims: round % 2 === 0 ? forward : backward, ...settings }).catch((error: unknown) => error)));
+  const results = await Promise.all(
+    Array.from({ length: 4 }, (_, round) =>
+      claimEach(sql, { claims: round % 2 === 0 ? forward : backward, ...settings }).catch((error: unknown) => error),
+    ),
+  );
   for (const result of results) expect(result).toBeInstanceOf(Map);
 
   const [logged] = await sql<{ n: number }[]>`

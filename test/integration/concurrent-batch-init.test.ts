@@ -27,7 +27,12 @@ it.each([
     );
     for (const reply of replies) {
       expect({ round, ...reply, withinBound: reply.ms < BOUND_MS }).toMatchObject({ round, withinBound: true });
-      if (reply.status !== 200) expect({ round, status: reply.status, error: reply.error }).toEqual({ round, status: 409, error: expect.stringMatching(/^batch_init changed nothing: /) });
+      if (reply.status !== 200)
+        expect({ round, status: reply.status, error: reply.error }).toEqual({
+          round,
+          status: 409,
+          error: expect.stringMatching(/^batch_init changed nothing: /),
+        });
     }
   }
 
@@ -48,7 +53,12 @@ it('every database bounds lock waits, statements and idle transactions for any l
       const [bounds] = await sql`
         select current_setting('lock_timeout') as lock_timeout, current_setting('statement_timeout') as statement_timeout,
                current_setting('idle_in_transaction_session_timeout') as idle_in_transaction`;
-      expect({ database: server.name, ...bounds }).toEqual({ database: server.name, lock_timeout: '10s', statement_timeout: '2min', idle_in_transaction: '1min' });
+      expect({ database: server.name, ...bounds }).toEqual({
+        database: server.name,
+        lock_timeout: '10s',
+        statement_timeout: '2min',
+        idle_in_transaction: '1min',
+      });
     } finally {
       await sql.end({ timeout: 1 });
     }

@@ -40,7 +40,11 @@ describe('a function instance killed with SIGKILL during concurrent checkouts', 
     const answeredAtKill = checkouts.answered();
     const statuses = await checkouts.statuses;
     await stack.restartInstance(victimIndex);
-    await eventually('every transaction to be decided and acknowledged', async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined), 150_000);
+    await eventually(
+      'every transaction to be decided and acknowledged',
+      async () => ((await unfinishedTransactions(shards)) === 0 ? true : undefined),
+      150_000,
+    );
     expect(await verifyShards(shards, 10_000)).toEqual([]);
 
     const states = await mapLimit(orders, 32, async ({ orderId, userId }) => ({

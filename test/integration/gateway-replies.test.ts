@@ -25,10 +25,17 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   const [gatewayPort, deadInstancePort] = [await freePort(), await freePort()];
-  const config = loadStackConfig({ ...process.env, SHOP_GATEWAY_PORT: String(gatewayPort), SHOP_OFFLINE_HTTP_PORT_BASE: String(deadInstancePort) });
+  const config = loadStackConfig({
+    ...process.env,
+    SHOP_GATEWAY_PORT: String(gatewayPort),
+    SHOP_OFFLINE_HTTP_PORT_BASE: String(deadInstancePort),
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-replies-'));
   const configFile = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(configFile, renderGatewayConfig(config, { runDir: dir, logDir: dir, listenAddress: '127.0.0.1', hostOf: () => '127.0.0.1', slots: 1 }));
+  fs.writeFileSync(
+    configFile,
+    renderGatewayConfig(config, { runDir: dir, logDir: dir, listenAddress: '127.0.0.1', hostOf: () => '127.0.0.1', slots: 1 }),
+  );
   const binary = execFileSync('bash', ['-c', 'command -v nginx || echo /usr/sbin/nginx'], { encoding: 'utf8' }).trim();
   nginx = spawn(binary, ['-e', 'stderr', '-p', dir, '-c', configFile], { stdio: 'ignore' });
   await waitFor('nginx', () => portIsOpen(gatewayPort), { pid: nginx.pid });

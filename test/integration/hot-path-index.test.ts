@@ -55,7 +55,14 @@ describe('hot-path statements on tables of realistic size', () => {
   it('a stock batch locks only the items it asks for and those its prepared transactions hold', async () => {
     const sql = connectTo('stock-0');
     shards.push(sql);
-    const prepare = { kind: 'prepare', txnId: 'scan-new', orderId: 'o1', participant: 'stock-0', deadline: Date.now() + 60_000, items: [{ itemId: 'scan-7', quantity: 1 }] };
+    const prepare = {
+      kind: 'prepare',
+      txnId: 'scan-new',
+      orderId: 'o1',
+      participant: 'stock-0',
+      deadline: Date.now() + 60_000,
+      items: [{ itemId: 'scan-7', quantity: 1 }],
+    };
 
     const reads = await onBigTable(
       sql,
@@ -88,7 +95,15 @@ describe('hot-path statements on tables of realistic size', () => {
   it('a payment batch locks only the users it asks for and those its prepared transactions hold', async () => {
     const sql = connectTo('payment-0');
     shards.push(sql);
-    const prepare = { kind: 'prepare', txnId: 'scan-new', orderId: 'o1', participant: 'payment-0', deadline: Date.now() + 60_000, userId: 'scan-7', amount: 1 };
+    const prepare = {
+      kind: 'prepare',
+      txnId: 'scan-new',
+      orderId: 'o1',
+      participant: 'payment-0',
+      deadline: Date.now() + 60_000,
+      userId: 'scan-7',
+      amount: 1,
+    };
 
     const reads = await onBigTable(
       sql,

@@ -120,7 +120,11 @@ describe('the Kafka event source of serverless-offline', () => {
           const prefix = `${run}-${round++}-`;
           await producer.send({
             topic: TOPIC,
-            messages: Array.from({ length: stackConfig.kafkaPartitions }, (_, partition) => ({ key: `${prefix}${partition}`, value: '{}', partition })),
+            messages: Array.from({ length: stackConfig.kafkaPartitions }, (_, partition) => ({
+              key: `${prefix}${partition}`,
+              value: '{}',
+              partition,
+            })),
           });
           const delivered = await eventually(
             'the round to be delivered',

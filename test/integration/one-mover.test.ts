@@ -21,7 +21,11 @@ it('a second npm run shards on the same service is refused, naming the first, wh
   try {
     await source`insert into users (user_id, credit, held, slot) values ('one-mover-hold', 0, 1, ${firstMove!.slot})`;
     first = shards('add', 'payment');
-    await eventually('the first mover to leave the busy slot for later', async () => (/left for later/.test(first!.output()) ? true : undefined), 60_000);
+    await eventually(
+      'the first mover to leave the busy slot for later',
+      async () => (/left for later/.test(first!.output()) ? true : undefined),
+      60_000,
+    );
     // The same command again, as a user resuming a move would run it.
     const second = shards('add', 'payment');
     expect(await second.exited).toBe(1);

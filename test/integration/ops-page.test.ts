@@ -64,7 +64,8 @@ it('shows the transactions a frozen stock shard leaves undecided, with their age
   const item = await itemWith(1, 100, 0);
   const buyer = await userWith(100);
   const orders = await Promise.all(Array.from({ length: 6 }, () => orderOf(buyer, [[item, 1]])));
-  const rows = async (table: string) => (await page.locator(`${table} tbody tr td:last-child`).allTextContents()).map((cell) => cell.trim());
+  const rows = async (table: string) =>
+    (await page.locator(`${table} tbody tr td:last-child`).allTextContents()).map((cell) => cell.trim());
   const ageMs = (cell: string) => {
     const match = /^(\d+(?:\.\d+)?) (ms|s)$/.exec(cell);
     return match ? Number(match[1]) * (match[2] === 's' ? 1000 : 1) : 0;
@@ -85,12 +86,14 @@ it('shows the transactions a frozen stock shard leaves undecided, with their age
     expect(oldest).toBeGreaterThanOrEqual(1000);
     expect(await page.locator('[data-field="oldestUndecidedMs"]').textContent()).toMatch(/\d/);
     // e.g. SHOP_OPS_SCREENSHOTS=docs to refresh the picture in docs/operations.md
-    if (process.env.SHOP_OPS_SCREENSHOTS) await page.screenshot({ path: `${process.env.SHOP_OPS_SCREENSHOTS}/ops-undecided.png`, fullPage: true });
+    if (process.env.SHOP_OPS_SCREENSHOTS)
+      await page.screenshot({ path: `${process.env.SHOP_OPS_SCREENSHOTS}/ops-undecided.png`, fullPage: true });
 
     // Past the 2PC timeout the checkouts abort them: they leave the undecided list, and wait as
     // decided but unacknowledged until the shard is back.
     // Its own: another test's transactions may be undecided meanwhile, for their own reasons.
-    const undecidedOrders = async () => (await page.locator('#undecided tbody tr td:nth-child(2)').allTextContents()).map((cell) => cell.trim());
+    const undecidedOrders = async () =>
+      (await page.locator('#undecided tbody tr td:nth-child(2)').allTextContents()).map((cell) => cell.trim());
     await eventually(
       'the undecided transactions to be resolved',
       async () => ((await undecidedOrders()).some((orderId) => orders.includes(orderId)) ? undefined : true),
@@ -98,11 +101,19 @@ it('shows the transactions a frozen stock shard leaves undecided, with their age
     );
     expect((await rows('#unacknowledged')).length).toBeGreaterThan(0);
     // Once its figures are due again, the shard that does not answer is named; the rest of the view goes on.
-    await eventually('the page to name the shard it cannot read', async () => ((await page.locator('#status').textContent())?.includes('stock-0') ? true : undefined), 20_000);
+    await eventually(
+      'the page to name the shard it cannot read',
+      async () => ((await page.locator('#status').textContent())?.includes('stock-0') ? true : undefined),
+      20_000,
+    );
   } finally {
     resume();
   }
   expect((await statuses!).every((status) => status === 503)).toBe(true);
-  await eventually('every decision to be acknowledged once the shard is back', async () => ((await rows('#unacknowledged')).length === 0 ? true : undefined), 60_000);
+  await eventually(
+    'every decision to be acknowledged once the shard is back',
+    async () => ((await rows('#unacknowledged')).length === 0 ? true : undefined),
+    60_000,
+  );
   expect(problems).toEqual([]);
 }, 120_000);

@@ -16,10 +16,14 @@ const summary = async (): Promise<OpsSummary> => {
 it('has every documented field, with the local stack’s shards, instances and consumer groups', async () => {
   const [order, stock, payment] = [await publishedMap('order'), await publishedMap('stock'), await publishedMap('payment')];
   // A function keeps a map up to 10 s: the view has caught up once it names the published versions.
-  const figures = await eventually('the live view to show the published slot maps', async () => {
-    const read = await summary();
-    return read.slotMaps.stock.version === stock.version && read.slotMaps.payment.version === payment.version ? read : undefined;
-  }, 15_000);
+  const figures = await eventually(
+    'the live view to show the published slot maps',
+    async () => {
+      const read = await summary();
+      return read.slotMaps.stock.version === stock.version && read.slotMaps.payment.version === payment.version ? read : undefined;
+    },
+    15_000,
+  );
 
   expect(figures).toMatchObject({
     at: expect.any(Number),
@@ -46,19 +50,38 @@ it('has every documented field, with the local stack’s shards, instances and c
   expect(figures.shards.map((shard) => shard.name).sort()).toEqual(expectedShards.sort());
   expect(figures.shards.every((shard) => shard.up)).toBe(true);
   for (const shard of figures.shards.filter((s) => s.service !== 'order')) {
-    expect(shard).toMatchObject({ rows: expect.any(Number), free: expect.stringMatching(/^\d+$/), held: expect.stringMatching(/^\d+$/), agrees: true });
+    expect(shard).toMatchObject({
+      rows: expect.any(Number),
+      free: expect.stringMatching(/^\d+$/),
+      held: expect.stringMatching(/^\d+$/),
+      agrees: true,
+    });
   }
-  const slotsOf = (service: ShardedService) => figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
-  expect({ order: slotsOf('order'), stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({ order: order.slotCount, stock: stock.slotCount, payment: payment.slotCount });
+  const slotsOf = (service: ShardedService) =>
+    figures.shards.filter((shard) => shard.service === service).reduce((sum, shard) => sum + shard.slots!, 0);
+  expect({ order: slotsOf('order'), stock: slotsOf('stock'), payment: slotsOf('payment') }).toEqual({
+    order: order.slotCount,
+    stock: stock.slotCount,
+    payment: payment.slotCount,
+  });
   expect(figures.slotMaps).toEqual({
     order: { version: order.version, slotCount: order.slotCount, retired: order.retired.map((shard) => `order-${shard}`), pending: null },
     stock: { version: stock.version, slotCount: stock.slotCount, retired: stock.retired.map((shard) => `stock-${shard}`), pending: null },
-    payment: { version: payment.version, slotCount: payment.slotCount, retired: payment.retired.map((shard) => `payment-${shard}`), pending: null },
+    payment: {
+      version: payment.version,
+      slotCount: payment.slotCount,
+      retired: payment.retired.map((shard) => `payment-${shard}`),
+      pending: null,
+    },
   });
-  expect(figures.instances!.map((instance) => instance.name)).toEqual(Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`));
+  expect(figures.instances!.map((instance) => instance.name)).toEqual(
+    Array.from({ length: stackConfig.instances }, (_, index) => `offline-${index}`),
+  );
   expect(figures.instances!.every((instance) => instance.up)).toBe(true);
   const groups = figures.consumerGroups!.map((group) => group.group);
-  expect(groups).toEqual(expect.arrayContaining(['shop-local-orderResults', 'shop-local-stockInstructions', 'shop-local-paymentInstructions']));
+  expect(groups).toEqual(
+    expect.arrayContaining(['shop-local-orderResults', 'shop-local-stockInstructions', 'shop-local-paymentInstructions']),
+  );
   for (const lag of figures.consumerLag!) expect(lag.lag).toBe(lag.end - lag.committed);
 });
 
@@ -90,5 +113,8 @@ it('counts a committed and a refused checkout, and shows the committed one’s d
 it('says so when a transaction is not in the log', async () => {
   const reply = await shop.request('GET', '/ops/transactions/no-such-transaction');
   expect(reply.status).toBe(404);
-  expect(reply.body).toEqual({ error: expect.stringContaining('transaction no-such-transaction is not in the log'), code: 'transaction_not_found' });
+  expect(reply.body).toEqual({
+    error: expect.stringContaining('transaction no-such-transaction is not in the log'),
+    code: 'transaction_not_found',
+  });
 });

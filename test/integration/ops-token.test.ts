@@ -29,7 +29,15 @@ beforeAll(async () => {
   Object.assign(process.env, LOCAL_AWS_ENV, { AWS_ENDPOINT_URL_SECRETS_MANAGER: stackAddresses(stackConfig).secretsEndpoint });
   await putSecret(secrets, secretName, 'first-token');
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'token-gate-')), 'gate.js');
-  await build({ entryPoints: [path.join(__dirname, 'support/token-gate.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: out, logLevel: 'error' });
+  await build({
+    entryPoints: [path.join(__dirname, 'support/token-gate.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: out,
+    logLevel: 'error',
+  });
   handler = (require(out) as { gated: (name: string) => Handler }).gated(secretName);
 });
 

@@ -55,7 +55,10 @@ it('moves an order slot with its orders and their 2PC log entries, column for co
 it('keeps a slot on its source while one of its transactions is not acknowledged by every participant, and moves it once it is', async () => {
   await source`update transactions set acked = '{stock-1}', completed_at = null where txn_id = 't-paid'`;
   const refused = await moveSlot(context(), startMap, { slot: SLOT, from: 0, to: 2 });
-  expect(refused).toEqual({ moved: false, reason: `slot ${SLOT} still holds transactions not yet acknowledged by every participant after 200 ms` });
+  expect(refused).toEqual({
+    moved: false,
+    reason: `slot ${SLOT} still holds transactions not yet acknowledged by every participant after 200 ms`,
+  });
   expect((await readOwnedSlots(source)).get(SLOT)?.state).toBe('owned');
   expect(published).toEqual([]);
 
@@ -86,5 +89,7 @@ it('adds a retired shard’s checkout figures to a live one’s once, however of
   expect(await absorbCheckoutStats(source, target, 7)).toBe(false);
   const { totals, seconds } = await readCheckoutStats(target, { sinceMs: 60_000 });
   expect(totals).toEqual({ committed: 148, refused: 3, aborted: 1 });
-  expect(seconds.map(({ committed, refused, latency }) => ({ committed, refused, counted: latency.reduce((sum, n) => sum + n, 0) }))).toEqual([{ committed: 8, refused: 1, counted: 64 }]);
+  expect(
+    seconds.map(({ committed, refused, latency }) => ({ committed, refused, counted: latency.reduce((sum, n) => sum + n, 0) })),
+  ).toEqual([{ committed: 8, refused: 1, counted: 64 }]);
 });

@@ -56,7 +56,12 @@ describe('order API through the gateway', () => {
     expect(added.body).toEqual({ order_id: orderId, total_cost: 16 });
     const found = await shop.order(orderId);
     expect(found).toMatchObject({ order_id: orderId, paid: false, user_id: userId, total_cost: 19 });
-    expect(new Map(found.items)).toEqual(new Map([[cheap, 3], [dear, 1]]));
+    expect(new Map(found.items)).toEqual(
+      new Map([
+        [cheap, 3],
+        [dear, 1],
+      ]),
+    );
   });
 
   it.each([
@@ -73,7 +78,10 @@ describe('order API through the gateway', () => {
   it('answers 404 for an item that does not exist and leaves the order as it was', async () => {
     const orderId = await shop.createOrder(await userWith(0));
 
-    expect(await shop.request('POST', `/orders/addItem/${orderId}/no-such-item/1`)).toMatchObject({ status: 404, body: { error: 'item no-such-item not found' } });
+    expect(await shop.request('POST', `/orders/addItem/${orderId}/no-such-item/1`)).toMatchObject({
+      status: 404,
+      body: { error: 'item no-such-item not found' },
+    });
     expect(await shop.order(orderId)).toMatchObject({ items: [], total_cost: 0 });
   });
 
@@ -158,13 +166,15 @@ describe('checkout', () => {
     expect([await shop.stock(item), await shop.credit(userId)]).toEqual([8, 0]);
   });
 
-
   it('an order across stock shards that aborts on one shard leaves every shard untouched', async () => {
     const userId = await userWith(1000);
     const [one, another] = await twoStockShards();
     const plenty = await itemWith(1, 50, one);
     const scarce = await itemWith(1, 1, another);
-    const orderId = await orderOf(userId, [[plenty, 5], [scarce, 3]]);
+    const orderId = await orderOf(userId, [
+      [plenty, 5],
+      [scarce, 3],
+    ]);
 
     const reply = await shop.request('POST', `/orders/checkout/${orderId}`);
 
@@ -177,7 +187,10 @@ describe('checkout', () => {
     const [one, another] = await twoStockShards();
     const first = await itemWith(2, 10, one);
     const second = await itemWith(3, 10, another);
-    const orderId = await orderOf(userId, [[first, 4], [second, 1]]);
+    const orderId = await orderOf(userId, [
+      [first, 4],
+      [second, 1],
+    ]);
 
     expect((await shop.request('POST', `/orders/checkout/${orderId}`)).status).toBe(200);
     expect([await shop.stock(first), await shop.stock(second), await shop.credit(userId)]).toEqual([6, 9, 989]);

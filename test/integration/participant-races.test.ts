@@ -51,7 +51,8 @@ const prepare = (txnId: string): PrepareStock => ({
 
 const rollback = (txnId: string): Decide => ({ kind: 'rollback', txnId, orderId: `race-order-${run}`, participant: SHARD });
 
-const apply = (sql: postgres.Sql, instruction: Instruction) => applyOnShard(sql, { instructions: [instruction], newLedger: stockLedger, slotOf });
+const apply = (sql: postgres.Sql, instruction: Instruction) =>
+  applyOnShard(sql, { instructions: [instruction], newLedger: stockLedger, slotOf });
 
 /**
  * Runs `blocked` while `lock` holds a row elsewhere; once `waiters` sessions wait on a lock in a
@@ -119,7 +120,8 @@ describe('two batches holding the same transaction at once', () => {
     const earlier = `race-b-${run}`;
     await observer`insert into participations (txn_id, state) values (${earlier}, 'committed')`;
     const commitEarlier: Instruction = { kind: 'commit', txnId: earlier, orderId: `race-order-${run}`, participant: SHARD };
-    const batch = (): Promise<ShardOutcome> => applyOnShard(first, { instructions: [prepare(txnId), commitEarlier], newLedger: stockLedger, slotOf });
+    const batch = (): Promise<ShardOutcome> =>
+      applyOnShard(first, { instructions: [prepare(txnId), commitEarlier], newLedger: stockLedger, slotOf });
 
     let rolledBack: ShardOutcome | undefined;
     const [prepared] = await whileLocked(

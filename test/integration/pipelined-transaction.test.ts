@@ -35,7 +35,10 @@ describe('pipelinedTransaction', () => {
       sql,
       async () => undefined,
       (tx) => ({
-        writes: [tx`update ${tx(table)} set amount = amount + 5 where id = 1`, tx`update ${tx(table)} set amount = amount - 100 where id = 2`],
+        writes: [
+          tx`update ${tx(table)} set amount = amount + 5 where id = 1`,
+          tx`update ${tx(table)} set amount = amount - 100 where id = 2`,
+        ],
         result: 'unreachable',
       }),
     );
@@ -151,7 +154,9 @@ describe('a transaction begun on a connection whose pipeline is full (postgres.j
       (tx, txids) => ({ writes: [tx`select 1`], result: txids }),
     );
     const after = full`select txid_current() as txid`.execute();
-    const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the transaction never ran: its BEGIN never reserved the connection')), 5_000).unref());
+    const hang = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('the transaction never ran: its BEGIN never reserved the connection')), 5_000).unref(),
+    );
 
     const [inside, outside] = await Promise.race([Promise.all([transaction, Promise.all([...before, after])]), hang]);
 

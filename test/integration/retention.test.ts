@@ -68,12 +68,24 @@ it('a Prepare redelivered after its record is gone is past its deadline: refused
     items: [{ itemId, quantity: 4 }],
   });
 
-  const redelivered = await applyOnShard(stock, { instructions: [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)], newLedger: stockLedger, slotOf });
-  const timely = await applyOnShard(stock, { instructions: [prepare(`retention-timely-${run}`, Date.now() + 5_000)], newLedger: stockLedger, slotOf });
+  const redelivered = await applyOnShard(stock, {
+    instructions: [prepare(`retention-late-${run}`, Date.now() - HOUR_MS)],
+    newLedger: stockLedger,
+    slotOf,
+  });
+  const timely = await applyOnShard(stock, {
+    instructions: [prepare(`retention-timely-${run}`, Date.now() + 5_000)],
+    newLedger: stockLedger,
+    slotOf,
+  });
 
-  expect(redelivered.replies).toEqual([expect.objectContaining({ vote: 'no', refusal: 'rolled_back', detail: expect.stringMatching(/after its transaction's deadline/) })]);
+  expect(redelivered.replies).toEqual([
+    expect.objectContaining({ vote: 'no', refusal: 'rolled_back', detail: expect.stringMatching(/after its transaction's deadline/) }),
+  ]);
   expect((timely.replies[0] as Vote).vote).toBe('yes');
-  const [item] = await stock<{ stock: number; held: number }[]>`select stock::int as stock, held::int as held from items where item_id = ${itemId}`;
+  const [item] = await stock<
+    { stock: number; held: number }[]
+  >`select stock::int as stock, held::int as held from items where item_id = ${itemId}`;
   expect(item).toEqual({ stock: 6, held: 4 });
   // What the late one left is a plain abort mark; the timely one's reservation is given back by hand.
   await stock`update items set stock = 10, held = 0 where item_id = ${itemId}`;

@@ -24,14 +24,19 @@ const ids = [
   'x'.repeat(300),
 ];
 
-it.each([1, 2, 3, 7, 64])('slot_owner in SQL places every id where it was before slots (shardOf), under the initial map of %i shards', async (shardCount) => {
-  const map = initialSlotMap(shardCount);
-  const rows = await sql<{ shard: number }[]>`
+it.each([1, 2, 3, 7, 64])(
+  'slot_owner in SQL places every id where it was before slots (shardOf), under the initial map of %i shards',
+  async (shardCount) => {
+    const map = initialSlotMap(shardCount);
+    const rows = await sql<{ shard: number }[]>`
     select slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${slotOwners(map)}::int[]) as shard
     from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
-  const mismatches = ids.flatMap((id, index) => (rows[index]!.shard === shardOf(id, shardCount) ? [] : [{ id, sql: rows[index]!.shard, ts: shardOf(id, shardCount) }]));
-  expect(mismatches).toEqual([]);
-});
+    const mismatches = ids.flatMap((id, index) =>
+      rows[index]!.shard === shardOf(id, shardCount) ? [] : [{ id, sql: rows[index]!.shard, ts: shardOf(id, shardCount) }],
+    );
+    expect(mismatches).toEqual([]);
+  },
+);
 
 it('fnv1a and slot_owner in SQL place every id where layers/sharding does, with slots moved', async () => {
   let map = withShardAdded(initialSlotMap(3), 3);
@@ -40,7 +45,9 @@ it('fnv1a and slot_owner in SQL place every id where layers/sharding does, with 
     select fnv1a(id)::text as hash, slot_owner(id, ${map.slotCount}::int, ${map.initialShards}::int, ${slotOwners(map)}::int[]) as owner
     from jsonb_array_elements_text(${sql.json(ids)}::jsonb) with ordinality as t(id, n) order by n`;
   const mismatches = ids.flatMap((id, index) =>
-    rows[index]!.hash === String(hashOf(id)) && rows[index]!.owner === ownerOf(id, map) ? [] : [{ id, sql: rows[index], ts: [hashOf(id), ownerOf(id, map)] }],
+    rows[index]!.hash === String(hashOf(id)) && rows[index]!.owner === ownerOf(id, map)
+      ? []
+      : [{ id, sql: rows[index], ts: [hashOf(id), ownerOf(id, map)] }],
   );
   expect(mismatches).toEqual([]);
   expect(new Set(rows.map((row) => row.owner))).toEqual(new Set([0, 1, 2, 3]));

@@ -32,7 +32,11 @@ interface Phase {
 it('scales 2 → 4 → 1 → 2 under load with no failed request, and loses nothing', async () => {
   const stack = new Stack(stackConfig, { step: () => undefined });
   const original = liveConfig(stackConfig).instances;
-  for (const path of [`/stock/batch_init/1000/1000000000/1`, `/payment/batch_init/${ORDERS}/1000000000`, `/orders/batch_init/${ORDERS}/1000/${ORDERS}/1`]) {
+  for (const path of [
+    `/stock/batch_init/1000/1000000000/1`,
+    `/payment/batch_init/${ORDERS}/1000000000`,
+    `/orders/batch_init/${ORDERS}/1000/${ORDERS}/1`,
+  ]) {
     expect((await shop.request('POST', path)).status).toBe(200);
   }
 
@@ -80,7 +84,9 @@ it('scales 2 → 4 → 1 → 2 under load with no failed request, and loses noth
     instances,
     stepSeconds: Math.round(stepMs / 100) / 10,
     failedDuringStep: failed.filter((reply) => reply.at >= from - stepMs && reply.at < from).length,
-    committedPerSecond: Math.round(replies.filter((reply) => reply.status === 200 && reply.at >= from && reply.at < to!).length / ((to! - from) / 1000)),
+    committedPerSecond: Math.round(
+      replies.filter((reply) => reply.status === 200 && reply.at >= from && reply.at < to!).length / ((to! - from) / 1000),
+    ),
   }));
   console.log(`scale under load: ${replies.length} checkouts, ${failed.length} failed; by step ${JSON.stringify(rates)}`);
   expect(failed).toEqual([]);

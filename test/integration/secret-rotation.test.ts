@@ -22,7 +22,8 @@ const secretName = databaseSecretName(`${stackConfig.service}/${stackConfig.stag
 const admin = connectTo(SHARD);
 afterAll(() => admin.end({ timeout: 5 }));
 
-const secretValue = async () => JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString!) as { password: string };
+const secretValue = async () =>
+  JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString!) as { password: string };
 
 async function rotateTo(password: string): Promise<void> {
   await admin.unsafe(`alter role ${admin.options.user} password '${password}'`);

@@ -20,7 +20,11 @@ const IN_FLIGHT = 64;
 const SEEDS = [11, 23, 42];
 
 it('a mover killed at random points under load, then run again, finishes with no failed request and nothing lost', async () => {
-  for (const path of [`/stock/batch_init/${ITEMS}/1000000000/1`, `/payment/batch_init/${ORDERS}/1000000000`, `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`]) {
+  for (const path of [
+    `/stock/batch_init/${ITEMS}/1000000000/1`,
+    `/payment/batch_init/${ORDERS}/1000000000`,
+    `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`,
+  ]) {
     expect((await shop.request('POST', path)).status).toBe(200);
   }
   const sizes = { items: ITEMS, users: ORDERS, orders: ORDERS };
@@ -31,13 +35,22 @@ it('a mover killed at random points under load, then run again, finishes with no
   let running = true;
   const statuses: number[] = [];
   const worker = async () => {
-    while (running && next < ORDERS) statuses.push(await shop.checkout(String(next++)).then((reply) => reply.status, () => 0));
+    while (running && next < ORDERS)
+      statuses.push(
+        await shop.checkout(String(next++)).then(
+          (reply) => reply.status,
+          () => 0,
+        ),
+      );
   };
   const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const kills: string[] = [];
   try {
     // Stock: killed three times while adding, once while removing; order: once each.
-    for (const [service, seeds] of [['stock', SEEDS], ['order', SEEDS.slice(0, 1)]] as const) {
+    for (const [service, seeds] of [
+      ['stock', SEEDS],
+      ['order', SEEDS.slice(0, 1)],
+    ] as const) {
       for (const seed of seeds) {
         const ms = Math.round(500 + random(seed)() * 8_000);
         kills.push(`add ${service} after ${ms} ms`);
@@ -54,7 +67,9 @@ it('a mover killed at random points under load, then run again, finishes with no
     running = false;
     await load;
   }
-  console.log(`mover killed (${kills.join(', ')}) under load: ${statuses.length} checkouts, ${statuses.filter((status) => status !== 200).length} failed`);
+  console.log(
+    `mover killed (${kills.join(', ')}) under load: ${statuses.length} checkouts, ${statuses.filter((status) => status !== 200).length} failed`,
+  );
   expect(statuses.filter((status) => status !== 200)).toEqual([]);
 
   const shardsNow = await connectLiveShards(stackConfig);
@@ -71,13 +86,16 @@ it('a mover killed at random points under load, then run again, finishes with no
         }
       }
       expect(owners.size).toBe(map.slotCount);
-      for (const [slot, holders] of owners) expect({ service, slot, holders }).toEqual({ service, slot, holders: [ownerOfSlot(slot, map)] });
+      for (const [slot, holders] of owners)
+        expect({ service, slot, holders }).toEqual({ service, slot, holders: [ownerOfSlot(slot, map)] });
     }
     // Every order of the batch once, over all order shards: none lost, none copied twice.
     let orders = 0;
     for (const [name, sql] of shardsNow) {
       if (!name.startsWith('order-')) continue;
-      const [counted] = await sql<{ n: number }[]>`select count(*)::int as n from orders where order_id ~ '^[0-9]{1,9}$' and order_id::int < ${ORDERS}`;
+      const [counted] = await sql<
+        { n: number }[]
+      >`select count(*)::int as n from orders where order_id ~ '^[0-9]{1,9}$' and order_id::int < ${ORDERS}`;
       orders += counted!.n;
     }
     expect(orders).toBe(ORDERS);

@@ -26,7 +26,11 @@ const tool = new ShardsTool(`${stackConfig.service}/${stackConfig.stage}`, secre
 afterAll(() => secrets.destroy());
 
 it('adds a stock, a payment and an order shard and removes the order one under load, with no failed request, losing nothing', async () => {
-  for (const path of [`/stock/batch_init/${ITEMS}/1000000000/1`, `/payment/batch_init/${ORDERS}/1000000000`, `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`]) {
+  for (const path of [
+    `/stock/batch_init/${ITEMS}/1000000000/1`,
+    `/payment/batch_init/${ORDERS}/1000000000`,
+    `/orders/batch_init/${ORDERS}/${ITEMS}/${ORDERS}/1`,
+  ]) {
     expect((await shop.request('POST', path)).status).toBe(200);
   }
   const earlierUser = await userWith(500);
@@ -42,7 +46,13 @@ it('adds a stock, a payment and an order shard and removes the order one under l
   const worker = async () => {
     while (running && next < ORDERS) {
       const orderId = String(next++);
-      replies.push({ at: Date.now(), status: await shop.checkout(orderId).then((reply) => reply.status, () => 0) });
+      replies.push({
+        at: Date.now(),
+        status: await shop.checkout(orderId).then(
+          (reply) => reply.status,
+          () => 0,
+        ),
+      });
     }
   };
   const load = Promise.all(Array.from({ length: IN_FLIGHT }, worker));
@@ -68,11 +78,17 @@ it('adds a stock, a payment and an order shard and removes the order one under l
   }
   const loadEnded = Date.now();
 
-  const rate = (from: number, to: number) => Math.round(replies.filter((reply) => reply.status === 200 && reply.at >= from && reply.at < to).length / ((to - from) / 1000));
+  const rate = (from: number, to: number) =>
+    Math.round(replies.filter((reply) => reply.status === 200 && reply.at >= from && reply.at < to).length / ((to - from) / 1000));
   const failed = replies.filter((reply) => reply.status !== 200);
   console.log(
     `shards under load: ${replies.length} checkouts, ${failed.length} failed; committed/s before ${rate(loadStarted, steps[0]!.from)}, ` +
-      steps.map(({ what, from, to, report }) => `${what}: ${report.moved} slots in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms, ${rate(from, to)}/s`).join('; ') +
+      steps
+        .map(
+          ({ what, from, to, report }) =>
+            `${what}: ${report.moved} slots in ${report.seconds.toFixed(1)} s, longest pause ${report.longestPauseMs} ms, ${rate(from, to)}/s`,
+        )
+        .join('; ') +
       `; after ${rate(steps.at(-1)!.to, loadEnded)}/s`,
   );
   expect(failed).toEqual([]);

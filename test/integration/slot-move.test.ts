@@ -53,7 +53,9 @@ async function rowsOfSlot(sql: postgres.Sql): Promise<string[]> {
 /** Exactly one shard owns the slot, has both its rows, and the last map published (if any) names it. */
 async function ownedOnceBy(): Promise<number> {
   const states = { 0: (await readOwnedSlots(source)).get(SLOT), 2: (await readOwnedSlots(target)).get(SLOT) };
-  const owners = Object.entries(states).filter(([, state]) => state?.state === 'owned').map(([shard]) => Number(shard));
+  const owners = Object.entries(states)
+    .filter(([, state]) => state?.state === 'owned')
+    .map(([shard]) => Number(shard));
   expect(owners).toHaveLength(1);
   const [owner] = owners;
   expect(Object.values(states).filter((state) => state && state.state !== 'owned')).toEqual([]);

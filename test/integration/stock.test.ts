@@ -105,7 +105,9 @@ describe('stock API through the gateway', () => {
     const shards = (await publishedMap('stock')).shards.map((shard) => connectTo(`stock-${shard}`));
     try {
       const counts = await Promise.all(
-        shards.map(async (sql) => Number((await sql`select count(*) as n from items where item_id ~ '^[0-9]+$' and item_id::bigint < 1000`)[0]!.n)),
+        shards.map(async (sql) =>
+          Number((await sql`select count(*) as n from items where item_id ~ '^[0-9]+$' and item_id::bigint < 1000`)[0]!.n),
+        ),
       );
       expect(counts.reduce((sum, count) => sum + count, 0)).toBe(1000);
       expect(Math.min(...counts)).toBeGreaterThan(1000 / shards.length / 2);

@@ -20,43 +20,60 @@ it.each([
   [1, 'stock'],
   [2, 'payment'],
   [3, 'order'],
-] as const)('storm with seed %i while a %s shard is added and removed: answered, serving, conserved', async (seed, service) => {
-  const client = new ShopClient(gatewayUrl, 64);
-  const before = await publishedMap(service);
-  const moves = (async () => {
-    await toTheEnd('add', service);
-    const added = (await publishedMap(service)).shards.find((shard) => !before.shards.includes(shard))!;
-    await toTheEnd('remove', `${service}-${added}`);
-  })();
-  const settle = async () => {
-    const shards = await connectLiveShards(stackConfig);
+] as const)(
+  'storm with seed %i while a %s shard is added and removed: answered, serving, conserved',
+  async (seed, service) => {
+    const client = new ShopClient(gatewayUrl, 64);
+    const before = await publishedMap(service);
+    const moves = (async () => {
+      await toTheEnd('add', service);
+      const added = (await publishedMap(service)).shards.find((shard) => !before.shards.includes(shard))!;
+      await toTheEnd('remove', `${service}-${added}`);
+    })();
+    const settle = async () => {
+      const shards = await connectLiveShards(stackConfig);
+      try {
+        expect(await waitUntilFinished(shards, 60_000)).toBe(0);
+      } finally {
+        await closeShards(shards);
+      }
+    };
     try {
-      expect(await waitUntilFinished(shards, 60_000)).toBe(0);
+      const report = await runStorm(
+        client,
+        {
+          seed,
+          durationMs: 15_000,
+          lastsUntil: moves,
+          concurrency: 16,
+          batchInit: { items: 200, users: 200, orders: 200 },
+          boundMs: BOUND_MS,
+        },
+        settle,
+      );
+      console.log(
+        `storm seed ${seed} beside ${service} moves: ${report.calls} calls, slowest ${report.slowestMs} ms, ${JSON.stringify(report.statuses)}`,
+      );
+      await moves;
+      expect({ seed, violations: report.violations }).toEqual({ seed, violations: [] });
+      expect(await servesAgain(client, 5_000)).toEqual([]);
+      const shards = await connectLiveShards(stackConfig);
+      try {
+        expect(await verifyShards(shards, 10_000)).toEqual([]);
+        // A transaction of the storm's last moments may still be finishing its statement: give it the bound.
+        await eventually(
+          'no lock held past the bound',
+          async () => ((await longHeldLocks(shards, LOCK_BOUND_MS)).length === 0 ? true : undefined),
+          LOCK_BOUND_MS,
+        );
+      } finally {
+        await closeShards(shards);
+      }
+      expect((await publishedMap(service)).shards).toEqual(before.shards);
     } finally {
-      await closeShards(shards);
+      await moves.catch(() => undefined);
+      await client.close();
     }
-  };
-  try {
-    const report = await runStorm(
-      client,
-      { seed, durationMs: 15_000, lastsUntil: moves, concurrency: 16, batchInit: { items: 200, users: 200, orders: 200 }, boundMs: BOUND_MS },
-      settle,
-    );
-    console.log(`storm seed ${seed} beside ${service} moves: ${report.calls} calls, slowest ${report.slowestMs} ms, ${JSON.stringify(report.statuses)}`);
-    await moves;
-    expect({ seed, violations: report.violations }).toEqual({ seed, violations: [] });
-    expect(await servesAgain(client, 5_000)).toEqual([]);
-    const shards = await connectLiveShards(stackConfig);
-    try {
-      expect(await verifyShards(shards, 10_000)).toEqual([]);
-      // A transaction of the storm's last moments may still be finishing its statement: give it the bound.
-      await eventually('no lock held past the bound', async () => ((await longHeldLocks(shards, LOCK_BOUND_MS)).length === 0 ? true : undefined), LOCK_BOUND_MS);
-    } finally {
-      await closeShards(shards);
-    }
-    expect((await publishedMap(service)).shards).toEqual(before.shards);
-  } finally {
-    await moves.catch(() => undefined);
-    await client.close();
-  }
-}, 600_000);
+  },
+  600_000,
+);

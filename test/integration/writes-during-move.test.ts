@@ -28,18 +28,54 @@ async function whileFenced<T>(service: ShardedService, id: string, request: () =
 }
 
 it.each([
-  ['stock add', 'stock', async () => ({ id: await itemWith(1, 5), path: (id: string) => `/stock/add/${id}/2`, after: (id: string) => shop.stock(id), expected: 7 })],
-  ['stock subtract', 'stock', async () => ({ id: await itemWith(1, 5), path: (id: string) => `/stock/subtract/${id}/2`, after: (id: string) => shop.stock(id), expected: 3 })],
-  ['add_funds', 'payment', async () => ({ id: await userWith(5), path: (id: string) => `/payment/add_funds/${id}/2`, after: (id: string) => shop.credit(id), expected: 7 })],
-  ['pay', 'payment', async () => ({ id: await userWith(5), path: (id: string) => `/payment/pay/${id}/2`, after: (id: string) => shop.credit(id), expected: 3 })],
-] as const)('%s answers 200 through a fence of its key\'s slot, applied once', async (_name, service, setup) => {
+  [
+    'stock add',
+    'stock',
+    async () => ({
+      id: await itemWith(1, 5),
+      path: (id: string) => `/stock/add/${id}/2`,
+      after: (id: string) => shop.stock(id),
+      expected: 7,
+    }),
+  ],
+  [
+    'stock subtract',
+    'stock',
+    async () => ({
+      id: await itemWith(1, 5),
+      path: (id: string) => `/stock/subtract/${id}/2`,
+      after: (id: string) => shop.stock(id),
+      expected: 3,
+    }),
+  ],
+  [
+    'add_funds',
+    'payment',
+    async () => ({
+      id: await userWith(5),
+      path: (id: string) => `/payment/add_funds/${id}/2`,
+      after: (id: string) => shop.credit(id),
+      expected: 7,
+    }),
+  ],
+  [
+    'pay',
+    'payment',
+    async () => ({
+      id: await userWith(5),
+      path: (id: string) => `/payment/pay/${id}/2`,
+      after: (id: string) => shop.credit(id),
+      expected: 3,
+    }),
+  ],
+] as const)("%s answers 200 through a fence of its key's slot, applied once", async (_name, service, setup) => {
   const { id, path, after, expected } = await setup();
   const reply = await whileFenced(service, id, () => shop.request('POST', path(id)));
   expect(reply).toMatchObject({ status: 200 });
   expect(await after(id)).toBe(expected);
 });
 
-it('addItem answers 200 through a fence of its order\'s slot, applied once', async () => {
+it("addItem answers 200 through a fence of its order's slot, applied once", async () => {
   const item = await itemWith(3, 5);
   const order = await orderOf(await userWith(0), [[item, 1]]);
   const reply = await whileFenced('order', order, () => shop.request('POST', `/orders/addItem/${order}/${item}/2`));

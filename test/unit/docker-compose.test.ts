@@ -132,7 +132,7 @@ describe('docker-compose.yml', () => {
     const kafka = COMPOSE_SERVICES.kafka;
     const env = () => environment(kafka);
 
-    it("runs the version of infra/kafka/pom.xml", () => {
+    it('runs the version of infra/kafka/pom.xml', () => {
       const pom = fs.readFileSync(path.join(ROOT, 'infra', 'kafka', 'pom.xml'), 'utf8');
 
       expect(service(kafka).image).toMatch(/^apache\/kafka:/);
@@ -151,9 +151,11 @@ describe('docker-compose.yml', () => {
       for (const [name, address] of Object.entries(listeners(env().KAFKA_ADVERTISED_LISTENERS))) {
         expect(bound[name]?.split(':')[1]).toBe(address.split(':')[1]);
       }
-      expect(Object.values(bound).map((address) => Number(address.split(':')[1])).sort()).toEqual(
-        [config.ports.kafka, config.ports.kafkaController, KAFKA_CONTAINER_PORT].sort(),
-      );
+      expect(
+        Object.values(bound)
+          .map((address) => Number(address.split(':')[1]))
+          .sort(),
+      ).toEqual([config.ports.kafka, config.ports.kafkaController, KAFKA_CONTAINER_PORT].sort());
     });
 
     it("runs its controller on the stack's controller port", () => {
@@ -269,7 +271,10 @@ describe('docker-compose.yml', () => {
     it('names files that exist', () => {
       const files = [
         service(COMPOSE_SERVICES.setup).command?.[2],
-        ...offlineInstances(config).flatMap((instance) => [service(instance.name).command?.[1], service(instance.name).healthcheck?.test[2]]),
+        ...offlineInstances(config).flatMap((instance) => [
+          service(instance.name).command?.[1],
+          service(instance.name).healthcheck?.test[2],
+        ]),
       ];
 
       for (const file of files) expect(fs.existsSync(path.join(ROOT, file ?? 'missing'))).toBe(true);

@@ -26,7 +26,8 @@ const seconds = (ms: number | null): string => (ms === null ? '–' : ms < 1000 
 const count = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : value.toLocaleString('en'));
 /** A decimal string (a sum that may pass 2^53) with thousands separators, exactly. */
 const exact = (value: string | undefined): string => (value === undefined ? '–' : value.replace(/\B(?=(\d{3})+(?!\d))/g, ','));
-const txnLink = (txnId: string): string => `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escapeHtml(txnId)}">${escapeHtml(txnId)}</a>`;
+const txnLink = (txnId: string): string =>
+  `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escapeHtml(txnId)}">${escapeHtml(txnId)}</a>`;
 
 function table(selector: string, headers: string[], rows: string[][], empty: string): void {
   $(selector).innerHTML = rows.length
@@ -93,17 +94,28 @@ function render(summary: OpsSummary): void {
   table(
     '#unacknowledged',
     ['transaction', 'decision', 'decided', 'waiting for'],
-    summary.oldestUnacknowledged.map((txn) => [txnLink(txn.txnId), escapeHtml(txn.state), `${seconds(txn.decidedAgoMs)} ago`, escapeHtml(txn.missing.join(', '))]),
+    summary.oldestUnacknowledged.map((txn) => [
+      txnLink(txn.txnId),
+      escapeHtml(txn.state),
+      `${seconds(txn.decidedAgoMs)} ago`,
+      escapeHtml(txn.missing.join(', ')),
+    ]),
     'none: every decision is acknowledged',
   );
   table(
     '#dead-letters',
     ['parked', 'reason', 'from', 'key'],
-    summary.deadLetters.latest.map((letter) => [new Date(letter.at).toISOString(), escapeHtml(letter.reason), escapeHtml(letter.source), escapeHtml(letter.key)]),
+    summary.deadLetters.latest.map((letter) => [
+      new Date(letter.at).toISOString(),
+      escapeHtml(letter.reason),
+      escapeHtml(letter.source),
+      escapeHtml(letter.key),
+    ]),
     summary.deadLetters.error ? `could not be read: ${escapeHtml(summary.deadLetters.error)}` : 'none',
   );
   const lagByGroup = new Map<string, NonNullable<OpsSummary['consumerLag']>>();
-  for (const lag of summary.consumerLag ?? []) lagByGroup.set(`${lag.group} ${lag.topic}`, [...(lagByGroup.get(`${lag.group} ${lag.topic}`) ?? []), lag]);
+  for (const lag of summary.consumerLag ?? [])
+    lagByGroup.set(`${lag.group} ${lag.topic}`, [...(lagByGroup.get(`${lag.group} ${lag.topic}`) ?? []), lag]);
   const holders = new Map((summary.consumerGroups ?? []).map((group) => [group.group, group]));
   table(
     '#lag',
@@ -115,7 +127,10 @@ function render(summary: OpsSummary): void {
       return [
         escapeHtml(group),
         escapeHtml(topic),
-        held ? escapeHtml(held.holders.map((holder) => `${holder.instance} (${holder.partitions})`).join(', ') || 'nobody') + (held.standingBy ? `; ${held.standingBy} standing by` : '') : '–',
+        held
+          ? escapeHtml(held.holders.map((holder) => `${holder.instance} (${holder.partitions})`).join(', ') || 'nobody') +
+            (held.standingBy ? `; ${held.standingBy} standing by` : '')
+          : '–',
         count(partitions.reduce((sum, lag) => sum + lag.lag, 0)),
         `${count(largest.lag)} (${largest.partition})`,
         `<details><summary>${partitions.length} partitions</summary>${partitions.map((lag) => `${lag.partition}: ${count(lag.committed)} of ${count(lag.end)}, lag ${count(lag.lag)}`).join('<br>')}</details>`,
@@ -136,7 +151,11 @@ function render(summary: OpsSummary): void {
       shard.figuresAt === undefined ? '–' : new Date(shard.figuresAt).toLocaleTimeString('en-GB'),
       count(shard.inFlight),
       count(shard.unacknowledged),
-      shard.agrees === undefined ? '–' : shard.agrees ? 'yes' : `<span class="bad">no: ${escapeHtml(shard.disagreements?.join('; '))}</span>`,
+      shard.agrees === undefined
+        ? '–'
+        : shard.agrees
+          ? 'yes'
+          : `<span class="bad">no: ${escapeHtml(shard.disagreements?.join('; '))}</span>`,
     ]),
     'no shard',
   );
@@ -150,7 +169,11 @@ function render(summary: OpsSummary): void {
     .join(' · ');
   // Each instance's share of the work: the consumer groups whose partitions it holds (HTTP requests are spread by the gateway).
   const heldBy = (name: string) =>
-    (summary.consumerGroups ?? []).flatMap((group) => group.holders.filter((holder) => holder.instance === name).map((holder) => `${group.group.replace(/^.*?-.*?-/, '')} (${holder.partitions})`));
+    (summary.consumerGroups ?? []).flatMap((group) =>
+      group.holders
+        .filter((holder) => holder.instance === name)
+        .map((holder) => `${group.group.replace(/^.*?-.*?-/, '')} (${holder.partitions})`),
+    );
   table(
     '#instances',
     ['instance', 'pid', 'up', 'consumer groups it works for (partitions)'],
@@ -162,7 +185,8 @@ function render(summary: OpsSummary): void {
     ]),
     summary.instances === null ? 'Lambda: as many containers as it needs' : 'no instance',
   );
-  $('#status').textContent = `updated ${new Date(summary.at).toLocaleTimeString('en-GB')}${summary.errors.length ? ` · unreadable: ${summary.errors.join('; ')}` : ''}`;
+  $('#status').textContent =
+    `updated ${new Date(summary.at).toLocaleTimeString('en-GB')}${summary.errors.length ? ` · unreadable: ${summary.errors.join('; ')}` : ''}`;
 }
 
 async function showDetail(): Promise<void> {
@@ -182,7 +206,11 @@ async function showDetail(): Promise<void> {
   const row = (label: string, value: string) => `<tr><th>${label}</th><td>${value}</td></tr>`;
   panel.innerHTML = `<h2>Transaction ${escapeHtml(txn.txnId)}</h2><table>${[
     row('order', `${escapeHtml(txn.orderId)} (order shard ${txn.orderShard})`),
-    row('decision', escapeHtml(txn.state) + (txn.abortReason ? `: ${escapeHtml(txn.abortReason)}${txn.abortDetail ? ` (${escapeHtml(txn.abortDetail)})` : ''}` : '')),
+    row(
+      'decision',
+      escapeHtml(txn.state) +
+        (txn.abortReason ? `: ${escapeHtml(txn.abortReason)}${txn.abortDetail ? ` (${escapeHtml(txn.abortDetail)})` : ''}` : ''),
+    ),
     row('participants', escapeHtml(txn.participants.join(', '))),
     row('voted yes', escapeHtml(txn.votedYes.join(', ') || 'none')),
     row('acknowledged', escapeHtml(txn.acknowledged.join(', ') || 'none')),

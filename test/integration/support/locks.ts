@@ -9,7 +9,10 @@ export async function lockedEmpty(shard: string, table: 'items' | 'users', id: s
   const sql = connectTo(shard);
   const holder = await sql.reserve();
   await holder`begin`;
-  await holder.unsafe(table === 'items' ? 'update items set stock = 0 where item_id = $1' : 'update users set credit = 0 where user_id = $1', [id]);
+  await holder.unsafe(
+    table === 'items' ? 'update items set stock = 0 where item_id = $1' : 'update users set credit = 0 where user_id = $1',
+    [id],
+  );
   return {
     async letGo() {
       await holder`commit`;

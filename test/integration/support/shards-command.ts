@@ -13,7 +13,11 @@ export interface ShardsRun {
 
 /** `npm run shards -- <args>` as a process group of its own, so that a kill reaches tsx's child too. */
 export function shards(...args: string[]): ShardsRun {
-  const child = spawn(process.execPath, [TSX, 'infra/shards/cli.ts', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSX, 'infra/shards/cli.ts', ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -16,7 +16,8 @@ export async function userWith(credit: number): Promise<string> {
 export async function twoStockShards(): Promise<[number, number]> {
   const map = await publishedMap('stock');
   const live = map.shards.filter((shard) => slotsOwnedBy(map, shard).length > 0);
-  if (live.length < 2) throw new Error(`an order across stock shards needs two of them; the stock map gives slots to ${live.join(', ')} only`);
+  if (live.length < 2)
+    throw new Error(`an order across stock shards needs two of them; the stock map gives slots to ${live.join(', ')} only`);
   return [live[0]!, live[1]!];
 }
 
@@ -24,7 +25,9 @@ export async function twoStockShards(): Promise<[number, number]> {
 export async function itemWith(price: number, stock: number, shard?: number): Promise<string> {
   const map = shard === undefined ? undefined : await publishedMap('stock');
   if (map && !slotsOwnedBy(map, shard!).length) {
-    throw new Error(`no item can live on stock-${shard}: the stock map gives it no slot (shards ${map.shards.join(', ')}); this test needs the stack's initial stock shards`);
+    throw new Error(
+      `no item can live on stock-${shard}: the stock map gives it no slot (shards ${map.shards.join(', ')}); this test needs the stack's initial stock shards`,
+    );
   }
   for (;;) {
     const itemId = await shop.createItem(price);

@@ -54,7 +54,12 @@ export async function publishedVersions(service: ShardedService): Promise<number
     let NextToken: string | undefined;
     do {
       const page = await client.send(
-        new ListSecretVersionIdsCommand({ SecretId: slotMapSecretName(`${stackConfig.service}/${stackConfig.stage}`, service), IncludeDeprecated: true, MaxResults: 100, NextToken }),
+        new ListSecretVersionIdsCommand({
+          SecretId: slotMapSecretName(`${stackConfig.service}/${stackConfig.stage}`, service),
+          IncludeDeprecated: true,
+          MaxResults: 100,
+          NextToken,
+        }),
       );
       count += page.Versions?.length ?? 0;
       NextToken = page.NextToken;

@@ -60,7 +60,10 @@ const doc: any = parse(fs.readFileSync(path.join(ROOT, 'docs', 'openapi.yaml'), 
 /** Follows local `$ref`s ("#/components/parameters/item_id") to what they name. */
 function resolve<T extends { $ref?: string }>(node: T): T {
   if (!node.$ref) return node;
-  const target = node.$ref.replace(/^#\//, '').split('/').reduce((at, key) => at?.[key], doc);
+  const target = node.$ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((at, key) => at?.[key], doc);
   if (target === undefined) throw new Error(`docs/openapi.yaml: ${node.$ref} names nothing`);
   return resolve(target);
 }
@@ -72,7 +75,8 @@ const operations = new Map<string, Operation>(
     METHODS.filter((method) => item[method]).map((method) => [`${method.toUpperCase()} ${route}`, item[method]!] as const),
   ),
 );
-const pathParameters = (operation: Operation): Parameter[] => (operation.parameters ?? []).map(resolve).filter((parameter) => parameter.in === 'path');
+const pathParameters = (operation: Operation): Parameter[] =>
+  (operation.parameters ?? []).map(resolve).filter((parameter) => parameter.in === 'path');
 const sorted = (values: Iterable<string>) => [...values].sort();
 
 describe('docs/openapi.yaml', () => {
@@ -138,7 +142,8 @@ describe('path parameter limits', () => {
       await routes[route]!(params, deps);
     } catch (error) {
       if (error instanceof errors.BadRequestError) {
-        if (!error.message.includes(name)) throw new Error(`${route} refused ${JSON.stringify(params)} naming something else: ${error.message}`);
+        if (!error.message.includes(name))
+          throw new Error(`${route} refused ${JSON.stringify(params)} naming something else: ${error.message}`);
         return true;
       }
     }
@@ -149,10 +154,13 @@ describe('path parameter limits', () => {
     const operation = operations.get(route);
     if (!operation) return; // reported by the test of the route set
     const parameters = pathParameters(operation).map((parameter) => ({ name: parameter.name, schema: resolve(parameter.schema) }));
-    const valid = Object.fromEntries(parameters.map(({ name, schema }) => [name, schema.type === 'integer' ? String(schema.minimum ?? 0) : 'a']));
+    const valid = Object.fromEntries(
+      parameters.map(({ name, schema }) => [name, schema.type === 'integer' ? String(schema.minimum ?? 0) : 'a']),
+    );
     const wrong: string[] = [];
     const expectRoute = async (name: string, value: string, refused: boolean) => {
-      if ((await refuses(route, { ...valid, [name]: value }, name)) !== refused) wrong.push(`${name} = ${value.length > 20 ? `${value.length} characters` : value} is ${refused ? 'accepted' : 'refused'}`);
+      if ((await refuses(route, { ...valid, [name]: value }, name)) !== refused)
+        wrong.push(`${name} = ${value.length > 20 ? `${value.length} characters` : value} is ${refused ? 'accepted' : 'refused'}`);
     };
     for (const { name, schema } of parameters) {
       if (schema.type === 'integer') {
@@ -162,7 +170,8 @@ describe('path parameter limits', () => {
         await expectRoute(name, String(BigInt(schema.maximum) + 1n), true);
         await expectRoute(name, String(schema.minimum - 1), true);
       } else {
-        if (schema.type !== 'string' || schema.maxLength === undefined || schema.pattern === undefined) throw new Error(`${route}: ${name} is not a string with maxLength and pattern`);
+        if (schema.type !== 'string' || schema.maxLength === undefined || schema.pattern === undefined)
+          throw new Error(`${route}: ${name} is not a string with maxLength and pattern`);
         expect(new RegExp(schema.pattern).test('a.b')).toBe(false);
         await expectRoute(name, 'a'.repeat(schema.maxLength), false);
         await expectRoute(name, 'a'.repeat(schema.maxLength + 1), true);
@@ -179,7 +188,8 @@ describe('error codes', () => {
   /** The code each error class of layers/errors gives when its thrower names none. */
   const classDefaults = Object.values(errors).flatMap((value) => {
     if (value === errors.AppError) return [new errors.AppError('x', 500).code];
-    if (typeof value === 'function' && value.prototype instanceof errors.AppError) return [new (value as unknown as new (message: string) => errors.AppError)('x').code];
+    if (typeof value === 'function' && value.prototype instanceof errors.AppError)
+      return [new (value as unknown as new (message: string) => errors.AppError)('x').code];
     return [];
   });
 
@@ -188,8 +198,15 @@ describe('error codes', () => {
     jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
     jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     const codes = [];
-    for (const error of [new Error('x'), Object.assign(new Error('x'), { code: LOCK_NOT_AVAILABLE }), Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]) {
-      const request = { event: { routeKey: 'GET /x' }, error, response: undefined } as unknown as middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+    for (const error of [
+      new Error('x'),
+      Object.assign(new Error('x'), { code: LOCK_NOT_AVAILABLE }),
+      Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+    ]) {
+      const request = { event: { routeKey: 'GET /x' }, error, response: undefined } as unknown as middy.Request<
+        APIGatewayProxyEventV2,
+        APIGatewayProxyStructuredResultV2
+      >;
       await httpErrorHandler().onError!(request);
       codes.push((JSON.parse(request.response!.body!) as { code: string }).code);
     }

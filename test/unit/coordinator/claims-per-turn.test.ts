@@ -26,7 +26,9 @@ function recorder() {
   const claimEach = async (sql: postgres.Sql, { claims }: { readonly claims: readonly Claim[] }) => {
     calls.push({ sql, claims: [...claims] });
     return new Map(
-      claims.filter((claim) => claim.orderId !== 'missing').map((claim) => [claim.orderId, claim.orderId === 'elsewhere' ? ('moved' as const) : order(claim.txnId)]),
+      claims
+        .filter((claim) => claim.orderId !== 'missing')
+        .map((claim) => [claim.orderId, claim.orderId === 'elsewhere' ? ('moved' as const) : order(claim.txnId)]),
     );
   };
   return { calls, claimEach };
@@ -36,8 +38,19 @@ describe('claimsPerTurn', () => {
   it('sends the claims of one turn on one shard as one statement, and each checkout gets its own order', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps })]);
-    expect(calls).toEqual([{ sql: shardA, claims: [{ orderId: '1', txnId: 't1', slot: 7 }, { orderId: '2', txnId: 't2', slot: 7 }] }]);
+    const [first, second] = await Promise.all([
+      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
+      claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps }),
+    ]);
+    expect(calls).toEqual([
+      {
+        sql: shardA,
+        claims: [
+          { orderId: '1', txnId: 't1', slot: 7 },
+          { orderId: '2', txnId: 't2', slot: 7 },
+        ],
+      },
+    ]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't2', claimed: true });
   });
@@ -45,7 +58,10 @@ describe('claimsPerTurn', () => {
   it('keeps shards apart, and starts a new statement in the next turn', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardB, { orderId: '2', txnId: 't2', slot: 7, maps })]);
+    await Promise.all([
+      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
+      claim(shardB, { orderId: '2', txnId: 't2', slot: 7, maps }),
+    ]);
     await claim(shardA, { orderId: '3', txnId: 't3', slot: 7, maps });
     expect(calls.map(({ sql, claims }) => [sql === shardA ? 'A' : 'B', claims.map((c) => c.orderId)])).toEqual([
       ['A', ['1']],
@@ -57,14 +73,20 @@ describe('claimsPerTurn', () => {
   it('tells every checkout of an order whose slot the shard does not own that it moved', async () => {
     const { claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const found = await Promise.all([claim(shardA, { orderId: 'elsewhere', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: 'elsewhere', txnId: 't2', slot: 7, maps })]);
+    const found = await Promise.all([
+      claim(shardA, { orderId: 'elsewhere', txnId: 't1', slot: 7, maps }),
+      claim(shardA, { orderId: 'elsewhere', txnId: 't2', slot: 7, maps }),
+    ]);
     expect(found).toEqual(['moved', 'moved']);
   });
 
   it('claims an order once when two checkouts of it share a turn: the second joins the first one’s transaction', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '1', txnId: 't2', slot: 7, maps })]);
+    const [first, second] = await Promise.all([
+      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
+      claim(shardA, { orderId: '1', txnId: 't2', slot: 7, maps }),
+    ]);
     expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1', slot: 7 }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, participants: null });
@@ -74,7 +96,10 @@ describe('claimsPerTurn', () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
     const newer: ParticipantMaps = { ...maps, stock: { ...maps.stock, version: 2 } };
-    await Promise.all([claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps: newer })]);
+    await Promise.all([
+      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
+      claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps: newer }),
+    ]);
     expect(calls.map(({ claims }) => claims.map((c) => c.orderId))).toEqual([['1'], ['2']]);
   });
 
@@ -84,7 +109,10 @@ describe('claimsPerTurn', () => {
     const failing = claimsPerTurn(settings, async () => {
       throw new Error('connection lost');
     });
-    const results = await Promise.allSettled([failing(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }), failing(shardA, { orderId: '2', txnId: 't2', slot: 7, maps })]);
+    const results = await Promise.allSettled([
+      failing(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
+      failing(shardA, { orderId: '2', txnId: 't2', slot: 7, maps }),
+    ]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
   });
 });

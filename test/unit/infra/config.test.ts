@@ -13,8 +13,12 @@ describe('loadStackConfig', () => {
     expect(() => loadStackConfig({ SHOP_ORDER_SHARDS: '0' })).toThrow('SHOP_ORDER_SHARDS=0 is not a whole number from 1 to 16');
     expect(() => loadStackConfig({ SHOP_GATEWAY_PORT: 'eighty' })).toThrow('SHOP_GATEWAY_PORT=eighty');
     // A checkout must answer before the function's 28 s; a late Prepare must be refused before its record may go.
-    expect(() => loadStackConfig({ SHOP_CHECKOUT_TIMEOUT_MS: '60000' })).toThrow('SHOP_CHECKOUT_TIMEOUT_MS=60000 is not a whole number from 100 to 12000');
-    expect(() => loadStackConfig({ SHOP_LOG_RETENTION_S: '60' })).toThrow('SHOP_LOG_RETENTION_S=60 is not a whole number from 600 to 31536000');
+    expect(() => loadStackConfig({ SHOP_CHECKOUT_TIMEOUT_MS: '60000' })).toThrow(
+      'SHOP_CHECKOUT_TIMEOUT_MS=60000 is not a whole number from 100 to 12000',
+    );
+    expect(() => loadStackConfig({ SHOP_LOG_RETENTION_S: '60' })).toThrow(
+      'SHOP_LOG_RETENTION_S=60 is not a whole number from 600 to 31536000',
+    );
   });
 });
 

@@ -18,9 +18,12 @@ describe('gatewayConfig', () => {
     const rendered = gatewayConfig(config);
 
     expect(rendered).toContain('listen 127.0.0.1:8123');
-    expect(rendered.match(/server 127\.0\.0\.1:\d+ /g)).toEqual(Array.from({ length: MAX_INSTANCES }, (_, index) => `server 127.0.0.1:${40000 + index} `));
+    expect(rendered.match(/server 127\.0\.0\.1:\d+ /g)).toEqual(
+      Array.from({ length: MAX_INSTANCES }, (_, index) => `server 127.0.0.1:${40000 + index} `),
+    );
     expect(rendered).toContain(`proxy_next_upstream_tries ${MAX_INSTANCES};`);
-    for (const prefix of ['/orders/', '/stock/', '/payment/']) expect(rendered).toContain(`location ${prefix} { proxy_pass http://functions; }`);
+    for (const prefix of ['/orders/', '/stock/', '/payment/'])
+      expect(rendered).toContain(`location ${prefix} { proxy_pass http://functions; }`);
     expect(rendered).not.toMatch(/\{\{\w+\}\}/);
   });
 });

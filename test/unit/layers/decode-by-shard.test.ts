@@ -4,7 +4,8 @@ import type { DecodedRecord } from '../../../layers/kafka/records';
 import { TOPICS } from '../../../layers/kafka/topics';
 import { isMalformed, MalformedMessageError } from '../../../layers/twopc/messages';
 
-const record = (offset: number, value: string) => ({ topic: 'transaction-results', partition: 0, offset: String(offset), key: null, value }) as unknown as DecodedRecord;
+const record = (offset: number, value: string) =>
+  ({ topic: 'transaction-results', partition: 0, offset: String(offset), key: null, value }) as unknown as DecodedRecord;
 const decode = (input: DecodedRecord) => {
   const text = String(input.value);
   if (text === 'boom') throw new Error('database down');

@@ -78,7 +78,11 @@ describe('an API handler', () => {
       return { body: { stock: 5, price: 2 } };
     });
     const reply = await api.invoke(apiEvent(FIND, { item_id: 'i1' }));
-    expect(reply).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stock: 5, price: 2 }) });
+    expect(reply).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ stock: 5, price: 2 }),
+    });
     expect(api.deps.calls).toEqual(['i1']);
   });
 
@@ -108,7 +112,10 @@ describe('an API handler', () => {
     }).invoke(apiEvent(FIND, { item_id: 'i1' }));
     expect(reply.statusCode).toBe(500);
     expect(reply.body).not.toContain('held');
-    expect(logger.error).toHaveBeenCalledWith('internal error', expect.objectContaining({ route: FIND, error: expect.stringContaining('held') }));
+    expect(logger.error).toHaveBeenCalledWith(
+      'internal error',
+      expect.objectContaining({ route: FIND, error: expect.stringContaining('held') }),
+    );
   });
 
   it('runs the invocation once more, with the secrets read again, when a database refused its login; once only', async () => {
@@ -130,21 +137,29 @@ describe('an API handler', () => {
 });
 
 describe('a Kafka handler', () => {
-  const fixture = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', name), 'utf8'));
+  const fixture = (name: string): unknown =>
+    JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', name), 'utf8'));
 
-  it.each(['aws-msk-example.json', 'aws-self-managed-kafka-example.json'])('hands over the records of %s decoded, the whole batch at once', async (name) => {
-    const batches: DecodedRecord[][] = [];
-    const handler = kafkaHandler('shop/test', {}, async (records) => {
-      batches.push(records);
-    });
-    await handler(fixture(name), lambdaContext);
-    expect(batches).toHaveLength(1);
-    expect(batches[0]).toEqual([expect.objectContaining({ topic: 'mytopic', partition: 0, value: 'Hello, this is a test.', headers: { headerKey: 'headerValue' } })]);
-  });
+  it.each(['aws-msk-example.json', 'aws-self-managed-kafka-example.json'])(
+    'hands over the records of %s decoded, the whole batch at once',
+    async (name) => {
+      const batches: DecodedRecord[][] = [];
+      const handler = kafkaHandler('shop/test', {}, async (records) => {
+        batches.push(records);
+      });
+      await handler(fixture(name), lambdaContext);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toEqual([
+        expect.objectContaining({ topic: 'mytopic', partition: 0, value: 'Hello, this is a test.', headers: { headerKey: 'headerValue' } }),
+      ]);
+    },
+  );
 
   it('fails the batch on an event that is not Kafka, so the event source delivers it again', async () => {
     const handle = jest.fn(async () => undefined);
-    await expect(kafkaHandler('shop/test', {}, handle)({ Records: [] }, lambdaContext)).rejects.toThrow('not an MSK or self-managed Kafka event');
+    await expect(kafkaHandler('shop/test', {}, handle)({ Records: [] }, lambdaContext)).rejects.toThrow(
+      'not an MSK or self-managed Kafka event',
+    );
     expect(handle).not.toHaveBeenCalled();
   });
 

@@ -30,7 +30,10 @@ describe('kafkaConnection', () => {
 
 describe('kafkaClientConfig', () => {
   it('connects to MSK over TLS with IAM (OAUTHBEARER) at the brokers the deploy passed in', () => {
-    const config = kafkaClientConfig({ kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1', brokers: ['b-1:9098', 'b-2:9098'] }, 'test');
+    const config = kafkaClientConfig(
+      { kind: 'msk-iam', clusterArn: CLUSTER, region: 'eu-west-1', brokers: ['b-1:9098', 'b-2:9098'] },
+      'test',
+    );
     expect(config.ssl).toBe(true);
     expect(config.sasl?.mechanism).toBe('oauthbearer');
     expect(config.brokers).toEqual(['b-1:9098', 'b-2:9098']);

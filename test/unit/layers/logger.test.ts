@@ -15,14 +15,22 @@ function linesWritten(run: () => void): Record<string, unknown>[] {
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return written
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('the functions’ logger', () => {
   it('writes a parked record as one structured line: level, message, service, time and the record’s coordinates', () => {
     const outbox: Outbox = new Map();
     const lines = linesWritten(() =>
-      parkRecord(outbox, { topic: 'stock-instructions', partition: 3, offset: '42', key: 'k', value: 'not json' } as never, 'does not decode'),
+      parkRecord(
+        outbox,
+        { topic: 'stock-instructions', partition: 3, offset: '42', key: 'k', value: 'not json' } as never,
+        'does not decode',
+      ),
     );
 
     expect(lines).toHaveLength(1);

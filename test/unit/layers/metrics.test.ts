@@ -16,7 +16,9 @@ const context = {
   awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
   getRemainingTimeInMillis: () => 28_000,
 } as unknown as Context as DatabaseContext;
-const mskEvent = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', 'aws-msk-example.json'), 'utf8')) as unknown;
+const mskEvent = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', 'aws-msk-example.json'), 'utf8'),
+) as unknown;
 
 /** Every line written to stdout and stderr while `run` runs, parsed. */
 async function linesWritten(run: () => unknown): Promise<Record<string, unknown>[]> {
@@ -32,7 +34,11 @@ async function linesWritten(run: () => unknown): Promise<Record<string, unknown>
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return written
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 const emf = (lines: Record<string, unknown>[]) => lines.filter((line) => '_aws' in line);
 
@@ -83,7 +89,11 @@ describe('the DeadLetters metric', () => {
         const { parkRecord: park } = await import('../../../layers/kafka/dead-letters');
         const { metrics } = await import('../../../layers/logging/metrics');
         const lines = await linesWritten(() => {
-          park(new Map(), { topic: 'stock-instructions', partition: 0, offset: '1', key: null, value: 'x', headers: {} } as never, 'does not decode');
+          park(
+            new Map(),
+            { topic: 'stock-instructions', partition: 0, offset: '1', key: null, value: 'x', headers: {} } as never,
+            'does not decode',
+          );
           metrics.publishStoredMetrics();
         });
         expect(lines.map((line) => line.message)).toEqual(['record parked']);

@@ -26,7 +26,8 @@ const outbox = (entries: [string, string][]): Outbox => {
   for (const [topic, key] of entries) box.set(topic, [...(box.get(topic) ?? []), { key, value: key }]);
   return box;
 };
-const keysOf = (batch: ProducerBatch) => batch.topicMessages!.map(({ topic, messages }) => `${topic}:${messages.map((m) => m.key).join(',')}`);
+const keysOf = (batch: ProducerBatch) =>
+  batch.topicMessages!.map(({ topic, messages }) => `${topic}:${messages.map((m) => m.key).join(',')}`);
 
 beforeEach(() => {
   batches.length = 0;
@@ -35,7 +36,13 @@ beforeEach(() => {
 
 describe('sendOutbox', () => {
   it('sends the outboxes of one turn of the event loop as one request, and each caller returns once it is stored', async () => {
-    const first = sendOutbox(connection, outbox([['a', '1'], ['b', '2']]));
+    const first = sendOutbox(
+      connection,
+      outbox([
+        ['a', '1'],
+        ['b', '2'],
+      ]),
+    );
     const second = sendOutbox(connection, outbox([['a', '3']]));
 
     await Promise.all([first, second]);

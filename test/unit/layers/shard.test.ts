@@ -37,7 +37,11 @@ describe('groupByShard', () => {
   it('puts every id in the group of its shard, in order', () => {
     const ids = Array.from({ length: 50 }, (_, index) => String(index));
 
-    const groups = groupByShard(ids, (id) => id, (id) => shardOf(id, 3));
+    const groups = groupByShard(
+      ids,
+      (id) => id,
+      (id) => shardOf(id, 3),
+    );
 
     expect([...groups.keys()]).toEqual([0, 1, 2]);
     expect([...groups.values()].flat().sort()).toEqual([...ids].sort());

@@ -15,16 +15,22 @@ import {
   withSlotMoved,
 } from '../../../layers/sharding/slots';
 
-const ids = [...Array.from({ length: 5000 }, (_, index) => String(index)), ...Array.from({ length: 2000 }, (_, index) => `k-${index * 7919}-é`)];
+const ids = [
+  ...Array.from({ length: 5000 }, (_, index) => String(index)),
+  ...Array.from({ length: 2000 }, (_, index) => `k-${index * 7919}-é`),
+];
 
 describe('the initial slot map', () => {
-  it.each(Array.from({ length: 16 }, (_, index) => index + 1))('keeps every id on the shard shardOf gives it today, with %i shards', (shards) => {
-    const map = initialSlotMap(shards);
-    expect(map.slotCount % shards).toBe(0);
-    expect(map.slotCount).toBeLessThanOrEqual(1024);
-    expect(map.slotCount).toBeGreaterThan(1024 - shards);
-    for (const id of ids) expect(ownerOf(id, map)).toBe(shardOf(id, shards));
-  });
+  it.each(Array.from({ length: 16 }, (_, index) => index + 1))(
+    'keeps every id on the shard shardOf gives it today, with %i shards',
+    (shards) => {
+      const map = initialSlotMap(shards);
+      expect(map.slotCount % shards).toBe(0);
+      expect(map.slotCount).toBeLessThanOrEqual(1024);
+      expect(map.slotCount).toBeGreaterThan(1024 - shards);
+      for (const id of ids) expect(ownerOf(id, map)).toBe(shardOf(id, shards));
+    },
+  );
 
   it('refuses a shard count it cannot serve', () => {
     expect(() => initialSlotMap(0)).toThrow('a slot map needs 1 to 1024 shards, not 0');
@@ -56,7 +62,8 @@ describe('moving a slot', () => {
 });
 
 /** Applies every move of a plan, as the mover does one at a time. */
-const applied = (map: SlotMap, moves: ReturnType<typeof movesToFill>): SlotMap => moves.reduce((next, move) => withSlotMoved(next, move.slot, move.to), map);
+const applied = (map: SlotMap, moves: ReturnType<typeof movesToFill>): SlotMap =>
+  moves.reduce((next, move) => withSlotMoved(next, move.slot, move.to), map);
 
 describe('adding a shard', () => {
   it.each([1, 2, 3, 5])('gives a new shard a fair share taken from the most loaded, %i shards before', (shards) => {

@@ -4,7 +4,12 @@ import { accessDecision, TOKEN_COOKIE } from '../../../layers/http/token-check';
 
 const TOKEN = 'c0rrect-t0ken';
 
-const request = (parts: { headers?: Record<string, string>; cookies?: string[]; query?: Record<string, string>; method?: string }): APIGatewayProxyEventV2 =>
+const request = (parts: {
+  headers?: Record<string, string>;
+  cookies?: string[];
+  query?: Record<string, string>;
+  method?: string;
+}): APIGatewayProxyEventV2 =>
   ({
     rawPath: '/ops/',
     headers: parts.headers ?? {},

@@ -6,8 +6,14 @@ describe('isUnavailable', () => {
     ['a refused connect', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:24410'), { code: 'ECONNREFUSED' })],
     ['a server shutting down (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
     ['a server starting up (57P03)', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
-    ['a statement cancelled past its bound (57014)', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
-    ['a transaction ended past its idle bound (25P03)', Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' })],
+    [
+      'a statement cancelled past its bound (57014)',
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+    ],
+    [
+      'a transaction ended past its idle bound (25P03)',
+      Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' }),
+    ],
     ['a broker out of reach', Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' })],
   ])('counts %s', (_what, error) => {
     expect(isUnavailable(error)).toBe(true);

@@ -67,7 +67,8 @@ describe('spreadPartitions', () => {
 
 describe('activeMembersAssigner', () => {
   const cluster = { findTopicPartitionMetadata: () => [0, 1, 2, 3].map((partitionId) => ({ partitionId })) } as unknown as Cluster;
-  const assignerOf = (instance: string) => activeMembersAssigner(instance, 1)({ cluster, groupId: 'shop-local-orderResults', logger: undefined as never });
+  const assignerOf = (instance: string) =>
+    activeMembersAssigner(instance, 1)({ cluster, groupId: 'shop-local-orderResults', logger: undefined as never });
 
   it('declares its instance when joining, and as the leader gives all partitions to one member and none to the others', async () => {
     const joined = ['offline-0', 'offline-1'].map((instance, index) => ({
@@ -107,7 +108,10 @@ describe('activeMembersAssigner', () => {
   });
 
   it('ranks a member whose metadata carries no instance as an instance of its own', async () => {
-    const silent = { memberId: 'member-x', memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: ['t'], userData: Buffer.from('not json') }) };
+    const silent = {
+      memberId: 'member-x',
+      memberMetadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics: ['t'], userData: Buffer.from('not json') }),
+    };
     const assignments = await assignerOf('offline-0').assign({ members: [silent], topics: ['t'] });
     expect(AssignerProtocol.MemberAssignment.decode(assignments[0]!.memberAssignment)?.assignment.t).toEqual([0, 1, 2, 3]);
   });

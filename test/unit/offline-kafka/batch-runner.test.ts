@@ -91,7 +91,12 @@ interface Harness {
  */
 function harness(
   options: Partial<BatchRunnerOptions> = {},
-  behaviour: { failures?: number; onInvoke?: (event: KafkaEvent, call: number) => void; signal?: AbortSignal; batch?: () => FakeBatch } = {},
+  behaviour: {
+    failures?: number;
+    onInvoke?: (event: KafkaEvent, call: number) => void;
+    signal?: AbortSignal;
+    batch?: () => FakeBatch;
+  } = {},
 ): Harness {
   const state: Harness = {
     events: [],
@@ -146,13 +151,19 @@ describe('batch size', () => {
     expect(h.events.map((event) => offsetsOf(event).length)).toEqual([100, 100, 50]);
     expect(h.events.flatMap(offsetsOf)).toEqual(range(0, 250).map((message) => Number(message.offset)));
     expect(batch.timeline).toEqual([
-      `invoke ${range(0, 100).map((m) => m.offset).join(',')}`,
+      `invoke ${range(0, 100)
+        .map((m) => m.offset)
+        .join(',')}`,
       'resolve 99',
       'commit 100',
-      `invoke ${range(100, 100).map((m) => m.offset).join(',')}`,
+      `invoke ${range(100, 100)
+        .map((m) => m.offset)
+        .join(',')}`,
       'resolve 199',
       'commit 200',
-      `invoke ${range(200, 50).map((m) => m.offset).join(',')}`,
+      `invoke ${range(200, 50)
+        .map((m) => m.offset)
+        .join(',')}`,
       'resolve 249',
       'commit 250',
     ]);
@@ -178,7 +189,10 @@ describe('batch size', () => {
     const messages = [0, 1, 2, 3].map((offset) => messageAt(offset, big));
     const h = harness({ batchSize: 100, maxPayloadBytes: 16 * 1024 + 90_000 });
     await h.run(new FakeBatch(messages));
-    expect(h.events.map((event) => offsetsOf(event))).toEqual([[0, 1], [2, 3]]);
+    expect(h.events.map((event) => offsetsOf(event))).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
   });
 });
 
@@ -343,10 +357,15 @@ describe('retries', () => {
 
   it('stops retrying when the partition was sought elsewhere (stale batch)', async () => {
     const batch = new FakeBatch(range(0, 2));
-    const h = harness({}, { failures: Number.POSITIVE_INFINITY, onInvoke: () => {
-        batch.stale = true;
+    const h = harness(
+      {},
+      {
+        failures: Number.POSITIVE_INFINITY,
+        onInvoke: () => {
+          batch.stale = true;
+        },
       },
-    });
+    );
     await h.run(batch);
     expect(h.events).toHaveLength(1);
     expect(batch.commits).toHaveLength(0);
@@ -391,7 +410,9 @@ describe('commits', () => {
       ...base,
       batch: { ...base.batch, partition },
       resolveOffset: (offset) => (resolved = String(BigInt(offset) + 1n)),
-      uncommittedOffsets: () => ({ topics: resolved ? [{ topic: TOPIC, partitions: [{ partition: String(partition) as unknown as number, offset: resolved }] }] : [] }),
+      uncommittedOffsets: () => ({
+        topics: resolved ? [{ topic: TOPIC, partitions: [{ partition: String(partition) as unknown as number, offset: resolved }] }] : [],
+      }),
       commitOffsetsIfNecessary: (offsets) => {
         calls.push(offsets!);
         return new Promise<void>((resolve) => release.push(resolve));
@@ -418,7 +439,13 @@ describe('commits', () => {
   const throttled = (signal?: AbortSignal) => {
     const clock = { now: 0, sleeps: [] as number[], wake: [] as (() => void)[] };
     const runner = createBatchRunner(
-      { functionKey: 'settle', source: { kind: 'self-managed', bootstrapServers: ['b:1'] }, batchSize: 10, maximumBatchingWindowMs: 0, commitEveryMs: 250 },
+      {
+        functionKey: 'settle',
+        source: { kind: 'self-managed', bootstrapServers: ['b:1'] },
+        batchSize: 10,
+        maximumBatchingWindowMs: 0,
+        commitEveryMs: 250,
+      },
       {
         invoke: async () => {},
         log: recordingLogger(),
@@ -437,7 +464,10 @@ describe('commits', () => {
   it('commits at most every commitEveryMs, what finished meanwhile together', async () => {
     const { runner, clock } = throttled();
     const calls: OffsetsByTopicPartition[] = [];
-    const commitsOf = (partition: number) => ({ ...heldCommitContext(partition, calls, []), commitOffsetsIfNecessary: async (offsets?: OffsetsByTopicPartition) => void calls.push(offsets!) });
+    const commitsOf = (partition: number) => ({
+      ...heldCommitContext(partition, calls, []),
+      commitOffsetsIfNecessary: async (offsets?: OffsetsByTopicPartition) => void calls.push(offsets!),
+    });
 
     await runner(commitsOf(0));
     await settled();

@@ -8,7 +8,10 @@ describe('splitIntoBatches', () => {
   });
 
   it('cuts before the byte limit would be exceeded', () => {
-    expect(splitIntoBatches([4, 4, 4, 1], { maxRecords: 10, maxBytes: 9 }, size)).toEqual([[4, 4], [4, 1]]);
+    expect(splitIntoBatches([4, 4, 4, 1], { maxRecords: 10, maxBytes: 9 }, size)).toEqual([
+      [4, 4],
+      [4, 1],
+    ]);
   });
 
   it('sends an oversized item alone instead of stalling', () => {

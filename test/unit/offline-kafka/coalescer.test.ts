@@ -31,9 +31,12 @@ describe('coalescingInvoker', () => {
   });
 
   it('fails every partition of a failed invocation, so each delivers its records again', async () => {
-    const invoke = coalescingInvoker(async () => {
-      throw new Error('handler failed');
-    }, { maxRecords: 100, maxBytes: 1e6 });
+    const invoke = coalescingInvoker(
+      async () => {
+        throw new Error('handler failed');
+      },
+      { maxRecords: 100, maxBytes: 1e6 },
+    );
 
     const outcomes = await Promise.allSettled([invoke(eventOf(0, 1)), invoke(eventOf(1, 1))]);
 
@@ -42,10 +45,10 @@ describe('coalescingInvoker', () => {
 
   it('never puts more than batchSize records in one invocation', async () => {
     const sizes: number[] = [];
-    const invoke = coalescingInvoker(
-      async (event) => void sizes.push(Object.values(event.records).flat().length),
-      { maxRecords: 5, maxBytes: 1e6 },
-    );
+    const invoke = coalescingInvoker(async (event) => void sizes.push(Object.values(event.records).flat().length), {
+      maxRecords: 5,
+      maxBytes: 1e6,
+    });
 
     await Promise.all([invoke(eventOf(0, 3)), invoke(eventOf(1, 2)), invoke(eventOf(2, 4)), invoke(eventOf(3, 1))]);
 

@@ -14,7 +14,9 @@ const context = { stage: 'local', region: 'eu-west-1' };
 describe('readKafkaEventSources', () => {
   it('reads a kafka event with AWS defaults', () => {
     const { sources, problems } = readKafkaEventSources(
-      service({ settle: { name: 'shop-local-settle', events: [{ kafka: { topic: 'results', bootstrapServers: ['k1:9092', 'k2:9092'] } }] } }),
+      service({
+        settle: { name: 'shop-local-settle', events: [{ kafka: { topic: 'results', bootstrapServers: ['k1:9092', 'k2:9092'] } }] },
+      }),
       context,
     );
     expect(problems).toEqual([]);
@@ -59,7 +61,13 @@ describe('readKafkaEventSources', () => {
   it('converts AT_TIMESTAMP seconds to milliseconds and skips it without a timestamp', () => {
     const { sources, problems } = readKafkaEventSources(
       service({
-        a: { events: [{ kafka: { topic: 't', bootstrapServers: ['k:1'], startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: 1_700_000_000 } }] },
+        a: {
+          events: [
+            {
+              kafka: { topic: 't', bootstrapServers: ['k:1'], startingPosition: 'AT_TIMESTAMP', startingPositionTimestamp: 1_700_000_000 },
+            },
+          ],
+        },
         b: { events: [{ kafka: { topic: 't', bootstrapServers: ['k:1'], startingPosition: 'AT_TIMESTAMP' } }] },
       }),
       context,
@@ -71,7 +79,10 @@ describe('readKafkaEventSources', () => {
   it('reads msk events with brokers from custom.offlineKafka', () => {
     const arn = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shop/abc-1';
     const { sources } = readKafkaEventSources(
-      service({ settle: { events: [{ msk: { arn, topic: 'results', batchSize: 5 } }] } }, { offlineKafka: { brokers: '127.0.0.1:29092, 127.0.0.1:29093' } }),
+      service(
+        { settle: { events: [{ msk: { arn, topic: 'results', batchSize: 5 } }] } },
+        { offlineKafka: { brokers: '127.0.0.1:29092, 127.0.0.1:29093' } },
+      ),
       context,
     );
     expect(sources[0]).toMatchObject({
@@ -83,7 +94,10 @@ describe('readKafkaEventSources', () => {
 
   it('makes up a stand-in ARN when the msk arn is a CloudFormation reference', () => {
     const { sources } = readKafkaEventSources(
-      service({ settle: { events: [{ msk: { arn: { 'Fn::ImportValue': 'cluster' }, topic: 't' } }] } }, { offlineKafka: { brokers: ['b:1'] } }),
+      service(
+        { settle: { events: [{ msk: { arn: { 'Fn::ImportValue': 'cluster' }, topic: 't' } }] } },
+        { offlineKafka: { brokers: ['b:1'] } },
+      ),
       context,
     );
     const source = sources[0]!.source;
@@ -98,7 +112,10 @@ describe('readKafkaEventSources', () => {
 
   it('lets custom.offlineKafka.brokers override kafka bootstrapServers', () => {
     const { sources } = readKafkaEventSources(
-      service({ settle: { events: [{ kafka: { topic: 't', bootstrapServers: ['prod:9092'] } }] } }, { offlineKafka: { brokers: ['127.0.0.1:29092'] } }),
+      service(
+        { settle: { events: [{ kafka: { topic: 't', bootstrapServers: ['prod:9092'] } }] } },
+        { offlineKafka: { brokers: ['127.0.0.1:29092'] } },
+      ),
       context,
     );
     expect(sources[0]!.brokers).toEqual(['127.0.0.1:29092']);
@@ -109,7 +126,11 @@ describe('readKafkaEventSources', () => {
     const { sources, problems } = readKafkaEventSources(
       service({
         settle: {
-          events: [{ http: { path: '/', method: 'get' } }, { kafka: { topic: 't', bootstrapServers: ['k:1'], enabled: false } }, { sqs: 'arn' }],
+          events: [
+            { http: { path: '/', method: 'get' } },
+            { kafka: { topic: 't', bootstrapServers: ['k:1'], enabled: false } },
+            { sqs: 'arn' },
+          ],
         },
       }),
       context,
@@ -138,7 +159,9 @@ describe('readKafkaEventSources', () => {
     const { sources, problems } = readKafkaEventSources(
       service({
         settle: {
-          events: [{ kafka: { topic: 't', bootstrapServers: ['k:1'], batchSize: 0, maximumBatchingWindow: 301, startingPosition: 'EARLIEST' } }],
+          events: [
+            { kafka: { topic: 't', bootstrapServers: ['k:1'], batchSize: 0, maximumBatchingWindow: 301, startingPosition: 'EARLIEST' } },
+          ],
         },
       }),
       context,
@@ -159,7 +182,10 @@ describe('readKafkaEventSources', () => {
 
 describe('parseBrokerList / readSettings', () => {
   it.each([
-    [['a:1', ' b:2 '], ['a:1', 'b:2']],
+    [
+      ['a:1', ' b:2 '],
+      ['a:1', 'b:2'],
+    ],
     ['a:1,b:2', ['a:1', 'b:2']],
     ['', undefined],
     [[], undefined],

@@ -44,8 +44,7 @@ const service = {
   getFunction: (functionKey: string) => ({ name: `shop-local-${functionKey}`, handler: `functions/${functionKey}.handler` }),
 };
 
-const build = (keys: string[]) =>
-  createInProcessInvoker({ service }, { useInProcess: true }, keys, async () => FakeLambda as never);
+const build = (keys: string[]) => createInProcessInvoker({ service }, { useInProcess: true }, keys, async () => FakeLambda as never);
 
 describe('createInProcessInvoker', () => {
   it('registers the functions it feeds, with their definitions', async () => {
@@ -83,9 +82,18 @@ describe('createInProcessInvoker', () => {
 
 describe('runnerOptions', () => {
   it('takes serverless-offline’s defaults, then custom.serverless-offline, then the CLI', () => {
-    const options = runnerOptions({ noTimeout: true }, { 'serverless-offline': { useInProcess: true, noTimeout: false, host: '127.0.0.1' } });
+    const options = runnerOptions(
+      { noTimeout: true },
+      { 'serverless-offline': { useInProcess: true, noTimeout: false, host: '127.0.0.1' } },
+    );
 
-    expect(options).toMatchObject({ useInProcess: true, noTimeout: true, host: '127.0.0.1', reloadHandler: false, terminateIdleLambdaTime: 60 });
+    expect(options).toMatchObject({
+      useInProcess: true,
+      noTimeout: true,
+      host: '127.0.0.1',
+      reloadHandler: false,
+      terminateIdleLambdaTime: 60,
+    });
   });
 
   it('keeps the defaults when there is no custom section', () => {

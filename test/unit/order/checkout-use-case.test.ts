@@ -37,7 +37,12 @@ const txn = (txnId: string, fields: Partial<Transaction> = {}): Transaction => (
  * In-memory ports: the order's shard answers claims from `claims` in turn, the log holds `log`,
  * and each wait takes the next of `announcements` ('timeout' once they run out, advancing the clock).
  */
-function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?: Transaction[]; announcements?: WaitOutcome[]; movedOnDecision?: Transaction[] }) {
+function shop(setup: {
+  claims: (OrderForCheckout | 'moved' | undefined)[];
+  log?: Transaction[];
+  announcements?: WaitOutcome[];
+  movedOnDecision?: Transaction[];
+}) {
   let log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
   // Where the order's slot goes once its transaction is decided (movedOnDecision); the old shard then knows it no more.
   const newShard = new Map((setup.movedOnDecision ?? []).map((entry) => [entry.txnId, entry]));
@@ -73,7 +78,10 @@ function shop(setup: { claims: (OrderForCheckout | 'moved' | undefined)[]; log?:
         if (current.state !== 'preparing') return { settled: current, rollbacks: [] };
         const aborted = txn(txnId, { state: 'aborted', abortReason: 'timeout' });
         log.set(txnId, aborted);
-        return { settled: aborted, rollbacks: participants.map((participant) => ({ kind: 'rollback' as const, txnId, orderId: 'o1', participant })) };
+        return {
+          settled: aborted,
+          rollbacks: participants.map((participant) => ({ kind: 'rollback' as const, txnId, orderId: 'o1', participant })),
+        };
       },
     },
     outbox: { send: async (instructions) => void sent.push([...instructions]) },
@@ -110,7 +118,10 @@ const announce = (txnId: string, state: Announcement['state'], complete: boolean
 
 describe('runCheckout', () => {
   it('a new transaction: claims the order, sends one prepare per participant, and is paid once committed', async () => {
-    const { ports, sent } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'committed', false)] });
+    const { ports, sent } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'committed', false)],
+    });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.map((instruction) => [instruction.kind, instruction.participant])).toEqual([
@@ -167,7 +178,8 @@ describe('runCheckout', () => {
       claims: [order({ claimed: true, participants: [...participants] }), order({ claimed: true, participants: [...participants] })],
       announcements: [announce('t1', 'aborted', true), announce('t2', 'committed', false)],
     });
-    ports.log.read = async (txnId) => (txnId === 't1' ? txn('t1', { state: 'aborted', abortReason: 'moved', acked: [...participants] }) : log.get(txnId));
+    ports.log.read = async (txnId) =>
+      txnId === 't1' ? txn('t1', { state: 'aborted', abortReason: 'moved', acked: [...participants] }) : log.get(txnId);
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(claimedWith).toEqual([1, 2]);
     expect(slept).toEqual([100]);
@@ -188,7 +200,10 @@ describe('runCheckout', () => {
 
   it('keys that keep moving: unavailable after ten tries, nothing taken', async () => {
     const claims = Array.from({ length: 10 }, () => order({ claimed: true, participants: [...participants] }));
-    const { ports, claimedWith } = shop({ claims, announcements: Array.from({ length: 10 }, (_, index) => announce(`t${index + 1}`, 'aborted', true)) });
+    const { ports, claimedWith } = shop({
+      claims,
+      announcements: Array.from({ length: 10 }, (_, index) => announce(`t${index + 1}`, 'aborted', true)),
+    });
     ports.log.read = async (txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
     expect(claimedWith).toHaveLength(10);
@@ -206,22 +221,37 @@ describe('runCheckout', () => {
       announcements: [announce('t1', 'aborted', true)],
     });
     const refusal = ports.log.read;
-    ports.log.read = async (txnId) => (await refusal(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough stock', refusedBy: 'stock-0', acked: [...participants] });
-    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough stock', by: 'stock-0' });
+    ports.log.read = async (txnId) =>
+      (await refusal(txnId)) &&
+      txn(txnId, {
+        state: 'aborted',
+        abortReason: 'insufficient',
+        abortDetail: 'not enough stock',
+        refusedBy: 'stock-0',
+        acked: [...participants],
+      });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({
+      kind: 'refused',
+      reason: 'insufficient',
+      detail: 'not enough stock',
+      by: 'stock-0',
+    });
     expect(log.size).toBe(1);
   });
 
-  it('aborted, acknowledged and moved on with its order\'s slot before the checkout reads it: refused with the reason the new shard\'s log gives', async () => {
+  it("aborted, acknowledged and moved on with its order's slot before the checkout reads it: refused with the reason the new shard's log gives", async () => {
     const { ports, rerouted } = shop({
       claims: [order({ claimed: true, participants: [...participants] })],
       announcements: [announce('t1', 'aborted', true)],
-      movedOnDecision: [txn('t1', { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough credit', acked: [...participants] })],
+      movedOnDecision: [
+        txn('t1', { state: 'aborted', abortReason: 'insufficient', abortDetail: 'not enough credit', acked: [...participants] }),
+      ],
     });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient', detail: 'not enough credit' });
     expect(rerouted).toHaveLength(1);
   });
 
-  it('committed and moved on with its order\'s slot while the wait ran out: the abort finds nothing where it claimed, and the new shard says paid', async () => {
+  it("committed and moved on with its order's slot while the wait ran out: the abort finds nothing where it claimed, and the new shard says paid", async () => {
     const { ports, sent } = shop({
       claims: [order({ claimed: true, participants: [...participants] })],
       announcements: ['timeout'],
@@ -232,21 +262,30 @@ describe('runCheckout', () => {
   });
 
   it('aborted while waiting, but not every reservation back in time: unavailable, never a refusal', async () => {
-    const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', false)] });
+    const { ports } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', false)],
+    });
     const read = ports.log.read;
     ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'reservations not all back' });
   });
 
   it('aborted and acknowledged by every participant only while the checkout waits: refused once the last acknowledgement is announced', async () => {
-    const { ports } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', true)] });
+    const { ports } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', true)],
+    });
     const read = ports.log.read;
     ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'not_found' });
   });
 
   it('not decided in time: aborts it itself, sends the rollbacks, and is unavailable (nothing taken)', async () => {
-    const { ports, sent, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['timeout', announce('t1', 'aborted', true)] });
+    const { ports, sent, log } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: ['timeout', announce('t1', 'aborted', true)],
+    });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'not decided in time' });
     expect(log.get('t1')).toMatchObject({ state: 'aborted', abortReason: 'timeout' });
     expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([
@@ -268,7 +307,10 @@ describe('runCheckout', () => {
   });
 
   it('the prepares cannot be sent (Kafka down): reported, then settled as a timeout', async () => {
-    const { ports, reported } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: [announce('t1', 'aborted', true)] });
+    const { ports, reported } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: [announce('t1', 'aborted', true)],
+    });
     ports.outbox.send = async () => {
       throw new Error('broker unreachable');
     };

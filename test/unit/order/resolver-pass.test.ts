@@ -29,10 +29,15 @@ jest.mock('../../../layers/coordinator/coordination', () => ({
     if (sql.shard === 0) throw new Error('connect ECONNREFUSED 127.0.0.1:24410');
     return [{ kind: 'rollback', txnId: `expired-on-${sql.shard}`, orderId: 'o', participant: 'stock-0' }];
   },
-  owedDecisions: async (sql: { shard: number }) => [{ kind: 'commit', txnId: `owed-on-${sql.shard}`, orderId: 'o', participant: 'payment-1' }],
+  owedDecisions: async (sql: { shard: number }) => [
+    { kind: 'commit', txnId: `owed-on-${sql.shard}`, orderId: 'o', participant: 'payment-1' },
+  ],
 }));
 
-const orders: ShardSet = shardSetOf(new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])), initialSlotMap(3));
+const orders: ShardSet = shardSetOf(
+  new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])),
+  initialSlotMap(3),
+);
 const settings = { resendPauseMs: 1000, batch: 10, retentionMs: 3_600_000 };
 
 beforeEach(() => undecidedAges.clear());
@@ -101,7 +106,9 @@ describe('publishPassMetrics', () => {
   });
 
   it('publishes a quiet pass too (the age alarm takes silence as the resolver not working), but no age it did not measure', () => {
-    expect(emfWritten(() => publishPassMetrics({ aborted: 0, oldestUndecidedAgeMs: 0 }))).toMatchObject([{ UndecidedPastDeadline: 0, OldestUndecidedAgeMs: 0 }]);
+    expect(emfWritten(() => publishPassMetrics({ aborted: 0, oldestUndecidedAgeMs: 0 }))).toMatchObject([
+      { UndecidedPastDeadline: 0, OldestUndecidedAgeMs: 0 },
+    ]);
     const [unmeasured] = emfWritten(() => publishPassMetrics({ aborted: 0, oldestUndecidedAgeMs: undefined }));
     expect(unmeasured).not.toHaveProperty('OldestUndecidedAgeMs');
   });

@@ -23,11 +23,17 @@ const failingShard = 1;
 jest.mock('../../../layers/participant/participant-batch', () => ({
   applyOnShard: async (sql: { shard: number }, { instructions }: { readonly instructions: readonly Instruction[] }) => {
     if (sql.shard === failingShard) throw new Error('stock-1 is unreachable');
-    return { replies: instructions.map(({ txnId, orderId, participant }) => ({ kind: 'vote', txnId, orderId, participant, vote: 'yes' })), violations: [] };
+    return {
+      replies: instructions.map(({ txnId, orderId, participant }) => ({ kind: 'vote', txnId, orderId, participant, vote: 'yes' })),
+      violations: [],
+    };
   },
 }));
 
-const shards: ShardSet = shardSetOf(new Map(Array.from({ length: 2 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])), initialSlotMap(2));
+const shards: ShardSet = shardSetOf(
+  new Map(Array.from({ length: 2 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])),
+  initialSlotMap(2),
+);
 
 const record = (topic: string, offset: number, instruction: Instruction): DecodedRecord => ({
   topic,
@@ -62,13 +68,18 @@ beforeEach(() => {
 });
 
 it('sends the votes of the shards that applied, and the failed shard’s instructions to the retry topic, without failing the batch', async () => {
-  await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockInstructions, 2, prepare('t-1', 'stock-1'))], service);
+  await handleInstructions(
+    [record(TOPICS.stockInstructions, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockInstructions, 2, prepare('t-1', 'stock-1'))],
+    service,
+  );
 
   expect(sent).toHaveLength(1);
   const votes = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
   expect(votes).toEqual([expect.objectContaining({ txnId: 't-0', participant: 'stock-0', vote: 'yes' })]);
   const retries = sent[0]!.get(TOPICS.stockRetries)!;
-  expect(retries.map((message) => JSON.parse(String(message.value)))).toEqual([expect.objectContaining({ txnId: 't-1', participant: 'stock-1' })]);
+  expect(retries.map((message) => JSON.parse(String(message.value)))).toEqual([
+    expect.objectContaining({ txnId: 't-1', participant: 'stock-1' }),
+  ]);
   expect(retries[0]!.headers).toEqual({
     'x-attempts': '1',
     'x-shard': 'stock-1',
@@ -78,7 +89,10 @@ it('sends the votes of the shards that applied, and the failed shard’s instruc
 });
 
 it('on the retry topic, sends the votes of the shards that applied, then fails the batch for the shard that did not', async () => {
-  const handled = handleInstructions([record(TOPICS.stockRetries, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockRetries, 2, prepare('t-1', 'stock-1'))], service);
+  const handled = handleInstructions(
+    [record(TOPICS.stockRetries, 1, prepare('t-0', 'stock-0')), record(TOPICS.stockRetries, 2, prepare('t-1', 'stock-1'))],
+    service,
+  );
 
   await expect(handled).rejects.toThrow('stock-1 is unreachable');
   expect(sent).toHaveLength(1);
@@ -90,10 +104,16 @@ it('on the retry topic, sends the votes of the shards that applied, then fails t
 it('answers what still reaches a retired shard without a database: a prepare votes no as moved, a decision is acknowledged', async () => {
   const added = withShardAdded(initialSlotMap(2), 2);
   const drained = movesToDrain(added, 2).reduce((map, move) => withSlotMoved(map, move.slot, move.to), added);
-  const afterRetirement = { ...service, shards: shardSetOf(new Map([[0, { shard: 0 } as unknown as postgres.Sql]]), withShardRetired(drained, 2)) };
+  const afterRetirement = {
+    ...service,
+    shards: shardSetOf(new Map([[0, { shard: 0 } as unknown as postgres.Sql]]), withShardRetired(drained, 2)),
+  };
   const commit: Instruction = { kind: 'commit', txnId: 't-old', orderId: 'o', participant: 'stock-2' };
 
-  await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-late', 'stock-2')), record(TOPICS.stockInstructions, 2, commit)], afterRetirement);
+  await handleInstructions(
+    [record(TOPICS.stockInstructions, 1, prepare('t-late', 'stock-2')), record(TOPICS.stockInstructions, 2, commit)],
+    afterRetirement,
+  );
 
   const replies = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
   expect(replies).toEqual([
@@ -106,10 +126,15 @@ it('answers what still reaches a retired shard without a database: a prepare vot
 it('reads a newer map when an instruction names a shard its map does not list yet, instead of parking it', async () => {
   const pools = new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql]));
   const newer = shardSetOf(pools, withShardAdded(initialSlotMap(2), 2));
-  const stale = { ...service, shards: shardSetOf(new Map([...pools].slice(0, 2)), initialSlotMap(2), { newer: async () => newer, latest: async () => newer }) };
+  const stale = {
+    ...service,
+    shards: shardSetOf(new Map([...pools].slice(0, 2)), initialSlotMap(2), { newer: async () => newer, latest: async () => newer }),
+  };
 
   await handleInstructions([record(TOPICS.stockInstructions, 1, prepare('t-new', 'stock-2'))], stale);
 
-  expect(sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)))).toEqual([expect.objectContaining({ txnId: 't-new', participant: 'stock-2', vote: 'yes' })]);
+  expect(sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)))).toEqual([
+    expect.objectContaining({ txnId: 't-new', participant: 'stock-2', vote: 'yes' }),
+  ]);
   expect(sent[0]!.get(TOPICS.deadLetters)).toBeUndefined();
 });

@@ -15,7 +15,11 @@ async function responseUrl(): Promise<{ url: string; received: Received[]; close
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      received.push({ method: request.method, contentType: request.headers['content-type'], body: JSON.parse(body) as Record<string, unknown> });
+      received.push({
+        method: request.method,
+        contentType: request.headers['content-type'],
+        body: JSON.parse(body) as Record<string, unknown>,
+      });
       reply.end();
     });
   });
@@ -67,9 +71,17 @@ describe('answerCloudFormation', () => {
 
   it('answers FAILED with the error, keeping the physical id, when the setup fails', async () => {
     const target = await responseUrl();
-    await answerCloudFormation(request(target.url, 'Update', 'SetupRun'), async () => Promise.reject(new Error('connect ETIMEDOUT 10.42.128.7:5432')), 5_000);
+    await answerCloudFormation(
+      request(target.url, 'Update', 'SetupRun'),
+      async () => Promise.reject(new Error('connect ETIMEDOUT 10.42.128.7:5432')),
+      5_000,
+    );
     target.close();
-    expect(target.received[0]?.body).toMatchObject({ Status: 'FAILED', Reason: 'connect ETIMEDOUT 10.42.128.7:5432', PhysicalResourceId: 'SetupRun' });
+    expect(target.received[0]?.body).toMatchObject({
+      Status: 'FAILED',
+      Reason: 'connect ETIMEDOUT 10.42.128.7:5432',
+      PhysicalResourceId: 'SetupRun',
+    });
   });
 
   it('answers FAILED when the setup outlives its deadline, instead of holding the stack', async () => {

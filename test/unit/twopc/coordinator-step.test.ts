@@ -1,6 +1,13 @@
 import { coordinatorStep, type Transaction } from '../../../layers/twopc/coordinator';
 
-const preparing: Transaction = { txnId: 't1', orderId: 'o1', state: 'preparing', participants: ['stock-0', 'stock-1', 'payment-0'], yes: ['stock-0'], acked: [] };
+const preparing: Transaction = {
+  txnId: 't1',
+  orderId: 'o1',
+  state: 'preparing',
+  participants: ['stock-0', 'stock-1', 'payment-0'],
+  yes: ['stock-0'],
+  acked: [],
+};
 
 describe('a no vote', () => {
   it('aborts, and the log names who refused, why, and what it said', () => {
@@ -14,7 +21,13 @@ describe('a no vote', () => {
       detail: 'user 9 has 5 credit, less than 6',
     });
     expect(step.decided).toBe('abort');
-    expect(step.txn).toEqual({ ...preparing, state: 'aborted', abortReason: 'insufficient', abortDetail: 'user 9 has 5 credit, less than 6', refusedBy: 'payment-0' });
+    expect(step.txn).toEqual({
+      ...preparing,
+      state: 'aborted',
+      abortReason: 'insufficient',
+      abortDetail: 'user 9 has 5 credit, less than 6',
+      refusedBy: 'payment-0',
+    });
     expect(step.send.map((instruction) => [instruction.kind, instruction.participant])).toEqual([
       ['rollback', 'stock-0'],
       ['rollback', 'stock-1'],
@@ -23,8 +36,22 @@ describe('a no vote', () => {
   });
 
   it('after the decision changes nothing: the first refusal stays the one the log names', () => {
-    const aborted = coordinatorStep(preparing, { kind: 'vote', txnId: 't1', orderId: 'o1', participant: 'payment-0', vote: 'no', refusal: 'insufficient' }).txn;
-    const later = coordinatorStep(aborted, { kind: 'vote', txnId: 't1', orderId: 'o1', participant: 'stock-1', vote: 'no', refusal: 'not_found' });
+    const aborted = coordinatorStep(preparing, {
+      kind: 'vote',
+      txnId: 't1',
+      orderId: 'o1',
+      participant: 'payment-0',
+      vote: 'no',
+      refusal: 'insufficient',
+    }).txn;
+    const later = coordinatorStep(aborted, {
+      kind: 'vote',
+      txnId: 't1',
+      orderId: 'o1',
+      participant: 'stock-1',
+      vote: 'no',
+      refusal: 'not_found',
+    });
     expect(later.txn.refusedBy).toBe('payment-0');
     expect(later.txn.abortReason).toBe('insufficient');
   });

@@ -1,9 +1,23 @@
-import { decodeInstruction, decodeResult, encode, MalformedMessageError, parseParticipant, participantOf } from '../../../layers/twopc/messages';
+import {
+  decodeInstruction,
+  decodeResult,
+  encode,
+  MalformedMessageError,
+  parseParticipant,
+  participantOf,
+} from '../../../layers/twopc/messages';
 
 describe('decodeInstruction', () => {
   it('round-trips every kind of instruction', () => {
     const instructions = [
-      { kind: 'prepare', txnId: 't-1', orderId: 'o', participant: 'stock-1', deadline: 1_800_000_000_000, items: [{ itemId: '7', quantity: 2 }] },
+      {
+        kind: 'prepare',
+        txnId: 't-1',
+        orderId: 'o',
+        participant: 'stock-1',
+        deadline: 1_800_000_000_000,
+        items: [{ itemId: '7', quantity: 2 }],
+      },
       { kind: 'prepare', txnId: 't-1', orderId: 'o', participant: 'payment-0', deadline: 1_800_000_000_000, userId: 'u', amount: 0 },
       { kind: 'commit', txnId: 't-1', orderId: 'o', participant: 'stock-0' },
       { kind: 'rollback', txnId: 't-1', orderId: 'o', participant: 'payment-1' },
@@ -18,11 +32,23 @@ describe('decodeInstruction', () => {
     ['{"kind":"explode","txnId":"t","orderId":"o","participant":"stock-0"}', 'kind is not prepare, commit or rollback'],
     ['{"kind":"commit","txnId":"t;drop","orderId":"o","participant":"stock-0"}', 'txnId is not a transaction id'],
     ['{"kind":"commit","txnId":"t","orderId":"o","participant":"order-0"}', 'participant is not a participant like stock-0'],
-    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"stock-0","deadline":1,"items":[{"itemId":"i","quantity":0}]}', 'quantity is not a positive whole quantity'],
+    [
+      '{"kind":"prepare","txnId":"t","orderId":"o","participant":"stock-0","deadline":1,"items":[{"itemId":"i","quantity":0}]}',
+      'quantity is not a positive whole quantity',
+    ],
     ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"stock-0","deadline":1,"items":"i"}', 'items is not a list of items'],
-    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","userId":"u","amount":1}', 'deadline is not a deadline in milliseconds since the epoch'],
-    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","deadline":1,"userId":"u","amount":-1}', 'amount is not a whole amount of at least 0'],
-    ['{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","deadline":1,"userId":"u","amount":1.5}', 'amount is not a whole amount of at least 0'],
+    [
+      '{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","userId":"u","amount":1}',
+      'deadline is not a deadline in milliseconds since the epoch',
+    ],
+    [
+      '{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","deadline":1,"userId":"u","amount":-1}',
+      'amount is not a whole amount of at least 0',
+    ],
+    [
+      '{"kind":"prepare","txnId":"t","orderId":"o","participant":"payment-0","deadline":1,"userId":"u","amount":1.5}',
+      'amount is not a whole amount of at least 0',
+    ],
   ])('refuses %p: %s', (text, message) => {
     expect(() => decodeInstruction(text)).toThrow(new MalformedMessageError(message));
   });

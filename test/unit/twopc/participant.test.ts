@@ -2,7 +2,14 @@ import type { Instruction } from '../../../layers/twopc/messages';
 import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../../layers/config/bounds';
 import { LATE_PREPARE_MARGIN_MS, lateRefusal, participantStep, type Reservation } from '../../../layers/twopc/participant';
 
-const prepare: Instruction = { kind: 'prepare', txnId: 't', orderId: 'o', participant: 'stock-0', deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 2 }] };
+const prepare: Instruction = {
+  kind: 'prepare',
+  txnId: 't',
+  orderId: 'o',
+  participant: 'stock-0',
+  deadline: 1_800_000_000_000,
+  items: [{ itemId: 'i', quantity: 2 }],
+};
 const commit: Instruction = { kind: 'commit', txnId: 't', orderId: 'o', participant: 'stock-0' };
 const rollback: Instruction = { kind: 'rollback', txnId: 't', orderId: 'o', participant: 'stock-0' };
 const reserves = (): Reservation => ({ ok: true });
@@ -24,7 +31,15 @@ describe('participantStep', () => {
     const first = participantStep(undefined, prepare, refuses);
     const again = participantStep(first.next, prepare, mustNotReserve);
 
-    expect(first.reply).toEqual({ kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'no', refusal: 'insufficient', detail: 'item i has 1' });
+    expect(first.reply).toEqual({
+      kind: 'vote',
+      txnId: 't',
+      orderId: 'o',
+      participant: 'stock-0',
+      vote: 'no',
+      refusal: 'insufficient',
+      detail: 'item i has 1',
+    });
     expect(again.reply).toMatchObject({ vote: 'no', refusal: 'insufficient' });
   });
 
@@ -32,7 +47,11 @@ describe('participantStep', () => {
     const early = participantStep(undefined, rollback, mustNotReserve);
     const late = participantStep(early.next, prepare, mustNotReserve);
 
-    expect(early).toMatchObject({ next: { state: 'aborted', refusal: 'rolled_back' }, effect: 'none', reply: { kind: 'ack', decision: 'rollback' } });
+    expect(early).toMatchObject({
+      next: { state: 'aborted', refusal: 'rolled_back' },
+      effect: 'none',
+      reply: { kind: 'ack', decision: 'rollback' },
+    });
     expect(late).toMatchObject({ next: undefined, reply: { vote: 'no', refusal: 'rolled_back' } });
   });
 

@@ -15,7 +15,9 @@ export interface ParticipantModel {
   kept: number;
 }
 
-export type Message = { readonly to: 'coordinator'; readonly result: Result } | { readonly to: ParticipantId; readonly instruction: Instruction };
+export type Message =
+  | { readonly to: 'coordinator'; readonly result: Result }
+  | { readonly to: ParticipantId; readonly instruction: Instruction };
 
 export interface World {
   txn: Transaction;
@@ -42,7 +44,14 @@ export function newWorld(canReserve: readonly boolean[]): World {
       to: id,
       instruction: id.startsWith('payment')
         ? { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, deadline: 1_800_000_000_000, userId: 'u', amount: 5 }
-        : { kind: 'prepare', txnId: 't1', orderId: 'o1', participant: id, deadline: 1_800_000_000_000, items: [{ itemId: 'i', quantity: 1 }] },
+        : {
+            kind: 'prepare',
+            txnId: 't1',
+            orderId: 'o1',
+            participant: id,
+            deadline: 1_800_000_000_000,
+            items: [{ itemId: 'i', quantity: 1 }],
+          },
     })),
     violations: [],
     timedOut: false,
@@ -103,7 +112,8 @@ export function brokenRules(world: World): string[] {
     if (members.some(([, p]) => !p.canReserve)) broken.push('committed although a participant could not reserve');
     for (const [id, p] of members) {
       if (p.record?.state !== 'committed') broken.push(`${id} is ${p.record?.state} in a committed transaction`);
-      if (p.reserved !== 1 || p.kept !== 1 || p.released !== 0) broken.push(`${id} reserved ${p.reserved}, kept ${p.kept}, released ${p.released}`);
+      if (p.reserved !== 1 || p.kept !== 1 || p.released !== 0)
+        broken.push(`${id} reserved ${p.reserved}, kept ${p.kept}, released ${p.released}`);
     }
   } else {
     if (world.txn.state !== 'aborted') broken.push(`transaction left ${world.txn.state}`);

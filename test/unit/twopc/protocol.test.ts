@@ -54,17 +54,15 @@ function exploreAll(start: World, { maxDuplicates, maxResends }: { maxDuplicates
 }
 
 describe('two-phase commit, every interleaving', () => {
-  it.each([
-    [[true, true]],
-    [[true, false]],
-    [[false, true]],
-    [[false, false]],
-  ])('with two participants that can reserve %p: one decision, all or nothing, all acknowledged', (canReserve) => {
-    const result = exploreAll(newWorld(canReserve), { maxDuplicates: 1, maxResends: 1 });
+  it.each([[[true, true]], [[true, false]], [[false, true]], [[false, false]]])(
+    'with two participants that can reserve %p: one decision, all or nothing, all acknowledged',
+    (canReserve) => {
+      const result = exploreAll(newWorld(canReserve), { maxDuplicates: 1, maxResends: 1 });
 
-    expect(result.failures).toEqual([]);
-    expect(result.finalStates).toBeGreaterThan(50);
-  });
+      expect(result.failures).toEqual([]);
+      expect(result.finalStates).toBeGreaterThan(50);
+    },
+  );
 
   it.each([[[true, true, true]], [[true, true, false]]])(
     'with three participants that can reserve %p, single delivery plus the deadline',
