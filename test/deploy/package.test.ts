@@ -121,9 +121,9 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).toHaveLength(served.length);
   });
 
-  it('runs every function on Node.js 22 or newer, arm64, inside the private subnets', () => {
+  it('runs every function on Node.js 24, the one the tests run on, arm64, inside the private subnets', () => {
     for (const fn of functionsOf(template)) {
-      expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect([fn.logicalId, fn.Properties.Runtime]).toEqual([fn.logicalId, 'nodejs24.x']);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.VpcConfig.SubnetIds).toEqual([{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }]);
     }
