@@ -1,31 +1,11 @@
 import { parkRecord } from '../../../layers/kafka/dead-letters';
 import type { Outbox } from '../../../layers/kafka/producer';
-
-/** What a person reading the functions' logs sees: one JSON object per line, fields as keys. */
-function linesWritten(run: () => void): Record<string, unknown>[] {
-  const written: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    }),
-  );
-  try {
-    run();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return written
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+import { linesWritten } from '../../support/lines-written';
 
 describe('the functions’ logger', () => {
-  it('writes a parked record as one structured line: level, message, service, time and the record’s coordinates', () => {
+  it('writes a parked record as one structured line: level, message, service, time and the record’s coordinates', async () => {
     const outbox: Outbox = new Map();
-    const lines = linesWritten(() =>
+    const lines = await linesWritten(() =>
       parkRecord(
         outbox,
         { topic: 'stock-instructions', partition: 3, offset: '42', key: 'k', value: 'not json' } as never,

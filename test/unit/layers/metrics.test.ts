@@ -10,6 +10,7 @@ import { addDeadLetter, parkRecord } from '../../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../../layers/kafka/kafka-handler';
 import type { Outbox } from '../../../layers/kafka/producer';
 import { TOPICS } from '../../../layers/kafka/topics';
+import { linesWritten } from '../../support/lines-written';
 
 const context = {
   functionName: 'shop-test-stockInstructions',
@@ -20,26 +21,6 @@ const mskEvent = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', 'aws-msk-example.json'), 'utf8'),
 ) as unknown;
 
-/** Every line written to stdout and stderr while `run` runs, parsed. */
-async function linesWritten(run: () => unknown): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    }),
-  );
-  try {
-    await run();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return written
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 const emf = (lines: Record<string, unknown>[]) => lines.filter((line) => '_aws' in line);
 
 describe('the DeadLetters metric', () => {
