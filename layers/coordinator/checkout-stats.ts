@@ -1,13 +1,10 @@
 import type postgres from 'postgres';
-import { BUYER_REFUSALS } from '../twopc/messages';
+import { isBuyerRefusal } from '../twopc/messages';
 
 /**
  * The checkouts' figures by second (`checkout_seconds`, migration 005): written with each batch of
  * decisions, read by the live view, folded into `checkout_totals` once older than the view shows.
  */
-
-/** Refused: the checkout answered 409 or 404 (`BUYER_REFUSALS`). Any other abort (timeout, a late prepare rolled back) is counted as aborted. */
-const REFUSED = [...BUYER_REFUSALS];
 
 /** Latency buckets per row: bucket b holds (2^((b-1)/4), 2^(b/4)] ms. */
 export const LATENCY_BUCKETS = 64;
@@ -15,20 +12,40 @@ export const LATENCY_BUCKETS = 64;
 /** The upper bound, in ms, of latency bucket `b`. */
 export const bucketUpperMs = (bucket: number): number => 2 ** (bucket / 4);
 
+/** The latency bucket of a decision taken `ms` after its claim. */
+export function latencyBucket(ms: number): number {
+  return Math.min(LATENCY_BUCKETS - 1, Math.max(0, Math.ceil(4 * Math.log2(Math.max(ms, 1)))));
+}
+
+/** A transaction just decided, with how long it took from claim to decision. */
+export interface Decided {
+  readonly state: 'preparing' | 'committed' | 'aborted';
+  readonly abortReason?: string;
+  readonly ageMs: number;
+}
+
 /**
  * The statement (unsent) that counts the given transactions, just decided in the caller's local
  * transaction, into the current second: by outcome, and how long each took from claim to
- * decision. It runs after the log's update, in the same transaction, so it reads the decisions.
+ * decision. Refused means the checkout answered 409 or 404 (`BUYER_REFUSALS`); any other abort
+ * (timeout, a late prepare rolled back) counts as aborted. Counted here, not by the statement: a
+ * quiet shop writes one decision per local transaction, and building the histogram in SQL took
+ * 0.7 ms of the order shard's time per decision.
  */
-export function countDecisions(sql: postgres.TransactionSql, txnIds: readonly string[]): postgres.PendingQuery<postgres.Row[]> {
+export function countDecisions(sql: postgres.TransactionSql, decided: readonly Decided[]): postgres.PendingQuery<postgres.Row[]> {
+  let committed = 0;
+  let refused = 0;
+  let aborted = 0;
+  const latency = new Array<number>(LATENCY_BUCKETS).fill(0);
+  for (const txn of decided) {
+    if (txn.state === 'committed') committed++;
+    else if (isBuyerRefusal(txn.abortReason)) refused++;
+    else aborted++;
+    latency[latencyBucket(txn.ageMs)]! += 1;
+  }
   return sql`
     insert into checkout_seconds as s (second, writer, committed, refused, aborted, latency)
-    select date_trunc('second', now()), pg_backend_pid(),
-           count(*) filter (where state = 'committed'),
-           count(*) filter (where state = 'aborted' and abort_reason = any(${sql.array(REFUSED)}::text[])),
-           count(*) filter (where state = 'aborted' and not coalesce(abort_reason = any(${sql.array(REFUSED)}::text[]), false)),
-           latency_histogram(array_agg(extract(epoch from now() - created_at) * 1000))
-    from transactions where txn_id = any(${sql.array([...txnIds])}::text[])
+    values (date_trunc('second', now()), pg_backend_pid(), ${committed}, ${refused}, ${aborted}, ${sql.array(latency)}::bigint[])
     on conflict (second, writer) do update
       set committed = s.committed + excluded.committed,
           refused = s.refused + excluded.refused,

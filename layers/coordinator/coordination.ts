@@ -6,7 +6,7 @@ import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, t
 import { type Decide, encode, type Instruction, type ParticipantId, parseParticipant, type Result } from '../twopc/messages';
 import { TOPICS } from '../kafka/topics';
 import { groupByShard } from '../sharding/shard';
-import { claimResends, lockExpired, lockTransactions, saveTransactions } from './transactions';
+import { claimResends, type LockedTransaction, lockExpired, lockTransactions, saveTransactions } from './transactions';
 
 /** The topic a participant reads its instructions from. */
 function instructionTopic(participant: ParticipantId): string {
@@ -33,9 +33,11 @@ interface Applied {
  */
 function stepAll(
   sql: postgres.TransactionSql,
-  transactions: Map<string, Transaction>,
+  locked: ReadonlyMap<string, LockedTransaction>,
   steps: readonly { txnId: string; step: (txn: Transaction) => CoordinatorStep }[],
-): { sends: Decide[]; violations: string[]; writes: PendingWrites } {
+): { sends: Decide[]; violations: string[]; writes: PendingWrites; transactions: Map<string, Transaction> } {
+  const transactions = new Map([...locked].map(([txnId, { txn }]) => [txnId, txn]));
+  const agesMs = new Map([...locked].map(([txnId, { ageMs }]) => [txnId, ageMs]));
   const changed = new Map<string, Transaction>();
   const decided = new Set<string>();
   const sends: Decide[] = [];
@@ -51,7 +53,7 @@ function stepAll(
     if (result.decided) decided.add(txnId);
     sends.push(...result.send);
   }
-  return { sends, violations, writes: saveTransactions(sql, { changed: [...changed.values()], decided }) };
+  return { sends, violations, writes: saveTransactions(sql, { changed: [...changed.values()], decided, agesMs }), transactions };
 }
 
 /** Applies a batch of votes and acknowledgements to one order shard's log, in one local transaction. */
@@ -80,12 +82,16 @@ export function abortIfUndecided(
     sql,
     (tx) => lockTransactions(tx, txnIds),
     (tx, transactions) => {
-      const { sends, writes } = stepAll(
+      const {
+        sends,
+        writes,
+        transactions: settled,
+      } = stepAll(
         tx,
         transactions,
         [...transactions.keys()].map((txnId) => ({ txnId, step: timeoutStep })),
       );
-      return { writes, result: { sends, settled: transactions } };
+      return { writes, result: { sends, settled } };
     },
   );
 }
@@ -96,11 +102,10 @@ export function abortExpired(sql: postgres.Sql, limit: number): Promise<Decide[]
     sql,
     (tx) => lockExpired(tx, limit),
     (tx, expired) => {
-      const transactions = new Map(expired.map((txn) => [txn.txnId, txn]));
       const { sends, writes } = stepAll(
         tx,
-        transactions,
-        expired.map((txn) => ({ txnId: txn.txnId, step: timeoutStep })),
+        new Map(expired.map((locked) => [locked.txn.txnId, locked])),
+        expired.map(({ txn }) => ({ txnId: txn.txnId, step: timeoutStep })),
       );
       return { writes, result: sends };
     },

@@ -38,24 +38,38 @@ function toTransaction(row: TransactionRow): Transaction {
   };
 }
 
+/** A log entry as locked for a decision, with how long ago it was claimed by the database's clock (the live view's latency). */
+export interface LockedTransaction {
+  readonly txn: Transaction;
+  readonly ageMs: number;
+}
+
+// now() is the locking transaction's start, the same instant its decisions are written at.
+const AGE_MS = 'extract(epoch from now() - created_at) * 1000';
+
+function toLocked(row: TransactionRow & { age_ms: number }): LockedTransaction {
+  return { txn: toTransaction(row), ageMs: row.age_ms };
+}
+
 export async function readTransaction(sql: postgres.Sql, txnId: string): Promise<Transaction | undefined> {
   const [row] = await sql<TransactionRow[]>`select ${sql(COLUMNS)} from transactions where txn_id = ${txnId}`;
   return row && toTransaction(row);
 }
 
 /** Locks the given transactions, in txn id order so that concurrent batches never deadlock. */
-export async function lockTransactions(sql: postgres.TransactionSql, txnIds: readonly string[]): Promise<Map<string, Transaction>> {
-  const rows = await sql<TransactionRow[]>`
-    select ${sql(COLUMNS)} from transactions where txn_id = any(${sql.array([...txnIds].sort())}::text[]) order by txn_id for update`;
-  return new Map(rows.map((row) => [row.txn_id, toTransaction(row)]));
+export async function lockTransactions(sql: postgres.TransactionSql, txnIds: readonly string[]): Promise<Map<string, LockedTransaction>> {
+  const rows = await sql<(TransactionRow & { age_ms: number })[]>`
+    select ${sql(COLUMNS)}, ${sql.unsafe(AGE_MS)}::float8 as age_ms
+    from transactions where txn_id = any(${sql.array([...txnIds].sort())}::text[]) order by txn_id for update`;
+  return new Map(rows.map((row) => [row.txn_id, toLocked(row)]));
 }
 
 /** Locks undecided transactions past their deadline, skipping any another resolver holds. */
-export async function lockExpired(sql: postgres.TransactionSql, limit: number): Promise<Transaction[]> {
-  const rows = await sql<TransactionRow[]>`
-    select ${sql(COLUMNS)} from transactions where state = 'preparing' and deadline < now()
+export async function lockExpired(sql: postgres.TransactionSql, limit: number): Promise<LockedTransaction[]> {
+  const rows = await sql<(TransactionRow & { age_ms: number })[]>`
+    select ${sql(COLUMNS)}, ${sql.unsafe(AGE_MS)}::float8 as age_ms from transactions where state = 'preparing' and deadline < now()
     order by deadline limit ${limit} for update skip locked`;
-  return rows.map(toTransaction);
+  return rows.map(toLocked);
 }
 
 /**
@@ -127,7 +141,11 @@ export async function claimResends(
  */
 export function saveTransactions(
   sql: postgres.TransactionSql,
-  { changed, decided }: { readonly changed: readonly Transaction[]; readonly decided: ReadonlySet<string> },
+  {
+    changed,
+    decided,
+    agesMs,
+  }: { readonly changed: readonly Transaction[]; readonly decided: ReadonlySet<string>; readonly agesMs: ReadonlyMap<string, number> },
 ): PendingWrites {
   if (changed.length === 0) return [];
   const records = changed.map((txn) => ({
@@ -142,6 +160,8 @@ export function saveTransactions(
     completed: txn.state !== 'preparing' && isComplete(txn),
   }));
   const writes: postgres.PendingQuery<postgres.Row[]>[] = [];
+  // The key lists let the planner find the rows by key: it takes a recordset for 100 rows, and
+  // so hash-joined it against a scan of the whole log (0.7 ms per vote at 3,000 entries).
   writes.push(sql`
     update transactions t
     set state = r.state,
@@ -154,7 +174,7 @@ export function saveTransactions(
         completed_at = case when r.completed then coalesce(t.completed_at, now()) else null end
     from jsonb_to_recordset(${sql.json(records as never)}) as r(
       txn_id text, state text, yes jsonb, acked jsonb, abort_reason text, abort_detail text, refused_by text, decided boolean, completed boolean)
-    where t.txn_id = r.txn_id`);
+    where t.txn_id = r.txn_id and t.txn_id = any(${sql.array(records.map((record) => record.txn_id))}::text[])`);
   const decisions = changed
     .filter((txn) => decided.has(txn.txnId))
     .map((txn) => ({ order_id: txn.orderId, txn_id: txn.txnId, paid: txn.state === 'committed' }));
@@ -162,11 +182,11 @@ export function saveTransactions(
     writes.push(sql`
       update orders o set paid = o.paid or d.paid, checkout_txn = null
       from jsonb_to_recordset(${sql.json(decisions as never)}) as d(order_id text, txn_id text, paid boolean)
-      where o.order_id = d.order_id and o.checkout_txn = d.txn_id`);
+      where o.order_id = d.order_id and o.checkout_txn = d.txn_id and o.order_id = any(${sql.array(decisions.map((decision) => decision.order_id))}::text[])`);
     writes.push(
       countDecisions(
         sql,
-        decisions.map((decision) => decision.txn_id),
+        changed.filter((txn) => decided.has(txn.txnId)).map((txn) => ({ ...txn, ageMs: agesMs.get(txn.txnId) ?? 0 })),
       ),
     );
   }

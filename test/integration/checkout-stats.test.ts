@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { countDecisions, foldOldSeconds, LATENCY_BUCKETS, readCheckoutStats } from '../../layers/coordinator/checkout-stats';
+import { lockTransactions } from '../../layers/coordinator/transactions';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 
@@ -21,9 +22,14 @@ async function decide(
       insert into transactions (txn_id, order_id, state, participants, abort_reason, deadline, created_at, decided_at)
       values (${txn.id}, 'stats-order', ${txn.state}, '{stock-0}', ${txn.reason ?? null}, now(), now() - ${txn.tookMs} * interval '1 millisecond', now())`;
   }
-  await countDecisions(
+  // Counted as a decision's save counts them: from the log entries as locked, with their ages.
+  const locked = await lockTransactions(
     tx,
     txns.map((txn) => txn.id),
+  );
+  await countDecisions(
+    tx,
+    [...locked.values()].map(({ txn, ageMs }) => ({ ...txn, ageMs })),
   );
 }
 
