@@ -1,8 +1,9 @@
 /**
  * What this machine charges for waking a process: CPU per TCP round trip between two processes,
  * back to back and with a pause between round trips (what a quiet shop does at every hop).
- * Under nested virtualisation a wake-up from idle can cost ten times a busy one, and a quiet
- * checkout makes ~175 of them (docs/performance.md): read the `--rate` figures against this.
+ * Under nested virtualisation a wake-up from idle can cost several times a busy one (4–7× on
+ * the development machine), and a quiet checkout makes ~175 of them (docs/performance.md): read
+ * the `--rate` figures against this.
  *
  *   npm run wake-cost [-- --round-trips N --pause-ms M]
  */
@@ -37,7 +38,12 @@ function nextMessage<T>(child: ReturnType<typeof fork>): Promise<T> {
   return new Promise((resolve) => child.once('message', (message) => resolve(message as T)));
 }
 
-async function measure(socket: net.Socket, child: ReturnType<typeof fork>, roundTrips: number, pauseMs: number) {
+interface PerRoundTrip {
+  readonly senderMicros: number;
+  readonly echoMicros: number;
+}
+
+async function measure(socket: net.Socket, child: ReturnType<typeof fork>, roundTrips: number, pauseMs: number): Promise<PerRoundTrip> {
   child.send('report');
   const childBefore = (await nextMessage<CpuReport>(child)).cpuMicros;
   const before = cpuMicros();
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
     await measure(socket, child, 100, 0); // compiles both sides' paths first
     const busy = await measure(socket, child, roundTrips, 0);
     const quiet = await measure(socket, child, Math.min(roundTrips, Math.ceil(10_000 / Math.max(pauseMs, 1))), pauseMs);
-    const row = (label: string, { senderMicros, echoMicros }: { senderMicros: number; echoMicros: number }) =>
+    const row = (label: string, { senderMicros, echoMicros }: PerRoundTrip) =>
       `${label.padEnd(34)} ${(senderMicros + echoMicros).toFixed(0).padStart(5)} µs (sender ${senderMicros.toFixed(0)}, echo ${echoMicros.toFixed(0)})`;
     console.log('CPU per TCP round trip between two processes');
     console.log(row('back to back', busy));
