@@ -16,6 +16,8 @@ export interface StackConfig {
   readonly shards: Readonly<Record<ShardedService, number>>;
   readonly instances: number;
   readonly kafkaPartitions: number;
+  /** Seconds of produce and fetch on a private topic before the gateway opens (`infra/kafka/warm-up.ts`); 0 skips it. */
+  readonly kafkaWarmUpS: number;
   /** Read by the functions from the same variables; checked here so that a bad one stops the start. */
   readonly checkoutTimeoutMs: number;
   readonly logRetentionS: number;
@@ -49,6 +51,7 @@ export function loadStackConfig(env = process.env): StackConfig {
     },
     instances: intEnv('SHOP_INSTANCES', 2, 1, 16, env),
     kafkaPartitions: intEnv('SHOP_KAFKA_PARTITIONS', 8, 1, 256, env),
+    kafkaWarmUpS: intEnv('SHOP_KAFKA_WARMUP_S', 10, 0, 120, env),
     checkoutTimeoutMs: intEnv('SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max, env),
     logRetentionS: intEnv('SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max, env),
     ports: {

@@ -9,6 +9,7 @@ const SETTINGS = `settings (environment variables, read by npm start):
   SHOP_INSTANCES            serverless-offline instances, 1-16 (2)
   SHOP_ORDER_SHARDS, SHOP_STOCK_SHARDS, SHOP_PAYMENT_SHARDS   shards per service at first start, 1-16 (2)
   SHOP_KAFKA_PARTITIONS     partitions per topic at first start (8)
+  SHOP_KAFKA_WARMUP_S       seconds of load on a private topic before the gateway opens, 0-120 (10; 0 skips it)
   SHOP_CHECKOUT_TIMEOUT_MS  how long a checkout may stay undecided before it is aborted
   SHOP_LOG_RETENTION_S      how long finished 2PC log entries and participation records are kept
   SHOP_DATA_DIR             where the databases and Kafka keep their data (.data)

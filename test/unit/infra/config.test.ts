@@ -9,6 +9,12 @@ describe('loadStackConfig', () => {
     expect(config.ports.gateway).toBe(8000);
   });
 
+  it('warms the broker for 10 s unless told otherwise, and 0 skips it', () => {
+    expect(loadStackConfig({}).kafkaWarmUpS).toBe(10);
+    expect(loadStackConfig({ SHOP_KAFKA_WARMUP_S: '0' }).kafkaWarmUpS).toBe(0);
+    expect(() => loadStackConfig({ SHOP_KAFKA_WARMUP_S: '600' })).toThrow('SHOP_KAFKA_WARMUP_S=600 is not a whole number from 0 to 120');
+  });
+
   it('names the variable that is out of range', () => {
     expect(() => loadStackConfig({ SHOP_ORDER_SHARDS: '0' })).toThrow('SHOP_ORDER_SHARDS=0 is not a whole number from 1 to 16');
     expect(() => loadStackConfig({ SHOP_GATEWAY_PORT: 'eighty' })).toThrow('SHOP_GATEWAY_PORT=eighty');

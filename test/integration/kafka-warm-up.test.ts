@@ -1,0 +1,35 @@
+import type { Admin } from 'kafkajs';
+import { WARM_UP_TOPIC, warmBroker } from '../../infra/kafka/warm-up';
+import { kafkaBrokers, kafkaClient, stackConfig } from './support/stack';
+
+let admin: Admin;
+
+beforeAll(async () => {
+  admin = kafkaClient('warm-up-test').admin();
+  await admin.connect();
+});
+
+afterAll(() => admin.disconnect());
+
+async function leftovers(): Promise<string[]> {
+  const [topics, { groups }] = await Promise.all([admin.listTopics(), admin.listGroups()]);
+  return [...topics, ...groups.map((group) => group.groupId)].filter((name) => name.startsWith('stack-warm-up'));
+}
+
+describe("the broker's warm-up before the gateway opens", () => {
+  it('left neither its topic nor its consumer group behind when the stack started', async () => {
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('produces and consumes on its own topic, then deletes the topic and the group, the shop topics untouched', async () => {
+    const shopTopics = (await admin.listTopics()).filter((topic) => topic !== WARM_UP_TOPIC).sort();
+
+    const warmed = await warmBroker(kafkaBrokers[0]!, { durationMs: 1_500, partitions: stackConfig.kafkaPartitions });
+
+    expect(warmed.produced).toBeGreaterThan(0);
+    expect(warmed.consumed).toBeGreaterThan(0);
+    expect(warmed.groupDeleted).toBe(true);
+    expect(await leftovers()).toEqual([]);
+    expect((await admin.listTopics()).sort()).toEqual(shopTopics);
+  });
+});
