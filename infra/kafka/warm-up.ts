@@ -52,14 +52,32 @@ export async function warmBroker(
 ): Promise<WarmUp> {
   const kafka = new Kafka({ clientId: 'stack-warm-up', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: WARM_UP_GROUP, maxWaitTimeInMs: 100 });
   await admin.connect();
   try {
     // Left by a start that died while warming, it is used again (false, not an error).
     await admin.createTopics({ topics: [{ topic: WARM_UP_TOPIC, numPartitions: partitions }], waitForLeaders: true });
+    const { produced, consumed } = await produceAndConsume(kafka, { durationMs, partitions });
+    return { produced, consumed, groupDeleted: await deleteGroup(admin) };
+  } finally {
+    try {
+      await deleteTopic(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** The load itself; its consumer has left the group when this returns. */
+async function produceAndConsume(
+  kafka: Kafka,
+  { durationMs, partitions }: { durationMs: number; partitions: number },
+): Promise<{ produced: number; consumed: number }> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: WARM_UP_GROUP, maxWaitTimeInMs: 100 });
+  let produced = 0;
+  let consumed = 0;
+  try {
     await Promise.all([producer.connect(), consumer.connect()]);
-    let consumed = 0;
     await consumer.subscribe({ topic: WARM_UP_TOPIC, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: partitions,
@@ -67,7 +85,6 @@ export async function warmBroker(
         consumed += batch.messages.length;
       },
     });
-    let produced = 0;
     const until = Date.now() + durationMs;
     await Promise.all(
       Array.from({ length: LANES }, async (_, lane) => {
@@ -78,14 +95,8 @@ export async function warmBroker(
         }
       }),
     );
-    await Promise.all([consumer.disconnect(), producer.disconnect()]);
-    return { produced, consumed, groupDeleted: await deleteGroup(admin) };
+    return { produced, consumed };
   } finally {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
-    try {
-      await deleteTopic(admin);
-    } finally {
-      await admin.disconnect();
-    }
   }
 }

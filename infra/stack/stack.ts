@@ -75,8 +75,8 @@ export class Stack {
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
       await this.startFunctions(tools, secrets);
       // Not while the functions start: on 2 cores each slowed the other, and the broker was
-      // warmed by a third of the requests (10 s: 59,000 messages instead of 190,000).
-      await this.warmBroker(kafka);
+      // warmed by a third of the requests (10 s: 59,000 messages instead of 120,000-190,000).
+      await this.warmKafka(kafka);
       const gateway = new Gateway(this.config, tools.nginx, this.processes);
       await gateway.start();
       this.progress.step(`gateway: nginx up on ${gateway.url}`);
@@ -103,7 +103,7 @@ export class Stack {
     );
   }
 
-  private async warmBroker(kafka: KafkaBroker): Promise<void> {
+  private async warmKafka(kafka: KafkaBroker): Promise<void> {
     const seconds = this.config.kafkaWarmUpS;
     if (seconds === 0) return;
     this.progress.step(`kafka: warming the broker for ${seconds} s on a private topic (SHOP_KAFKA_WARMUP_S)`);
