@@ -37,7 +37,6 @@ export function functionEnvironment(config: StackConfig): NodeJS.ProcessEnv {
     SHOP_STOCK_SHARDS: String(config.shards.stock),
     SHOP_PAYMENT_SHARDS: String(config.shards.payment),
     SHOP_KAFKA_BROKERS: addresses.kafkaBootstrap,
-    SHOP_DB_POOL_MAX: '8',
     SHOP_GATEWAY_URL: addresses.gatewayUrl,
     SLS_TELEMETRY_DISABLED: '1',
     // serverless-offline logs two lines per invocation at 'notice'; at a thousand invocations a
