@@ -14,6 +14,7 @@ const SETTINGS = `settings (environment variables, read by npm start):
   SHOP_LOG_RETENTION_S      how long finished 2PC log entries and participation records are kept
   SHOP_DATA_DIR             where the databases and Kafka keep their data (.data)
   SHOP_GATEWAY_PORT         the API's port (8000); the other ports: README, "Components and ports"
+  SHOP_DB_POOL_MAX          connections per shard of each function's pool (2, as on Lambda)
   SHOP_OFFLINE_NODE_ARGS    extra Node.js options for the instances, e.g. "--cpu-prof --cpu-prof-dir=profiles"`;
 
 const USAGE: Record<string, string> = {
