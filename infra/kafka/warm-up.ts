@@ -9,9 +9,8 @@
  */
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 
-/** Its own names, so that no shop topic and no function's consumer group is ever touched. */
+/** Its own name, and the prefix of its groups', so that no shop topic or function's group is ever touched. */
 export const WARM_UP_TOPIC = 'stack-warm-up';
-const GROUP_PREFIX = 'stack-warm-up';
 
 /** Produces in flight at once, each a small batch, like the instances' outboxes under load. */
 const LANES = 16;
@@ -30,12 +29,12 @@ async function deleteTopic(admin: Admin): Promise<void> {
 /**
  * Deletes this warm-up's group and any an interrupted start left behind. Each run has a group of
  * its own: a left one may still list a member the broker waits out (30 s) before anyone else
- * joins. A group the broker will not delete yet is left for the next start.
+ * joins. A group the broker will not delete yet is left for the next start (the caller goes on).
  */
 async function deleteGroups(admin: Admin): Promise<void> {
   const { groups } = await admin.listGroups();
-  const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.startsWith(GROUP_PREFIX));
-  if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+  const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.startsWith(WARM_UP_TOPIC));
+  if (ours.length > 0) await admin.deleteGroups(ours);
 }
 
 /**
@@ -53,7 +52,7 @@ export async function warmBroker(
   try {
     // Left by a start that died while warming, it is used again (false, not an error).
     await admin.createTopics({ topics: [{ topic: WARM_UP_TOPIC, numPartitions: partitions }], waitForLeaders: true });
-    return await produceAndConsume(kafka, { until, partitions, groupId: `${GROUP_PREFIX}-${process.pid}-${Date.now()}` });
+    return await produceAndConsume(kafka, { until, partitions, groupId: `${WARM_UP_TOPIC}-${process.pid}-${Date.now()}` });
   } finally {
     try {
       await deleteGroups(admin).catch(() => undefined);

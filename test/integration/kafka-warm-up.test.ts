@@ -13,7 +13,7 @@ afterAll(() => admin.disconnect());
 
 async function leftovers(): Promise<string[]> {
   const [topics, { groups }] = await Promise.all([admin.listTopics(), admin.listGroups()]);
-  return [...topics, ...groups.map((group) => group.groupId)].filter((name) => name.startsWith('stack-warm-up'));
+  return [...topics, ...groups.map((group) => group.groupId)].filter((name) => name.startsWith(WARM_UP_TOPIC));
 }
 
 describe("the broker's warm-up before the gateway opens", () => {
