@@ -22,6 +22,13 @@ describe('gatewayConfig', () => {
       Array.from({ length: MAX_INSTANCES }, (_, index) => `server 127.0.0.1:${40000 + index} `),
     );
     expect(rendered).toContain(`proxy_next_upstream_tries ${MAX_INSTANCES};`);
+    // The 3 the stack starts with are back within 2 s of a failure; a spare slot, which refuses
+    // until `npm run scale` starts an instance in it, is tried once every 10 s.
+    const bounds = [...rendered.matchAll(/server 127\.0\.0\.1:\d+ (.*);/g)].map((match) => match[1]);
+    expect(bounds).toEqual([
+      ...Array.from({ length: 3 }, () => 'max_fails=3 fail_timeout=2s'),
+      ...Array.from({ length: MAX_INSTANCES - 3 }, () => 'max_fails=1 fail_timeout=10s'),
+    ]);
     for (const prefix of ['/orders/', '/stock/', '/payment/'])
       expect(rendered).toContain(`location ${prefix} { proxy_pass http://functions; }`);
     expect(rendered).not.toMatch(/\{\{\w+\}\}/);
