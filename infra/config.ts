@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { SHARDED_SERVICES, type ShardedService } from '../layers/config/services';
-import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../layers/config/bounds';
+import { CHECKOUT_WAIT_MS, IDEMPOTENCY_RETENTION_S, LOG_RETENTION_S } from '../layers/config/bounds';
 import { intEnv } from '../layers/config/env';
 
 /**
@@ -21,6 +21,7 @@ export interface StackConfig {
   /** Read by the functions from the same variables; checked here so that a bad one stops the start. */
   readonly checkoutTimeoutMs: number;
   readonly logRetentionS: number;
+  readonly idempotencyRetentionS: number;
   readonly ports: {
     readonly gateway: number;
     readonly postgresBase: number;
@@ -54,6 +55,13 @@ export function loadStackConfig(env = process.env): StackConfig {
     kafkaWarmUpS: intEnv('SHOP_KAFKA_WARMUP_S', 10, 0, 120, env),
     checkoutTimeoutMs: intEnv('SHOP_CHECKOUT_TIMEOUT_MS', CHECKOUT_WAIT_MS.fallback, CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max, env),
     logRetentionS: intEnv('SHOP_LOG_RETENTION_S', LOG_RETENTION_S.fallback, LOG_RETENTION_S.min, LOG_RETENTION_S.max, env),
+    idempotencyRetentionS: intEnv(
+      'SHOP_IDEMPOTENCY_RETENTION_S',
+      IDEMPOTENCY_RETENTION_S.fallback,
+      IDEMPOTENCY_RETENTION_S.min,
+      IDEMPOTENCY_RETENTION_S.max,
+      env,
+    ),
     ports: {
       // Every default is below 32768, out of Linux's range of ephemeral ports (32768–60999): a
       // server port in it can be held by any outgoing connection at the moment a process starts

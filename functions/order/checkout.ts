@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ShardSet } from '../../layers/db/shards';
 import type { SlotMaps } from '../../layers/db/slot-maps';
-import { ConflictError, NotFoundError, UnavailableError } from '../../layers/errors';
+import { LOCK_NOT_AVAILABLE } from '../../layers/db/bounded-locks';
+import { AppError, ConflictError, NotFoundError, OutcomeUnknownError, UnavailableError } from '../../layers/errors';
+import { isUnavailable } from '../../layers/http/unavailable';
 import type { RouteResult } from '../../layers/http/router';
 import type { KafkaConnection } from '../../layers/config/kafka';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
@@ -27,9 +29,24 @@ export interface CheckoutDeps {
 /** A checkout that could not be decided or confirmed in time: nothing taken, safe to retry (5xx by the API's rules). */
 export class CheckoutTimeoutError extends UnavailableError {}
 
-/** `POST /orders/checkout/{order_id}`: the checkout's use-case on the order's shard, its outcome as the API's reply. */
+/**
+ * `POST /orders/checkout/{order_id}`: the checkout's use-case on the order's shard, its outcome as
+ * the API's reply. A database or the broker lost midway leaves the outcome unknown (the claim may
+ * have been logged and its Prepares sent), never "nothing changed": a retry is safe, and answers
+ * with the order's outcome.
+ */
 export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
-  return replyFor(await runCheckout(portsFor(deps, orderId), deps, orderId), orderId);
+  let outcome: CheckoutOutcome;
+  try {
+    outcome = await runCheckout(portsFor(deps, orderId), deps, orderId);
+  } catch (error) {
+    if (error instanceof AppError || !(isUnavailable(error) || (error as { code?: unknown }).code === LOCK_NOT_AVAILABLE)) throw error;
+    throw new OutcomeUnknownError(
+      `checkout of order ${orderId} lost its database or the message broker midway: it may or may not commit; retry it (a checkout is idempotent per order, and a retry answers with its outcome)`,
+      { cause: error },
+    );
+  }
+  return replyFor(outcome, orderId);
 }
 
 /** The use-case's ports, bound to the order's shard (the one a newer map names, once it moved), Kafka and the shard's decision announcements. */

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { intEnv } from '../../layers/config/env';
-import { logRetentionMs } from '../../layers/config/retention';
+import { idempotencyRetentionMs, logRetentionMs } from '../../layers/config/retention';
 import { serviceConfig } from '../../layers/config/service';
 import { type DatabaseContext, databases, required, withLoginRetry } from '../../layers/db/middleware';
 import { isRefusedLogin } from '../../layers/db/refused-login';
@@ -20,6 +20,7 @@ const passMs = intEnv('RESOLVER_PASS_MS', 2_000, 100, 60_000);
 const resendPauseMs = intEnv('RESOLVER_RESEND_AFTER_MS', 3_000, 100, 600_000);
 const BATCH = 500;
 const retentionMs = logRetentionMs();
+const keyRetentionMs = idempotencyRetentionMs();
 
 /**
  * The scheduled resolver: aborts transactions undecided past their deadline and sends again
@@ -49,6 +50,7 @@ export const handler = withLoginRetry(
             resendPauseMs,
             batch: BATCH,
             retentionMs,
+            keyRetentionMs,
           });
           totals.aborted += pass.aborted;
           totals.resent += pass.resent;

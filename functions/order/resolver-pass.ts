@@ -4,6 +4,7 @@ import { abortExpired, owedDecisions, queueInstructions } from '../../layers/coo
 import { forgetCompleted, oldestUndecidedAgeMs } from '../../layers/coordinator/transactions';
 import { foldOldSeconds, SECONDS_KEPT_MS } from '../../layers/coordinator/checkout-stats';
 import { METRIC, MetricUnit, metrics } from '../../layers/logging/metrics';
+import { forgetOldKeys } from '../../layers/db/idempotency';
 
 export interface PassTotals {
   /** Transactions found undecided past their deadline, and aborted. */
@@ -11,6 +12,8 @@ export interface PassTotals {
   resent: number;
   /** Log entries deleted, finished longer ago than the retention window. */
   forgotten: number;
+  /** Idempotency keys deleted, older than theirs. */
+  keysForgotten: number;
   /**
    * After the aborts, the age of the oldest transaction still undecided on any shard measured
    * (0: none); undefined when no shard could be measured.
@@ -23,7 +26,8 @@ export interface PassTotals {
 /**
  * One pass of the resolver over every order shard: abort what is undecided past its deadline,
  * claim the unacknowledged decisions whose resend is due, and send all of it in one request;
- * then delete a batch of log entries past the retention window, and fold the live view's old
+ * then delete a batch of log entries past the retention window and one of idempotency keys past
+ * theirs, and fold the live view's old
  * seconds into its totals. Last, each shard's oldest undecided transaction is measured, even
  * where the work failed: what stays undecided is what the operator's alarm watches.
  * A shard that cannot be reached fails its own part only.
@@ -31,10 +35,10 @@ export interface PassTotals {
 export async function resolverPass(
   orders: ShardSet,
   send: (outbox: Outbox) => Promise<void>,
-  settings: { resendPauseMs: number; batch: number; retentionMs: number },
+  settings: { resendPauseMs: number; batch: number; retentionMs: number; keyRetentionMs: number },
 ): Promise<PassTotals> {
   const outbox: Outbox = new Map();
-  const totals: PassTotals = { aborted: 0, resent: 0, forgotten: 0, oldestUndecidedAgeMs: undefined, failed: [] };
+  const totals: PassTotals = { aborted: 0, resent: 0, forgotten: 0, keysForgotten: 0, oldestUndecidedAgeMs: undefined, failed: [] };
   await Promise.all(
     orders.indexes.map(async (shard) => {
       const sql = orders.at(shard);
@@ -46,6 +50,8 @@ export async function resolverPass(
         queueInstructions(outbox, [...rollbacks, ...owed]);
         const forgotten = await forgetCompleted(sql, { retentionMs: settings.retentionMs, limit: settings.batch });
         totals.forgotten += forgotten;
+        const keysForgotten = await forgetOldKeys(sql, { retentionMs: settings.keyRetentionMs, limit: settings.batch });
+        totals.keysForgotten += keysForgotten;
         await foldOldSeconds(sql, { keptMs: SECONDS_KEPT_MS });
       } catch (error) {
         totals.failed.push({ shard, error });

@@ -1,6 +1,6 @@
 import type { ShardSet } from '../../layers/db/shards';
 import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
-import type { Route } from '../../layers/http/router';
+import { type Route, writtenReply } from '../../layers/http/router';
 import { checkout, type CheckoutDeps } from './checkout';
 import { addItem, batchInitOrders, createOrder, findOrder } from './orders';
 import { itemPrice } from './stock-client';
@@ -12,9 +12,8 @@ export interface OrderDeps extends CheckoutDeps {
 
 /** The order service's HTTP API (API.md, "Order"), keyed by route. */
 export const orderRoutes: Readonly<Record<string, Route<OrderDeps>>> = {
-  'POST /orders/create/{user_id}': async (params, { orders }) => ({
-    body: { order_id: await createOrder(orders, idParam(params, 'user_id')) },
-  }),
+  'POST /orders/create/{user_id}': async (params, { orders }, { writeKey }) =>
+    writtenReply(await createOrder(orders, idParam(params, 'user_id'), writeKey), (orderId) => ({ order_id: orderId })),
 
   'POST /orders/batch_init/{n}/{n_items}/{n_users}/{item_price}': async (params, { orders }) => {
     const n = intParam(params, 'n', { max: MAX_BATCH_INIT });
@@ -27,13 +26,16 @@ export const orderRoutes: Readonly<Record<string, Route<OrderDeps>>> = {
 
   'GET /orders/find/{order_id}': async (params, { orders }) => ({ body: await findOrder(orders, idParam(params, 'order_id')) }),
 
-  'POST /orders/addItem/{order_id}/{item_id}/{quantity}': async (params, deps) => {
+  'POST /orders/addItem/{order_id}/{item_id}/{quantity}': async (params, deps, { writeKey }) => {
     const orderId = idParam(params, 'order_id');
     const itemId = idParam(params, 'item_id');
     const quantity = intParam(params, 'quantity', { min: 1 });
     await findOrder(deps.orders, orderId);
     const price = await itemPrice(deps.stockApiUrl, itemId);
-    return { body: { order_id: orderId, total_cost: await addItem(deps.orders, { orderId, itemId, quantity, price }) } };
+    return writtenReply(await addItem(deps.orders, { orderId, itemId, quantity, price }, writeKey), (totalCost) => ({
+      order_id: orderId,
+      total_cost: totalCost,
+    }));
   },
 
   'POST /orders/checkout/{order_id}': async (params, deps) => checkout(deps, idParam(params, 'order_id')),

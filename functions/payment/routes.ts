@@ -1,6 +1,6 @@
 import type { ShardSet } from '../../layers/db/shards';
 import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
-import type { Route } from '../../layers/http/router';
+import { type Route, writtenReply } from '../../layers/http/router';
 import { batchInitUsers, changeCredit, createUser, findCredit } from './users';
 
 export interface PaymentDeps {
@@ -9,7 +9,8 @@ export interface PaymentDeps {
 
 /** The payment service's HTTP API (API.md, "Payment"), keyed by route. */
 export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {
-  'POST /payment/create_user': async (_, { payment }) => ({ body: { user_id: await createUser(payment) } }),
+  'POST /payment/create_user': async (_, { payment }, { writeKey }) =>
+    writtenReply(await createUser(payment, writeKey), (userId) => ({ user_id: userId })),
 
   'POST /payment/batch_init/{n}/{starting_money}': async (params, { payment }) => {
     const n = intParam(params, 'n', { max: MAX_BATCH_INIT });
@@ -23,15 +24,15 @@ export const paymentRoutes: Readonly<Record<string, Route<PaymentDeps>>> = {
     return { body: { user_id: userId, credit: await findCredit(payment, userId) } };
   },
 
-  'POST /payment/add_funds/{user_id}/{amount}': async (params, { payment }) => {
+  'POST /payment/add_funds/{user_id}/{amount}': async (params, { payment }, { writeKey }) => {
     const userId = idParam(params, 'user_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { done: true, credit: await changeCredit(payment, { userId, delta: amount }) } };
+    return writtenReply(await changeCredit(payment, { userId, delta: amount }, writeKey), (credit) => ({ done: true, credit }));
   },
 
-  'POST /payment/pay/{user_id}/{amount}': async (params, { payment }) => {
+  'POST /payment/pay/{user_id}/{amount}': async (params, { payment }, { writeKey }) => {
     const userId = idParam(params, 'user_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { user_id: userId, credit: await changeCredit(payment, { userId, delta: -amount }) } };
+    return writtenReply(await changeCredit(payment, { userId, delta: -amount }, writeKey), (credit) => ({ user_id: userId, credit }));
   },
 };

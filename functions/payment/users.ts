@@ -1,4 +1,5 @@
 import { balanceRepository, type BalanceTable } from '../../layers/db/balances';
+import type { WriteKey } from '../../layers/db/idempotency';
 import type { ShardSet } from '../../layers/db/shards';
 
 /** The payment service's table of users: credit per user. */
@@ -12,13 +13,13 @@ export const USERS: BalanceTable = {
 
 const users = balanceRepository<'credit'>(USERS);
 
-export const createUser = (payment: ShardSet) => users.create(payment, { credit: 0 });
+export const createUser = (payment: ShardSet, key?: WriteKey) => users.create(payment, { credit: 0 }, key);
 
 export const findCredit = async (payment: ShardSet, userId: string): Promise<number> =>
   (await users.find(payment, { id: userId, columns: ['credit'] })).credit;
 
-export const changeCredit = (payment: ShardSet, { userId, delta }: { readonly userId: string; readonly delta: number }) =>
-  users.adjust(payment, { id: userId, delta });
+export const changeCredit = (payment: ShardSet, { userId, delta }: { readonly userId: string; readonly delta: number }, key?: WriteKey) =>
+  users.adjust(payment, { id: userId, delta }, key);
 
 export const batchInitUsers = (payment: ShardSet, { count, startingCredit }: { readonly count: number; readonly startingCredit: number }) =>
   users.batchInit(payment, { count, values: { credit: startingCredit } });

@@ -1,4 +1,5 @@
 import { balanceRepository, type BalanceTable } from '../../layers/db/balances';
+import type { WriteKey } from '../../layers/db/idempotency';
 import type { ShardSet } from '../../layers/db/shards';
 
 /** The stock service's table of items: stock and price per item. */
@@ -17,12 +18,13 @@ export interface Item {
   readonly price: number;
 }
 
-export const createItem = (stock: ShardSet, { price }: { readonly price: number }) => items.create(stock, { price, stock: 0 });
+export const createItem = (stock: ShardSet, { price }: { readonly price: number }, key?: WriteKey) =>
+  items.create(stock, { price, stock: 0 }, key);
 
 export const findItem = (stock: ShardSet, itemId: string): Promise<Item> => items.find(stock, { id: itemId, columns: ['stock', 'price'] });
 
-export const changeStock = (stock: ShardSet, { itemId, delta }: { readonly itemId: string; readonly delta: number }) =>
-  items.adjust(stock, { id: itemId, delta });
+export const changeStock = (stock: ShardSet, { itemId, delta }: { readonly itemId: string; readonly delta: number }, key?: WriteKey) =>
+  items.adjust(stock, { id: itemId, delta }, key);
 
 export const batchInitItems = (
   stock: ShardSet,

@@ -1,6 +1,6 @@
 import type { ShardSet } from '../../layers/db/shards';
 import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
-import type { Route } from '../../layers/http/router';
+import { type Route, writtenReply } from '../../layers/http/router';
 import { batchInitItems, changeStock, createItem, findItem } from './items';
 
 export interface StockDeps {
@@ -9,9 +9,9 @@ export interface StockDeps {
 
 /** The stock service's HTTP API (API.md, "Stock"), keyed by route. */
 export const stockRoutes: Readonly<Record<string, Route<StockDeps>>> = {
-  'POST /stock/item/create/{price}': async (params, { stock }) => {
+  'POST /stock/item/create/{price}': async (params, { stock }, { writeKey }) => {
     const price = intParam(params, 'price');
-    return { body: { item_id: await createItem(stock, { price }) } };
+    return writtenReply(await createItem(stock, { price }, writeKey), (itemId) => ({ item_id: itemId }));
   },
 
   'POST /stock/batch_init/{n}/{starting_stock}/{item_price}': async (params, { stock }) => {
@@ -27,15 +27,15 @@ export const stockRoutes: Readonly<Record<string, Route<StockDeps>>> = {
     return { body: { stock: item.stock, price: item.price } };
   },
 
-  'POST /stock/add/{item_id}/{amount}': async (params, { stock }) => {
+  'POST /stock/add/{item_id}/{amount}': async (params, { stock }, { writeKey }) => {
     const itemId = idParam(params, 'item_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { item_id: itemId, stock: await changeStock(stock, { itemId, delta: amount }) } };
+    return writtenReply(await changeStock(stock, { itemId, delta: amount }, writeKey), (left) => ({ item_id: itemId, stock: left }));
   },
 
-  'POST /stock/subtract/{item_id}/{amount}': async (params, { stock }) => {
+  'POST /stock/subtract/{item_id}/{amount}': async (params, { stock }, { writeKey }) => {
     const itemId = idParam(params, 'item_id');
     const amount = intParam(params, 'amount', { min: 1 });
-    return { body: { item_id: itemId, stock: await changeStock(stock, { itemId, delta: -amount }) } };
+    return writtenReply(await changeStock(stock, { itemId, delta: -amount }, writeKey), (left) => ({ item_id: itemId, stock: left }));
   },
 };

@@ -1,4 +1,4 @@
-import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../layers/config/bounds';
+import { CHECKOUT_WAIT_MS, IDEMPOTENCY_RETENTION_S, LOG_RETENTION_S } from '../../layers/config/bounds';
 import { MSK_CLUSTER_ARN } from '../../layers/config/msk-arn';
 
 /**
@@ -26,6 +26,8 @@ export interface DeployParameters {
   readonly checkoutTimeoutMs: number;
   /** Long enough that a late Prepare is refused before its record may go (`lateRefusal`). */
   readonly logRetentionS: number;
+  /** A day at least: clients retry within minutes, and a key forgotten makes its retry a new write. */
+  readonly idempotencyRetentionS: number;
   /** Each shard's `max_connections`: the functions' concurrency is bounded to stay below it (connection-budget.ts). */
   readonly databaseMaxConnections: number;
   /** The consumer lag (records) past which a Kafka-triggered function's alarm fires (alarms.ts). */
@@ -104,6 +106,12 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
     checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),
     logRetentionS: wholeNumber('logRetentionS', await param('logRetentionS'), LOG_RETENTION_S.min, LOG_RETENTION_S.max),
+    idempotencyRetentionS: wholeNumber(
+      'idempotencyRetentionS',
+      await param('idempotencyRetentionS'),
+      IDEMPOTENCY_RETENTION_S.min,
+      IDEMPOTENCY_RETENTION_S.max,
+    ),
     databaseMaxConnections: wholeNumber('databaseMaxConnections', await param('databaseMaxConnections'), 20, 100_000),
     offsetLagAlarmThreshold: wholeNumber('offsetLagAlarmThreshold', await param('offsetLagAlarmThreshold'), 1, 1_000_000_000),
     ...alarmTopic(text('alarmTopicArn', await param('alarmTopicArn'))),

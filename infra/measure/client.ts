@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 
 /** A reply of the shop's API: its status, JSON body and content type. */
@@ -7,10 +8,22 @@ export interface Reply<T = Record<string, unknown>> {
   readonly contentType: string | null;
   /** A 503's Retry-After, in ms. */
   readonly retryAfterMs?: number;
+  /** The first reply to this Idempotency-Key, given again (`Idempotent-Replayed: true`). */
+  readonly replayed?: boolean;
 }
 
-/** How often a request that must succeed is sent while it answers 503. */
+/** How often a request that must succeed is sent while it answers 503, or (a write, with its key) an unknown outcome. */
 const EXPECT_OK_TRIES = 5;
+
+/**
+ * Whether a write sent with an Idempotency-Key should be sent again with the same key: nothing
+ * written (503), an outcome unknown (502 `outcome_unknown`, or no reply at all: status 0), or its
+ * first try still running (409 `idempotency_in_flight`). The key makes any of these safe.
+ */
+export function worthRetrying(reply: { readonly status: number; readonly body: unknown }): boolean {
+  const code = (reply.body as { code?: unknown } | null)?.code;
+  return reply.status === 503 || reply.status === 0 || code === 'outcome_unknown' || code === 'idempotency_in_flight';
+}
 
 /**
  * A client of the public HTTP API, as any user of the system would use it. One keep-alive
@@ -26,8 +39,14 @@ export class ShopClient {
     this.dispatcher = new Agent({ connections, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
   }
 
-  async request<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<Reply<T>> {
-    const response = await request(`${this.baseUrl}${path}`, { method, dispatcher: this.dispatcher });
+  /** One request; with `idempotencyKey`, a write sent with that Idempotency-Key. */
+  async request<T = Record<string, unknown>>(
+    method: 'GET' | 'POST',
+    path: string,
+    { idempotencyKey }: { readonly idempotencyKey?: string } = {},
+  ): Promise<Reply<T>> {
+    const headers = idempotencyKey === undefined ? undefined : { 'idempotency-key': idempotencyKey };
+    const response = await request(`${this.baseUrl}${path}`, { method, headers, dispatcher: this.dispatcher });
     const text = await response.body.text();
     try {
       const contentType = response.headers['content-type'];
@@ -37,6 +56,7 @@ export class ShopClient {
         body: JSON.parse(text) as T,
         contentType: typeof contentType === 'string' ? contentType : null,
         ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}),
+        ...(response.headers['idempotent-replayed'] === 'true' ? { replayed: true } : {}),
       };
     } catch {
       throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);
@@ -44,16 +64,20 @@ export class ShopClient {
   }
 
   /**
-   * The body of a request that must succeed. A 503 changed nothing and says when to try again
-   * (Retry-After), so it is tried again, as a client of the API should, up to `EXPECT_OK_TRIES`
-   * times: the measuring commands set up their rows while faults and moves run. Anything else
-   * throws with the reply.
+   * The body of a request that must succeed. A write is sent with an Idempotency-Key of its own,
+   * and tried again only with that key, so that it is applied once however often it is sent. A
+   * read, or a write whose reply is worth retrying (`worthRetrying`), is tried again after its
+   * Retry-After, as a client of the API should, up to `EXPECT_OK_TRIES` times: the measuring
+   * commands set up their rows while faults and moves run. Anything else throws with the reply.
    */
   async expectOk<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<T> {
+    const idempotencyKey = method === 'POST' ? randomUUID() : undefined;
     for (let attempt = 1; ; attempt++) {
-      const reply = await this.request<T>(method, path);
+      const reply = await this.request<T>(method, path, { idempotencyKey }).catch(
+        (error: unknown): Reply<T> => ({ status: 0, body: { error: String(error) } as T, contentType: null }),
+      );
       if (reply.status === 200) return reply.body;
-      if (reply.status !== 503 || attempt === EXPECT_OK_TRIES)
+      if (!worthRetrying(reply) || attempt === EXPECT_OK_TRIES)
         throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
       await new Promise((resolve) => setTimeout(resolve, reply.retryAfterMs ?? 1_000));
     }

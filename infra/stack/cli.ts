@@ -12,6 +12,7 @@ const SETTINGS = `settings (environment variables, read by npm start):
   SHOP_KAFKA_WARMUP_S       seconds of load on a private topic before the gateway opens, 0-120 (10; 0 skips it)
   SHOP_CHECKOUT_TIMEOUT_MS  how long a checkout may stay undecided before it is aborted
   SHOP_LOG_RETENTION_S      how long finished 2PC log entries and participation records are kept
+  SHOP_IDEMPOTENCY_RETENTION_S  how long a write's Idempotency-Key and reply are kept (86400, a day, at least)
   SHOP_DATA_DIR             where the databases and Kafka keep their data (.data)
   SHOP_GATEWAY_PORT         the API's port (8000); the other ports: README, "Components and ports"
   SHOP_DB_POOL_MAX          connections per shard of each function's pool (2, as on Lambda)

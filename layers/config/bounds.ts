@@ -16,3 +16,6 @@ export const CHECKOUT_WAIT_MS = { fallback: 5_000, min: 100, max: 12_000 } as co
  * longest checkout wait (see `lateRefusal`; a unit test holds them together).
  */
 export const LOG_RETENTION_S = { fallback: 3_600, min: 600, max: 31_536_000 } as const;
+
+/** How long a write's Idempotency-Key and reply are kept, in s: a day at least, as Stripe keeps them, far longer than any client retries. */
+export const IDEMPOTENCY_RETENTION_S = { fallback: 86_400, min: 86_400, max: 31_536_000 } as const;

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors';
 import { groupByShard } from '../sharding/shard';
 import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from './every-shard-or-none';
+import { idForKey, type WriteKey, type Written, writeOnce } from './idempotency';
 import { ownsAllSlots, ownsForReading, ownsForWriting, updateIfOwned } from './owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
+import { writeOrUnknown } from './write-outcome';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
 export interface BalanceTable {
@@ -20,8 +22,11 @@ export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 
 /** The statements every balance table shares; each takes the shards, then its arguments. */
 export interface BalanceRepository<Column extends string> {
-  /** Inserts one row with a new id in the shard that id hashes to; returns the id. */
-  create(shards: ShardSet, row: Readonly<Record<Column, number>>): Promise<string>;
+  /**
+   * Inserts one row with a new id in the shard that id hashes to; returns the id. With an
+   * Idempotency-Key the id is drawn from the key, and a retry returns the same one (`writeOnce`).
+   */
+  create(shards: ShardSet, row: Readonly<Record<Column, number>>, key?: WriteKey): Promise<Written<string>>;
   /** The row's columns as numbers, or a 404 naming it. */
   find<Picked extends Column | 'held'>(
     shards: ShardSet,
@@ -31,9 +36,10 @@ export interface BalanceRepository<Column extends string> {
    * Adds (positive `delta`) or takes (negative) in one statement, so concurrent changes never lose
    * an update. What checkouts hold in escrow counts toward the upper bound: it may come back. A
    * change that would leave the free balance below 0, or free plus held above 2^53-1, changes
-   * nothing and is refused with 409 (404 when the row does not exist). Returns the new balance.
+   * nothing and is refused with 409 (404 when the row does not exist). Returns the new balance;
+   * with an Idempotency-Key, at most once (`writeOnce`).
    */
-  adjust(shards: ShardSet, change: { readonly id: string; readonly delta: number }): Promise<number>;
+  adjust(shards: ShardSet, change: { readonly id: string; readonly delta: number }, key?: WriteKey): Promise<Written<number>>;
   /**
    * Creates or overwrites rows "0" … "n-1" with the same values: one multi-row upsert per slice,
    * all of a shard's slices in one transaction, the shards at once; 100,000 rows take seconds.
@@ -65,35 +71,41 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
     });
 
   return {
-    async create(shards, row) {
-      const id = randomUUID();
-      return onOwner(shards, id, async (sql, slot) => {
-        const values = { ...columnsOf(row), [spec.id]: id, slot } as Record<string, number | string>;
-        const inserted = await sql`
-          insert into ${sql(spec.table)} (${sql(Object.keys(values))})
-          select ${sql(values)} where ${ownsForWriting(sql, slot)}`;
-        if (inserted.count === 0) throw new SlotMovedError(`new ${spec.noun} ${id}`);
-        return id;
-      });
+    async create(shards, row, key) {
+      const id = key ? idForKey(spec.table, key.key) : randomUUID();
+      const created = await onOwner(shards, id, (sql, slot) =>
+        writeOnce(sql, { id, slot, what: `the new ${spec.noun}` }, key, async (tx) => {
+          const values = { ...columnsOf(row), [spec.id]: id, slot } as Record<string, number | string>;
+          const inserted = await tx`
+            insert into ${tx(spec.table)} (${tx(Object.keys(values))})
+            select ${tx(values)} where ${ownsForWriting(tx, slot)}`;
+          if (inserted.count === 0) throw new SlotMovedError(`new ${spec.noun} ${id}`);
+          return id;
+        }),
+      );
+      return created!;
     },
 
     find,
 
-    async adjust(shards, { id, delta }) {
-      const changed = await onOwner(shards, id, (sql, slot) => {
-        const balance = sql(spec.balance);
-        return updateIfOwned<{ balance: number }>(
-          sql,
-          slot,
-          `${spec.noun} ${id}`,
-          (owned) => sql`
-          update ${sql(spec.table)} set ${balance} = ${balance} + ${delta}
-          where ${sql(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
-            and ${owned}
-          returning ${balance}::float8 as balance`,
-        );
-      });
-      if (changed) return changed.balance;
+    async adjust(shards, { id, delta }, key) {
+      const changed = await onOwner(shards, id, (sql, slot) =>
+        writeOnce(sql, { id, slot, what: `the change of ${spec.noun} ${id}` }, key, async (tx) => {
+          const balance = tx(spec.balance);
+          const row = await updateIfOwned<{ balance: number }>(
+            tx,
+            slot,
+            `${spec.noun} ${id}`,
+            (owned) => tx`
+            update ${tx(spec.table)} set ${balance} = ${balance} + ${delta}
+            where ${tx(spec.id)} = ${id} and ${balance} + ${delta} >= 0 and ${balance} + held + ${delta} <= ${MAX_AMOUNT}
+              and ${owned}
+            returning ${balance}::float8 as balance`,
+          );
+          return row?.balance;
+        }),
+      );
+      if (changed) return changed;
       // Not changed on the shard that owns it: missing, or refused by its bounds (find says which).
       const current = await find(shards, { id, columns: [spec.balance as Column, 'held'] });
       const free = current[spec.balance as Column];
@@ -108,40 +120,43 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
 
     async batchInit(routes, { count, values }) {
       const ids = Array.from({ length: count }, (_, index) => String(index));
-      await withNewerRoutes(
-        routes,
-        (shards) =>
-          everyShardOrNone(
-            [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
-              shard,
-              sql: shards.at(shard),
-              async check(sql) {
-                if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))])))
-                  throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
-                const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
+      // Its shards commit one by one: a connection lost in between leaves some written, some not.
+      await writeOrUnknown(`batch_init of the ${spec.noun}s`, () =>
+        withNewerRoutes(
+          routes,
+          (shards) =>
+            everyShardOrNone(
+              [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
+                shard,
+                sql: shards.at(shard),
+                async check(sql) {
+                  if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))])))
+                    throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
+                  const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
               with locked as (
                 select ${sql(spec.id)} as id, held from ${sql(spec.table)}
                 where ${sql(spec.id)} = any(${sql.array(shardIds)}::text[]) order by ${sql(spec.id)} for update)
               select count(*) filter (where held > 0)::int as rows, (array_agg(id order by id) filter (where held > 0))[1:3] as examples
               from locked`;
-                if (held.rows === 0) return undefined;
-                return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
-              },
-              async write(sql) {
-                // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
-                for (let start = 0; start < shardIds.length; start += SLICE) {
-                  const slice = shardIds.slice(start, start + SLICE);
-                  await sql`
+                  if (held.rows === 0) return undefined;
+                  return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
+                },
+                async write(sql) {
+                  // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
+                  for (let start = 0; start < shardIds.length; start += SLICE) {
+                    const slice = shardIds.slice(start, start + SLICE);
+                    await sql`
                 insert into ${sql(spec.table)} (${sql([spec.id, 'slot', ...Object.keys(values)])})
                 select id, slot, ${sql(columnsOf(values))}
                 from unnest(${sql.array(slice)}::text[], ${sql.array(slice.map(shards.slotOf))}::int[]) as row(id, slot)
                 on conflict (${sql(spec.id)}) do update set ${sql(columnsOf(values))}`;
-                }
-              },
-            })),
-            (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-          ),
-        SPANNING_RETRY_BUDGET_MS,
+                  }
+                },
+              })),
+              (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
+            ),
+          SPANNING_RETRY_BUDGET_MS,
+        ),
       );
     },
   };

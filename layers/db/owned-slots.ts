@@ -29,7 +29,7 @@ export async function ownedSlots(tx: postgres.TransactionSql, slots: readonly nu
  * A condition for a statement that writes on a key of `slot`: true when this shard owns the slot,
  * holding its shared lock to the end of the transaction (`slot_owned_here`, as `ownedSlots`).
  */
-export function ownsForWriting(sql: postgres.Sql, slot: number): postgres.PendingQuery<postgres.Row[]> {
+export function ownsForWriting(sql: postgres.Sql | postgres.TransactionSql, slot: number): postgres.PendingQuery<postgres.Row[]> {
   return sql`slot_owned_here(${slot}::int)`;
 }
 
@@ -40,7 +40,7 @@ export function ownsForWriting(sql: postgres.Sql, slot: number): postgres.Pendin
  * (`SlotMovedError`, `onOwner`), never taken for a write its own conditions refused (undefined).
  */
 export async function updateIfOwned<Row extends postgres.Row>(
-  sql: postgres.Sql,
+  sql: postgres.Sql | postgres.TransactionSql,
   slot: number,
   what: string,
   update: (owned: postgres.PendingQuery<postgres.Row[]>) => postgres.PendingQuery<postgres.Row[]>,

@@ -58,3 +58,28 @@ export class UnavailableError extends AppError {
     super(message, 503, options, 'unavailable');
   }
 }
+
+/**
+ * A write whose outcome the shop cannot know: the connection to its database, or the instance,
+ * was lost after the write was sent, so it may or may not have been applied. No promise either
+ * way: retried with the same Idempotency-Key it is applied at most once; without one, read first.
+ */
+export class OutcomeUnknownError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 502, options, 'outcome_unknown');
+  }
+}
+
+/** An Idempotency-Key sent again with a different request than the one it was first sent with (422, `idempotency_key_reused`). */
+export class IdempotencyKeyReusedError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 422, options, 'idempotency_key_reused');
+  }
+}
+
+/** The first request with this Idempotency-Key is still running: try again in a moment and get its reply (409, with Retry-After). */
+export class IdempotencyInFlightError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, 409, options, 'idempotency_in_flight');
+  }
+}

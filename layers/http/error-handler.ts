@@ -4,6 +4,7 @@ import { AppError } from '../errors';
 import { jsonReply } from './reply';
 import { isUnavailable } from './unavailable';
 import { LOCK_NOT_AVAILABLE } from '../db/bounded-locks';
+import { lostInFlight } from '../db/write-outcome';
 import { describe, logger } from '../logging/logger';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -11,11 +12,15 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
 /** How long a client is told to wait before trying a 503 again: a moving slot, a restarting shard or broker take about that long. */
 export const RETRY_AFTER_S = 1;
 
-/** An error reply: a message for people, a stable code for programs; a 503 also says when to try again. */
+/** An error reply: a message for people, a stable code for programs; a 503 (or a key still in flight) also says when to try again. */
 export function errorReply(status: number, code: string, message: string): APIGatewayProxyStructuredResultV2 {
   const reply = jsonReply(status, { error: message, code });
-  return status === 503 ? { ...reply, headers: { ...reply.headers, 'retry-after': String(RETRY_AFTER_S) } } : reply;
+  const tryAgain = status === 503 || code === 'idempotency_in_flight';
+  return tryAgain ? { ...reply, headers: { ...reply.headers, 'retry-after': String(RETRY_AFTER_S) } } : reply;
 }
+
+/** Whether the route may write: every route but a GET. */
+const writes = (request: Request) => !request.event.routeKey.startsWith('GET ');
 
 /**
  * Maps the error hierarchy to replies in one place: an `AppError` shows its own message, code and
@@ -39,6 +44,17 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
       );
       return;
     }
+    if (writes(request) && lostInFlight(error)) {
+      // A write the code did not settle itself (`writeOnce`, `transactionOrUnknown`): its
+      // connection went with a statement on the wire, which may have committed.
+      logger.warn('outcome unknown', { route: request.event.routeKey, error: describe(error) });
+      request.response = errorReply(
+        502,
+        'outcome_unknown',
+        'the connection to a database was lost while this request was writing: it may or may not have been applied; retry with the same Idempotency-Key, or read before writing again',
+      );
+      return;
+    }
     if (isUnavailable(error)) {
       logger.warn('unavailable', { route: request.event.routeKey, error: describe(error) });
       request.response = errorReply(
@@ -49,7 +65,13 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
       return;
     }
     logger.error('internal error', { route: request.event.routeKey, error: describe(error), stack: (error as Error | null)?.stack });
-    request.response = errorReply(500, 'internal', 'internal error; the request changed nothing it reported and is safe to retry');
+    request.response = errorReply(
+      500,
+      'internal',
+      writes(request)
+        ? 'internal error; the write may or may not have been applied: retry with the same Idempotency-Key, or read before writing again'
+        : 'internal error; a read changes nothing and is safe to retry',
+    );
   };
   return { onError: httpErrorHandlerOnError };
 }

@@ -10,7 +10,8 @@ import type postgres from 'postgres';
  *   (`lateRefusal`), and the retention window is longer than that margin plus the longest
  *   checkout wait, counted from the record's last change, which came after the Prepare arrived;
  * - a Rollback with no record only leaves an `aborted` mark, taking and giving back nothing;
- * - a Commit with no record is a protocol violation: parked on the dead-letter topic, applied never.
+ * - a Commit with no record is a copy of one applied before the record went (the coordinator
+ *   commits only after the yes vote stored with the record): acknowledged, taking nothing.
  * And the coordinator never needs the record again: it deletes its own log entry only after
  * every participant acknowledged the decision, and a record changes for the last time when its
  * decision is applied, before that acknowledgement.

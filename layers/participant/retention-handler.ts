@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { type DatabaseContext, databases, required, withLoginRetry } from '../db/middleware';
 import { isRefusedLogin } from '../db/refused-login';
 import { forgetSettledParticipations } from './participation-retention';
+import { forgetOldKeys } from '../db/idempotency';
 import { logger } from '../logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { ParticipantService } from '../config/services';
@@ -12,11 +13,16 @@ const RUN_MS = 45_000;
 
 /**
  * A participant service's scheduled clean-up: on every shard at once, deletes the participation
- * records past the retention window in batches of a thousand (short transactions, never
- * holding up the checkouts' batches) until none is left or the run's time is up. A shard that
- * fails is logged and tried again on the next run.
+ * records past the retention window, then the idempotency keys past theirs, in batches of a
+ * thousand (short transactions, never holding up the checkouts' batches) until none is left or
+ * the run's time is up. A shard that fails is logged and tried again on the next run.
  */
-export function retentionHandler(secretPrefix: string, service: ParticipantService, shardCount: number, retentionMs: number) {
+export function retentionHandler(
+  secretPrefix: string,
+  service: ParticipantService,
+  shardCount: number,
+  { retentionMs, keyRetentionMs }: { readonly retentionMs: number; readonly keyRetentionMs: number },
+) {
   return withLoginRetry(
     middy<unknown, { forgotten: number; failedShards: number }, Error, DatabaseContext>()
       // Every log line of the invocation carries its Lambda context (function, request id, cold start).
@@ -28,10 +34,17 @@ export function retentionHandler(secretPrefix: string, service: ParticipantServi
         let forgotten = 0;
         const outcomes = await Promise.allSettled(
           shards.indexes.map(async (shard) => {
-            for (;;) {
-              const deleted = await forgetSettledParticipations(shards.at(shard), { retentionMs, limit: BATCH });
-              forgotten += deleted;
-              if (deleted < BATCH || Date.now() > until) return;
+            const windows = [
+              [forgetSettledParticipations, retentionMs],
+              [forgetOldKeys, keyRetentionMs],
+            ] as const;
+            for (const [forget, windowMs] of windows) {
+              for (;;) {
+                const deleted = await forget(shards.at(shard), { retentionMs: windowMs, limit: BATCH });
+                forgotten += deleted;
+                if (Date.now() > until) return;
+                if (deleted < BATCH) break;
+              }
             }
           }),
         );

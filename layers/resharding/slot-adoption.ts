@@ -22,6 +22,9 @@ export interface SlottedData {
   readonly busy: { readonly table: string; readonly where: string; readonly what: string };
 }
 
+/** A write's idempotency key lives in the slot of the row it wrote (`layers/db/idempotency.ts`). */
+const IDEMPOTENCY_KEYS: SlottedTable = { table: 'idempotency_keys', id: 'written_id' };
+
 /**
  * The services whose keys live in hash slots. An order's transactions share its slot (hashed by
  * order id), so its 2PC log moves with it; an order slot is busy while one of them is undecided
@@ -29,14 +32,17 @@ export interface SlottedData {
  */
 export const SLOTTED_SERVICES = {
   order: {
-    tables: [
-      { table: 'orders', id: 'order_id' },
-      { table: 'transactions', id: 'order_id' },
-    ],
+    tables: [{ table: 'orders', id: 'order_id' }, { table: 'transactions', id: 'order_id' }, IDEMPOTENCY_KEYS],
     busy: { table: 'transactions', where: 'completed_at is null', what: 'transactions not yet acknowledged by every participant' },
   },
-  stock: { tables: [{ table: 'items', id: 'item_id' }], busy: { table: 'items', where: 'held <> 0', what: 'reservations' } },
-  payment: { tables: [{ table: 'users', id: 'user_id' }], busy: { table: 'users', where: 'held <> 0', what: 'reservations' } },
+  stock: {
+    tables: [{ table: 'items', id: 'item_id' }, IDEMPOTENCY_KEYS],
+    busy: { table: 'items', where: 'held <> 0', what: 'reservations' },
+  },
+  payment: {
+    tables: [{ table: 'users', id: 'user_id' }, IDEMPOTENCY_KEYS],
+    busy: { table: 'users', where: 'held <> 0', what: 'reservations' },
+  },
 } as const satisfies Record<ShardedService, SlottedData>;
 
 /**

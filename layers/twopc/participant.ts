@@ -62,6 +62,11 @@ export function participantStep(
     case 'commit': {
       if (current?.state === 'prepared') return { next: { state: 'committed' }, effect: 'keep', reply: ack('commit') };
       if (current?.state === 'committed') return { next: undefined, effect: 'none', reply: ack('commit') };
+      // No record: the coordinator commits only after this participant stored its yes vote, and
+      // retention deletes a record only once its decision was applied here. So this is a copy of
+      // a Commit applied and forgotten (resent by a resolver that never saw the acknowledgement):
+      // acknowledge it, or the decision is resent for ever and its order's slot never drains.
+      if (current === undefined) return { next: undefined, effect: 'none', reply: ack('commit') };
       return {
         next: undefined,
         effect: 'none',

@@ -21,7 +21,7 @@ let target: postgres.Sql;
 beforeEach(async () => {
   shards.reset();
   ({ source, target } = shards);
-  for (const sql of [source, target]) await sql`truncate items, owned_slots, slot_map`;
+  for (const sql of [source, target]) await sql`truncate items, owned_slots, slot_map, idempotency_keys`;
   await source`insert into owned_slots (slot, state, since_version) values (${SLOT}, 'owned', 1), (${OTHER_SLOT}, 'owned', 1)`;
   await source`insert into items (item_id, price, stock, held, slot) values ('a', 1, 10, 0, ${SLOT}), ('b', 2, 20, 0, ${SLOT}), ('c', 3, 30, 0, ${OTHER_SLOT})`;
 });
@@ -76,6 +76,15 @@ it.each(Object.keys(cuts))('a move cut %s is resumed to one owner, and then comp
     expect(result).toMatchObject({ moved: true });
     expect(await ownedOnceBy()).toBe(2);
   }
+});
+
+it("moves a slot's idempotency keys with its rows, so a retry on the new owner still finds its first reply", async () => {
+  await source`insert into idempotency_keys (written_id, idempotency_key, fingerprint, result, slot)
+               values ('a', 'k-a', 'f', '10', ${SLOT}), ('c', 'k-c', 'f', '30', ${OTHER_SLOT})`;
+  expect(await moveSlot(context(), startMap, { slot: SLOT, from: 0, to: 2 })).toMatchObject({ moved: true });
+  const keys = async (sql: postgres.Sql) =>
+    (await sql<{ idempotency_key: string }[]>`select idempotency_key from idempotency_keys order by 1`).map((row) => row.idempotency_key);
+  expect({ source: await keys(source), target: await keys(target) }).toEqual({ source: ['k-c'], target: ['k-a'] });
 });
 
 it('gives a slot back to its source when it still holds reservations past the drain limit', async () => {

@@ -139,7 +139,7 @@ describe('path parameter limits', () => {
   /** Whether the route refuses these parameters with a 400 that names `name`. */
   async function refuses(route: string, params: Record<string, string>, name: string): Promise<boolean> {
     try {
-      await routes[route]!(params, deps);
+      await routes[route]!(params, deps, {});
     } catch (error) {
       if (error instanceof errors.BadRequestError) {
         if (!error.message.includes(name))

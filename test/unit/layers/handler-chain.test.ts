@@ -58,13 +58,16 @@ function apiEvent(routeKey: string, pathParameters: Record<string, string>): API
 }
 
 const FIND = 'GET /stock/find/{item_id}';
+const ADD = 'POST /stock/add/{item_id}/{amount}';
 
 /** A stock API with one route whose behaviour each test sets. */
-function stockApi(find: Route<{ readonly calls: string[] }>) {
+function stockApi(find: Route<{ readonly calls: string[] }>, routeKey = FIND) {
   const deps = { calls: [] as string[] };
-  const handler = apiHandler({ [FIND]: find }, 'shop/test', {}, () => deps);
+  const handler = apiHandler({ [routeKey]: find }, 'shop/test', {}, () => deps);
   return { deps, invoke: (event: APIGatewayProxyEventV2) => handler(event, lambdaContext) };
 }
+
+const lost = (code: string) => Object.assign(new Error(`write ${code}`), { code });
 
 beforeEach(() => {
   for (const level of ['info', 'warn', 'error'] as const) jest.spyOn(logger, level).mockImplementation(() => undefined);
@@ -104,6 +107,63 @@ describe('an API handler', () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:24412'), { code: 'ECONNREFUSED' });
     }).invoke(apiEvent(FIND, { item_id: 'i1' }));
     expect([reply.statusCode, reply.headers?.['retry-after'], JSON.parse(reply.body!).code]).toEqual([503, '1', 'unavailable']);
+  });
+
+  it('answers a write whose connection was lost in flight with 502 outcome_unknown and no Retry-After: it may have committed', async () => {
+    for (const code of ['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE', 'CONNECTION_DESTROYED']) {
+      const reply = await stockApi(async () => {
+        throw lost(code);
+      }, ADD).invoke(apiEvent(ADD, { item_id: 'i1', amount: '1' }));
+      expect([code, reply.statusCode, reply.headers?.['retry-after'], JSON.parse(reply.body!).code]).toEqual([
+        code,
+        502,
+        undefined,
+        'outcome_unknown',
+      ]);
+    }
+  });
+
+  it('answers a write that never reached its database, or a read whose connection was lost, with 503: nothing was written', async () => {
+    const refused = await stockApi(async () => {
+      throw lost('ECONNREFUSED');
+    }, ADD).invoke(apiEvent(ADD, { item_id: 'i1', amount: '1' }));
+    const read = await stockApi(async () => {
+      throw lost('CONNECTION_CLOSED');
+    }).invoke(apiEvent(FIND, { item_id: 'i1' }));
+    expect([refused.statusCode, read.statusCode]).toEqual([503, 503]);
+  });
+
+  it("passes a write's Idempotency-Key to its route with the request's fingerprint, and marks a replayed reply", async () => {
+    const seen: unknown[] = [];
+    const api = stockApi(async (_, _deps, { writeKey }) => {
+      seen.push(writeKey);
+      return { body: { stock: 3 }, replayed: true };
+    }, ADD);
+    const event = apiEvent(ADD, { item_id: 'i1', amount: '1' });
+    const quoted = await api.invoke({ ...event, headers: { ...event.headers, 'idempotency-key': '"k-1"' } });
+    const bare = await api.invoke({ ...event, headers: { ...event.headers, 'Idempotency-Key': 'k-1' } });
+    const other = await api.invoke({ ...event, pathParameters: { item_id: 'i1', amount: '2' }, headers: { 'idempotency-key': 'k-1' } });
+    expect(quoted.headers?.['idempotent-replayed']).toBe('true');
+    expect(bare.statusCode).toBe(200);
+    expect(other.statusCode).toBe(200);
+    const [first, second, third] = seen as { key: string; fingerprint: string }[];
+    expect([first!.key, second!.key, third!.key]).toEqual(['k-1', 'k-1', 'k-1']);
+    expect(second!.fingerprint).toBe(first!.fingerprint);
+    expect(third!.fingerprint).not.toBe(first!.fingerprint);
+  });
+
+  it('refuses an Idempotency-Key that is empty, too long or not visible ASCII with 400, before the route runs', async () => {
+    const api = stockApi(async (_, deps) => {
+      deps.calls.push('ran');
+      return { body: {} };
+    }, ADD);
+    const event = apiEvent(ADD, { item_id: 'i1', amount: '1' });
+    for (const key of ['', '""', 'x'.repeat(256), 'two words', 'naïve']) {
+      const reply = await api.invoke({ ...event, headers: { 'idempotency-key': key } });
+      expect([key, reply.statusCode, JSON.parse(reply.body!).code]).toEqual([key, 400, 'bad_request']);
+      expect(JSON.parse(reply.body!).error).toContain('Idempotency-Key');
+    }
+    expect(api.deps.calls).toEqual([]);
   });
 
   it('answers a bug with a 500 that shows nothing of it, and logs it whole', async () => {

@@ -19,6 +19,10 @@ jest.mock('../../../layers/coordinator/transactions', () => ({
     return age;
   },
 }));
+jest.mock('../../../layers/db/idempotency', () => ({
+  ...jest.requireActual('../../../layers/db/idempotency'),
+  forgetOldKeys: async () => 3,
+}));
 jest.mock('../../../layers/coordinator/checkout-stats', () => ({
   ...jest.requireActual('../../../layers/coordinator/checkout-stats'),
   foldOldSeconds: async () => 0,
@@ -38,7 +42,7 @@ const orders: ShardSet = shardSetOf(
   new Map(Array.from({ length: 3 }, (_, shard) => [shard, { shard } as unknown as postgres.Sql])),
   initialSlotMap(3),
 );
-const settings = { resendPauseMs: 1000, batch: 10, retentionMs: 3_600_000 };
+const settings = { resendPauseMs: 1000, batch: 10, retentionMs: 3_600_000, keyRetentionMs: 86_400_000 };
 
 beforeEach(() => undecidedAges.clear());
 
@@ -47,7 +51,14 @@ it('does the work of every shard it can reach, and reports the one it cannot', a
   const sent: Outbox[] = [];
   const totals = await resolverPass(orders, async (outbox) => void sent.push(outbox), settings);
 
-  expect(totals).toEqual({ aborted: 2, resent: 2, forgotten: 14, oldestUndecidedAgeMs: 1_200, failed: [{ shard: 0, error: REFUSED }] });
+  expect(totals).toEqual({
+    aborted: 2,
+    resent: 2,
+    forgotten: 14,
+    keysForgotten: 6,
+    oldestUndecidedAgeMs: 1_200,
+    failed: [{ shard: 0, error: REFUSED }],
+  });
   const keys = (topic: string) => (sent[0]!.get(topic) ?? []).map((message) => message.key).sort();
   expect(keys(TOPICS.stockInstructions)).toEqual(['expired-on-1', 'expired-on-2']);
   expect(keys(TOPICS.paymentInstructions)).toEqual(['owed-on-1', 'owed-on-2']);

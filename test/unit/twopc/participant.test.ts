@@ -73,11 +73,17 @@ describe('participantStep', () => {
     expect(again).toMatchObject({ next: undefined, effect: 'none', reply: { decision: 'commit' } });
   });
 
-  it('reports a commit it never prepared as a protocol violation, changing nothing', () => {
+  it('acknowledges a commit it has no record of (applied, then forgotten by retention), changing nothing', () => {
     const step = participantStep(undefined, commit, mustNotReserve);
 
+    expect(step).toEqual({ next: undefined, effect: 'none', reply: expect.objectContaining({ kind: 'ack', decision: 'commit' }) });
+  });
+
+  it('reports a commit of a transaction it refused or rolled back as a protocol violation, changing nothing', () => {
+    const step = participantStep({ state: 'aborted', refusal: 'insufficient' }, commit, mustNotReserve);
+
     expect(step).toMatchObject({ next: undefined, effect: 'none', reply: undefined });
-    expect(step.violation).toMatch(/commit of t at stock-0/);
+    expect(step.violation).toMatch(/commit of t at stock-0, which is aborted there/);
   });
 });
 
