@@ -18,7 +18,7 @@ const USAGE = `npm run chaos -- [options]   (against the stack that npm start ru
                      order is checked out once, and the whole run takes about 10 minutes)
   --settle S         seconds to wait for every transaction to finish at the end (default 180)
   --only TEXT        run only the faults whose name contains TEXT (e.g. "kill -9")
-  --seed N           the three storms' first seed (default: a new one, printed, so that a run can be replayed)`;
+  --seed N           the four storms' first seed (default: a new one, printed, so that a run can be replayed)`;
 
 interface Outcome {
   readonly sent: number;
@@ -58,7 +58,7 @@ async function addFundsToTheCap({ client, sizes }: ShopUnderLoad): Promise<strin
       await pause(index * 50);
       const amount = LARGEST_AMOUNT - (await client.credit(userId));
       if (amount <= 0) return;
-      const { status } = await client.request('POST', `/payment/add_funds/${userId}/${amount}`);
+      const { status } = await client.keyedWrite(`/payment/add_funds/${userId}/${amount}`);
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 200) added.set(userId, amount);
     }),
@@ -160,6 +160,58 @@ function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed:
   };
 }
 
+/**
+ * The exactly-once promise under crashes: a seeded storm (`storm.ts`) whose every write carries an
+ * Idempotency-Key and is sent again with it until its outcome is known, while a function instance
+ * is killed -9, then frozen for 3 s, and a payment shard restarts. Afterwards every balance equals
+ * what the acknowledged writes say, exactly, and no write answered 503 (nothing written) was found
+ * written by its retry.
+ */
+function keyedStormThroughCrashes(config: ReturnType<typeof loadStackConfig>, seed: number): Fault {
+  const lastInstance = config.instances - 1;
+  const instanceName = `offline-${lastInstance}`;
+  return {
+    name: `a seeded storm of keyed writes (seed ${seed}) while ${instanceName} is killed -9, then frozen for 3 s, and payment-0 restarts`,
+    run: async (stack, shop) => {
+      const crashes = (async () => {
+        await pause(3_000);
+        process.kill(-stack.processes.pidOf(instanceName)!, 'SIGKILL');
+        await pause(2_000);
+        await stack.restartInstance(lastInstance);
+        await pause(3_000);
+        const pid = stack.processes.pidOf(instanceName)!;
+        process.kill(-pid, 'SIGSTOP');
+        await pause(3_000);
+        process.kill(-pid, 'SIGCONT');
+        await pause(2_000);
+        await stack.restartDatabase('payment-0');
+      })();
+      const settled = async () => {
+        const live = await connectLiveShards(config);
+        try {
+          const unfinished = await waitUntilFinished(live, 60_000, 'created');
+          if (unfinished > 0)
+            shop.violations.push(`keyed storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
+        } finally {
+          await closeShards(live);
+        }
+      };
+      const report = await runStorm(
+        shop.client,
+        { seed, durationMs: 20_000, lastsUntil: crashes, concurrency: 16, boundMs: 15_000 },
+        settled,
+      );
+      await crashes;
+      shop.violations.push(...report.violations.map((violation) => `keyed storm seed ${seed}: ${violation}`));
+      shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `keyed storm seed ${seed}: ${violation}`));
+      const statuses = Object.entries(report.statuses)
+        .map(([kind, byStatus]) => `${kind} ${JSON.stringify(byStatus)}`)
+        .join('; ');
+      return `keyed storm seed ${seed}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${statuses}`;
+    },
+  };
+}
+
 function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number, seed: number): Fault[] {
   const lastInstance = config.instances - 1;
   const instanceName = `offline-${lastInstance}`;
@@ -204,6 +256,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
     shardAddedAndRemoved(config, 'payment'),
     shardAddedAndRemoved(config, 'order'),
     ...(['payment', 'stock', 'order'] as const).map((service, index) => stormBesideShardMoves(config, seed + index, service)),
+    keyedStormThroughCrashes(config, seed + 3),
     {
       name: 'add_funds to the cap for 60 users, staggered, while checkouts hold their credit',
       run: (_stack, shop) => addFundsToTheCap(shop),

@@ -71,14 +71,23 @@ export class ShopClient {
    * commands set up their rows while faults and moves run. Anything else throws with the reply.
    */
   async expectOk<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<T> {
+    const reply = await this.untilKnown<T>(method, path, EXPECT_OK_TRIES);
+    if (reply.status === 200) return reply.body;
+    throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+  }
+
+  /** A write sent with an Idempotency-Key of its own, and again with that key while `worthRetrying`: its last reply. */
+  keyedWrite<T = Record<string, unknown>>(path: string, tries = EXPECT_OK_TRIES): Promise<Reply<T>> {
+    return this.untilKnown<T>('POST', path, tries);
+  }
+
+  private async untilKnown<T>(method: 'GET' | 'POST', path: string, tries: number): Promise<Reply<T>> {
     const idempotencyKey = method === 'POST' ? randomUUID() : undefined;
     for (let attempt = 1; ; attempt++) {
       const reply = await this.request<T>(method, path, { idempotencyKey }).catch(
         (error: unknown): Reply<T> => ({ status: 0, body: { error: String(error) } as T, contentType: null }),
       );
-      if (reply.status === 200) return reply.body;
-      if (!worthRetrying(reply) || attempt === EXPECT_OK_TRIES)
-        throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      if (!worthRetrying(reply) || attempt === tries) return reply;
       await new Promise((resolve) => setTimeout(resolve, reply.retryAfterMs ?? 1_000));
     }
   }
@@ -98,6 +107,19 @@ export class ShopClient {
       `/orders/find/${orderId}`,
     );
   checkout = (orderId: string) => this.request('POST', `/orders/checkout/${orderId}`);
+  /**
+   * A checkout sent again while its outcome is unknown (502 `outcome_unknown`, or no reply): a
+   * checkout is idempotent per order, so the retry answers with the order's outcome.
+   */
+  async settledCheckout(orderId: string): Promise<Reply> {
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.checkout(orderId).catch(
+        (error: unknown): Reply => ({ status: 0, body: { error: String(error) }, contentType: null }),
+      );
+      if ((reply.status !== 0 && reply.body.code !== 'outcome_unknown') || attempt === EXPECT_OK_TRIES) return reply;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 
   close(): Promise<void> {
     return this.dispatcher.close();

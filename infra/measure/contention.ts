@@ -32,7 +32,7 @@ export async function runContention(client: ShopClient, options: ContentionOptio
     await client.addItem(orderId, itemId, 1);
     return { orderId, userId };
   });
-  const replies = await mapLimit(setUp, options.concurrency ?? setUp.length, ({ orderId }) => client.checkout(orderId));
+  const replies = await mapLimit(setUp, options.concurrency ?? setUp.length, ({ orderId }) => client.settledCheckout(orderId));
   return { itemId, options, orders: setUp.map((order, index) => ({ ...order, reply: replies[index]! })) };
 }
 

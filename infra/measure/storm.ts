@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import type { ShopClient } from './client';
+import { type ShopClient, worthRetrying } from './client';
 import { seededRandom } from './seeded-random';
 
 /**
@@ -39,6 +40,8 @@ const USERS = 12;
 const ORDERS = 40;
 const START_STOCK = 1_000;
 const START_CREDIT = 1_000_000;
+/** How often a keyed write is sent while its outcome is unknown or nothing was written. */
+const KEYED_TRIES = 10;
 
 interface Ledger {
   /** what successful adds minus successful takes changed, per item and per user */
@@ -77,11 +80,16 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
   const violations: string[] = [];
   let calls = 0;
   let slowestMs = 0;
-  const call = async (kind: string, method: 'GET' | 'POST', path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const call = async (
+    kind: string,
+    method: 'GET' | 'POST',
+    path: string,
+    idempotencyKey?: string,
+  ): Promise<{ status: number; body: Record<string, unknown>; replayed?: boolean }> => {
     const started = Date.now();
-    let reply: { status: number; body: Record<string, unknown> };
+    let reply: { status: number; body: Record<string, unknown>; replayed?: boolean };
     try {
-      reply = await client.request(method, path);
+      reply = await client.request(method, path, { idempotencyKey });
     } catch (error) {
       reply = { status: 0, body: { error: String(error) } };
     }
@@ -91,9 +99,32 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
     statuses[kind] ??= {};
     statuses[kind][reply.status] = (statuses[kind][reply.status] ?? 0) + 1;
     if (ms > settings.boundMs) violations.push(`${method} ${path} took ${ms} ms (bound ${settings.boundMs} ms), answered ${reply.status}`);
-    if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503))
+    // An unknown outcome is the truth about a write whose connection was lost; its key resolves it (`keyedCall`).
+    if (reply.status === 0 || (reply.status >= 500 && reply.status !== 503 && reply.body.code !== 'outcome_unknown'))
       violations.push(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 200)}`);
     return reply;
+  };
+  /**
+   * A write as a careful client sends it: with an Idempotency-Key, sent again with it until its
+   * outcome is known. A replay after nothing but 503s means a 503 said "nothing written" of a
+   * write that happened.
+   */
+  const keyedCall = async (kind: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const idempotencyKey = randomUUID();
+    const earlier: number[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const reply = await call(kind, 'POST', path, idempotencyKey);
+      if (reply.replayed && earlier.length > 0 && earlier.every((status) => status === 503))
+        violations.push(`POST ${path}: answered 503 (nothing written) ${earlier.length} times, then its retry found it written`);
+      earlier.push(reply.status);
+      if (!worthRetrying(reply)) return reply;
+      if (attempt === KEYED_TRIES) {
+        if (reply.body.code === 'outcome_unknown')
+          violations.push(`POST ${path}: outcome still unknown after ${KEYED_TRIES} tries with its key`);
+        return reply;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   };
   const { items: n, users: u, orders: o } = settings.batchInit ?? { items: 0, users: 0, orders: 0 };
   const change = (book: Map<string, bigint>, id: string, delta: bigint) => book.set(id, book.get(id)! + delta);
@@ -119,7 +150,7 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
         async (random) => {
           const id = pickId(random);
           const amount = 1 + Math.floor(random() * balance.step);
-          if ((await call(balance.add.kind, 'POST', balance.add.path(id, amount))).status === 200) change(balance.book, id, BigInt(amount));
+          if ((await keyedCall(balance.add.kind, balance.add.path(id, amount))).status === 200) change(balance.book, id, BigInt(amount));
         },
       ],
       [
@@ -131,7 +162,7 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
           if (now === undefined) return;
           const amount = LARGEST - BigInt(now);
           if (amount <= 0n) return;
-          if ((await call(`${balance.add.kind} to the cap`, 'POST', balance.add.path(id, amount))).status === 200)
+          if ((await keyedCall(`${balance.add.kind} to the cap`, balance.add.path(id, amount))).status === 200)
             change(balance.book, id, amount);
         },
       ],
@@ -143,8 +174,7 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
           if (now === undefined || now <= 0) return;
           // Half the time all of it, down to zero.
           const amount = random() < 0.5 ? now : 1 + Math.floor(random() * Math.min(balance.step, now));
-          if ((await call(balance.take.kind, 'POST', balance.take.path(id, amount))).status === 200)
-            change(balance.book, id, -BigInt(amount));
+          if ((await keyedCall(balance.take.kind, balance.take.path(id, amount))).status === 200) change(balance.book, id, -BigInt(amount));
         },
       ],
     ];
@@ -204,9 +234,8 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
     [
       8,
       (random) =>
-        call(
+        keyedCall(
           'addItem',
-          'POST',
           `/orders/addItem/${orders[Math.floor(random() * ORDERS)]}/${items[Math.floor(random() * ITEMS)]}/${1 + Math.floor(random() * 3)}`,
         ),
     ],

@@ -93,29 +93,34 @@ export class ShardsTool {
 
   /** Creates a new shard of `service` (or finishes the one a crash left half-filled) and moves its fair share of slots to it. */
   add(service: ShardedService): Promise<MoveReport> {
-    return this.leased(service, `add ${service}`, () => this.addLeased(service));
+    return this.leased(service, `add ${service}`, (lease) => this.addLeased(service, lease));
   }
 
   /** Moves every slot of a shard to the others, then retires it and drops its database. */
   remove(service: ShardedService, shard: number): Promise<MoveReport> {
-    return this.leased(service, `remove ${service}-${shard}`, () => this.removeLeased(service, shard), shard);
+    return this.leased(service, `remove ${service}-${shard}`, (lease) => this.removeLeased(service, shard, lease));
   }
 
   /**
-   * Runs `work` holding the service's mover lease (`takeMoverLease`): refused while another mover
-   * of the service runs. The lease is not held on a shard being removed, whose database is
-   * dropped at the end; any other mover still meets it on the shards that stay.
+   * Runs `work` holding the service's mover lease (`takeMoverLease`) on every shard of the
+   * service: refused while another mover of the service runs. A shard being removed lets its
+   * part go (`HeldLease.letGo`) only once it is retired, just before its database is dropped;
+   * any other mover meets the lease on the shards that stay.
    */
-  private async leased<T>(service: ShardedService, command: string, work: () => Promise<T>, removing?: number): Promise<T> {
-    const map = await this.map(service);
-    const pools = await this.pools(service, {
-      ...map,
-      shards: map.shards.filter((shard) => shard !== removing || map.shards.length === 1),
-    });
+  private async leased<T>(service: ShardedService, command: string, work: (lease: HeldLease) => Promise<T>): Promise<T> {
+    const pools = await this.pools(service, await this.map(service));
     try {
       const lease = await takeMoverLease(service, pools, moverName(command));
       try {
-        return await work();
+        return await work({
+          confirm: lease.confirm,
+          letGo: async (shard) => {
+            await lease.letGo(shard);
+            const pool = pools.get(shard);
+            pools.delete(shard);
+            await pool?.end({ timeout: 1 });
+          },
+        });
       } finally {
         await lease.release();
       }
@@ -124,7 +129,7 @@ export class ShardsTool {
     }
   }
 
-  private async addLeased(service: ShardedService): Promise<MoveReport> {
+  private async addLeased(service: ShardedService, lease: HeldLease): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && map.pending.kind !== 'add')
       throw new Error(
@@ -143,10 +148,11 @@ export class ShardsTool {
       shard,
       (current) => movesToFill(current, shard),
       (current) => withPending(current, undefined),
+      lease,
     );
   }
 
-  private async removeLeased(service: ShardedService, shard: number): Promise<MoveReport> {
+  private async removeLeased(service: ShardedService, shard: number, lease: HeldLease): Promise<MoveReport> {
     let map = await this.map(service);
     if (map.pending && (map.pending.kind !== 'remove' || map.pending.shard !== shard)) {
       throw new Error(
@@ -166,8 +172,10 @@ export class ShardsTool {
         shard,
         (current) => movesToDrain(current, shard),
         (current) => withShardRetired(withPending(current, undefined), shard),
+        lease,
       );
     }
+    await lease.letGo(shard);
     this.progress.step(`${service}-${shard}: retired; its database goes once no function can still route by an older map`);
     await sleep(MAP_MAX_AGE_MS);
     const name = databaseSecretName(this.prefix, service, shard);
@@ -190,6 +198,7 @@ export class ShardsTool {
     shard: number,
     plan: (map: SlotMap) => SlotMove[],
     finish: (map: SlotMap) => SlotMap,
+    lease: HeldLease,
   ): Promise<MoveReport> {
     const began = Date.now();
     const pools = await this.pools(service, start);
@@ -200,7 +209,17 @@ export class ShardsTool {
       publish: (map) => this.publishToStore(service, map, { now: false }),
       drainLimitMs: DRAIN_LIMIT_MS,
       sleep,
+      confirmLease: lease.confirm,
     };
+    // The functions route by the store: a map held back longer than this (a slot left for later,
+    // a long drain) would keep their checkouts on those slots answering "moved".
+    const publishing = setInterval(
+      () =>
+        this.publishHeldBack(service).catch((error: unknown) =>
+          this.progress.step(`${service}: publishing the map failed, tried again in ${PUBLISH_EVERY_MS} ms: ${String(error)}`),
+        ),
+      PUBLISH_EVERY_MS,
+    );
     try {
       await this.publish(service, start, pools);
       // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
@@ -238,9 +257,14 @@ export class ShardsTool {
         this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
         moves.push(move);
       }
+      await lease.confirm();
       await this.publish(service, finish(map), pools);
       return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
     } finally {
+      clearInterval(publishing);
+      await this.publishHeldBack(service).catch((error: unknown) =>
+        this.progress.step(`${service}: the last moves' map was not published (${String(error)}); running the command again publishes it`),
+      );
       await endAll(pools);
     }
   }
@@ -267,14 +291,29 @@ export class ShardsTool {
     await this.publishToStore(service, map, { now: true });
   }
 
-  /** Secrets Manager gets the map `now`, or when it last got one `PUBLISH_EVERY_MS` ago. */
+  /**
+   * Secrets Manager gets the map `now`, or when it last got one `PUBLISH_EVERY_MS` ago; a map held
+   * back is kept for `publishHeldBack`, so that no move stays unpublished once the mover pauses,
+   * gives up or fails.
+   */
   private async publishToStore(service: ShardedService, map: SlotMap, { now }: { now: boolean }): Promise<void> {
-    if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) return;
+    if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) {
+      this.heldBack.set(service, map);
+      return;
+    }
+    this.heldBack.delete(service);
     await publishSlotMap(this.secrets, this.prefix, service, map);
     this.publishedAt.set(service, Date.now());
   }
 
+  /** Publishes the map last held back, if any (on a timer while moving, and when a move ends however it ends). */
+  private async publishHeldBack(service: ShardedService): Promise<void> {
+    const map = this.heldBack.get(service);
+    if (map) await this.publishToStore(service, map, { now: true });
+  }
+
   private readonly publishedAt = new Map<ShardedService, number>();
+  private readonly heldBack = new Map<ShardedService, SlotMap>();
 
   /** The newest of the published map and the shards' own copies (a mover cut short may have left the store a few slots behind). */
   private async map(service: ShardedService): Promise<SlotMap> {
@@ -300,6 +339,12 @@ export class ShardsTool {
   private secret(name: string): Promise<DatabaseSecret> {
     return readDatabaseSecret(this.secrets, name);
   }
+}
+
+/** The mover lease as the steps of a move see it: proven before each step, let go on a shard being retired. */
+interface HeldLease {
+  confirm(): Promise<void>;
+  letGo(shard: number): Promise<void>;
 }
 
 const INVALID_CATALOG_NAME = '3D000';

@@ -16,7 +16,16 @@ export interface MoveContext {
   /** How long a fenced slot may wait for the reservations on it to be decided before the move gives up on it for now. */
   readonly drainLimitMs: number;
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Proves this mover still holds its service's lease (`MoverLease.confirm`), or throws: before
+   * every fence, every fence lifted and every hand-over, so a mover whose lease went with a reset
+   * connection stops before it touches a slot another mover may be handling.
+   */
+  readonly confirmLease: () => Promise<void>;
 }
+
+/** A slot a hand-over was to copy is no longer fenced on its source: another mover settled it. */
+export class SlotTakenOverError extends Error {}
 
 export type MoveResult =
   | { readonly moved: true; readonly map: SlotMap; readonly pauseMs: number }
@@ -53,6 +62,7 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   // hand the slot would refuse it until resumeMoves undid the move.
   shard(context, move.to);
   const started = Date.now();
+  await context.confirmLease();
   const fence = await fenceSlot(source, move.slot);
   if (fence === 'busy')
     return { moved: false, reason: `slot ${move.slot} was held by a long transaction (a batch_init?) for over ${FENCE_WAIT_MS} ms` };
@@ -61,6 +71,7 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
     return { moved: false, reason: `shard ${move.from} does not own slot ${move.slot} (${state?.state ?? 'not there'})` };
   }
   if (!(await drained(context, source, move.slot))) {
+    await context.confirmLease();
     await source`update owned_slots set state = 'owned' where slot = ${move.slot} and state = 'fenced'`;
     return { moved: false, reason: `slot ${move.slot} still holds ${context.data.busy.what} after ${context.drainLimitMs} ms` };
   }
@@ -68,37 +79,50 @@ export async function moveSlot(context: MoveContext, map: SlotMap, move: SlotMov
   return { moved: true, map: next, pauseMs: Date.now() - started };
 }
 
-/** Steps 3 to 6, for a slot fenced and drained on the source. */
+/**
+ * Steps 3 to 6, for a slot fenced and drained on the source, inside one source transaction that
+ * holds the slot's `owned_slots` row locked from the check that it is still fenced to the moment
+ * the source forgets it: no other mover can lift the fence meanwhile (its update waits), so the
+ * rows copied are the rows forgotten, and no write can land on the source between the two.
+ */
 async function handOver(context: MoveContext, map: SlotMap, move: SlotMove): Promise<SlotMap> {
   const source = shard(context, move.from);
   const target = shard(context, move.to);
   const { tables } = context.data;
-  const rows = await Promise.all(
-    tables.map(({ table }) => source<Record<string, unknown>[]>`select * from ${source(table)} where slot = ${move.slot}`),
-  );
-  await target.begin(async (tx) => {
-    const [state] = await tx<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
-    if (state?.state === 'owned') return;
-    await tx`insert into owned_slots (slot, state, since_version) values (${move.slot}, 'incoming', ${map.version + 1})
-             on conflict (slot) do update set state = 'incoming'`;
-    await forgetRows(tx, context.data, move.slot);
-    for (const [index, { table }] of tables.entries()) {
-      const tableRows = rows[index]!;
-      for (let start = 0; start < tableRows.length; start += COPY_CHUNK) {
-        await tx`insert into ${tx(table)} ${tx(tableRows.slice(start, start + COPY_CHUNK) as never)}`;
+  return source.begin(async (held) => {
+    const [fence] = await held<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
+    if (fence?.state !== 'fenced')
+      throw new SlotTakenOverError(
+        `slot ${move.slot} is ${fence?.state ?? 'not there'} on shard ${move.from}, no longer fenced for this move: another mover settled it; ` +
+          'see npm run shards -- status and run the command again',
+      );
+    await context.confirmLease();
+    const rows: Record<string, unknown>[][] = [];
+    for (const { table } of tables)
+      rows.push(await held<Record<string, unknown>[]>`select * from ${held(table)} where slot = ${move.slot}`);
+    await target.begin(async (tx) => {
+      const [state] = await tx<{ state: string }[]>`select state from owned_slots where slot = ${move.slot} for update`;
+      if (state?.state === 'owned') return;
+      await tx`insert into owned_slots (slot, state, since_version) values (${move.slot}, 'incoming', ${map.version + 1})
+               on conflict (slot) do update set state = 'incoming'`;
+      await forgetRows(tx, context.data, move.slot);
+      for (const [index, { table }] of tables.entries()) {
+        const tableRows = rows[index]!;
+        for (let start = 0; start < tableRows.length; start += COPY_CHUNK) {
+          await tx`insert into ${tx(table)} ${tx(tableRows.slice(start, start + COPY_CHUNK) as never)}`;
+        }
       }
-    }
-  });
-  // A move resumed after its publication finds the map saying so already.
-  const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
-  await saveMapCopies(context.shards.values(), next);
-  await context.publish(next);
-  await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
-  await source.begin(async (tx) => {
-    await forgetRows(tx, context.data, move.slot);
-    await tx`delete from owned_slots where slot = ${move.slot}`;
-  });
-  return next;
+    });
+    // A move resumed after its publication finds the map saying so already.
+    const next = ownerOfSlot(move.slot, map) === move.to ? map : withSlotMoved(map, move.slot, move.to);
+    await saveMapCopies(context.shards.values(), next);
+    await context.publish(next);
+    await target`update owned_slots set state = 'owned', since_version = ${next.version} where slot = ${move.slot}`;
+    await context.confirmLease();
+    await forgetRows(held, context.data, move.slot);
+    await held`delete from owned_slots where slot = ${move.slot}`;
+    return next;
+  }) as Promise<SlotMap>;
 }
 
 async function forgetRows(tx: postgres.TransactionSql, data: SlottedData, slot: number): Promise<void> {
@@ -154,9 +178,11 @@ export async function resumeMoves(context: MoveContext, map: SlotMap): Promise<{
       current = await handOver(context, current, move);
       finished.push(move);
     } else if (fenced !== undefined) {
+      await context.confirmLease();
       await shard(context, fenced)`update owned_slots set state = 'owned' where slot = ${slot} and state = 'fenced'`;
       undone.push(slot);
     } else if (incoming !== undefined && owned !== undefined) {
+      await context.confirmLease();
       await shard(context, incoming).begin(async (tx) => {
         await forgetRows(tx, context.data, slot);
         await tx`delete from owned_slots where slot = ${slot} and state = 'incoming'`;

@@ -14,7 +14,7 @@ const SLOT = 4;
 const OTHER_SLOT = 6;
 const shards = scratchShards('stock');
 const { startMap, published } = shards;
-const context = () => shards.context();
+const context = (overrides?: Parameters<typeof shards.context>[0]) => shards.context(overrides);
 let source: postgres.Sql;
 let target: postgres.Sql;
 
@@ -85,6 +85,35 @@ it("moves a slot's idempotency keys with its rows, so a retry on the new owner s
   const keys = async (sql: postgres.Sql) =>
     (await sql<{ idempotency_key: string }[]>`select idempotency_key from idempotency_keys order by 1`).map((row) => row.idempotency_key);
   expect({ source: await keys(source), target: await keys(target) }).toEqual({ source: ['k-c'], target: ['k-a'] });
+});
+
+it('stops before the fence when the mover lost its lease, changing nothing', async () => {
+  const lost = context({
+    confirmLease: async () => {
+      throw new Error('the mover lost its lease');
+    },
+  });
+  await expect(moveSlot(lost, startMap, { slot: SLOT, from: 0, to: 2 })).rejects.toThrow('the mover lost its lease');
+  expect((await readOwnedSlots(source)).get(SLOT)?.state).toBe('owned');
+  expect(await rowsOfSlot(target)).toEqual([]);
+});
+
+it('copies and forgets nothing when another mover lifted the fence while this one drained: the rows written since stay', async () => {
+  await source`update items set stock = stock - 1, held = 1 where item_id = 'a'`;
+  // While the slot drains, a second mover (its lease taken after this one's was lost) gives the
+  // slot back to its source, the reservation is decided, and a write lands on the source.
+  const secondMover = context({
+    sleep: async () => {
+      await source`update owned_slots set state = 'owned' where slot = ${SLOT} and state = 'fenced'`;
+      await source`update items set held = 0, stock = stock + 5 where item_id = 'a'`;
+    },
+  });
+  await expect(moveSlot(secondMover, startMap, { slot: SLOT, from: 0, to: 2 })).rejects.toThrow(
+    `slot ${SLOT} is owned on shard 0, no longer fenced for this move`,
+  );
+  expect(await ownedOnceBy()).toBe(0);
+  expect((await source<{ stock: number }[]>`select stock::int as stock from items where item_id = 'a'`)[0]!.stock).toBe(14);
+  expect(published).toEqual([]);
 });
 
 it('gives a slot back to its source when it still holds reservations past the drain limit', async () => {

@@ -13,7 +13,8 @@ export interface ScratchShards {
   readonly published: SlotMap[];
   /** A map with shards 0, 1 and 2, slots where the initial map of two puts them. */
   readonly startMap: SlotMap;
-  context(): MoveContext;
+  /** What a move on them needs; `overrides` stand in for what a test plays (another mover, a lost lease). */
+  context(overrides?: Partial<MoveContext>): MoveContext;
   reset(): void;
 }
 
@@ -34,7 +35,7 @@ export function scratchShards(service: ShardedService): ScratchShards {
     },
     published,
     startMap: withShardAdded(initialSlotMap(2), 2),
-    context: () => ({
+    context: (overrides = {}) => ({
       data: SLOTTED_SERVICES[service],
       shards: new Map([
         [0, scratch.source],
@@ -43,6 +44,9 @@ export function scratchShards(service: ShardedService): ScratchShards {
       publish: async (map) => void published.push(map),
       drainLimitMs: 200,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      // The test is the only mover of these databases: its lease cannot be lost unless it says so.
+      confirmLease: async () => undefined,
+      ...overrides,
     }),
     reset: () => void published.splice(0),
   };
