@@ -13,6 +13,8 @@ import type { ClaimOrRead } from '../../layers/coordinator/claims-per-turn';
 import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/coordination';
 import type { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
 import { readTransaction } from '../../layers/coordinator/transactions';
+import { type LearnedMaps, readLearnedMaps } from '../../layers/coordinator/learned-maps';
+import type { ParticipantService } from '../../layers/config/services';
 
 export interface CheckoutDeps {
   readonly orders: ShardSet;
@@ -77,10 +79,17 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
     decisions: { next: (txnId, timeoutMs, meanwhile) => deps.waiter.next(sql, txnId, timeoutMs, meanwhile) },
     routes: {
       current: async () => ({ stock: await deps.slotMaps.current('stock'), payment: await deps.slotMaps.current('payment') }),
-      newerThan: async (used) => ({
-        stock: await deps.slotMaps.newerThan('stock', used.stock.version),
-        payment: await deps.slotMaps.newerThan('payment', used.payment.version),
-      }),
+      newerThan: async (used) => {
+        // A participant that refused a key as moved left its own map on the order's shard: newer
+        // than the published one while a mover holds maps back, or died before publishing them.
+        const learned = await readLearnedMaps(sql).catch((): LearnedMaps => ({}));
+        const newer = async (service: ParticipantService) => {
+          const published = await deps.slotMaps.newerThan(service, used[service].version);
+          const copy = learned[service];
+          return copy && copy.version > published.version ? deps.slotMaps.learned(service, copy) : published;
+        };
+        return { stock: await newer('stock'), payment: await newer('payment') };
+      },
     },
     newTxnId: randomUUID,
     now: Date.now,

@@ -7,6 +7,7 @@ import { type Decide, encode, type Instruction, type ParticipantId, parsePartici
 import { TOPICS } from '../kafka/topics';
 import { groupByShard } from '../sharding/shard';
 import { claimResends, type LockedTransaction, lockExpired, lockTransactions, saveTransactions } from './transactions';
+import { saveLearnedMaps } from './learned-maps';
 
 /** The topic a participant reads its instructions from. */
 function instructionTopic(participant: ParticipantId): string {
@@ -68,7 +69,10 @@ export function applyResults(sql: postgres.Sql, results: readonly Result[]): Pro
         transactions,
         known.map((result) => ({ txnId: result.txnId, step: (txn: Transaction) => coordinatorStep(txn, result) })),
       );
-      return { writes, result: { sends, violations, unknown: results.filter((result) => !transactions.has(result.txnId)) } };
+      return {
+        writes: [...writes, ...saveLearnedMaps(tx, results)],
+        result: { sends, violations, unknown: results.filter((result) => !transactions.has(result.txnId)) },
+      };
     },
   );
 }

@@ -1,7 +1,8 @@
 import type postgres from 'postgres';
-import { ownedSlots } from '../db/owned-slots';
+import { ownedSlots, readMapCopy } from '../db/owned-slots';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
-import type { Instruction, Result } from '../twopc/messages';
+import type { Ack, Instruction, Result, Vote } from '../twopc/messages';
+import type { SlotMap } from '../sharding/slots';
 import { lateRefusal, type Participation, participantStep, type Reservation } from '../twopc/participant';
 
 type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
@@ -70,9 +71,11 @@ export async function applyOnShard<I extends Instruction, Held>(
           select txn_id, state, refusal, held from participations
           where txn_id = any(${tx.array(txnIds)}) order by txn_id for update`,
       ]);
-      return { rows, owned };
+      // A prepare refused as moved carries this shard's map copy (`Vote.map`): read only when one of the slots is not owned here.
+      const mapCopy = slots.some((slot) => !owned.has(slot)) ? await readMapCopy(tx) : undefined;
+      return { rows, owned, mapCopy };
     },
-    (tx, { rows, owned }) => {
+    (tx, { rows, owned, mapCopy }) => {
       const stored = new Map<string, StoredParticipation>(
         rows.map((row) => [
           row.txn_id,
@@ -107,7 +110,7 @@ export async function applyOnShard<I extends Instruction, Held>(
           stored.set(instruction.txnId, { participation: step.next, held: held ?? current?.held ?? [] });
           changed.add(instruction.txnId);
         }
-        if (step.reply) outcome.replies.push(step.reply);
+        if (step.reply) outcome.replies.push(withMapCopy(step.reply, mapCopy));
         if (step.violation) outcome.violations.push({ instruction, violation: step.violation });
       }
 
@@ -161,6 +164,11 @@ export async function applyOnShard<I extends Instruction, Held>(
  */
 function movedRefusal(slot: number): Reservation {
   return { ok: false, refusal: 'moved', detail: `slot ${slot} is not served by this shard (moved, or moving)` };
+}
+
+/** A `moved` refusal carries the shard's map copy, so the coordinator can route the retry by a map the store may not have yet. */
+function withMapCopy(reply: Vote | Ack, map: SlotMap | undefined): Vote | Ack {
+  return map && reply.kind === 'vote' && reply.refusal === 'moved' ? { ...reply, map } : reply;
 }
 
 /** Another batch recorded one of this batch's transactions first; retrying answers from its record. */

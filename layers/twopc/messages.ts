@@ -1,3 +1,4 @@
+import { parseSlotMap, type SlotMap } from '../sharding/slots';
 /**
  * The messages of the two-phase commit. Instructions go from the coordinator (the order
  * service) to a participant shard; results (votes and acknowledgements) come back. Every one
@@ -81,6 +82,12 @@ export interface Vote {
   readonly vote: 'yes' | 'no';
   readonly refusal?: Refusal;
   readonly detail?: string;
+  /**
+   * On a `moved` refusal, the participant shard's own copy of its service's slot map: newer than
+   * the published one while a mover holds maps back, or died before publishing them. The
+   * coordinator routes the checkout's retry by the newer of the two.
+   */
+  readonly map?: SlotMap;
 }
 
 export interface Ack {
@@ -183,7 +190,25 @@ export function decodeResult(text: string | undefined): Result {
   if (vote === 'yes') return { kind: 'vote', txnId, orderId, participant, vote };
   const refusal = field<Refusal>(object, 'refusal', (v) => (REFUSALS as readonly unknown[]).includes(v), REFUSALS.join(', '));
   const detail = typeof object.detail === 'string' ? object.detail.slice(0, 500) : undefined;
-  return { kind: 'vote', txnId, orderId, participant, vote, refusal, ...(detail === undefined ? {} : { detail }) };
+  const map = refusal === 'moved' && object.map !== undefined ? slotMapField(object.map) : undefined;
+  return {
+    kind: 'vote',
+    txnId,
+    orderId,
+    participant,
+    vote,
+    refusal,
+    ...(detail === undefined ? {} : { detail }),
+    ...(map === undefined ? {} : { map }),
+  };
+}
+
+function slotMapField(value: unknown): SlotMap {
+  try {
+    return parseSlotMap(value);
+  } catch {
+    throw new MalformedMessageError('map is not a slot map');
+  }
 }
 
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);

@@ -5,7 +5,9 @@ import {
   MalformedMessageError,
   parseParticipant,
   participantOf,
+  type Result,
 } from '../../../layers/twopc/messages';
+import { initialSlotMap } from '../../../layers/sharding/slots';
 
 describe('decodeInstruction', () => {
   it('round-trips every kind of instruction', () => {
@@ -62,6 +64,13 @@ describe('decodeResult', () => {
       { kind: 'ack', txnId: 't', orderId: 'o', participant: 'stock-1', decision: 'rollback' },
     ] as const;
     for (const result of results) expect(decodeResult(encode(result))).toEqual(result);
+  });
+
+  it("round-trips a moved refusal with the participant's map, and refuses one whose map is not a slot map", () => {
+    const map = { ...initialSlotMap(2), version: 7, moved: { 3: 1 } };
+    const moved: Result = { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-1', vote: 'no', refusal: 'moved', map };
+    expect(decodeResult(encode(moved))).toEqual(moved);
+    expect(() => decodeResult(encode({ ...moved, map: { version: 'seven' } } as never))).toThrow('map is not a slot map');
   });
 
   it('refuses a no vote without a known reason', () => {
