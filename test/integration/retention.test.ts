@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { forgetCompleted } from '../../layers/coordinator/transactions';
 import { stockLedger } from '../../functions/stock/ledger';
-import type { PrepareStock, Vote } from '../../layers/twopc/messages';
+import type { Decide, PrepareStock, Vote } from '../../layers/twopc/messages';
 import { applyOnShard } from '../../layers/participant/participant-batch';
 import { forgetSettledParticipations } from '../../layers/participant/participation-retention';
 import { inRolledBackTransaction } from './support/rolled-back';
@@ -21,7 +21,7 @@ const order = connectTo('order-0');
 const stock = connectTo('stock-0');
 afterAll(async () => {
   await stock`delete from participations where txn_id like ${`retention-%-${run}`}`;
-  await stock`delete from items where item_id = ${`retention-item-${run}`}`;
+  await stock`delete from items where item_id like ${`retention-%-${run}%`}`;
   await Promise.all([order.end({ timeout: 5 }), stock.end({ timeout: 5 })]);
 });
 
@@ -89,4 +89,33 @@ it('a Prepare redelivered after its record is gone is past its deadline: refused
   expect(item).toEqual({ stock: 6, held: 4 });
   // What the late one left is a plain abort mark; the timely one's reservation is given back by hand.
   await stock`update items set stock = 10, held = 0 where item_id = ${itemId}`;
+});
+
+it('a Commit resent after retention deleted its record is acknowledged, taking nothing again', async () => {
+  const { keyFor, slotOf } = await ownedKeys(stock);
+  const itemId = keyFor(`retention-resent-${run}`);
+  await stock`insert into items (item_id, price, stock) values (${itemId}, 1, 10)`;
+  const txnId = `retention-resent-${run}`;
+  const apply = (instruction: PrepareStock | Decide) =>
+    applyOnShard(stock, { instructions: [instruction], newLedger: stockLedger, slotOf });
+  const commit: Decide = { kind: 'commit', txnId, orderId: 'o', participant: 'stock-0' };
+  await apply({
+    kind: 'prepare',
+    txnId,
+    orderId: 'o',
+    participant: 'stock-0',
+    deadline: Date.now() + 5_000,
+    items: [{ itemId, quantity: 3 }],
+  });
+  await apply(commit);
+  // What retention does once the window has passed (its acknowledgement was lost, so the resolver resends the decision).
+  await stock`delete from participations where txn_id = ${txnId}`;
+
+  const resent = await apply(commit);
+
+  expect(resent).toEqual({ replies: [{ kind: 'ack', txnId, orderId: 'o', participant: 'stock-0', decision: 'commit' }], violations: [] });
+  const [item] = await stock<
+    { stock: number; held: number }[]
+  >`select stock::int as stock, held::int as held from items where item_id = ${itemId}`;
+  expect(item).toEqual({ stock: 7, held: 0 });
 });
