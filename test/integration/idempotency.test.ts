@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit, type Reply, worthRetrying } from '../../infra/measure/client';
+import type postgres from 'postgres';
 import { Stack } from '../../infra/stack/stack';
+import { forgetOldKeys } from '../../layers/db/idempotency';
+import { inRolledBackTransaction } from './support/rolled-back';
+import { connectTo } from './support/stack';
 import { eventually } from './support/eventually';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { stackConfig } from './support/stack';
@@ -81,6 +85,26 @@ describe('a write sent again with the same Idempotency-Key', () => {
     expect(reply).toMatchObject({ status: 400, body: { code: 'bad_request' } });
     expect(await shop.credit(userId)).toBe(1);
   });
+});
+
+it('keys are forgotten once older than their retention, oldest first and in bounded batches; newer ones stay', async () => {
+  const payment = connectTo('payment-0');
+  try {
+    const left = await inRolledBackTransaction(payment, async (tx) => {
+      await tx`delete from idempotency_keys`;
+      await tx`
+        insert into idempotency_keys (written_id, idempotency_key, fingerprint, result, slot, created_at)
+        select 'u', 'old-' || n, 'f', '1'::jsonb, 0, now() - interval '2 days' - n * interval '1 second' from generate_series(1, 5) as n
+        union all select 'u', 'new', 'f', '1'::jsonb, 0, now()`;
+      const forget = () => forgetOldKeys(tx as unknown as postgres.Sql, { retentionMs: 86_400_000, limit: 3 });
+      const batches = [await forget(), await forget(), await forget()];
+      const keys = await tx<{ idempotency_key: string }[]>`select idempotency_key from idempotency_keys order by 1`;
+      return { batches, keys: keys.map((row) => row.idempotency_key) };
+    });
+    expect(left).toEqual({ batches: [3, 2, 0], keys: ['new'] });
+  } finally {
+    await payment.end({ timeout: 1 });
+  }
 });
 
 describe('writes while a function instance is killed with SIGKILL', () => {
