@@ -8,7 +8,7 @@ import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { ShardsTool } from '../shards/shards';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
-import { runStorm, servesAgain } from './storm';
+import { runStorm, servesAgain, type StormReport } from './storm';
 import type { ShardedService } from '../../layers/config/services';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)
@@ -125,6 +125,34 @@ function shardAddedAndRemoved(config: ReturnType<typeof loadStackConfig>, servic
 }
 
 /**
+ * A seeded storm (`storm.ts`) for 20 s, and on while `beside` runs: its violations, every
+ * transaction of its orders finished within 60 s and the shop serving again within 5 s, named
+ * after `label`, go to the run's.
+ */
+async function stormBeside<T>(
+  config: ReturnType<typeof loadStackConfig>,
+  shop: ShopUnderLoad,
+  label: string,
+  seed: number,
+  beside: Promise<T>,
+): Promise<{ report: StormReport; beside: T }> {
+  const settled = async () => {
+    const live = await connectLiveShards(config);
+    try {
+      const unfinished = await waitUntilFinished(live, 60_000, 'created');
+      if (unfinished > 0) shop.violations.push(`${label}: ${unfinished} transactions of created orders unfinished 60 s after it`);
+    } finally {
+      await closeShards(live);
+    }
+  };
+  const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: beside, concurrency: 16, boundMs: 15_000 }, settled);
+  const result = await beside;
+  shop.violations.push(...report.violations.map((violation) => `${label}: ${violation}`));
+  shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `${label}: ${violation}`));
+  return { report, beside: result };
+}
+
+/**
  * A seeded storm of concurrent, legal API calls (`storm.ts`) beside the load, while a shard is
  * added and removed: every call answered within 15 s and none with a 500, stock and money
  * conserved over the storm's own items, users and orders, and the shop serving again within 5 s.
@@ -136,26 +164,15 @@ function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed:
   return {
     name: `a seeded storm of concurrent API calls (seed ${seed}) while a${service === 'order' ? 'n' : ''} ${service} shard is added and removed`,
     run: async (stack, shop) => {
-      const moves = shardAddedAndRemoved(config, service).run(stack, shop);
-      const settled = async () => {
-        const live = await connectLiveShards(config);
-        try {
-          const unfinished = await waitUntilFinished(live, 60_000, 'created');
-          if (unfinished > 0)
-            shop.violations.push(`storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
-        } finally {
-          await closeShards(live);
-        }
-      };
-      const report = await runStorm(
-        shop.client,
-        { seed, durationMs: 20_000, lastsUntil: moves, concurrency: 16, boundMs: 15_000 },
-        settled,
+      const label = `storm seed ${seed}`;
+      const { report, beside: moved } = await stormBeside(
+        config,
+        shop,
+        label,
+        seed,
+        shardAddedAndRemoved(config, service).run(stack, shop),
       );
-      const moved = await moves;
-      shop.violations.push(...report.violations.map((violation) => `storm seed ${seed}: ${violation}`));
-      shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `storm seed ${seed}: ${violation}`));
-      return `storm seed ${seed}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${moved}`;
+      return `${label}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${moved}`;
     },
   };
 }
@@ -186,28 +203,12 @@ function keyedStormThroughCrashes(config: ReturnType<typeof loadStackConfig>, se
         await pause(2_000);
         await stack.restartDatabase('payment-0');
       })();
-      const settled = async () => {
-        const live = await connectLiveShards(config);
-        try {
-          const unfinished = await waitUntilFinished(live, 60_000, 'created');
-          if (unfinished > 0)
-            shop.violations.push(`keyed storm seed ${seed}: ${unfinished} transactions of created orders unfinished 60 s after it`);
-        } finally {
-          await closeShards(live);
-        }
-      };
-      const report = await runStorm(
-        shop.client,
-        { seed, durationMs: 20_000, lastsUntil: crashes, concurrency: 16, boundMs: 15_000 },
-        settled,
-      );
-      await crashes;
-      shop.violations.push(...report.violations.map((violation) => `keyed storm seed ${seed}: ${violation}`));
-      shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `keyed storm seed ${seed}: ${violation}`));
+      const label = `keyed storm seed ${seed}`;
+      const { report } = await stormBeside(config, shop, label, seed, crashes);
       const statuses = Object.entries(report.statuses)
         .map(([kind, byStatus]) => `${kind} ${JSON.stringify(byStatus)}`)
         .join('; ');
-      return `keyed storm seed ${seed}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${statuses}`;
+      return `${label}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${statuses}`;
     },
   };
 }
