@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { ConflictError, OutcomeUnknownError } from '../errors';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
@@ -76,11 +75,13 @@ export async function everyShardOrNone(parts: readonly ShardPart[], refusal: (re
 }
 
 async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: string[]) => string): Promise<void> {
-  const run = randomUUID();
-  const gidOf = (shard: number) => spanningGid(run, parts[0]!.shard, shard);
   const checks = parts.map(() => deferred<string | undefined>());
   const everyCheck = Promise.all(checks.map((check) => check.promise));
   everyCheck.catch(() => undefined);
+  const writes = parts.map(() => deferred<void>());
+  const everyWrite = Promise.all(writes.map((write) => write.promise));
+  everyWrite.catch(() => undefined);
+  const committing = parts.map(() => false);
 
   const transactions: Promise<void>[] = [];
   for (const [index, part] of parts.entries()) {
@@ -93,13 +94,14 @@ async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: st
         const reasons = (await everyCheck).filter((reason): reason is string => reason !== undefined);
         if (reasons.length > 0) throw new ConflictError(refusal(reasons));
         await part.write(tx);
-        // The lowest shard's part carries the decision: once it commits, its row says every part does.
-        if (index === 0) await tx`insert into spanning_commits (id) values (${run})`;
-        await tx.prepare(gidOf(part.shard));
+        writes[index]!.resolve();
+        await everyWrite;
+        committing[index] = true;
       })
-      // A shard that fails before its check has passed releases the others' wait.
+      // A shard that fails before it has written releases the others' waits, and they roll back.
       .catch((error: unknown) => {
         checks[index]!.reject(error);
+        writes[index]!.reject(error);
         throw error;
       });
     transaction.catch(() => undefined);
@@ -111,96 +113,20 @@ async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: st
     );
     if (!checked) break;
   }
-  const prepared = await Promise.allSettled(transactions);
-  const failure = prepared.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failure || prepared.length < parts.length) {
-    // Nothing is committed: every part that prepared is rolled back (one that cannot be reached now, by `settleSpanningOrphans`).
-    await Promise.all(
-      prepared.map((outcome, index) =>
-        outcome.status === 'fulfilled'
-          ? finishPrepared(parts[index]!.sql, 'rollback', gidOf(parts[index]!.shard)).catch(() => undefined)
-          : undefined,
-      ),
-    );
-    throw failure?.reason;
-  }
-  const [lowest, ...others] = parts;
-  try {
-    await finishPrepared(lowest!.sql, 'commit', gidOf(lowest!.shard));
-  } catch (error) {
-    throw new OutcomeUnknownError(
-      `batch_init was prepared on every shard, and the commit on shard ${lowest!.shard}, which decides it, got no answer: ` +
-        'it is settled within a minute (all committed or none); send it again then, or read first',
-      { cause: error },
-    );
-  }
-  const commits = await Promise.allSettled(others.map((part) => finishPrepared(part.sql, 'commit', gidOf(part.shard))));
-  const behind = commits.flatMap((outcome, index) => (outcome.status === 'rejected' ? [others[index]!.shard] : []));
-  if (behind.length > 0) {
-    throw new OutcomeUnknownError(
-      `batch_init is committed, but shard${behind.length === 1 ? '' : 's'} ${behind.join(', ')} did not answer its commit: ` +
-        'its rows there become visible when it is settled, within a minute',
-      { cause: (commits.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason },
-    );
-  }
-}
-
-/** The name of one shard's prepared part of a call spanning shards: the call, its lowest shard (which decides it), this shard. */
-const SPANNING_GID = 'spanning';
-export const spanningGid = (run: string, lowest: number, shard: number) => `${SPANNING_GID}:${run}:${lowest}:${shard}`;
-
-/** COMMIT or ROLLBACK PREPARED; the name is ours (a UUID and shard numbers), never input. */
-async function finishPrepared(sql: postgres.Sql, how: 'commit' | 'rollback', gid: string): Promise<void> {
-  await sql.unsafe(`${how} prepared '${gid}'`);
-}
-
-/** How long a prepared part may stay unsettled before it is an orphan: well past a function's 28 s. */
-export const ORPHAN_AFTER_MS = 60_000;
-
-/**
- * Settles the prepared parts a call spanning shards left behind when it died between its
- * PREPAREs and its COMMITs (`everyShardOrNone`): a part older than `ORPHAN_AFTER_MS` is committed
- * when the call's lowest shard committed its own (its `spanning_commits` row is there), and rolled
- * back otherwise, the lowest's own part first if it is still prepared (the call is then aborted).
- * Run by the order resolver and the participants' retention, over a service's every shard, and it
- * forgets decisions older than a day. A shard that cannot be reached fails its own part only.
- */
-export async function settleSpanningOrphans(
-  shards: ReadonlyMap<number, postgres.Sql>,
-  olderThanMs = ORPHAN_AFTER_MS,
-): Promise<{ settled: number; failed: { shard: number; error: unknown }[] }> {
-  let settled = 0;
-  const failed: { shard: number; error: unknown }[] = [];
-  for (const [shard, sql] of shards) {
-    try {
-      const orphans = await sql<{ gid: string }[]>`
-        select gid from pg_prepared_xacts
-        where database = current_database() and gid like ${`${SPANNING_GID}:%`}
-          and prepared < now() - ${olderThanMs} * interval '1 millisecond'`;
-      for (const { gid } of orphans) {
-        const [, run, lowestShard] = gid.split(':');
-        const lowest = shards.get(Number(lowestShard));
-        if (!lowest) continue;
-        const lowestGid = spanningGid(run!, Number(lowestShard), Number(lowestShard));
-        const [{ undecided }] = await lowest<[{ undecided: boolean }]>`
-          select exists (select 1 from pg_prepared_xacts where gid = ${lowestGid}) as undecided`;
-        if (undecided) {
-          // Its caller died before the commit that decides: the call is aborted, the deciding part first.
-          await finishPrepared(lowest, 'rollback', lowestGid);
-          if (gid !== lowestGid) await finishPrepared(sql, 'rollback', gid);
-        } else {
-          const [{ committed }] = await lowest<[{ committed: boolean }]>`
-            select exists (select 1 from spanning_commits where id = ${run!}) as committed`;
-          await finishPrepared(sql, committed ? 'commit' : 'rollback', gid);
-        }
-        settled++;
-      }
-      await sql`delete from spanning_commits where at < now() - interval '1 day'`;
-    } catch (error) {
-      failed.push({ shard, error });
-    }
-  }
-  return { settled, failed };
+  const settled = await Promise.allSettled(transactions);
+  const failed = settled.flatMap((outcome, index) => (outcome.status === 'rejected' ? [{ index, error: outcome.reason as unknown }] : []));
+  if (failed.length === 0) return;
+  const committed = settled.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [parts[index]!.shard] : []));
+  const unknown = failed.filter(({ index }) => committing[index]).map(({ index }) => parts[index]!.shard);
+  if (committed.length === 0 && unknown.length === 0) throw failed[0]!.error;
+  const notCommitted = failed.filter(({ index }) => !committing[index]).map(({ index }) => parts[index]!.shard);
+  throw new OutcomeUnknownError(
+    `batch_init committed on shard${committed.length === 1 ? '' : 's'} ${committed.join(', ') || 'none'}` +
+      (unknown.length ? `, may have on ${unknown.join(', ')}` : '') +
+      (notCommitted.length ? `, not on ${notCommitted.join(', ')}` : '') +
+      ': those rows are partly set; send it again (it sets the same rows to the same values)',
+    { cause: failed[0]!.error },
+  );
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
