@@ -4,7 +4,6 @@ import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from '../../layers/db/ever
 import { ownsAllSlots, ownsForReading, ownsForWriting, updateIfOwned } from '../../layers/db/owned-slots';
 import { idForKey, type WriteKey, type Written, writeOnce } from '../../layers/db/idempotency';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from '../../layers/db/shards';
-import { writeOrUnknown } from '../../layers/db/write-outcome';
 import { ConflictError, NotFoundError } from '../../layers/errors';
 import { groupByShard } from '../../layers/sharding/shard';
 
@@ -134,32 +133,30 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
     }
     return { id: String(index), userId: random(userCount), items: JSON.stringify(items) };
   });
-  // Its shards commit one by one: a connection lost in between leaves some written, some not.
-  await writeOrUnknown('batch_init of the orders', () =>
-    withNewerRoutes(
-      orders,
-      (shards) =>
-        everyShardOrNone(
-          [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
-            shard,
-            sql: shards.at(shard),
-            async check(sql) {
-              if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))])))
-                throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
-              const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
+  await withNewerRoutes(
+    orders,
+    (shards) =>
+      everyShardOrNone(
+        [...groupByShard(rows, (row) => row.id, shards.ownerOf)].map(([shard, shardRows]) => ({
+          shard,
+          sql: shards.at(shard),
+          async check(sql) {
+            if (!(await ownsAllSlots(sql, [...new Set(shardRows.map((row) => shards.slotOf(row.id)))])))
+              throw new SlotMovedError(`one of the ${shardRows.length} orders of shard ${shard}`);
+            const [busy] = await sql<[{ rows: number; examples: string[] | null }]>`
           with locked as (
             select order_id, checkout_txn from orders
             where order_id = any(${sql.array(shardRows.map((row) => row.id))}::text[]) order by order_id for update)
           select count(*) filter (where checkout_txn is not null)::int as rows,
                  (array_agg(order_id order by order_id) filter (where checkout_txn is not null))[1:3] as examples
           from locked`;
-              if (busy.rows === 0) return undefined;
-              return `${busy.rows} order${busy.rows === 1 ? ' is' : 's are'} being checked out (${busy.examples!.join(', ')}${busy.rows > 3 ? ', …' : ''})`;
-            },
-            async write(sql) {
-              for (let start = 0; start < shardRows.length; start += SLICE) {
-                const slice = shardRows.slice(start, start + SLICE);
-                await sql`
+            if (busy.rows === 0) return undefined;
+            return `${busy.rows} order${busy.rows === 1 ? ' is' : 's are'} being checked out (${busy.examples!.join(', ')}${busy.rows > 3 ? ', …' : ''})`;
+          },
+          async write(sql) {
+            for (let start = 0; start < shardRows.length; start += SLICE) {
+              const slice = shardRows.slice(start, start + SLICE);
+              await sql`
             insert into orders (order_id, user_id, paid, total_cost, items, checkout_txn, slot)
             select id, user_id, false, ${2 * itemPrice}, items::jsonb, null, slot
             from unnest(${sql.array(slice.map((row) => row.id))}::text[],
@@ -169,12 +166,11 @@ export async function batchInitOrders(orders: ShardSet, { count, itemCount, user
             on conflict (order_id) do update
               set user_id = excluded.user_id, paid = false, total_cost = excluded.total_cost,
                   items = excluded.items, checkout_txn = null`;
-              }
-            },
-          })),
-          (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-        ),
-      SPANNING_RETRY_BUDGET_MS,
-    ),
+            }
+          },
+        })),
+        (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
+      ),
+    SPANNING_RETRY_BUDGET_MS,
   );
 }

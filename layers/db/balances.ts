@@ -5,7 +5,6 @@ import { everyShardOrNone, SPANNING_RETRY_BUDGET_MS } from './every-shard-or-non
 import { idForKey, type WriteKey, type Written, writeOnce } from './idempotency';
 import { ownsAllSlots, ownsForReading, ownsForWriting, updateIfOwned } from './owned-slots';
 import { onOwner, type ShardSet, SlotMovedError, withNewerRoutes } from './shards';
-import { writeOrUnknown } from './write-outcome';
 
 /** A table of balances kept within [0, 2^53-1]: stock per item, credit per user. */
 export interface BalanceTable {
@@ -120,43 +119,40 @@ export function balanceRepository<Column extends string>(spec: BalanceTable): Ba
 
     async batchInit(routes, { count, values }) {
       const ids = Array.from({ length: count }, (_, index) => String(index));
-      // Its shards commit one by one: a connection lost in between leaves some written, some not.
-      await writeOrUnknown(`batch_init of the ${spec.noun}s`, () =>
-        withNewerRoutes(
-          routes,
-          (shards) =>
-            everyShardOrNone(
-              [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
-                shard,
-                sql: shards.at(shard),
-                async check(sql) {
-                  if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))])))
-                    throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
-                  const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
+      await withNewerRoutes(
+        routes,
+        (shards) =>
+          everyShardOrNone(
+            [...groupByShard(ids, (id) => id, shards.ownerOf)].map(([shard, shardIds]) => ({
+              shard,
+              sql: shards.at(shard),
+              async check(sql) {
+                if (!(await ownsAllSlots(sql, [...new Set(shardIds.map(shards.slotOf))])))
+                  throw new SlotMovedError(`one of the ${shardIds.length} rows of shard ${shard}`);
+                const [held] = await sql<[{ rows: number; examples: string[] | null }]>`
               with locked as (
                 select ${sql(spec.id)} as id, held from ${sql(spec.table)}
                 where ${sql(spec.id)} = any(${sql.array(shardIds)}::text[]) order by ${sql(spec.id)} for update)
               select count(*) filter (where held > 0)::int as rows, (array_agg(id order by id) filter (where held > 0))[1:3] as examples
               from locked`;
-                  if (held.rows === 0) return undefined;
-                  return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
-                },
-                async write(sql) {
-                  // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
-                  for (let start = 0; start < shardIds.length; start += SLICE) {
-                    const slice = shardIds.slice(start, start + SLICE);
-                    await sql`
+                if (held.rows === 0) return undefined;
+                return `${held.rows} ${spec.noun}${held.rows === 1 ? '' : 's'} (${held.examples!.join(', ')}${held.rows > 3 ? ', …' : ''}) ${held.rows === 1 ? 'holds' : 'hold'} what checkouts in flight reserved`;
+              },
+              async write(sql) {
+                // Every row gets the same values, so the upsert sets them from parameters, not from `excluded`.
+                for (let start = 0; start < shardIds.length; start += SLICE) {
+                  const slice = shardIds.slice(start, start + SLICE);
+                  await sql`
                 insert into ${sql(spec.table)} (${sql([spec.id, 'slot', ...Object.keys(values)])})
                 select id, slot, ${sql(columnsOf(values))}
                 from unnest(${sql.array(slice)}::text[], ${sql.array(slice.map(shards.slotOf))}::int[]) as row(id, slot)
                 on conflict (${sql(spec.id)}) do update set ${sql(columnsOf(values))}`;
-                  }
-                },
-              })),
-              (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
-            ),
-          SPANNING_RETRY_BUDGET_MS,
-        ),
+                }
+              },
+            })),
+            (reasons) => `batch_init changed nothing: ${reasons.join('; ')}; try again once they are decided`,
+          ),
+        SPANNING_RETRY_BUDGET_MS,
       );
     },
   };
