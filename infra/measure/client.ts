@@ -71,24 +71,44 @@ export class ShopClient {
    * commands set up their rows while faults and moves run. Anything else throws with the reply.
    */
   async expectOk<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string): Promise<T> {
-    const reply = await this.untilKnown<T>(method, path, EXPECT_OK_TRIES);
+    const reply = await this.keyedWhileWorthRetrying<T>(method, path, EXPECT_OK_TRIES);
     if (reply.status === 200) return reply.body;
     throw new Error(`${method} ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
   }
 
   /** A write sent with an Idempotency-Key of its own, and again with that key while `worthRetrying`: its last reply. */
   keyedWrite<T = Record<string, unknown>>(path: string, tries = EXPECT_OK_TRIES): Promise<Reply<T>> {
-    return this.untilKnown<T>('POST', path, tries);
+    return this.keyedWhileWorthRetrying<T>('POST', path, tries);
   }
 
-  private async untilKnown<T>(method: 'GET' | 'POST', path: string, tries: number): Promise<Reply<T>> {
+  /** A write with an Idempotency-Key of its own, a read without; sent again after its Retry-After while `worthRetrying`. */
+  private keyedWhileWorthRetrying<T>(method: 'GET' | 'POST', path: string, tries: number): Promise<Reply<T>> {
     const idempotencyKey = method === 'POST' ? randomUUID() : undefined;
+    return this.sendWhile<T>(method, path, {
+      idempotencyKey,
+      tries,
+      again: worthRetrying,
+      pauseMs: (reply) => reply.retryAfterMs ?? 1_000,
+    });
+  }
+
+  /** Sends a request, and again while `again` says so, up to `tries` times; no reply counts as status 0. Its last reply. */
+  private async sendWhile<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    how: {
+      readonly idempotencyKey?: string;
+      readonly tries: number;
+      readonly again: (reply: Reply<T>) => boolean;
+      readonly pauseMs: (reply: Reply<T>, attempt: number) => number;
+    },
+  ): Promise<Reply<T>> {
     for (let attempt = 1; ; attempt++) {
-      const reply = await this.request<T>(method, path, { idempotencyKey }).catch(
+      const reply = await this.request<T>(method, path, { idempotencyKey: how.idempotencyKey }).catch(
         (error: unknown): Reply<T> => ({ status: 0, body: { error: String(error) } as T, contentType: null }),
       );
-      if (!worthRetrying(reply) || attempt === tries) return reply;
-      await new Promise((resolve) => setTimeout(resolve, reply.retryAfterMs ?? 1_000));
+      if (!how.again(reply) || attempt === how.tries) return reply;
+      await new Promise((resolve) => setTimeout(resolve, how.pauseMs(reply, attempt)));
     }
   }
 
@@ -111,14 +131,12 @@ export class ShopClient {
    * A checkout sent again while its outcome is unknown (502 `outcome_unknown`, or no reply): a
    * checkout is idempotent per order, so the retry answers with the order's outcome.
    */
-  async settledCheckout(orderId: string): Promise<Reply> {
-    for (let attempt = 1; ; attempt++) {
-      const reply = await this.checkout(orderId).catch(
-        (error: unknown): Reply => ({ status: 0, body: { error: String(error) }, contentType: null }),
-      );
-      if ((reply.status !== 0 && reply.body.code !== 'outcome_unknown') || attempt === EXPECT_OK_TRIES) return reply;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
+  settledCheckout(orderId: string): Promise<Reply> {
+    return this.sendWhile('POST', `/orders/checkout/${orderId}`, {
+      tries: EXPECT_OK_TRIES,
+      again: (reply) => reply.status === 0 || reply.body.code === 'outcome_unknown',
+      pauseMs: (_reply, attempt) => 200 * attempt,
+    });
   }
 
   close(): Promise<void> {
