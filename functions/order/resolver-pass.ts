@@ -5,6 +5,7 @@ import { forgetCompleted, oldestUndecidedAgeMs } from '../../layers/coordinator/
 import { foldOldSeconds, SECONDS_KEPT_MS } from '../../layers/coordinator/checkout-stats';
 import { METRIC, MetricUnit, metrics } from '../../layers/logging/metrics';
 import { forgetOldKeys } from '../../layers/db/idempotency';
+import { settleSpanningOrphans } from '../../layers/db/spanning-orphans';
 
 export interface PassTotals {
   /** Transactions found undecided past their deadline, and aborted. */
@@ -14,6 +15,8 @@ export interface PassTotals {
   forgotten: number;
   /** Idempotency keys deleted, older than theirs. */
   keysForgotten: number;
+  /** Prepared parts of a batch_init whose caller died, committed or rolled back. */
+  orphansSettled: number;
   /**
    * After the aborts, the age of the oldest transaction still undecided on any shard measured
    * (0: none); undefined when no shard could be measured.
@@ -38,7 +41,15 @@ export async function resolverPass(
   settings: { resendPauseMs: number; batch: number; retentionMs: number; keyRetentionMs: number },
 ): Promise<PassTotals> {
   const outbox: Outbox = new Map();
-  const totals: PassTotals = { aborted: 0, resent: 0, forgotten: 0, keysForgotten: 0, oldestUndecidedAgeMs: undefined, failed: [] };
+  const totals: PassTotals = {
+    aborted: 0,
+    resent: 0,
+    forgotten: 0,
+    keysForgotten: 0,
+    orphansSettled: 0,
+    oldestUndecidedAgeMs: undefined,
+    failed: [],
+  };
   await Promise.all(
     orders.indexes.map(async (shard) => {
       const sql = orders.at(shard);
@@ -65,6 +76,10 @@ export async function resolverPass(
     }),
   );
   await send(outbox);
+  // A batch_init whose caller died between its shards' PREPAREs and COMMITs: its parts hold their rows until settled.
+  const orphans = await settleSpanningOrphans(new Map(orders.indexes.map((shard) => [shard, orders.at(shard)])));
+  totals.orphansSettled = orphans.settled;
+  for (const failure of orphans.failed) if (!totals.failed.some(({ shard }) => shard === failure.shard)) totals.failed.push(failure);
   return totals;
 }
 

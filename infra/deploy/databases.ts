@@ -64,6 +64,15 @@ export function databaseResources(
       Type: 'AWS::RDS::DBSubnetGroup',
       Properties: { DBSubnetGroupDescription: `${prefix} databases`, SubnetIds: network.privateSubnets.map(ref) },
     },
+    // batch_init prepares each shard's part (PREPARE TRANSACTION) before any commits; RDS allows none by default.
+    DatabaseParameterGroup: {
+      Type: 'AWS::RDS::DBParameterGroup',
+      Properties: {
+        Description: `${prefix} shards: prepared transactions for calls spanning shards`,
+        Family: `postgres${parameters.postgresVersion.split('.')[0]}`,
+        Parameters: { max_prepared_transactions: '64' },
+      },
+    },
     DatabaseSecurityGroup: {
       Type: 'AWS::EC2::SecurityGroup',
       Properties: {
@@ -114,6 +123,7 @@ export function databaseResources(
         MasterUsername: resolve('username'),
         MasterUserPassword: resolve('password'),
         DBSubnetGroupName: ref('DatabaseSubnetGroup'),
+        DBParameterGroupName: ref('DatabaseParameterGroup'),
         VPCSecurityGroups: [getAtt('DatabaseSecurityGroup', 'GroupId')],
         PubliclyAccessible: false,
         MultiAZ: false,

@@ -115,6 +115,9 @@ export class PostgresServer {
       'max_connections=300',
       '-c',
       'shared_buffers=128MB',
+      // batch_init prepares each shard's part (PREPARE TRANSACTION) before any commits.
+      '-c',
+      'max_prepared_transactions=64',
       '-c',
       'logging_collector=off',
     ]);

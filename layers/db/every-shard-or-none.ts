@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { ConflictError, OutcomeUnknownError } from '../errors';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
@@ -43,10 +44,11 @@ export const SPANNING_RETRY_BUDGET_MS = 6_000;
 /**
  * One local transaction per shard, each checking before it writes; no shard writes until every
  * shard's check has passed, so a refusal found on one shard changes nothing on any (409 naming
- * every refusal), and no shard commits until every shard has written, so a failure anywhere
- * before that rolls every shard back. Only the commits themselves can part ways (a connection
- * lost, a server gone between two COMMITs): then the call says which shards committed and that
- * the outcome is partial (`OutcomeUnknownError`), never that nothing changed.
+ * every refusal). Then each part is prepared (PREPARE TRANSACTION), and only once every part is,
+ * the lowest shard's commits with the call's row in `spanning_commits`: that commit decides, the
+ * others follow. A failure before it rolls every part back; a caller gone after it leaves parts
+ * that `settleSpanningOrphans` commits, and gone before it, parts it rolls back. A commit that got
+ * no answer is `OutcomeUnknownError`, never "nothing changed".
  *
  * A transaction holds its shard's locks while the next shards check, so the shards are locked
  * one after the other in ascending order, each first taking `SHARD_SPANNING_LOCK`: two such calls
@@ -75,18 +77,26 @@ export async function everyShardOrNone(parts: readonly ShardPart[], refusal: (re
 }
 
 async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: string[]) => string): Promise<void> {
+  const run = randomUUID();
+  const gidOf = (shard: number) => spanningGid(run, parts[0]!.shard, shard);
   const checks = parts.map(() => deferred<string | undefined>());
   const everyCheck = Promise.all(checks.map((check) => check.promise));
   everyCheck.catch(() => undefined);
-  const writes = parts.map(() => deferred<void>());
-  const everyWrite = Promise.all(writes.map((write) => write.promise));
-  everyWrite.catch(() => undefined);
-  const committing = parts.map(() => false);
 
+  // Each part keeps its own connection from BEGIN to COMMIT PREPARED: back in the pool between
+  // PREPARE and COMMIT, it was taken by statements waiting on the prepared part's rows, and the
+  // COMMIT that would end their wait queued behind them (storm.test: calls of 15 s and more).
+  const sessions: postgres.ReservedSql[] = [];
   const transactions: Promise<void>[] = [];
   for (const [index, part] of parts.entries()) {
-    const transaction = part.sql
-      .begin(async (tx) => {
+    const transaction = inTransactionToPrepare(
+      part.sql,
+      gidOf(part.shard),
+      async (session) => {
+        sessions[index] = session;
+        if (index === 0) await session`select pg_advisory_lock(${callerLock(run)}::bigint)`;
+      },
+      async (tx) => {
         await tx`select set_config('lock_timeout', ${`${SPANNING_LOCK_WAIT_MS}ms`}, true),
                         set_config('idle_in_transaction_session_timeout', ${`${SPANNING_IDLE_MS}ms`}, true)`;
         await tx`select pg_advisory_xact_lock(${SHARD_SPANNING_LOCK}, 0)`;
@@ -94,14 +104,13 @@ async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: st
         const reasons = (await everyCheck).filter((reason): reason is string => reason !== undefined);
         if (reasons.length > 0) throw new ConflictError(refusal(reasons));
         await part.write(tx);
-        writes[index]!.resolve();
-        await everyWrite;
-        committing[index] = true;
-      })
-      // A shard that fails before it has written releases the others' waits, and they roll back.
+        // The lowest shard's part carries the decision: once it commits, its row says every part does.
+        if (index === 0) await tx`insert into spanning_commits (id) values (${run})`;
+      },
+    )
+      // A shard that fails before its check has passed releases the others' wait.
       .catch((error: unknown) => {
         checks[index]!.reject(error);
-        writes[index]!.reject(error);
         throw error;
       });
     transaction.catch(() => undefined);
@@ -113,20 +122,91 @@ async function checkThenWrite(parts: readonly ShardPart[], refusal: (reasons: st
     );
     if (!checked) break;
   }
-  const settled = await Promise.allSettled(transactions);
-  const failed = settled.flatMap((outcome, index) => (outcome.status === 'rejected' ? [{ index, error: outcome.reason as unknown }] : []));
-  if (failed.length === 0) return;
-  const committed = settled.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [parts[index]!.shard] : []));
-  const unknown = failed.filter(({ index }) => committing[index]).map(({ index }) => parts[index]!.shard);
-  if (committed.length === 0 && unknown.length === 0) throw failed[0]!.error;
-  const notCommitted = failed.filter(({ index }) => !committing[index]).map(({ index }) => parts[index]!.shard);
-  throw new OutcomeUnknownError(
-    `batch_init committed on shard${committed.length === 1 ? '' : 's'} ${committed.join(', ') || 'none'}` +
-      (unknown.length ? `, may have on ${unknown.join(', ')}` : '') +
-      (notCommitted.length ? `, not on ${notCommitted.join(', ')}` : '') +
-      ': those rows are partly set; send it again (it sets the same rows to the same values)',
-    { cause: failed[0]!.error },
-  );
+  try {
+    await settle(parts, sessions, transactions, gidOf);
+  } finally {
+    const lowest = sessions[0];
+    if (lowest) await lowest`select pg_advisory_unlock(${callerLock(run)}::bigint)`.catch(() => undefined);
+    for (const session of sessions) session?.release();
+  }
+}
+
+/** Runs `body` in a transaction on a connection of its own (handed to `hold` first), and prepares it as `gid`. */
+async function inTransactionToPrepare(
+  sql: postgres.Sql,
+  gid: string,
+  hold: (session: postgres.ReservedSql) => Promise<void>,
+  body: (tx: postgres.TransactionSql) => Promise<void>,
+): Promise<void> {
+  const session = await sql.reserve();
+  await hold(session);
+  await session`begin`;
+  try {
+    // A reserved connection runs statements as a transaction's does; postgres.js only types `begin`'s.
+    await body(session as unknown as postgres.TransactionSql);
+    await session.unsafe(`prepare transaction '${gid}'`);
+  } catch (error) {
+    await session`rollback`.catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Commits the prepared parts, the lowest (which decides) first, or rolls them all back when one failed. */
+async function settle(
+  parts: readonly ShardPart[],
+  sessions: readonly postgres.ReservedSql[],
+  transactions: readonly Promise<void>[],
+  gidOf: (shard: number) => string,
+): Promise<void> {
+  const prepared = await Promise.allSettled(transactions);
+  const failure = prepared.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure || prepared.length < parts.length) {
+    // Nothing is committed: every part that prepared is rolled back (one that cannot be reached now, by `settleSpanningOrphans`).
+    await Promise.all(
+      prepared.map((outcome, index) =>
+        outcome.status === 'fulfilled'
+          ? finishPrepared(sessions[index]!, 'rollback', gidOf(parts[index]!.shard)).catch(() => undefined)
+          : undefined,
+      ),
+    );
+    throw failure?.reason;
+  }
+  const [lowest, ...others] = parts;
+  try {
+    await finishPrepared(sessions[0]!, 'commit', gidOf(lowest!.shard));
+  } catch (error) {
+    throw new OutcomeUnknownError(
+      `batch_init was prepared on every shard, and the commit on shard ${lowest!.shard}, which decides it, got no answer: ` +
+        'it is settled within a minute (all committed or none); send it again then, or read first',
+      { cause: error },
+    );
+  }
+  const commits = await Promise.allSettled(others.map((part, index) => finishPrepared(sessions[index + 1]!, 'commit', gidOf(part.shard))));
+  const behind = commits.flatMap((outcome, index) => (outcome.status === 'rejected' ? [others[index]!.shard] : []));
+  if (behind.length > 0) {
+    throw new OutcomeUnknownError(
+      `batch_init is committed, but shard${behind.length === 1 ? '' : 's'} ${behind.join(', ')} did not answer its commit: ` +
+        'its rows there become visible when it is settled, within a minute',
+      { cause: (commits.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason },
+    );
+  }
+}
+
+/** The name of one shard's prepared part of a call spanning shards: the call, its lowest shard (which decides it), this shard. */
+export const SPANNING_GID = 'spanning';
+export const spanningGid = (run: string, lowest: number, shard: number) => `${SPANNING_GID}:${run}:${lowest}:${shard}`;
+
+/**
+ * The session advisory lock (one 64-bit key, a space apart from the two-key locks) that a call
+ * holds on its lowest shard from before its first part begins until its last commit or rollback
+ * was answered: while it is held the call may still decide; once it is free, its caller is gone
+ * (a dead process's sessions end with it) and what it left prepared is an orphan.
+ */
+export const callerLock = (run: string): string => BigInt.asIntN(64, BigInt(`0x${run.replaceAll('-', '').slice(0, 16)}`)).toString();
+
+/** COMMIT or ROLLBACK PREPARED; the name is ours (a UUID and shard numbers), never input. */
+export async function finishPrepared(sql: postgres.Sql | postgres.ReservedSql, how: 'commit' | 'rollback', gid: string): Promise<void> {
+  await sql.unsafe(`${how} prepared '${gid}'`);
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {

@@ -3,6 +3,7 @@ import { type DatabaseContext, databases, required, withLoginRetry } from '../db
 import { isRefusedLogin } from '../db/refused-login';
 import { forgetSettledParticipations } from './participation-retention';
 import { forgetOldKeys } from '../db/idempotency';
+import { settleSpanningOrphans } from '../db/spanning-orphans';
 import { logger } from '../logging/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { ParticipantService } from '../config/services';
@@ -32,6 +33,11 @@ export function retentionHandler(
         const shards = required(context.databases, service);
         const until = Date.now() + RUN_MS;
         let forgotten = 0;
+        // A batch_init whose caller died between its shards' PREPAREs and COMMITs.
+        const orphans = await settleSpanningOrphans(new Map(shards.indexes.map((shard) => [shard, shards.at(shard)])));
+        for (const { shard, error } of orphans.failed)
+          logger.error('prepared batch_init parts not settled on a shard', { shard: `${service}-${shard}`, error: String(error) });
+        if (orphans.settled > 0) logger.warn('prepared batch_init parts settled', { participants: service, orphans: orphans.settled });
         const outcomes = await Promise.allSettled(
           shards.indexes.map(async (shard) => {
             const windows = [

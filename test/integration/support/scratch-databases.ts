@@ -12,9 +12,9 @@ import type { ShardedService } from '../../../layers/config/services';
  * depend on all they hold. Each is named after its role and the test process.
  */
 export function scratchDatabases(service: ShardedService, roles: readonly string[]): () => postgres.Sql[] {
-  const server = databaseServers(stackConfig).find((candidate) => candidate.name === `${service}-0`)!;
-  const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
-  const names = roles.map((role) => `${service}_${role}_${process.pid}`);
+  const logins = scratchLogins(service, roles);
+  const { host, port, username, password } = logins[0]!;
+  const names = logins.map(({ database }) => database);
   const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
   const admin = connect('postgres');
   let databases: postgres.Sql[] | undefined;
@@ -32,4 +32,14 @@ export function scratchDatabases(service: ShardedService, roles: readonly string
   });
 
   return () => databases!;
+}
+
+/** What another process needs to reach the databases `scratchDatabases` makes for the same roles. */
+export function scratchLogins(
+  service: ShardedService,
+  roles: readonly string[],
+): { host: string; port: number; username: string; password: string; database: string }[] {
+  const server = databaseServers(stackConfig).find((candidate) => candidate.name === `${service}-0`)!;
+  const { host, port, username, password } = readCredentials(stackConfig.dataDir, server);
+  return roles.map((role) => ({ host, port, username, password, database: `${service}_${role}_${process.pid}` }));
 }

@@ -23,6 +23,10 @@ jest.mock('../../../layers/db/idempotency', () => ({
   ...jest.requireActual('../../../layers/db/idempotency'),
   forgetOldKeys: async () => 3,
 }));
+jest.mock('../../../layers/db/spanning-orphans', () => ({
+  ...jest.requireActual('../../../layers/db/spanning-orphans'),
+  settleSpanningOrphans: async () => ({ settled: 1, failed: [] }),
+}));
 jest.mock('../../../layers/coordinator/checkout-stats', () => ({
   ...jest.requireActual('../../../layers/coordinator/checkout-stats'),
   foldOldSeconds: async () => 0,
@@ -56,6 +60,7 @@ it('does the work of every shard it can reach, and reports the one it cannot', a
     resent: 2,
     forgotten: 14,
     keysForgotten: 6,
+    orphansSettled: 1,
     oldestUndecidedAgeMs: 1_200,
     failed: [{ shard: 0, error: REFUSED }],
   });
