@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import { ConflictError, OutcomeUnknownError } from '../errors';
+import { ConflictError, OutcomeUnknownError, UnavailableError } from '../errors';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
+import { lostInFlight } from './write-outcome';
 
 /** One shard's part: `check` locks what `write` will change and names what forbids it, if anything. */
 export interface ShardPart {
@@ -169,6 +170,12 @@ async function settle(
           : undefined,
       ),
     );
+    // Nothing was decided, so nothing is ever committed: a connection lost on the way says so.
+    if (lostInFlight(failure?.reason))
+      throw new UnavailableError(
+        'batch_init lost a connection to a shard before it decided: nothing was written (a part left prepared is rolled back within a minute); retry',
+        { cause: failure!.reason },
+      );
     throw failure?.reason;
   }
   const [lowest, ...others] = parts;

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type postgres from 'postgres';
+import postgres from 'postgres';
 import { everyShardOrNone, type ShardPart } from '../../layers/db/every-shard-or-none';
 import { settleSpanningOrphans } from '../../layers/db/spanning-orphans';
 import { MAX_BATCH_INIT } from '../../layers/http/params';
@@ -47,6 +47,22 @@ it('rolls back every shard when the last one fails after the others have written
   await expect(everyShardOrNone([part(0), part(1), failing], (reasons) => reasons.join())).rejects.toThrow(
     'the last shard failed after writing',
   );
+  expect({ rows: await rows(), prepared: await prepared() }).toEqual({ rows: [0, 0, 0], prepared: [0, 0, 0] });
+});
+
+it('answers 503, nothing written, when the connection to a shard is lost before the decision', async () => {
+  const login = scratchLogins('stock', ROLES)[2]!;
+  const proxy = await holdingProxy(login, 'prepare transaction', 'cut');
+  const cutOff = postgres({ ...login, port: proxy.port, max: 1, onnotice: () => undefined });
+  try {
+    await expect(everyShardOrNone([part(0), part(1), { ...part(2), sql: cutOff }], (reasons) => reasons.join())).rejects.toMatchObject({
+      status: 503,
+      code: 'unavailable',
+    });
+  } finally {
+    await cutOff.end({ timeout: 1 });
+    await proxy.close();
+  }
   expect({ rows: await rows(), prepared: await prepared() }).toEqual({ rows: [0, 0, 0], prepared: [0, 0, 0] });
 });
 
