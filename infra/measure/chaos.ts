@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadStackConfig, stackAddresses } from '../config';
 import { Stack } from '../stack/stack';
+import { isAlive } from '../processes/processes';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
@@ -213,6 +214,32 @@ function keyedStormThroughCrashes(config: ReturnType<typeof loadStackConfig>, se
   };
 }
 
+/**
+ * A stateful process killed -9 (as the kernel's OOM killer would), which the supervisor of
+ * npm start starts again on its own storage; the fault ends once it serves again.
+ */
+function killedAndStartedAgain(processName: string, what: string): Fault {
+  return {
+    name: `kill -9 of ${what}, started again by npm start's supervisor`,
+    run: async (stack) => {
+      const victim = stack.processes.pidOf(processName);
+      if (victim === undefined || !isAlive(victim)) throw new Error(`${processName} is not running`);
+      process.kill(victim, 'SIGKILL');
+      const killed = Date.now();
+      for (;;) {
+        const pid = stack.processes.pidOf(processName);
+        if (pid !== undefined && pid !== victim && isAlive(pid)) break;
+        if (Date.now() - killed > 120_000)
+          throw new Error(`${processName} was not started again within 120 s: is npm start's supervisor running?`);
+        await pause(200);
+      }
+      // Started by the supervisor: waits for that start to finish (it holds the process's restart lock).
+      await stack.revive(processName);
+      return `${what} serving again ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`;
+    },
+  };
+}
+
 function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number, seed: number): Fault[] {
   const lastInstance = config.instances - 1;
   const instanceName = `offline-${lastInstance}`;
@@ -241,6 +268,8 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       name: 'PostgreSQL shard order-0 restarted',
       run: (stack) => stack.restartDatabase('order-0'),
     },
+    killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'),
+    killedAndStartedAgain('kafka', 'the Kafka broker'),
     {
       name: `npm run scale: ${config.instances} → 4 → 1 → ${config.instances} function instances`,
       run: async (stack) => {

@@ -2,6 +2,7 @@ import { loadStackConfig } from '../config';
 import { isAlive } from '../processes/processes';
 import { consoleProgress } from '../processes/progress';
 import { Stack } from './stack';
+import { supervise } from './supervisor';
 
 const SUPERVISOR = 'supervisor';
 
@@ -56,11 +57,11 @@ async function runInForeground(stack: Stack): Promise<void> {
   stack.processes.remember(SUPERVISOR, process.pid);
   consoleProgress.step(`ready: the API is at ${url} (Ctrl-C or npm stop to end)`);
   let stopping = false;
-  const endSupervision = stack.superviseInstances();
+  const endSupervision = supervise(stack, consoleProgress);
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    endSupervision();
+    await endSupervision();
     await stack.stop();
     stack.processes.forget(SUPERVISOR);
     consoleProgress.step('stopped');

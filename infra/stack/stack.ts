@@ -26,6 +26,8 @@ import type { ShardedService } from '../../layers/config/services';
  * makes that program shut down cleanly (NGINX: finish requests; PostgreSQL: fast shutdown;
  * serverless-offline: its SIGINT handler, which also commits the Kafka consumers' offsets).
  */
+const KAFKA = 'kafka';
+
 const SHUTDOWN_ORDER: readonly { what: string; names: RegExp; signal: NodeJS.Signals; graceMs: number }[] = [
   { what: 'gateway', names: /^nginx$/, signal: 'SIGQUIT', graceMs: 10_000 },
   { what: 'functions', names: /^offline-/, signal: 'SIGINT', graceMs: 15_000 },
@@ -177,16 +179,82 @@ export class Stack {
 
   /**
    * Starts a serverless-offline instance that has died, as Lambda replaces a crashed container.
-   * Whoever calls first (the supervisor of npm start, a test, the chaos command) does it; a
-   * lock file keeps two callers from starting it twice, and a live instance is left alone.
+   * Whoever calls first (the supervisor, a test, the chaos command) does it, and a live instance
+   * is left alone (`exclusively`).
    */
   async restartInstance(index: number): Promise<void> {
     const config = liveConfig(this.config);
     const instance = offlineInstances(config)[index];
     if (!instance) throw new Error(`no instance ${index}; the stack has ${config.instances}`);
-    const lock = path.join(this.processes.pidDir, `${instance.name}.restarting`);
-    // The lock names its holder, so a lock left by a process that died (a supervisor stopped
-    // mid-restart) is taken over instead of waited on forever.
+    await this.exclusively(instance.name, async () => {
+      if (isAlive(this.processes.pidOf(instance.name))) return;
+      await startOfflineInstances(config, this.processes, () => this.progress.step(`functions: ${instance.name} up`), [instance]);
+    });
+  }
+
+  /** The indexes of serverless-offline instances whose process has died. */
+  deadInstances(): number[] {
+    return offlineInstances(liveConfig(this.config))
+      .filter((instance) => !isAlive(this.processes.pidOf(instance.name)))
+      .map((instance) => instance.index);
+  }
+
+  /**
+   * The PostgreSQL servers and the Kafka broker that crashed: their pid file is there and their
+   * process is gone. One stopped on purpose has no pid file (`ProcessRegistry.stop`).
+   */
+  crashedStateful(): string[] {
+    return [...databaseServers(this.config).map((server) => `postgres-${server.name}`), KAFKA].filter(
+      (name) => this.processes.pidOf(name) !== undefined && !isAlive(this.processes.pidOf(name)),
+    );
+  }
+
+  /**
+   * Starts a crashed PostgreSQL server or Kafka broker again on its own storage, as RDS and MSK
+   * restart a failed node: PostgreSQL replays its WAL, Kafka recovers its log, and every client
+   * reconnects. Left alone if it runs again by then, or was stopped on purpose meanwhile.
+   */
+  async revive(name: string): Promise<void> {
+    await this.exclusively(name, async () => {
+      const pid = this.processes.pidOf(name);
+      if (pid === undefined || isAlive(pid)) return;
+      const tools = await ensureToolchain(this.progress);
+      if (name === KAFKA) return this.kafka(tools).start();
+      const server = databaseServers(this.config).find((candidate) => `postgres-${candidate.name}` === name);
+      if (!server) throw new Error(`no process ${name} in this stack`);
+      await new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).start();
+    });
+  }
+
+  /** Stops the Kafka broker (controlled shutdown) and starts it again on the same storage. */
+  async restartKafka(): Promise<void> {
+    await this.exclusively(KAFKA, async () => {
+      const tools = await ensureToolchain(this.progress);
+      await this.processes.stop(KAFKA, 'SIGTERM', 30_000);
+      await this.kafka(tools).start();
+    });
+  }
+
+  /** Stops one database server (fast shutdown: open sessions are cut) and starts it again. */
+  async restartDatabase(name: string): Promise<void> {
+    const server = databaseServers(this.config).find((candidate) => candidate.name === name);
+    if (!server) throw new Error(`no database ${name} in this stack`);
+    const tools = await ensureToolchain(this.progress);
+    const postgres = new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes);
+    await this.exclusively(postgres.processName, async () => {
+      await this.processes.stop(postgres.processName, 'SIGINT', 30_000);
+      await postgres.start();
+    });
+  }
+
+  /**
+   * Runs `body` (a start or restart of process `name`) while no other caller does: a lock file
+   * naming its holder, so that a lock left by a process that died (a supervisor stopped mid-restart)
+   * is taken over instead of waited on forever. A caller that waited for another's restart of the
+   * same process returns without running its own.
+   */
+  private async exclusively(name: string, body: () => Promise<void>): Promise<void> {
+    const lock = path.join(this.processes.pidDir, `${name}.restarting`);
     const holderOf = (): number | undefined => {
       try {
         return Number(fs.readFileSync(lock, 'utf8').trim()) || undefined;
@@ -209,54 +277,10 @@ export class Stack {
       }
     }
     try {
-      if (isAlive(this.processes.pidOf(instance.name))) return;
-      await startOfflineInstances(config, this.processes, () => this.progress.step(`functions: ${instance.name} up`), [instance]);
+      await body();
     } finally {
       fs.rmSync(lock, { force: true });
     }
-  }
-
-  /**
-   * Replaces any function instance that dies (a crash, kill -9), as Lambda replaces a crashed
-   * container, checking every second; returns the function that ends the supervision.
-   */
-  superviseInstances(): () => void {
-    const replacing = new Set<number>();
-    const timer = setInterval(() => {
-      for (const index of this.deadInstances()) {
-        if (replacing.has(index)) continue;
-        replacing.add(index);
-        this.progress.step(`functions: instance offline-${index} died; starting a new one`);
-        this.restartInstance(index)
-          .catch((error: unknown) => this.progress.step(`functions: offline-${index} did not start: ${String(error)}`))
-          .finally(() => replacing.delete(index));
-      }
-    }, 1_000);
-    return () => clearInterval(timer);
-  }
-
-  /** The indexes of serverless-offline instances whose process has died. */
-  deadInstances(): number[] {
-    return offlineInstances(liveConfig(this.config))
-      .filter((instance) => !isAlive(this.processes.pidOf(instance.name)))
-      .map((instance) => instance.index);
-  }
-
-  /** Stops the Kafka broker (controlled shutdown) and starts it again on the same storage. */
-  async restartKafka(): Promise<void> {
-    const tools = await ensureToolchain(this.progress);
-    await this.processes.stop('kafka', 'SIGTERM', 30_000);
-    await this.kafka(tools).start();
-  }
-
-  /** Stops one database server (fast shutdown: open sessions are cut) and starts it again. */
-  async restartDatabase(name: string): Promise<void> {
-    const server = databaseServers(this.config).find((candidate) => candidate.name === name);
-    if (!server) throw new Error(`no database ${name} in this stack`);
-    const tools = await ensureToolchain(this.progress);
-    const postgres = new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes);
-    await this.processes.stop(postgres.processName, 'SIGINT', 30_000);
-    await postgres.start();
   }
 
   private kafka(tools: Toolchain): KafkaBroker {

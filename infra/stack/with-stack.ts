@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { loadStackConfig } from '../config';
 import { consoleProgress } from '../processes/progress';
 import { Stack } from './stack';
+import { supervise } from './supervisor';
 
 /**
  * Runs a command (the integration tests) against the local stack: the one already running if
@@ -17,9 +18,9 @@ async function main([command, ...args]: string[]): Promise<number> {
   } else {
     consoleProgress.step('test: using the local stack that is already running');
   }
-  // The tests kill instances on purpose; like npm start, a stack started here replaces them.
-  const endSupervision = startedHere ? stack.superviseInstances() : () => undefined;
-  const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
+  // The tests kill instances, servers and the broker on purpose; like npm start, a stack started here starts them again.
+  const endSupervision = startedHere ? supervise(stack, consoleProgress) : async () => undefined;
+  const stopOnSignal = () => void endSupervision().then(() => stack.stop().then(() => process.exit(130)));
   if (startedHere) process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -28,7 +29,7 @@ async function main([command, ...args]: string[]): Promise<number> {
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } finally {
-    endSupervision();
+    await endSupervision();
     if (startedHere) await stack.stop();
   }
 }
