@@ -15,7 +15,11 @@ import type { ShardedService } from '../../layers/config/services';
 
 /** Connections a container opens per shard (serverless.yml `DB_POOL_MAX`, 2 on AWS). */
 export const CONNECTIONS_PER_CONTAINER = 2;
-/** Kept free on every shard: the setup's migrations, an operator's psql, a rotation's login. */
+/**
+ * Kept free on every shard: the setup's migrations, an operator's psql, a rotation's login, and the
+ * one more connection per shard a container opens while it runs a batch_init (its parts' own,
+ * `layers/db/every-shard-or-none.ts`, closed 10 s after).
+ */
 export const RESERVED_CONNECTIONS = 10;
 /** The scheduled functions (a run lasts up to a minute and may overlap the next) and the live view. */
 const SMALL = 2;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type postgres from 'postgres';
+import postgres from 'postgres';
 import { ConflictError, OutcomeUnknownError, UnavailableError } from '../errors';
 import { LOCK_NOT_AVAILABLE } from './bounded-locks';
 import { lostInFlight } from './write-outcome';
@@ -59,19 +59,19 @@ export const SPANNING_RETRY_BUDGET_MS = 6_000;
  */
 export async function everyShardOrNone(parts: readonly ShardPart[], refusal: (reasons: string[]) => string): Promise<void> {
   const ordered = [...parts].sort((a, b) => a.shard - b.shard);
+  const lockedOut = (cause: unknown) =>
+    new ConflictError(
+      refusal([
+        `its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`,
+      ]),
+      { cause },
+    );
   for (let attempt = 1; ; attempt++) {
     try {
       return await checkThenWrite(ordered, refusal);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === LOCK_NOT_AVAILABLE) {
-        throw new ConflictError(
-          refusal([
-            `its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`,
-          ]),
-          { cause: error },
-        );
-      }
+      if (code === LOCK_NOT_AVAILABLE) throw lockedOut(error);
       if (code !== DEADLOCK || attempt === ATTEMPTS) throw error;
     }
   }
@@ -139,7 +139,7 @@ async function inTransactionToPrepare(
   hold: (session: postgres.ReservedSql) => Promise<void>,
   body: (tx: postgres.TransactionSql) => Promise<void>,
 ): Promise<void> {
-  const session = await sql.reserve();
+  const session = await sessionOf(sql);
   await hold(session);
   await session`begin`;
   try {
@@ -150,6 +150,39 @@ async function inTransactionToPrepare(
     await session`rollback`.catch(() => undefined);
     throw error;
   }
+}
+
+/** Each shard's pool of one connection for calls spanning shards, beside the pool everything else shares. */
+const spanningPools = new WeakMap<postgres.Sql, postgres.Sql>();
+
+/** Seconds an idle spanning connection is kept: a call is rare, and on Lambda each connection counts against the shard's limit. */
+const SPANNING_IDLE_S = 10;
+
+/**
+ * A connection for one part of a call spanning shards, kept from BEGIN to COMMIT PREPARED, from a
+ * pool of its own: from the shared pool, `reserve()` waited until a connection had nothing in
+ * flight, which under load (every busy connection taking more pipelined statements) took until
+ * the function timed out (28 s); and given back between PREPARE and COMMIT PREPARED, its COMMIT
+ * queued behind statements waiting on the prepared rows. Past `SPANNING_LOCK_WAIT_MS` (another
+ * call holds it) the call changes nothing and is refused as a lock wait is.
+ */
+async function sessionOf(sql: postgres.Sql): Promise<postgres.ReservedSql> {
+  let pool = spanningPools.get(sql);
+  if (!pool) {
+    // As postgres.js makes its own subscription pool: the same parsed options, fewer connections.
+    pool = postgres({ ...(sql.options as unknown as postgres.Options<Record<string, never>>), max: 1, idle_timeout: SPANNING_IDLE_S });
+    spanningPools.set(sql, pool);
+  }
+  const reserving = pool.reserve();
+  let timer: NodeJS.Timeout | undefined;
+  const session = await Promise.race([
+    reserving,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SPANNING_LOCK_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (session) return session;
+  void reserving.then((late) => late.release());
+  throw Object.assign(new Error(`no spanning connection free within ${SPANNING_LOCK_WAIT_MS} ms`), { code: LOCK_NOT_AVAILABLE });
 }
 
 /** Commits the prepared parts, the lowest (which decides) first, or rolls them all back when one failed. */
