@@ -75,7 +75,8 @@ export function readStackCpu(runDir: string): CpuReading {
   const pidDir = path.join(runDir, 'pids');
   const roots = new Map<number, Component>();
   if (fs.existsSync(pidDir)) {
-    for (const file of fs.readdirSync(pidDir)) {
+    // Only pid files: a restart's lock names its holder, and a pid file being written has another name.
+    for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
       const component = componentOf(file.replace(/\.pid$/, ''));
       const pid = Number(fs.readFileSync(path.join(pidDir, file), 'utf8').trim());
       if (component && Number.isInteger(pid)) roots.set(pid, component);

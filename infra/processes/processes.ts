@@ -36,8 +36,11 @@ export class ProcessRegistry {
     return child.pid;
   }
 
+  /** Written aside and renamed into place: a reader (the supervisor, every second) never sees it half written. */
   remember(name: string, pid: number): void {
-    fs.writeFileSync(path.join(this.pidDir, `${name}.pid`), `${pid}\n`);
+    const file = path.join(this.pidDir, `${name}.pid`);
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, `${pid}\n`);
+    fs.renameSync(`${file}.${process.pid}.tmp`, file);
   }
 
   forget(name: string): void {
