@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { SHARDED_SERVICES, type ShardedService } from '../layers/config/services';
 import { CHECKOUT_WAIT_MS, IDEMPOTENCY_RETENTION_S, LOG_RETENTION_S } from '../layers/config/bounds';
@@ -9,6 +10,13 @@ import { intEnv } from '../layers/config/env';
  */
 export interface StackConfig {
   readonly root: string;
+  /**
+   * The replicated stack (`SHOP_HA=1`): three Kafka nodes, every topic on all three, a write
+   * acknowledged once two hold it. Its data lives apart (`.data-ha`), so either stack keeps its own.
+   */
+  readonly ha: boolean;
+  /** Kafka nodes, each broker and controller: 1, or 3 in the replicated stack. */
+  readonly kafkaNodes: number;
   readonly dataDir: string;
   readonly runDir: string;
   readonly service: string;
@@ -39,10 +47,15 @@ export { TOPICS } from '../layers/kafka/topics';
 export function loadStackConfig(env = process.env): StackConfig {
   const root = path.resolve(__dirname, '..');
   const port = (name: string, fallback: number) => intEnv(name, fallback, 1024, 65535, env);
+  const runDir = path.resolve(root, env.SHOP_RUN_DIR ?? '.run');
+  // Unset, it is the running stack's (`npm start` records it): a tool (bench, chaos, a test) acts on the stack that runs.
+  const ha = env.SHOP_HA === undefined ? runningStackIsReplicated(runDir) : intEnv('SHOP_HA', 0, 0, 1, env) === 1;
   return {
     root,
-    dataDir: path.resolve(root, env.SHOP_DATA_DIR ?? '.data'),
-    runDir: path.join(root, '.run'),
+    ha,
+    kafkaNodes: ha ? 3 : 1,
+    dataDir: path.resolve(root, env.SHOP_DATA_DIR ?? (ha ? '.data-ha' : '.data')),
+    runDir,
     service: 'shop',
     stage: 'local',
     shards: {
@@ -69,6 +82,7 @@ export function loadStackConfig(env = process.env): StackConfig {
       // connection to PostgreSQL).
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 24410),
+      // Node n (from 1) of the replicated stack listens 2(n-1) above each.
       kafka: port('SHOP_KAFKA_PORT', 29092),
       kafkaController: port('SHOP_KAFKA_CONTROLLER_PORT', 29093),
       secrets: port('SHOP_SECRETS_PORT', 25660),
@@ -78,10 +92,25 @@ export function loadStackConfig(env = process.env): StackConfig {
   };
 }
 
+/** Where `npm start` records that the stack it runs is the replicated one, while it runs. */
+export const replicatedMarker = (runDir: string) => path.join(runDir, 'replicated');
+
+function runningStackIsReplicated(runDir: string): boolean {
+  return fs.existsSync(replicatedMarker(runDir));
+}
+
+/** The ports of Kafka node `node` (1, 2, 3): each node two above the one before. */
+export function kafkaNodePorts(config: Pick<StackConfig, 'ports'>, node: number): { broker: number; controller: number } {
+  return { broker: config.ports.kafka + 2 * (node - 1), controller: config.ports.kafkaController + 2 * (node - 1) };
+}
+
 /** Where the stack's services answer, as clients (functions, tests, tools) reach them. */
-export function stackAddresses(config: Pick<StackConfig, 'ports'>) {
+export function stackAddresses(config: Pick<StackConfig, 'ports' | 'kafkaNodes'>) {
   return {
-    kafkaBootstrap: `127.0.0.1:${config.ports.kafka}`,
+    /** Every Kafka node's broker, comma-separated, as KAFKA_BROKERS takes them. */
+    kafkaBootstrap: Array.from({ length: config.kafkaNodes }, (_, index) => `127.0.0.1:${kafkaNodePorts(config, index + 1).broker}`).join(
+      ',',
+    ),
     secretsEndpoint: `http://127.0.0.1:${config.ports.secrets}`,
     gatewayUrl: `http://localhost:${config.ports.gateway}`,
   } as const;

@@ -46,7 +46,7 @@ export async function warmBroker(
   { durationMs, partitions }: { durationMs: number; partitions: number },
 ): Promise<WarmUp> {
   const until = Date.now() + durationMs;
-  const kafka = new Kafka({ clientId: 'stack-warm-up', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'stack-warm-up', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -5,6 +5,7 @@ import { ShopClient } from './client';
 import { cpuMsBetween, readStackCpu } from './cpu';
 import { latencyStages, type TimedCheckout } from './latency-stages';
 import { loadStackConfig } from '../config';
+import { ProcessRegistry } from '../processes/processes';
 import { runCommand, wholeOption } from './run-command';
 import { htmlReport } from './report-html';
 import { summarise, Timeline } from './stats';
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
   const mode = o.rate === undefined ? `closed loop, ${o.concurrency} in flight` : `open loop, ${o.rate}/s`;
   const summary = {
+    stack: stackMode(),
     load: `${mode}, ${o.durationS} s`,
     'committed checkouts/s (fresh orders)': result.committedPerSecond,
     'all replies/s': result.requestsPerSecond,
@@ -229,6 +231,12 @@ async function main(): Promise<void> {
   fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds, cpuMsPerCheckout));
   for (const [key, value] of Object.entries(summary)) console.log(`${key.padEnd(40)} ${value}`);
   console.log(`${'result'.padEnd(40)} ${jsonFile}\n${'report'.padEnd(40)} ${htmlFile}`);
+}
+
+/** Which stack the bench measured, read from what runs (the bench's own environment may differ from npm start's). */
+function stackMode(): string {
+  const kafkaNodes = new ProcessRegistry(loadStackConfig().runDir).running().filter((name) => /^kafka(-\d+)?$/.test(name)).length;
+  return kafkaNodes > 1 ? `replicated (SHOP_HA=1): ${kafkaNodes} Kafka nodes` : 'light (the default): 1 Kafka node';
 }
 
 runCommand(async () => {

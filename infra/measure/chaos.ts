@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadStackConfig, stackAddresses } from '../config';
 import { Stack } from '../stack/stack';
 import { isAlive } from '../processes/processes';
+import { kafkaProcessName } from '../kafka/broker';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
@@ -255,7 +256,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
     {
       name: 'Kafka broker stopped for 5 s, then started again',
       run: async (stack) => {
-        await stack.processes.stop('kafka', 'SIGTERM', 30_000);
+        await stack.stopKafka();
         await pause(5_000);
         await stack.restartKafka();
       },
@@ -269,7 +270,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       run: (stack) => stack.restartDatabase('order-0'),
     },
     killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'),
-    killedAndStartedAgain('kafka', 'the Kafka broker'),
+    killedAndStartedAgain(kafkaProcessName(config, 1), config.ha ? `Kafka node 1 of ${config.kafkaNodes}` : 'the Kafka broker'),
     {
       name: `npm run scale: ${config.instances} → 4 → 1 → ${config.instances} function instances`,
       run: async (stack) => {

@@ -19,7 +19,7 @@ export type Component = (typeof COMPONENTS)[number];
 export function componentOf(processName: string): Component | undefined {
   if (processName.startsWith('postgres-')) return 'PostgreSQL';
   if (processName.startsWith('offline-')) return 'functions';
-  if (processName === 'kafka') return 'Kafka';
+  if (/^kafka(-\d+)?$/.test(processName)) return 'Kafka';
   if (processName === 'nginx') return 'NGINX';
   if (processName === 'secrets-manager') return 'moto';
   if (processName === 'supervisor') return 'supervisor';

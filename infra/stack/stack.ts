@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type StackConfig, databaseServers } from '../config';
+import { type StackConfig, databaseServers, replicatedMarker } from '../config';
 import { databaseSecretName } from '../../layers/db/secrets';
 import { Gateway, MAX_INSTANCES } from '../gateway/nginx';
-import { KafkaBroker } from '../kafka/broker';
+import { KafkaCluster, kafkaProcessNames } from '../kafka/broker';
 import { WARM_UP_TOPIC, warmBroker } from '../kafka/warm-up';
 import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../../layers/db/migrate';
@@ -26,12 +26,10 @@ import type { ShardedService } from '../../layers/config/services';
  * makes that program shut down cleanly (NGINX: finish requests; PostgreSQL: fast shutdown;
  * serverless-offline: its SIGINT handler, which also commits the Kafka consumers' offsets).
  */
-const KAFKA = 'kafka';
-
 const SHUTDOWN_ORDER: readonly { what: string; names: RegExp; signal: NodeJS.Signals; graceMs: number }[] = [
   { what: 'gateway', names: /^nginx$/, signal: 'SIGQUIT', graceMs: 10_000 },
   { what: 'functions', names: /^offline-/, signal: 'SIGINT', graceMs: 15_000 },
-  { what: 'kafka', names: /^kafka$/, signal: 'SIGTERM', graceMs: 30_000 },
+  { what: 'kafka', names: /^kafka(-\d+)?$/, signal: 'SIGTERM', graceMs: 30_000 },
   { what: 'secrets', names: /^secrets-manager$/, signal: 'SIGTERM', graceMs: 10_000 },
   { what: 'postgres', names: /^postgres-/, signal: 'SIGINT', graceMs: 30_000 },
 ];
@@ -70,6 +68,8 @@ export class Stack {
       throw new Error(`the stack is already running (${running.join(', ')}); run npm stop first`);
     }
     try {
+      if (this.config.ha) fs.writeFileSync(replicatedMarker(this.config.runDir), '1\n');
+      else fs.rmSync(replicatedMarker(this.config.runDir), { force: true });
       const tools = await this.prepare();
       const kafka = this.kafka(tools);
       const secrets = this.secrets(tools);
@@ -106,7 +106,7 @@ export class Stack {
   }
 
   /** Optional: a broker that fails the warm-up still serves the shop, only colder at first. */
-  private async warmKafka(kafka: KafkaBroker): Promise<void> {
+  private async warmKafka(kafka: KafkaCluster): Promise<void> {
     const seconds = this.config.kafkaWarmUpS;
     if (seconds === 0) return;
     this.progress.step(`kafka: warming the broker for ${seconds} s on a private topic (SHOP_KAFKA_WARMUP_S)`);
@@ -130,6 +130,7 @@ export class Stack {
       await Promise.all(matching.map((name) => this.processes.stop(name, signal, graceMs)));
     }
     forgetInstanceCount(this.config);
+    fs.rmSync(replicatedMarker(this.config.runDir), { force: true });
   }
 
   /**
@@ -204,7 +205,7 @@ export class Stack {
    * process is gone. One stopped on purpose has no pid file (`ProcessRegistry.stop`).
    */
   crashedStateful(): string[] {
-    return [...databaseServers(this.config).map((server) => `postgres-${server.name}`), KAFKA].filter(
+    return [...databaseServers(this.config).map((server) => `postgres-${server.name}`), ...kafkaProcessNames(this.config)].filter(
       (name) => this.processes.pidOf(name) !== undefined && !isAlive(this.processes.pidOf(name)),
     );
   }
@@ -219,18 +220,23 @@ export class Stack {
       const pid = this.processes.pidOf(name);
       if (pid === undefined || isAlive(pid)) return;
       const tools = await ensureToolchain(this.progress);
-      if (name === KAFKA) return this.kafka(tools).start();
+      if (kafkaProcessNames(this.config).includes(name)) return this.kafka(tools).startAgain(name);
       const server = databaseServers(this.config).find((candidate) => `postgres-${candidate.name}` === name);
       if (!server) throw new Error(`no process ${name} in this stack`);
       await new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).start();
     });
   }
 
-  /** Stops the Kafka broker (controlled shutdown) and starts it again on the same storage. */
+  /** Stops every Kafka node (controlled shutdown); nothing starts them again until `restartKafka`. */
+  async stopKafka(): Promise<void> {
+    await Promise.all(kafkaProcessNames(this.config).map((name) => this.processes.stop(name, 'SIGTERM', 30_000)));
+  }
+
+  /** Stops every Kafka node (controlled shutdown) and starts them again on the same storage. */
   async restartKafka(): Promise<void> {
-    await this.exclusively(KAFKA, async () => {
+    await this.exclusively('kafka-cluster', async () => {
       const tools = await ensureToolchain(this.progress);
-      await this.processes.stop(KAFKA, 'SIGTERM', 30_000);
+      await this.stopKafka();
       await this.kafka(tools).start();
     });
   }
@@ -283,8 +289,8 @@ export class Stack {
     }
   }
 
-  private kafka(tools: Toolchain): KafkaBroker {
-    return new KafkaBroker(this.config, tools.java, tools.mvn, this.processes, this.progress);
+  private kafka(tools: Toolchain): KafkaCluster {
+    return new KafkaCluster(this.config, tools.java, tools.mvn, this.processes, this.progress);
   }
 
   private secrets(tools: Toolchain): LocalSecretsManager {

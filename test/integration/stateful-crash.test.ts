@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import { mapLimit } from '../../infra/measure/client';
 import { closeShards, connectLiveShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
 import { isAlive } from '../../infra/processes/processes';
+import { kafkaProcessName } from '../../infra/kafka/broker';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
 import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
@@ -26,7 +27,7 @@ const STOCK = 1_000;
 
 it.each([
   ['the PostgreSQL server of stock shard 0, which holds the item', 'postgres-stock-0'],
-  ['the Kafka broker', 'kafka'],
+  ['Kafka node 1 (the broker of the light stack)', kafkaProcessName(stackConfig, 1)],
 ])(
   '%s killed -9 under checkouts: started again, nothing acknowledged lost',
   async (_what, processName) => {

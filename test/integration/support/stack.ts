@@ -8,7 +8,7 @@ import type { ShardedService } from '../../../layers/config/services';
 /** The running local stack, as the integration tests reach it: through its public ports. */
 export const stackConfig = loadStackConfig();
 export const gatewayUrl = stackAddresses(stackConfig).gatewayUrl;
-export const kafkaBrokers = [stackAddresses(stackConfig).kafkaBootstrap];
+export const kafkaBrokers = stackAddresses(stackConfig).kafkaBootstrap.split(',');
 
 /** A direct connection to one database of the stack, to check what the API says against it. */
 export function connectTo(name: string, options: { max?: number; max_pipeline?: number } = {}): postgres.Sql {
