@@ -194,9 +194,9 @@ export class KafkaCluster {
   }
 
   /**
-   * Every topic on every node. Tried again until it holds: a cluster just formed may not have
-   * every broker registered yet (a replica per node needs them all), nor a new topic's metadata
-   * on every node (kafkajs then reads "does not host this topic-partition").
+   * Every topic on every node, and known to every node. Tried again until it holds: a cluster just
+   * formed may not have every broker registered yet (a replica per node needs them all), nor a
+   * new topic's metadata on every node (kafkajs then reads "does not host this topic-partition").
    */
   private async createTopics(): Promise<void> {
     const admin = this.admin();
@@ -212,6 +212,16 @@ export class KafkaCluster {
             partitions: this.config.kafkaPartitions,
             replicationFactor: this.config.kafkaNodes,
           });
+          // Every node must know them: a client asking one that does not yet fails ("does not host").
+          for (const node of this.nodes) {
+            const own = this.admin([`127.0.0.1:${kafkaNodePorts(this.config, node).broker}`]);
+            await own.connect();
+            try {
+              await own.fetchTopicMetadata({ topics: Object.values(TOPICS) });
+            } finally {
+              await own.disconnect();
+            }
+          }
           return true;
         },
         { timeoutMs: 60_000 },
