@@ -59,19 +59,19 @@ export const SPANNING_RETRY_BUDGET_MS = 6_000;
  */
 export async function everyShardOrNone(parts: readonly ShardPart[], refusal: (reasons: string[]) => string): Promise<void> {
   const ordered = [...parts].sort((a, b) => a.shard - b.shard);
-  const lockedOut = (cause: unknown) =>
-    new ConflictError(
-      refusal([
-        `its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`,
-      ]),
-      { cause },
-    );
   for (let attempt = 1; ; attempt++) {
     try {
       return await checkThenWrite(ordered, refusal);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === LOCK_NOT_AVAILABLE) throw lockedOut(error);
+      if (code === LOCK_NOT_AVAILABLE) {
+        throw new ConflictError(
+          refusal([
+            `its rows stayed locked for over ${SPANNING_LOCK_WAIT_MS / 1000} s by another batch_init of the same service or by checkouts in flight`,
+          ]),
+          { cause: error },
+        );
+      }
       if (code !== DEADLOCK || attempt === ATTEMPTS) throw error;
     }
   }

@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { mapLimit } from '../../infra/measure/client';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
-import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
+import { checkoutInFlight, itemWith, ordersOfItem, shop } from './support/shop';
 import { kafkaClient, stackConfig } from './support/stack';
 import { readGroupHolders } from '../../functions/ops/kafka-view';
 import { closeShards, connectLiveShards, unfinishedTransactions, verifyShards } from '../../infra/measure/shard-verifier';
@@ -26,10 +26,7 @@ describe('a function instance killed with SIGKILL during concurrent checkouts', 
     const victim = stockGroup?.holders[0]?.instance ?? `offline-${stackConfig.instances - 1}`;
     const victimIndex = Number(victim.replace('offline-', ''));
     const item = await itemWith(1, 150);
-    const orders = await mapLimit(Array.from({ length: 300 }), 32, async () => {
-      const userId = await userWith(1);
-      return { userId, orderId: await orderOf(userId, [[item, 1]]) };
-    });
+    const orders = await ordersOfItem(item, 300, 1);
 
     const checkouts = checkoutInFlight(
       orders.map(({ orderId }) => orderId),

@@ -5,7 +5,7 @@ import { isAlive } from '../../infra/processes/processes';
 import { kafkaProcessName } from '../../infra/kafka/broker';
 import { Stack } from '../../infra/stack/stack';
 import { eventually } from './support/eventually';
-import { checkoutInFlight, itemWith, orderOf, shop, userWith } from './support/shop';
+import { checkoutInFlight, itemWith, orderOf, ordersOfItem, shop, userWith } from './support/shop';
 import { stackConfig } from './support/stack';
 
 /**
@@ -32,10 +32,7 @@ it.each([
   '%s killed -9 under checkouts: started again, nothing acknowledged lost',
   async (_what, processName) => {
     const item = await itemWith(1, STOCK, 0);
-    const orders = await mapLimit(Array.from({ length: ORDERS }), 32, async () => {
-      const userId = await userWith(5);
-      return { userId, orderId: await orderOf(userId, [[item, 1]]) };
-    });
+    const orders = await ordersOfItem(item, ORDERS, 5);
     const checkouts = checkoutInFlight(
       orders.map(({ orderId }) => orderId),
       40,

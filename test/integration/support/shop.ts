@@ -61,3 +61,11 @@ export async function orderOf(userId: string, lines: readonly [string, number][]
   for (const [itemId, quantity] of lines) await shop.addItem(orderId, itemId, quantity);
   return orderId;
 }
+
+/** `count` orders of one line, `item` × 1, each of a user of its own holding `credit`. */
+export async function ordersOfItem(item: string, count: number, credit: number): Promise<{ userId: string; orderId: string }[]> {
+  return mapLimit(Array.from({ length: count }), 32, async () => {
+    const userId = await userWith(credit);
+    return { userId, orderId: await orderOf(userId, [[item, 1]]) };
+  });
+}
