@@ -12,7 +12,9 @@ export interface StackConfig {
   readonly root: string;
   /**
    * The replicated stack (`SHOP_HA=1`): three Kafka nodes, every topic on all three, a write
-   * acknowledged once two hold it. Its data lives apart (`.data-ha`), so either stack keeps its own.
+   * acknowledged once two hold it; every PostgreSQL server a primary and a synchronous standby that
+   * pg_auto_failover promotes when the primary is lost. Its data lives apart (`.data-ha`), so
+   * either stack keeps its own.
    */
   readonly ha: boolean;
   /** Kafka nodes, each broker and controller: 1, or 3 in the replicated stack. */
@@ -33,6 +35,7 @@ export interface StackConfig {
   readonly ports: {
     readonly gateway: number;
     readonly postgresBase: number;
+    readonly postgresMonitor: number;
     readonly kafka: number;
     readonly kafkaController: number;
     readonly secrets: number;
@@ -82,6 +85,8 @@ export function loadStackConfig(env = process.env): StackConfig {
       // connection to PostgreSQL).
       gateway: port('SHOP_GATEWAY_PORT', 8000),
       postgresBase: port('SHOP_POSTGRES_PORT_BASE', 24410),
+      // The replicated stack's pg_auto_failover monitor; each server's standby is STANDBY_PORT_OFFSET above it.
+      postgresMonitor: port('SHOP_POSTGRES_MONITOR_PORT', 24400),
       // Node n (from 1) of the replicated stack listens 2(n-1) above each.
       kafka: port('SHOP_KAFKA_PORT', 29092),
       kafkaController: port('SHOP_KAFKA_CONTROLLER_PORT', 29093),
@@ -122,8 +127,13 @@ export interface DatabaseServer {
   readonly service: ShardedService | 'probe';
   readonly shard: number;
   readonly port: number;
+  /** Its PostgreSQL nodes' ports: the server's own, and in the replicated stack its standby's after it. */
+  readonly nodePorts: readonly number[];
   readonly dbname: string;
 }
+
+/** How far above its server's port a standby listens in the replicated stack (at most 49 servers sit below it). */
+export const STANDBY_PORT_OFFSET = 50;
 
 /**
  * The databases, one PostgreSQL server each so that a shard fails and restarts on its own.
@@ -133,15 +143,14 @@ export function databaseServers(config: StackConfig): DatabaseServer[] {
   const servers: DatabaseServer[] = [];
   for (const service of SHARDED_SERVICES) {
     for (let shard = 0; shard < config.shards[service]; shard++) {
-      servers.push({
-        name: `${service}-${shard}`,
-        service,
-        shard,
-        port: config.ports.postgresBase + servers.length,
-        dbname: `${service}_${shard}`,
-      });
+      servers.push(server(`${service}-${shard}`, service, shard, `${service}_${shard}`));
     }
   }
-  servers.push({ name: 'probe', service: 'probe', shard: 0, port: config.ports.postgresBase + servers.length, dbname: 'probe' });
+  servers.push(server('probe', 'probe', 0, 'probe'));
   return servers;
+
+  function server(name: string, service: DatabaseServer['service'], shard: number, dbname: string): DatabaseServer {
+    const port = config.ports.postgresBase + servers.length;
+    return { name, service, shard, port, nodePorts: config.ha ? [port, port + STANDBY_PORT_OFFSET] : [port], dbname };
+  }
 }

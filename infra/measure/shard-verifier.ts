@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { databaseServers, type StackConfig } from '../config';
 import { readCredentials } from '../postgres/server';
+import { loginOf } from '../../layers/db/login';
 import { logRetentionMs } from '../../layers/config/retention';
 
 /**
@@ -10,8 +11,8 @@ import { logRetentionMs } from '../../layers/config/retention';
 export async function connectLiveShards(config: StackConfig): Promise<Map<string, postgres.Sql>> {
   const shards = new Map<string, postgres.Sql>();
   for (const server of databaseServers(config).filter((candidate) => candidate.service !== 'probe')) {
-    const { host, port, username, password } = readCredentials(config.dataDir, server);
-    const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
+    const login = readCredentials(config.dataDir, server);
+    const connect = (database: string) => postgres({ ...loginOf(login, database), max: 2, onnotice: () => undefined });
     const admin = connect('postgres');
     try {
       const pattern = `^${server.service}_[0-9]+$`;

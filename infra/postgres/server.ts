@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { DatabaseServer } from '../config';
+import { loginOf } from '../../layers/db/login';
 import { type ProcessRegistry, run, waitFor } from '../processes/processes';
 
 /** What a client needs to reach one database; the same JSON is stored in Secrets Manager. */
@@ -14,33 +15,73 @@ export interface DatabaseCredentials {
   readonly dbname: string;
 }
 
-const SUPERUSER = 'shop';
+export const SUPERUSER = 'shop';
 
-function credentialsFileOf(rootDataDir: string, server: DatabaseServer): string {
+export function credentialsFileOf(rootDataDir: string, server: DatabaseServer): string {
   return path.join(rootDataDir, 'postgres', `${server.name}.credentials.json`);
 }
 
 /** The credentials start generated for a server (for tests and tools that talk to a shard directly). */
 export function readCredentials(rootDataDir: string, server: DatabaseServer): DatabaseCredentials {
   const { password } = JSON.parse(fs.readFileSync(credentialsFileOf(rootDataDir, server), 'utf8')) as { password: string };
-  return { host: '127.0.0.1', port: server.port, username: SUPERUSER, password, dbname: server.dbname };
+  // A replicated server lists its nodes, primary and standby in either order: clients keep the primary (`loginOf`).
+  const host = server.nodePorts.length === 1 ? '127.0.0.1' : server.nodePorts.map((port) => `127.0.0.1:${port}`).join(',');
+  return { host, port: server.port, username: SUPERUSER, password, dbname: server.dbname };
 }
 
 /**
  * PostgreSQL refuses to run as root, so as root every server runs as the system's `postgres`
  * user; setpriv execs in place, so the recorded pid is the postmaster's own.
  */
-function asServerUser(command: string, args: readonly string[]): [string, string[]] {
+export function asServerUser(command: string, args: readonly string[]): [string, string[]] {
   if (process.getuid?.() !== 0) return [command, [...args]];
   return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', command, ...args]];
 }
 
 /** The postgres user must be able to walk down to the data folder; as root, grant only that. */
-function letServerUserReach(dir: string): void {
+export function letServerUserReach(dir: string): void {
   if (process.getuid?.() !== 0) return;
   for (let current = path.dirname(dir); current !== path.dirname(current); current = path.dirname(current)) {
     const mode = fs.statSync(current).mode;
     if ((mode & 0o001) === 0) fs.chmodSync(current, mode | 0o001);
+  }
+}
+
+/** What every server of the stack runs with, a light one or a replicated node. */
+export const SERVER_SETTINGS: Readonly<Record<string, string>> = {
+  max_connections: '300',
+  shared_buffers: '128MB',
+  // batch_init prepares each shard's part (PREPARE TRANSACTION) before any commits.
+  max_prepared_transactions: '64',
+  logging_collector: 'off',
+};
+
+/**
+ * A new cluster in `dataDir` (a half-made one from an interrupted run is redone) whose superuser
+ * logs in over TCP with `password` only; `local` says how a login on the Unix socket is checked.
+ */
+export async function initdb(binDir: string, dataDir: string, password: string, local: 'peer' | 'trust'): Promise<void> {
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  letServerUserReach(dataDir);
+  const passwordFile = `${dataDir}.initial-password`;
+  fs.writeFileSync(passwordFile, password, { mode: 0o600 });
+  if (process.getuid?.() === 0) {
+    await run('chown', ['postgres:postgres', dataDir, passwordFile]);
+  }
+  const [command, args] = asServerUser(path.join(binDir, 'initdb'), [
+    `--pgdata=${dataDir}`,
+    `--username=${SUPERUSER}`,
+    `--pwfile=${passwordFile}`,
+    '--auth-host=scram-sha-256',
+    `--auth-local=${local}`,
+    '--encoding=UTF8',
+    '--locale=C',
+  ]);
+  try {
+    await run(command, args);
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
   }
 }
 
@@ -73,29 +114,8 @@ export class PostgresServer {
 
   /** initdb with a generated password; a half-made folder from an interrupted run is redone. */
   async initialise(): Promise<void> {
-    fs.rmSync(this.dataDir, { recursive: true, force: true });
-    fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-    letServerUserReach(this.dataDir);
     const password = crypto.randomBytes(18).toString('base64url');
-    const passwordFile = `${this.dataDir}.initial-password`;
-    fs.writeFileSync(passwordFile, password, { mode: 0o600 });
-    if (process.getuid?.() === 0) {
-      await run('chown', ['postgres:postgres', this.dataDir, passwordFile]);
-    }
-    const [command, args] = asServerUser(path.join(this.binDir, 'initdb'), [
-      `--pgdata=${this.dataDir}`,
-      `--username=${SUPERUSER}`,
-      `--pwfile=${passwordFile}`,
-      '--auth-host=scram-sha-256',
-      '--auth-local=peer',
-      '--encoding=UTF8',
-      '--locale=C',
-    ]);
-    try {
-      await run(command, args);
-    } finally {
-      fs.rmSync(passwordFile, { force: true });
-    }
+    await initdb(this.binDir, this.dataDir, password, 'peer');
     fs.writeFileSync(this.credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
   }
 
@@ -111,15 +131,7 @@ export class PostgresServer {
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
-      '-c',
-      'max_connections=300',
-      '-c',
-      'shared_buffers=128MB',
-      // batch_init prepares each shard's part (PREPARE TRANSACTION) before any commits.
-      '-c',
-      'max_prepared_transactions=64',
-      '-c',
-      'logging_collector=off',
+      ...Object.entries(SERVER_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ]);
     const pid = this.processes.start(this.processName, command, args);
     const log = this.processes.logFile(this.processName);
@@ -149,7 +161,6 @@ export class PostgresServer {
 
   /** A short-lived admin connection (migrations, checks); the functions have their own pools. */
   connect(database = this.server.dbname): postgres.Sql {
-    const { host, port, username, password } = this.credentials();
-    return postgres({ host, port, username, password, database, max: 1, onnotice: () => undefined, connect_timeout: 5 });
+    return postgres({ ...loginOf(this.credentials(), database), max: 1, onnotice: () => undefined, connect_timeout: 5 });
   }
 }

@@ -15,6 +15,5 @@ export function localShardPlace(config: StackConfig, service: ShardedService, sh
 
 export function localShardSecret(config: StackConfig, service: ShardedService, shard: number): DatabaseSecret {
   const { server, dbname } = localShardPlace(config, service, shard);
-  const { username, password } = readCredentials(config.dataDir, server);
-  return { host: '127.0.0.1', port: server.port, username, password, dbname };
+  return { ...readCredentials(config.dataDir, server), dbname };
 }

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { migrate } from '../../layers/db/migrate';
+import { loginOf } from '../../layers/db/login';
 import type { DatabaseSecret } from '../../layers/db/secrets';
 import { sslMode } from '../../layers/db/shards';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
@@ -9,11 +10,7 @@ import type { ShardedService } from '../../layers/config/services';
 export function connectWith(secret: DatabaseSecret, database = secret.dbname): postgres.Sql {
   const ssl = sslMode();
   return postgres({
-    host: secret.host,
-    port: Number(secret.port),
-    username: secret.username,
-    password: secret.password,
-    database,
+    ...loginOf(secret, database),
     max: 2,
     ssl: ssl === 'disable' ? false : ssl,
     onnotice: () => undefined,

@@ -10,6 +10,8 @@ export interface Toolchain {
   readonly nginx: string;
   readonly postgresBin: string;
   readonly python: string;
+  /** pg_auto_failover's pg_autoctl, found only when the replicated stack is asked for. */
+  readonly pgAutoctl?: string;
 }
 
 interface Requirement {
@@ -46,7 +48,7 @@ function postgresBinDir(): string | undefined {
   return undefined;
 }
 
-const REQUIREMENTS: Record<keyof Toolchain, Requirement> = {
+const REQUIREMENTS: Record<Exclude<keyof Toolchain, 'pgAutoctl'>, Requirement> = {
   java: { name: 'java', find: () => onPath('java'), debianPackages: ['openjdk-17-jre-headless'], why: 'Kafka needs Java 17+' },
   mvn: { name: 'mvn', find: () => onPath('mvn'), debianPackages: ['maven'], why: "Maven fetches Kafka's jars" },
   nginx: { name: 'nginx', find: () => onPath('nginx'), debianPackages: ['nginx-light'], why: 'NGINX is the gateway' },
@@ -64,14 +66,31 @@ const REQUIREMENTS: Record<keyof Toolchain, Requirement> = {
   },
 };
 
+/** pg_autoctl, and the monitor's extension built for the PostgreSQL found (Debian: postgresql-<major>-auto-failover). */
+function pgAutoctl(): string | undefined {
+  const bin = postgresBinDir();
+  const extension = bin && path.join(path.dirname(bin), 'lib', 'pgautofailover.so');
+  return extension && fs.existsSync(extension) ? onPath('pg_autoctl') : undefined;
+}
+
+const AUTO_FAILOVER: Requirement = {
+  name: 'pg_autoctl',
+  find: pgAutoctl,
+  get debianPackages() {
+    const major = path.basename(path.dirname(postgresBinDir() ?? '/usr/lib/postgresql/15/bin'));
+    return [`postgresql-${major}-auto-failover`];
+  },
+  why: "the replicated stack's PostgreSQL failover is pg_auto_failover",
+};
+
 const isRoot = () => process.getuid?.() === 0;
 
 /**
  * Finds every tool the stack runs; installs what is missing with apt-get when it can do so
  * without asking (as root on Debian), otherwise stops with one sentence saying what to install.
  */
-export async function ensureToolchain(progress: Progress): Promise<Toolchain> {
-  const missing = (Object.keys(REQUIREMENTS) as (keyof Toolchain)[]).filter((key) => !REQUIREMENTS[key].find());
+export async function ensureToolchain(progress: Progress, { replicated = false } = {}): Promise<Toolchain> {
+  const missing = (Object.keys(REQUIREMENTS) as (keyof typeof REQUIREMENTS)[]).filter((key) => !REQUIREMENTS[key].find());
   if (missing.length > 0) {
     const packages = missing.flatMap((key) => REQUIREMENTS[key].debianPackages);
     if (!isRoot() || !onPath('apt-get')) {
@@ -81,14 +100,25 @@ export async function ensureToolchain(progress: Progress): Promise<Toolchain> {
     progress.step(`prerequisites: installing ${packages.join(' ')} with apt-get`);
     await aptInstall(packages);
   }
-  const found = {} as Record<keyof Toolchain, string>;
-  for (const key of Object.keys(REQUIREMENTS) as (keyof Toolchain)[]) {
+  const found = {} as Record<keyof typeof REQUIREMENTS, string>;
+  for (const key of Object.keys(REQUIREMENTS) as (keyof typeof REQUIREMENTS)[]) {
     const location = REQUIREMENTS[key].find();
     if (!location) throw new Error(`${REQUIREMENTS[key].name} not found after installing it: ${REQUIREMENTS[key].why}`);
     found[key] = location;
   }
   await checkJavaVersion(found.java);
-  return found;
+  if (!replicated) return found;
+  // After the rest: the package to ask for depends on the PostgreSQL version found.
+  if (!AUTO_FAILOVER.find()) {
+    if (!isRoot() || !onPath('apt-get')) {
+      throw new Error(`pg_autoctl not found: ${AUTO_FAILOVER.why}; on Debian: apt-get install ${AUTO_FAILOVER.debianPackages.join(' ')}`);
+    }
+    progress.step(`prerequisites: installing ${AUTO_FAILOVER.debianPackages.join(' ')} with apt-get`);
+    await aptInstall(AUTO_FAILOVER.debianPackages);
+  }
+  const autoctl = AUTO_FAILOVER.find();
+  if (!autoctl) throw new Error(`pg_autoctl not found after installing it: ${AUTO_FAILOVER.why}`);
+  return { ...found, pgAutoctl: autoctl };
 }
 
 async function checkJavaVersion(java: string): Promise<void> {

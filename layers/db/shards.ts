@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { intEnv } from '../config/env';
 import { UnavailableError } from '../errors';
 import { FUNCTION_SESSION_BOUNDS } from './bounded-locks';
+import { loginOf } from './login';
 import { ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
 
@@ -108,11 +109,7 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
   let pool = pools.get(key);
   if (!pool) {
     pool = postgres({
-      host: secret.host,
-      port: Number(secret.port),
-      username: secret.username,
-      password: secret.password,
-      database: secret.dbname,
+      ...loginOf(secret, secret.dbname),
       max: POOL_SIZE,
       idle_timeout: 60,
       connect_timeout: 10,

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { databaseServers } from '../../../infra/config';
 import { MIGRATIONS_ROOT } from '../../../infra/postgres/migrations';
 import { readCredentials } from '../../../infra/postgres/server';
+import { loginOf } from '../../../layers/db/login';
 import { migrate } from '../../../layers/db/migrate';
 import { stackConfig } from './stack';
 import type { ShardedService } from '../../../layers/config/services';
@@ -13,9 +14,8 @@ import type { ShardedService } from '../../../layers/config/services';
  */
 export function scratchDatabases(service: ShardedService, roles: readonly string[]): () => postgres.Sql[] {
   const logins = scratchLogins(service, roles);
-  const { host, port, username, password } = logins[0]!;
   const names = logins.map(({ database }) => database);
-  const connect = (database: string) => postgres({ host, port, username, password, database, max: 2, onnotice: () => undefined });
+  const connect = (database: string) => postgres({ ...loginOf(logins[0]!, database), max: 2, onnotice: () => undefined });
   const admin = connect('postgres');
   let databases: postgres.Sql[] | undefined;
 
