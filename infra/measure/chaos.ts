@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
-import { loadStackConfig, stackAddresses } from '../config';
+import { databaseServers, loadStackConfig, stackAddresses } from '../config';
 import { Stack } from '../stack/stack';
-import { isAlive } from '../processes/processes';
+import fs from 'node:fs';
+import { isAlive, waitFor } from '../processes/processes';
+import { MONITOR_PROCESS } from '../postgres/stack-databases';
 import { kafkaProcessName } from '../kafka/broker';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
@@ -241,6 +243,71 @@ function killedAndStartedAgain(processName: string, what: string): Fault {
   };
 }
 
+/**
+ * The replicated stack: the primary node of `name` lost as a machine is lost, its keeper and
+ * PostgreSQL killed -9 together, and with `disk` its PGDATA too. The monitor promotes the standby;
+ * npm start's supervisor starts the node again, which follows the new primary (rebuilt from it
+ * when its PGDATA is gone). The fault ends once the formation is a primary and a standby in sync.
+ */
+function primaryLost(config: ReturnType<typeof loadStackConfig>, name: string, disk: boolean): Fault {
+  return {
+    name: `kill -9 of ${name}'s primary node${disk ? ' and its PGDATA deleted' : ''}, the standby promoted, the node ${disk ? 'rebuilt' : 'started again'} by npm start's supervisor`,
+    run: async (stack) => {
+      const server = databaseServers(config).find((candidate) => candidate.name === name)!;
+      const formation = (await stack.databases()).formation(server);
+      const primary = await formation.primaryNode();
+      process.kill(-stack.processes.pidOf(primary.processName)!, 'SIGKILL');
+      const killed = Date.now();
+      if (disk) {
+        // Moved away at once, before the supervisor's next look (each second) can start the node on it.
+        fs.renameSync(primary.pgdata, `${primary.pgdata}.lost`);
+        fs.rmSync(`${primary.pgdata}.lost`, { recursive: true, force: true });
+      }
+      const seconds = () => ((Date.now() - killed) / 1000).toFixed(1);
+      await waitFor(`${name}: writes taken again`, () => formation.acceptsWrites(), { timeoutMs: 120_000 });
+      const writable = seconds();
+      await formation.replicated(180_000);
+      return `${name} takes writes again ${writable} s after the kill (its standby promoted); a primary and a standby in sync again after ${seconds()} s`;
+    },
+  };
+}
+
+/** The replicated stack's failover monitor killed -9: the shop must not notice; the supervisor starts it again. */
+const monitorKilled: Fault = {
+  name: "kill -9 of pg_auto_failover's monitor, started again by npm start's supervisor",
+  run: async (stack) => {
+    const victim = stack.processes.pidOf(MONITOR_PROCESS);
+    if (victim === undefined || !isAlive(victim)) throw new Error('the monitor is not running');
+    process.kill(-victim, 'SIGKILL');
+    const killed = Date.now();
+    await waitFor(
+      'the monitor started again',
+      async () => isAlive(stack.processes.pidOf(MONITOR_PROCESS)) && stack.processes.pidOf(MONITOR_PROCESS) !== victim,
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    await stack.revive(MONITOR_PROCESS);
+    return `the monitor serving again ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`;
+  },
+};
+
+/** Each fault of a lost stateful process: in the light stack a crash and a restart; in the replicated one a failover. */
+function statefulFaults(config: ReturnType<typeof loadStackConfig>): Fault[] {
+  const kafkaNode = killedAndStartedAgain(
+    kafkaProcessName(config, 1),
+    config.ha ? `Kafka node 1 of ${config.kafkaNodes}` : 'the Kafka broker',
+  );
+  if (!config.ha) return [killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'), kafkaNode];
+  const shards = ['order-0', 'stock-0', 'payment-0'];
+  return [
+    ...shards.map((name) => primaryLost(config, name, false)),
+    ...shards.map((name) => primaryLost(config, name, true)),
+    monitorKilled,
+    kafkaNode,
+  ];
+}
+
 function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: number, seed: number): Fault[] {
   const lastInstance = config.instances - 1;
   const instanceName = `offline-${lastInstance}`;
@@ -269,8 +336,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       name: 'PostgreSQL shard order-0 restarted',
       run: (stack) => stack.restartDatabase('order-0'),
     },
-    killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'),
-    killedAndStartedAgain(kafkaProcessName(config, 1), config.ha ? `Kafka node 1 of ${config.kafkaNodes}` : 'the Kafka broker'),
+    ...statefulFaults(config),
     {
       name: `npm run scale: ${config.instances} → 4 → 1 → ${config.instances} function instances`,
       run: async (stack) => {

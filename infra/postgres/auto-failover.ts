@@ -66,7 +66,7 @@ export interface NodeState {
  * One node run by `pg_autoctl`: its PGDATA, and beside it the engine's configuration and state
  * (XDG folders of its own), so that losing PGDATA alone is a lost disk the engine rebuilds from.
  */
-class AutoctlNode {
+export class AutoctlNode {
   readonly dir: string;
   readonly pgdata: string;
 
@@ -310,6 +310,19 @@ export class ReplicatedPostgres {
     await this.replicated();
   }
 
+  /** The node clients reach now: the primary, as they find it. */
+  async primaryNode(): Promise<AutoctlNode> {
+    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 5 });
+    try {
+      const [reached] = await sql<{ port: string }[]>`select current_setting('port') as port`;
+      const node = this.nodes.find((candidate) => candidate.port === Number(reached?.port));
+      if (!node) throw new Error(`${this.server.name}: the primary reached listens on port ${reached?.port}, no node of it`);
+      return node;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+
   /** Starts the keeper of one node that died (its PGDATA replayed, or rebuilt from the primary if lost). */
   async startNode(processName: string): Promise<void> {
     const node = this.nodes.find((candidate) => candidate.processName === processName);
@@ -382,11 +395,13 @@ export class ReplicatedPostgres {
     }
   }
 
-  private async acceptsWrites(): Promise<boolean> {
-    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 5 });
+  /** A client reaches a primary that takes writes (a node being promoted is read-only for a moment). */
+  async acceptsWrites(): Promise<boolean> {
+    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 2 });
     try {
-      const [server] = await sql<{ standby: boolean }[]>`select pg_is_in_recovery() as standby`;
-      return server?.standby === false;
+      const [server] = await sql<{ standby: boolean; readOnly: string }[]>`
+        select pg_is_in_recovery() as standby, current_setting('transaction_read_only') as "readOnly"`;
+      return server?.standby === false && server.readOnly === 'off';
     } finally {
       await sql.end({ timeout: 1 });
     }

@@ -8,7 +8,7 @@ import { WARM_UP_TOPIC, warmBroker } from '../kafka/warm-up';
 import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../../layers/db/migrate';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
-import { PostgresServer } from '../postgres/server';
+import { connectAdmin, databaseProcessNames, StackDatabases } from '../postgres/stack-databases';
 import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
 import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { putSecret } from '../secrets/put-secret';
@@ -31,7 +31,9 @@ const SHUTDOWN_ORDER: readonly { what: string; names: RegExp; signal: NodeJS.Sig
   { what: 'functions', names: /^offline-/, signal: 'SIGINT', graceMs: 15_000 },
   { what: 'kafka', names: /^kafka(-\d+)?$/, signal: 'SIGTERM', graceMs: 30_000 },
   { what: 'secrets', names: /^secrets-manager$/, signal: 'SIGTERM', graceMs: 10_000 },
-  { what: 'postgres', names: /^postgres-/, signal: 'SIGINT', graceMs: 30_000 },
+  { what: 'postgres', names: /^postgres-(?!monitor$)/, signal: 'SIGINT', graceMs: 30_000 },
+  // Last: while a node stops, its keeper still reports to the monitor.
+  { what: 'failover monitor', names: /^postgres-monitor$/, signal: 'SIGINT', graceMs: 30_000 },
 ];
 
 /**
@@ -56,7 +58,7 @@ export class Stack {
 
   /** Installs what a first start needs (tools, Kafka's jars, the venv), starting nothing. */
   async prepare(): Promise<Toolchain> {
-    const tools = await ensureToolchain(this.progress);
+    const tools = await ensureToolchain(this.progress, { replicated: this.config.ha });
     await Promise.all([this.kafka(tools).fetchJars(), this.secrets(tools).install()]);
     return tools;
   }
@@ -75,7 +77,7 @@ export class Stack {
       const secrets = this.secrets(tools);
       const secretsUp = this.startSecrets(secrets);
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
-      await this.startFunctions(tools, secrets);
+      await this.startFunctions(secrets);
       // Not while the functions start: on 2 cores each slowed the other, and the broker was
       // warmed by a third of the requests (10 s: 59,000 messages instead of 120,000-190,000).
       await this.warmKafka(kafka);
@@ -90,8 +92,8 @@ export class Stack {
     }
   }
 
-  private async startFunctions(tools: Toolchain, secrets: LocalSecretsManager): Promise<void> {
-    await this.ensureSlotMaps(tools, secrets);
+  private async startFunctions(secrets: LocalSecretsManager): Promise<void> {
+    await this.ensureSlotMaps(secrets);
     this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
     writeInstanceCount(this.config, this.config.instances);
     // Nothing is restarting before the stack runs: a lock left by an earlier run is stale.
@@ -205,7 +207,7 @@ export class Stack {
    * process is gone. One stopped on purpose has no pid file (`ProcessRegistry.stop`).
    */
   crashedStateful(): string[] {
-    return [...databaseServers(this.config).map((server) => `postgres-${server.name}`), ...kafkaProcessNames(this.config)].filter(
+    return [...databaseProcessNames(this.config), ...kafkaProcessNames(this.config)].filter(
       (name) => this.processes.pidOf(name) !== undefined && !isAlive(this.processes.pidOf(name)),
     );
   }
@@ -219,11 +221,9 @@ export class Stack {
     await this.exclusively(name, async () => {
       const pid = this.processes.pidOf(name);
       if (pid === undefined || isAlive(pid)) return;
-      const tools = await ensureToolchain(this.progress);
+      const tools = await ensureToolchain(this.progress, { replicated: this.config.ha });
       if (kafkaProcessNames(this.config).includes(name)) return this.kafka(tools).startAgain(name);
-      const server = databaseServers(this.config).find((candidate) => `postgres-${candidate.name}` === name);
-      if (!server) throw new Error(`no process ${name} in this stack`);
-      await new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).start();
+      await new StackDatabases(this.config, tools, this.processes).revive(name);
     });
   }
 
@@ -241,16 +241,18 @@ export class Stack {
     });
   }
 
-  /** Stops one database server (fast shutdown: open sessions are cut) and starts it again. */
+  /**
+   * Stops one database server (fast shutdown: open sessions are cut) and starts it again; in the
+   * replicated stack, its primary's node (`StackDatabases.restart`).
+   */
   async restartDatabase(name: string): Promise<void> {
-    const server = databaseServers(this.config).find((candidate) => candidate.name === name);
-    if (!server) throw new Error(`no database ${name} in this stack`);
-    const tools = await ensureToolchain(this.progress);
-    const postgres = new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes);
-    await this.exclusively(postgres.processName, async () => {
-      await this.processes.stop(postgres.processName, 'SIGINT', 30_000);
-      await postgres.start();
-    });
+    const databases = await this.databases();
+    await this.exclusively(`postgres-${name}`, () => databases.restart(name));
+  }
+
+  /** The stack's PostgreSQL, light or replicated, to act on. */
+  async databases(): Promise<StackDatabases> {
+    return new StackDatabases(this.config, await ensureToolchain(this.progress, { replicated: this.config.ha }), this.processes);
   }
 
   /**
@@ -303,17 +305,12 @@ export class Stack {
   }
 
   /** Each slotted service's slot map adopted (first start) or published again from the shards' copies (moto forgets). */
-  private async ensureSlotMaps(tools: Toolchain, secrets: LocalSecretsManager): Promise<void> {
+  private async ensureSlotMaps(secrets: LocalSecretsManager): Promise<void> {
     const client = localSecretsClient(secrets.endpoint);
     try {
       for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
         const servers = databaseServers(this.config).filter((server) => server.service === service);
-        const pools = new Map(
-          servers.map((server) => [
-            server.shard,
-            new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes).connect(),
-          ]),
-        );
+        const pools = new Map(servers.map((server) => [server.shard, connectAdmin(this.config, server)]));
         try {
           const prefix = `${this.config.service}/${this.config.stage}`;
           const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
@@ -342,18 +339,12 @@ export class Stack {
 
   /** Every database server, migrated, with its credentials stored as a secret once moto is up. */
   private async startDatabases(tools: Toolchain, secrets: LocalSecretsManager, secretsUp: Promise<void>): Promise<void> {
-    const servers = databaseServers(this.config).map(
-      (server) => new PostgresServer(server, tools.postgresBin, this.config.dataDir, this.processes),
-    );
+    const databases = new StackDatabases(this.config, tools, this.processes);
+    await databases.startMonitor(this.progress);
     await settleAll(
-      servers.map(async (postgres) => {
-        const { server } = postgres;
-        if (!postgres.isInitialised) {
-          this.progress.step(`postgres: initialising ${server.name}`);
-          await postgres.initialise();
-        }
-        await postgres.start();
-        const sql = postgres.connect();
+      databaseServers(this.config).map(async (server) => {
+        const credentials = await databases.start(server, this.progress);
+        const sql = connectAdmin(this.config, server);
         try {
           const applied = await migrate(sql, MIGRATIONS_ROOT, server.service);
           if (applied.length > 0) this.progress.step(`postgres: ${server.name} migrated (${applied.join(', ')})`);
@@ -363,11 +354,12 @@ export class Stack {
         await secretsUp;
         await secrets.putSecret(
           databaseSecretName(`${this.config.service}/${this.config.stage}`, server.service, server.shard),
-          postgres.credentials(),
+          credentials,
         );
         const total = server.service === 'probe' ? 1 : this.config.shards[server.service];
         const label = server.service === 'probe' ? 'probe database' : `${server.service} shard ${server.shard + 1}/${total}`;
-        this.progress.step(`postgres: ${label} up on port ${server.port}`);
+        const where = this.config.ha ? `ports ${server.nodePorts.join(' and ')} (primary and synchronous standby)` : `port ${server.port}`;
+        this.progress.step(`postgres: ${label} up on ${where}`);
       }),
     );
   }

@@ -27,7 +27,8 @@ const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'ut
 };
 // docker-compose.yml is the stack with its defaults: SHOP_* variables of the shell running the
 // tests must not change what it is held to.
-const config = loadStackConfig({});
+// The light stack's, whatever runs here: compose runs one Kafka node and one server per database.
+const config = loadStackConfig({ SHOP_HA: '0' });
 
 function service(name: string): ComposeService {
   const found = compose.services[name];

@@ -1,8 +1,8 @@
-import { databaseServers, loadStackConfig } from '../../../infra/config';
+import { databaseServers, loadStackConfig, STANDBY_PORT_OFFSET } from '../../../infra/config';
 
 describe('loadStackConfig', () => {
   it('defaults to 2 shards of each service and 2 instances, the gateway on 8000', () => {
-    const config = loadStackConfig({});
+    const config = loadStackConfig({ SHOP_HA: '0' });
 
     expect(config.shards).toEqual({ order: 2, stock: 2, payment: 2 });
     expect(config.instances).toBe(2);
@@ -34,5 +34,20 @@ describe('databaseServers', () => {
 
     expect(servers.map((server) => server.name)).toEqual(['order-0', 'order-1', 'order-2', 'stock-0', 'payment-0', 'payment-1', 'probe']);
     expect(new Set(servers.map((server) => server.port)).size).toBe(servers.length);
+  });
+});
+
+describe('the replicated stack (SHOP_HA=1)', () => {
+  it('gives every server a standby node STANDBY_PORT_OFFSET above it, clear of every other port, and three Kafka nodes', () => {
+    const config = loadStackConfig({ SHOP_HA: '1', SHOP_ORDER_SHARDS: '16', SHOP_STOCK_SHARDS: '16', SHOP_PAYMENT_SHARDS: '16' });
+    const servers = databaseServers(config);
+    const ports = servers.flatMap((server) => server.nodePorts);
+
+    expect(servers.every((server) => server.nodePorts.length === 2 && server.nodePorts[1] === server.port + STANDBY_PORT_OFFSET)).toBe(
+      true,
+    );
+    expect(new Set([...ports, config.ports.postgresMonitor]).size).toBe(ports.length + 1);
+    expect(config.kafkaNodes).toBe(3);
+    expect(databaseServers(loadStackConfig({ SHOP_HA: '0' })).every((server) => server.nodePorts.length === 1)).toBe(true);
   });
 });

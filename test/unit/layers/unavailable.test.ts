@@ -14,6 +14,10 @@ describe('isUnavailable', () => {
       'a transaction ended past its idle bound (25P03)',
       Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' }),
     ],
+    [
+      'a write refused by a standby still being promoted (25006)',
+      Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }),
+    ],
     ['a broker out of reach', Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' })],
   ])('counts %s', (_what, error) => {
     expect(isUnavailable(error)).toBe(true);
