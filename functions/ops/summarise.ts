@@ -10,6 +10,7 @@ import type { ConsumerGroup, DeadLetter, PartitionLag } from './kafka-view';
 import { percentileMs } from './latency';
 import type { FunctionInstance } from './local-instances';
 import type { ParticipantShardFigures } from './participant-view';
+import type { Replication } from './replication-view';
 import type { ParticipantService, ShardedService } from '../../layers/config/services';
 
 /** How many undecided and unacknowledged transactions, and dead letters, are listed. */
@@ -41,6 +42,8 @@ export interface ShardSummary {
   readonly figuresAt?: number;
   /** the hash slots the slot map gives it */
   readonly slots?: number;
+  /** what its primary says of its standbys, when that could be read */
+  readonly replication?: Replication;
   /** Whether the shard agrees with its coordinators: what it holds is what its prepared transactions hold, and none of those was decided long ago. */
   readonly agrees?: boolean;
   readonly disagreements?: string[];
@@ -106,6 +109,8 @@ export interface SummaryReads {
   readonly stale: ReadonlySet<string>;
   readonly maps: Readonly<Record<ShardedService, SlotMap>>;
   readonly instances: FunctionInstance[] | null;
+  /** Each shard's replication, by name (`order-0`), where it could be read. */
+  readonly replication: ReadonlyMap<string, Replication>;
   readonly errors: readonly string[];
 }
 
@@ -118,7 +123,17 @@ const figuresOf = (second: CheckoutSecond): SecondFigures => ({
   p99Ms: percentileMs(second.latency, 0.99),
 });
 
-export function summarise({ now, coordinators, participants, kafka, stale, maps, instances, errors }: SummaryReads): OpsSummary {
+export function summarise({
+  now,
+  coordinators,
+  participants,
+  kafka,
+  stale,
+  maps,
+  instances,
+  replication,
+  errors,
+}: SummaryReads): OpsSummary {
   const totals = { committed: 0, refused: 0, aborted: 0 };
   const seconds: CheckoutSecond[] = [];
   const undecided: Undecided[] = [];
@@ -188,7 +203,7 @@ export function summarise({ now, coordinators, participants, kafka, stale, maps,
     unacknowledged: unacknowledgedCount,
     oldestUnacknowledged: unacknowledged.slice(0, LISTED),
     ...kafka,
-    shards,
+    shards: shards.map((shard) => (replication.has(shard.name) ? { ...shard, replication: replication.get(shard.name) } : shard)),
     slotMaps: {
       order: slotMapSummary('order', maps.order),
       stock: slotMapSummary('stock', maps.stock),

@@ -17,6 +17,7 @@ import {
   readLatestDeadLetters,
 } from './kafka-view';
 import { localInstances } from './local-instances';
+import { type Replication, readReplication } from './replication-view';
 import { decidedLongAgo, type ParticipantShardFigures, readParticipantShard } from './participant-view';
 import { type CoordinatorRead, DECISION_GRACE_MS, LISTED, type OpsSummary, type ParticipantRead, summarise } from './summarise';
 import { logger } from '../../layers/logging/logger';
@@ -154,7 +155,22 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     }
   })();
 
-  const [coordinators, participants, kafka] = await Promise.all([Promise.all(coordinatorReads), Promise.all(participantReads), kafkaRead]);
+  // Errors of their own would repeat the shard's: a shard that cannot be read shows no replication.
+  const replicationReads = (['order', 'stock', 'payment'] as const).flatMap((service) => {
+    const shards = deps[service === 'order' ? 'orders' : service];
+    return shards.indexes.map(async (shard) => {
+      const replication = await within(`${service}-${shard}`, readReplication(shards.at(shard))).catch(() => undefined);
+      return [`${service}-${shard}` as string, replication] as const;
+    });
+  });
+
+  const [coordinators, participants, kafka, replicationRead] = await Promise.all([
+    Promise.all(coordinatorReads),
+    Promise.all(participantReads),
+    kafkaRead,
+    Promise.all(replicationReads),
+  ]);
+  const replication = new Map(replicationRead.filter((read): read is readonly [string, Replication] => read[1] !== undefined));
 
   // A participant disagrees with its coordinators when it still holds prepared a transaction they decided long ago.
   const prepared = participants.flatMap((participant) => ('figures' in participant ? participant.figures!.prepared : []));
@@ -180,6 +196,7 @@ export async function opsSummary(deps: OpsDeps, now = Date.now()): Promise<OpsSu
     stale,
     maps: { order: deps.orders.map, stock: deps.stock.map, payment: deps.payment.map },
     instances: localInstances(deps.pidDir),
+    replication,
     errors,
   });
 }

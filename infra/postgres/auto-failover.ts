@@ -312,15 +312,10 @@ export class ReplicatedPostgres {
 
   /** The node clients reach now: the primary, as they find it. */
   async primaryNode(): Promise<AutoctlNode> {
-    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 5 });
-    try {
-      const [reached] = await sql<{ port: string }[]>`select current_setting('port') as port`;
-      const node = this.nodes.find((candidate) => candidate.port === Number(reached?.port));
-      if (!node) throw new Error(`${this.server.name}: the primary reached listens on port ${reached?.port}, no node of it`);
-      return node;
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
+    const [reached] = await this.onPrimary((sql) => sql<{ port: string }[]>`select current_setting('port') as port`);
+    const node = this.nodes.find((candidate) => candidate.port === Number(reached?.port));
+    if (!node) throw new Error(`${this.server.name}: the primary reached listens on port ${reached?.port}, no node of it`);
+    return node;
   }
 
   /** Starts the keeper of one node that died (its PGDATA replayed, or rebuilt from the primary if lost). */
@@ -331,17 +326,31 @@ export class ReplicatedPostgres {
     if (!node.isRunning) node.run();
   }
 
-  /** Until the monitor has a primary and a standby in sync (`primary` / `secondary`, both healthy). */
+  /**
+   * Until a client reaches a primary that takes writes and has a standby streaming that confirms
+   * each commit, as the primary itself says (the monitor's states are a start behind after a restart).
+   */
   async replicated(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     await waitFor(
       `${this.server.name}: a primary and its synchronous standby`,
-      async () => {
-        const nodes = await this.monitor.nodesOf(this.server);
-        const settled = (state: string) => nodes.some((node) => node.reported === state && node.assigned === state);
-        return nodes.length === 2 && settled('primary') && settled('secondary');
-      },
+      () =>
+        this.onPrimary(async (sql) => {
+          const [primary] = await sql<{ writable: boolean; synchronous: number }[]>`
+            select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off' as writable,
+                   (select count(*) from pg_stat_replication where state = 'streaming' and sync_state in ('sync', 'quorum'))::int as synchronous`;
+          return primary?.writable === true && primary.synchronous > 0;
+        }),
       { timeoutMs },
     );
+  }
+
+  private async onPrimary<T>(work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 2 });
+    try {
+      return await work(sql);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   }
 
   private async create(node: AutoctlNode): Promise<void> {
@@ -397,14 +406,11 @@ export class ReplicatedPostgres {
 
   /** A client reaches a primary that takes writes (a node being promoted is read-only for a moment). */
   async acceptsWrites(): Promise<boolean> {
-    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 2 });
-    try {
+    return this.onPrimary(async (sql) => {
       const [server] = await sql<{ standby: boolean; readOnly: string }[]>`
         select pg_is_in_recovery() as standby, current_setting('transaction_read_only') as "readOnly"`;
       return server?.standby === false && server.readOnly === 'off';
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import { intEnv } from '../config/env';
 import { UnavailableError } from '../errors';
 import { FUNCTION_SESSION_BOUNDS } from './bounded-locks';
 import { loginOf } from './login';
+import { logger } from '../logging/logger';
 import { ownerOf, type SlotMap, slotOf } from '../sharding/slots';
 import type { DatabaseSecret } from './secrets';
 
@@ -104,6 +105,20 @@ export function sslMode(env: NodeJS.ProcessEnv = process.env): SslMode {
 
 const SSL_MODE = sslMode();
 
+/**
+ * A COMMIT waiting for its synchronous standby that is cancelled (its statement_timeout, 20 s, far
+ * above the ~3 s in which pg_auto_failover stops waiting for a lost standby) still returns success,
+ * with this warning: committed here, perhaps on no standby. Nothing can tell which statement it
+ * was, so it is logged as an error for a person to see; the other notices mean nothing here.
+ */
+function reportUnreplicatedCommit(notice: postgres.Notice): void {
+  if (String(notice.message).startsWith('canceling wait for synchronous replication'))
+    logger.error('a commit was acknowledged without its standby: it is lost if this primary is lost before the standby catches up', {
+      notice: notice.message,
+      detail: notice.detail,
+    });
+}
+
 function poolFor(secret: DatabaseSecret): postgres.Sql {
   const key = poolKey(secret);
   let pool = pools.get(key);
@@ -114,7 +129,7 @@ function poolFor(secret: DatabaseSecret): postgres.Sql {
       idle_timeout: 60,
       connect_timeout: 10,
       ssl: SSL_MODE === 'disable' ? false : SSL_MODE,
-      onnotice: () => undefined,
+      onnotice: reportUnreplicatedCommit,
       connection: FUNCTION_SESSION_BOUNDS,
     });
     pools.set(key, pool);

@@ -29,6 +29,13 @@ const exact = (value: string | undefined): string => (value === undefined ? '–
 const txnLink = (txnId: string): string =>
   `<a href="#txn=${encodeURIComponent(txnId)}" data-txn="${escapeHtml(txnId)}">${escapeHtml(txnId)}</a>`;
 
+/** A shard whose standby is lost takes writes with no copy elsewhere: shown as a fault until it is back. */
+function replicationCell(replication: OpsSummary['shards'][number]['replication']): string {
+  if (replication === undefined) return '–';
+  if (replication === 'unreplicated') return '<span class="bad">standby lost: commits not replicated</span>';
+  return replication === 'synchronous' ? 'synchronous standby' : replication === 'asynchronous' ? 'asynchronous standby' : 'single server';
+}
+
 function table(selector: string, headers: string[], rows: string[][], empty: string): void {
   $(selector).innerHTML = rows.length
     ? `<table><thead><tr>${headers.map((header) => `<th>${header}</th>`).join('')}</tr></thead><tbody>${rows
@@ -140,10 +147,23 @@ function render(summary: OpsSummary): void {
   );
   table(
     '#shards',
-    ['shard', 'up', 'hash slots', 'rows', 'free', 'held in escrow', 'as of', 'in flight', 'unacknowledged', 'agrees with its coordinators'],
+    [
+      'shard',
+      'up',
+      'replication',
+      'hash slots',
+      'rows',
+      'free',
+      'held in escrow',
+      'as of',
+      'in flight',
+      'unacknowledged',
+      'agrees with its coordinators',
+    ],
     summary.shards.map((shard) => [
       escapeHtml(shard.name),
       shard.up ? 'yes' : `<span class="bad">no: ${escapeHtml(shard.error)}</span>`,
+      replicationCell(shard.replication),
       count(shard.slots),
       count(shard.rows),
       exact(shard.free),

@@ -69,6 +69,7 @@ const reads = (parts: Partial<SummaryReads>): SummaryReads => ({
   stale: new Set(),
   maps,
   instances: null,
+  replication: new Map(),
   errors: [],
   ...parts,
 });
@@ -145,6 +146,20 @@ describe('summarise', () => {
       agrees: false,
       disagreements: [`still holds t3, decided over ${DECISION_GRACE_MS / 1000} s ago`],
     });
+  });
+
+  it("gives each shard its primary's replication where it was read, and none where it was not", () => {
+    const summary = summarise(
+      reads({
+        coordinators: [orderShard(0, { committed: 1 }), orderShard(1, { committed: 1 })],
+        replication: new Map([['order-0', 'unreplicated']]),
+      }),
+    );
+
+    expect(summary.shards.map((shard) => [shard.name, shard.replication])).toEqual([
+      ['order-0', 'unreplicated'],
+      ['order-1', undefined],
+    ]);
   });
 
   it('describes each slot map: version, slots, retired shards and the move under way', () => {
