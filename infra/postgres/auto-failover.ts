@@ -328,18 +328,24 @@ export class ReplicatedPostgres {
 
   /**
    * Until a client reaches a primary that takes writes and has a standby streaming that confirms
-   * each commit, as the primary itself says (the monitor's states are a start behind after a restart).
+   * each commit, as the primary itself says (the monitor's states are a start behind after a
+   * restart), and the monitor has settled both nodes as `primary` and `secondary` (until then it
+   * would promote neither: losing the primary before is a double fault, and waits for it).
    */
   async replicated(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     await waitFor(
       `${this.server.name}: a primary and its synchronous standby`,
-      () =>
-        this.onPrimary(async (sql) => {
+      async () => {
+        const nodes = await this.monitor.nodesOf(this.server);
+        const settled = (state: string) => nodes.some((node) => node.reported === state && node.assigned === state);
+        if (!(settled('primary') && settled('secondary'))) return false;
+        return this.onPrimary(async (sql) => {
           const [primary] = await sql<{ writable: boolean; synchronous: number }[]>`
             select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off' as writable,
                    (select count(*) from pg_stat_replication where state = 'streaming' and sync_state in ('sync', 'quorum'))::int as synchronous`;
           return primary?.writable === true && primary.synchronous > 0;
-        }),
+        });
+      },
       { timeoutMs },
     );
   }

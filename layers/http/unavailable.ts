@@ -8,6 +8,8 @@ const CONNECTION_LOST = new Set([
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
+  // Every host of a replicated server tried, none of them primary: a failover under way (patches/postgres).
+  'TARGET_SESSION_ATTRS_UNMET',
 ]);
 
 /** The server ended a session left idle inside a transaction past its bound (`layers/db/bounded-locks.ts`): rolled back, nothing changed. */

@@ -6,6 +6,7 @@ import { databaseServers, loadStackConfig } from '../../infra/config';
 import { FailoverMonitor, ReplicatedPostgres } from '../../infra/postgres/auto-failover';
 import { ProcessRegistry } from '../../infra/processes/processes';
 import { ensureToolchain } from '../../infra/stack/prerequisites';
+import { readReplication } from '../../functions/ops/replication-view';
 import { loginOf } from '../../layers/db/login';
 import { eventually } from './support/eventually';
 
@@ -143,9 +144,11 @@ it('keeps taking writes while the monitor is dead, and while the standby is (the
       (await monitor.nodesOf(server)).some((node) => node.port === primary.port && node.reported === 'wait_primary') ? true : undefined,
     );
     await writes.ackedAfter(writes.acknowledged.size + 300);
+    expect(await readReplication(sql)).toBe('unreplicated');
     await formation.startNode(standby.processName);
     await formation.replicated();
     await writes.ackedAfter(writes.acknowledged.size + 100);
+    expect(await readReplication(sql)).toBe('synchronous');
   } finally {
     await writes.stop();
   }

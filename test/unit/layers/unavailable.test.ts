@@ -3,6 +3,10 @@ import { isUnavailable } from '../../../layers/http/unavailable';
 describe('isUnavailable', () => {
   it.each([
     ['a connection postgres.js lost', Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:24410'), { code: 'CONNECTION_CLOSED' })],
+    [
+      'no primary among the hosts, mid-failover',
+      Object.assign(new Error('write TARGET_SESSION_ATTRS_UNMET 127.0.0.1:24460'), { code: 'TARGET_SESSION_ATTRS_UNMET' }),
+    ],
     ['a refused connect', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:24410'), { code: 'ECONNREFUSED' })],
     ['a server shutting down (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
     ['a server starting up (57P03)', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
