@@ -6,6 +6,7 @@ import { ensureTopics } from '../../layers/kafka/topic-setup';
 import { kafkaNodePorts, type StackConfig, stackAddresses, TOPICS } from '../config';
 import { type ProcessRegistry, run, waitFor } from '../processes/processes';
 import type { Progress } from '../processes/progress';
+import { everyNodeKnows } from './topics-known';
 
 const KAFKA_DIR = __dirname;
 const LIB_DIR = path.join(KAFKA_DIR, 'lib');
@@ -212,17 +213,10 @@ export class KafkaCluster {
             partitions: this.config.kafkaPartitions,
             replicationFactor: this.config.kafkaNodes,
           });
-          // Every node must know them: a client asking one that does not yet fails ("does not host").
-          for (const node of this.nodes) {
-            const own = this.admin([`127.0.0.1:${kafkaNodePorts(this.config, node).broker}`]);
-            await own.connect();
-            try {
-              await own.fetchTopicMetadata({ topics: Object.values(TOPICS) });
-            } finally {
-              await own.disconnect();
-            }
-          }
-          return true;
+          return everyNodeKnows(
+            this.nodes.map((node) => `127.0.0.1:${kafkaNodePorts(this.config, node).broker}`),
+            Object.values(TOPICS),
+          );
         },
         { timeoutMs: 60_000 },
       );

@@ -8,6 +8,8 @@
  * topics; the topic and the group are deleted afterwards.
  */
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { waitFor } from '../processes/processes';
+import { everyNodeKnows } from './topics-known';
 
 /** Its own name, and the prefix of its groups', so that no shop topic or function's group is ever touched. */
 export const WARM_UP_TOPIC = 'stack-warm-up';
@@ -52,6 +54,7 @@ export async function warmBroker(
   try {
     // Left by a start that died while warming, it is used again (false, not an error).
     await admin.createTopics({ topics: [{ topic: WARM_UP_TOPIC, numPartitions: partitions }], waitForLeaders: true });
+    await waitFor('the warm-up topic on every node', () => everyNodeKnows(bootstrap.split(','), [WARM_UP_TOPIC]), { timeoutMs: 30_000 });
     return await produceAndConsume(kafka, { until, partitions, groupId: `${WARM_UP_TOPIC}-${process.pid}-${Date.now()}` });
   } finally {
     try {
