@@ -126,7 +126,7 @@ export function databaseResources(
         DBParameterGroupName: ref('DatabaseParameterGroup'),
         VPCSecurityGroups: [getAtt('DatabaseSecurityGroup', 'GroupId')],
         PubliclyAccessible: false,
-        MultiAZ: false,
+        MultiAZ: parameters.databaseMultiAz,
         BackupRetentionPeriod: 1,
         AutoMinorVersionUpgrade: true,
         Tags: nameTag(prefix, `${service}-${shard}`),

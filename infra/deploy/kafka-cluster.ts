@@ -24,9 +24,21 @@ export function clusterResourceArn(clusterArn: TemplateString, kind: 'topic' | '
 }
 
 /**
- * A provisioned MSK cluster of two brokers, one per private subnet, reachable only by the
- * functions' security group and by its own (the event source mappings' pollers run with the
- * cluster's security groups), authenticating clients by IAM over TLS only.
+ * Every topic on three brokers, a write acknowledged (acks=all) once two hold it, and a replica
+ * that fell behind never elected leader: one broker or zone lost loses nothing acknowledged and
+ * stops no producer. The setup run makes the topics with the cluster's default replication.
+ */
+export const KAFKA_SERVER_PROPERTIES = [
+  'default.replication.factor=3',
+  'min.insync.replicas=2',
+  'unclean.leader.election.enable=false',
+  'auto.create.topics.enable=false',
+].join('\n');
+
+/**
+ * A provisioned MSK cluster of three brokers, one per private subnet (three zones), reachable
+ * only by the functions' security group and by its own (the event source mappings' pollers run
+ * with the cluster's security groups), authenticating clients by IAM over TLS only.
  */
 export function kafkaClusterResources(
   parameters: DeployParameters,
@@ -76,7 +88,12 @@ export function kafkaClusterResources(
         },
         ClientAuthentication: { Sasl: { Iam: { Enabled: true } }, Unauthenticated: { Enabled: false } },
         EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true } },
+        ConfigurationInfo: { Arn: getAtt('KafkaConfiguration', 'Arn'), Revision: getAtt('KafkaConfiguration', 'LatestRevision.Revision') },
       },
+    },
+    KafkaConfiguration: {
+      Type: 'AWS::MSK::Configuration',
+      Properties: { Name: `${prefix}-replicated`, KafkaVersionsList: [parameters.kafkaVersion], ServerProperties: KAFKA_SERVER_PROPERTIES },
     },
   };
 }

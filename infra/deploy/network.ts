@@ -2,9 +2,10 @@ import { type Resources, type TemplateString, getAtt, nameTag, ref } from './clo
 import type { DeployParameters } from './parameters';
 
 export const VPC = 'Vpc';
-export const PRIVATE_SUBNETS = ['PrivateSubnetA', 'PrivateSubnetB'] as const;
+export const PRIVATE_SUBNETS = ['PrivateSubnetA', 'PrivateSubnetB', 'PrivateSubnetC'] as const;
 export const LAMBDA_SECURITY_GROUP = 'LambdaSecurityGroup';
-const ZONES = [0, 1] as const;
+// Three: MSK's brokers, one per zone, keep a topic's three replicas in three zones.
+const ZONES = [0, 1, 2] as const;
 
 /** Where the functions run: the created private subnets, or the given ones. */
 export function lambdaVpc(parameters: DeployParameters): { securityGroupIds: TemplateString[]; subnetIds: TemplateString[] } {
@@ -60,7 +61,7 @@ export function networkResources(parameters: DeployParameters): Resources {
     },
   };
   for (const index of ZONES) {
-    const letter = 'AB'[index];
+    const letter = 'ABC'[index];
     Object.assign(resources, {
       [`PublicSubnet${letter}`]: {
         Type: 'AWS::EC2::Subnet',

@@ -19,6 +19,8 @@ export interface DeployParameters {
   readonly kafkaVersion: string;
   readonly databaseInstanceClass: string;
   readonly databaseStorageGiB: number;
+  /** Each shard a Multi-AZ DB instance: a synchronous standby in another zone, promoted by RDS (60-120 s). */
+  readonly databaseMultiAz: boolean;
   readonly postgresVersion: string;
   /** Each resolver run must end within its 70 s timeout, before the next one a minute later. */
   readonly resolverRunMs: number;
@@ -57,6 +59,12 @@ function wholeNumber(name: string, value: unknown, min: number, max: number): nu
     throw new Error(`parameter ${name}=${raw} is not a whole number from ${min} to ${max}`);
   }
   return number;
+}
+
+function yesOrNo(name: string, value: unknown): boolean {
+  const raw = text(name, value);
+  if (raw !== 'true' && raw !== 'false') throw new Error(`parameter ${name}=${raw} is neither true nor false`);
+  return raw === 'true';
 }
 
 function list(name: string, value: unknown, pattern: RegExp): string[] {
@@ -102,6 +110,7 @@ export async function readDeployParameters(resolve: Resolve): Promise<DeployPara
     kafkaVersion: text('kafkaVersion', await param('kafkaVersion')),
     databaseInstanceClass: text('databaseInstanceClass', await param('databaseInstanceClass')),
     databaseStorageGiB: wholeNumber('databaseStorageGiB', await param('databaseStorageGiB'), 20, 65536),
+    databaseMultiAz: yesOrNo('databaseMultiAz', await param('databaseMultiAz')),
     postgresVersion: text('postgresVersion', await param('postgresVersion')),
     resolverRunMs: wholeNumber('resolverRunMs', await param('resolverRunMs'), 0, 60_000),
     checkoutTimeoutMs: wholeNumber('checkoutTimeoutMs', await param('checkoutTimeoutMs'), CHECKOUT_WAIT_MS.min, CHECKOUT_WAIT_MS.max),

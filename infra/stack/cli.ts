@@ -17,8 +17,11 @@ const SETTINGS = `settings (environment variables, read by npm start):
   SHOP_DATA_DIR             where the databases and Kafka keep their data (.data)
   SHOP_GATEWAY_PORT         the API's port (8000); the other ports: README, "Components and ports"
   SHOP_DB_POOL_MAX          connections per shard of each function's pool (2, as on Lambda)
-  SHOP_HA                   1: the replicated stack, three Kafka nodes (every topic on all three, a
-                            write acknowledged once two hold it), its data in .data-ha (0)
+  SHOP_HA                   1: the replicated stack: three Kafka nodes (every topic on all three, a
+                            write acknowledged once two hold it) and every PostgreSQL server a
+                            primary with a synchronous standby, promoted by pg_auto_failover when
+                            the primary is lost; its data in .data-ha (0)
+  SHOP_POSTGRES_MONITOR_PORT  the replicated stack's pg_auto_failover monitor (24400)
   SHOP_OFFLINE_NODE_ARGS    extra Node.js options for the instances, e.g. "--cpu-prof --cpu-prof-dir=profiles"`;
 
 const USAGE: Record<string, string> = {

@@ -125,7 +125,7 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     for (const fn of functionsOf(template)) {
       expect([fn.logicalId, fn.Properties.Runtime]).toEqual([fn.logicalId, 'nodejs24.x']);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
-      expect(fn.Properties.VpcConfig.SubnetIds).toEqual([{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }]);
+      expect(fn.Properties.VpcConfig.SubnetIds).toEqual([{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }, { Ref: 'PrivateSubnetC' }]);
     }
     expect(functionsOf(template).map((fn) => fn.logicalId)).not.toContain('KafkaProbeLambdaFunction');
   });
@@ -169,6 +169,20 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
     );
     expect(secrets.map((secret) => secret.Properties.Name)).toEqual(expected);
     expect(resourcesOfType(template, 'AWS::RDS::DBInstance')).toHaveLength(expected.length);
+  });
+
+  it('replicates every stateful part across zones: each shard a Multi-AZ instance, three brokers in three zones, every topic on three, two in sync to acknowledge', () => {
+    for (const database of resourcesOfType(template, 'AWS::RDS::DBInstance')) expect(database.Properties.MultiAZ).toBe(true);
+    const cluster = resourceById(template, 'KafkaCluster');
+    const subnets = cluster.Properties.BrokerNodeGroupInfo.ClientSubnets as { Ref: string }[];
+    expect(cluster.Properties.NumberOfBrokerNodes).toBe(3);
+    const zones = subnets.map(({ Ref }) => JSON.stringify(resourceById(template, Ref).Properties.AvailabilityZone));
+    expect(new Set(zones).size).toBe(3);
+    expect(cluster.Properties.ConfigurationInfo.Arn).toEqual({ 'Fn::GetAtt': ['KafkaConfiguration', 'Arn'] });
+    const properties = String(resourceById(template, 'KafkaConfiguration').Properties.ServerProperties).split('\n');
+    expect(properties).toEqual(
+      expect.arrayContaining(['default.replication.factor=3', 'min.insync.replicas=2', 'unclean.leader.election.enable=false']),
+    );
   });
 
   it('scopes every Kafka grant to the cluster, its topics and the mappings consumer groups', () => {
@@ -434,6 +448,10 @@ describe('serverless package --stage aws refuses bad parameters, naming them', (
     expect(await packageAwsFails({ databaseMaxConnections: '40' })).toContain(
       'parameter databaseMaxConnections=40 leaves the stock API no connections',
     );
+  }, 60_000);
+
+  it('a Multi-AZ setting that is neither true nor false', async () => {
+    expect(await packageAwsFails({ databaseMultiAz: 'maybe' })).toContain('parameter databaseMultiAz=maybe is neither true nor false');
   }, 60_000);
 
   it('a resolver run longer than its schedule allows', async () => {
