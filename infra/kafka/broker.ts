@@ -17,6 +17,29 @@ export function kafkaProcessName(config: Pick<StackConfig, 'kafkaNodes'>, node: 
 }
 
 /** Every Kafka node's process name. */
+/**
+ * The node that leads the KRaft quorum now (the active controller), read from the nodes' logs:
+ * each logs its transitions (`QuorumState`, log4j.properties), and the leader of the highest epoch
+ * is the current one. kafkajs cannot tell: in KRaft a broker names a random broker as controller.
+ */
+export function activeController(config: Pick<StackConfig, 'kafkaNodes'>, logFile: (name: string) => string): number | undefined {
+  let latest: { node: number; epoch: number } | undefined;
+  for (let node = 1; node <= config.kafkaNodes; node++) {
+    let log: string;
+    try {
+      log = fs.readFileSync(logFile(kafkaProcessName(config, node)), 'utf8');
+    } catch {
+      continue;
+    }
+    // Only the node that became leader logs this transition, so the log's own node is the leader.
+    for (const match of log.matchAll(/Completed transition to Leader\(.*?epoch=(\d+)/g)) {
+      const epoch = Number(match[1]);
+      if (!latest || epoch > latest.epoch) latest = { node, epoch };
+    }
+  }
+  return latest?.node;
+}
+
 export function kafkaProcessNames(config: Pick<StackConfig, 'kafkaNodes'>): string[] {
   return Array.from({ length: config.kafkaNodes }, (_, index) => kafkaProcessName(config, index + 1));
 }

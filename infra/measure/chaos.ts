@@ -4,7 +4,7 @@ import { Stack } from '../stack/stack';
 import fs from 'node:fs';
 import { isAlive, waitFor } from '../processes/processes';
 import { MONITOR_PROCESS } from '../postgres/stack-databases';
-import { kafkaProcessName } from '../kafka/broker';
+import { activeController, kafkaProcessName } from '../kafka/broker';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
@@ -292,6 +292,22 @@ const monitorKilled: Fault = {
   },
 };
 
+/** The replicated stack: the node that leads the KRaft quorum (the active controller) killed -9; another is elected. */
+function activeControllerKilled(config: ReturnType<typeof loadStackConfig>): Fault {
+  return {
+    name: "kill -9 of the active Kafka controller's node, started again by npm start's supervisor",
+    run: async (stack, shop) => {
+      const node = activeController(config, (name) => stack.processes.logFile(name));
+      if (node === undefined) throw new Error('no node of the Kafka cluster logged that it leads the quorum');
+      const seen = await killedAndStartedAgain(kafkaProcessName(config, node), `Kafka node ${node} (the active controller)`).run(
+        stack,
+        shop,
+      );
+      return `${seen ?? ''}; the active controller now node ${activeController(config, (name) => stack.processes.logFile(name)) ?? '?'}`;
+    },
+  };
+}
+
 /** Each fault of a lost stateful process: in the light stack a crash and a restart; in the replicated one a failover. */
 function statefulFaults(config: ReturnType<typeof loadStackConfig>): Fault[] {
   const kafkaNode = killedAndStartedAgain(
@@ -305,6 +321,7 @@ function statefulFaults(config: ReturnType<typeof loadStackConfig>): Fault[] {
     ...shards.map((name) => primaryLost(config, name, true)),
     monitorKilled,
     kafkaNode,
+    activeControllerKilled(config),
   ];
 }
 
