@@ -19,14 +19,18 @@ import {
   withShardAdded,
   withShardRetired,
 } from '../../layers/sharding/slots';
+import { isUnavailable } from '../../layers/http/unavailable';
 import { putSecret } from '../secrets/put-secret';
 import type { Progress } from '../processes/progress';
-import { moverName, takeMoverLease } from './mover-lease';
+import { MoverLeaseLostError, moverName, takeMoverLease } from './mover-lease';
 import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
 import type { ShardedService } from '../../layers/config/services';
 
 /** A fenced slot waits this long for its reservations to be decided before the move leaves it for later. */
 const DRAIN_LIMIT_MS = 500;
+/** How long a move waits for its shards to answer again (a failover takes seconds) before it gives up. */
+const RIDE_THROUGH_MS = 120_000;
+
 /** A slot left for later is tried again this many times before the command gives up (and can be run again). */
 const BUSY_ATTEMPTS = 20;
 /**
@@ -108,6 +112,26 @@ export class ShardsTool {
    * any other mover meets the lease on the shards that stay.
    */
   private async leased<T>(service: ShardedService, command: string, work: (lease: HeldLease) => Promise<T>): Promise<T> {
+    for (let unreachableSince: number | undefined; ; ) {
+      try {
+        return await this.leasedOnce(service, command, work);
+      } catch (error) {
+        // A shard failing over (the replicated stack, RDS Multi-AZ) takes the lease's session on
+        // it along: the lease is taken again once every shard answers, and the work resumes from
+        // what the shards hold, as the same command run again would. Another mover that took the
+        // lease meanwhile refuses it (MoverBusyError), which ends this one.
+        unreachableSince ??= Date.now();
+        const failingOver = error instanceof MoverLeaseLostError || isUnavailable(error);
+        if (!failingOver || Date.now() - unreachableSince > RIDE_THROUGH_MS) throw error;
+        this.progress.step(
+          `${service}: ${error instanceof Error ? error.message.split(':')[0] : String(error)}; taking the lease again in 1 s`,
+        );
+        await sleep(1_000);
+      }
+    }
+  }
+
+  private async leasedOnce<T>(service: ShardedService, command: string, work: (lease: HeldLease) => Promise<T>): Promise<T> {
     const pools = await this.pools(service, await this.map(service));
     try {
       const lease = await takeMoverLease(service, pools, moverName(command));
