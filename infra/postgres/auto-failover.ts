@@ -393,21 +393,21 @@ export class ReplicatedPostgres {
    * meanwhile ends that wait (each is nearly free on a server that is only starting).
    */
   private async whileCheckpointing(work: () => Promise<void>): Promise<void> {
-    let working = true;
-    const sql = postgres({ ...loginOf(this.credentials(), 'postgres'), max: 1, onnotice: () => undefined, connect_timeout: 5 });
-    const checkpoints = (async () => {
-      while (working) {
-        await sql`checkpoint`.catch(() => undefined);
-        await sleep(1000);
+    await this.onPrimary(async (sql) => {
+      let working = true;
+      const checkpoints = (async () => {
+        while (working) {
+          await sql`checkpoint`.catch(() => undefined);
+          await sleep(1000);
+        }
+      })();
+      try {
+        await work();
+      } finally {
+        working = false;
+        await checkpoints;
       }
-    })();
-    try {
-      await work();
-    } finally {
-      working = false;
-      await checkpoints;
-      await sql.end({ timeout: 1 });
-    }
+    });
   }
 
   /** A client reaches a primary that takes writes (a node being promoted is read-only for a moment). */

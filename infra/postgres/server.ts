@@ -29,6 +29,11 @@ export function readCredentials(rootDataDir: string, server: DatabaseServer): Da
   return { host, port: server.port, username: SUPERUSER, password, dbname: server.dbname };
 }
 
+/** A short-lived admin connection to a server's primary (migrations, checks); the functions have their own pools. */
+export function connectAdmin(rootDataDir: string, server: DatabaseServer, database = server.dbname): postgres.Sql {
+  return postgres({ ...loginOf(readCredentials(rootDataDir, server), database), max: 1, onnotice: () => undefined, connect_timeout: 5 });
+}
+
 /**
  * PostgreSQL refuses to run as root, so as root every server runs as the system's `postgres`
  * user; setpriv execs in place, so the recorded pid is the postmaster's own.
@@ -159,8 +164,7 @@ export class PostgresServer {
     }
   }
 
-  /** A short-lived admin connection (migrations, checks); the functions have their own pools. */
   connect(database = this.server.dbname): postgres.Sql {
-    return postgres({ ...loginOf(this.credentials(), database), max: 1, onnotice: () => undefined, connect_timeout: 5 });
+    return connectAdmin(this.rootDataDir, this.server, database);
   }
 }

@@ -1,11 +1,9 @@
-import postgres from 'postgres';
 import { type DatabaseServer, databaseServers, type StackConfig } from '../config';
-import { loginOf } from '../../layers/db/login';
 import type { ProcessRegistry } from '../processes/processes';
 import type { Progress } from '../processes/progress';
 import type { Toolchain } from '../stack/prerequisites';
 import { FailoverMonitor, ReplicatedPostgres } from './auto-failover';
-import { type DatabaseCredentials, PostgresServer, readCredentials } from './server';
+import { type DatabaseCredentials, PostgresServer } from './server';
 
 /** The pg_auto_failover monitor's process (the replicated stack's only). */
 export const MONITOR_PROCESS = 'postgres-monitor';
@@ -18,11 +16,6 @@ export function databaseProcessNames(config: StackConfig): string[] {
   const servers = databaseServers(config);
   if (!config.ha) return servers.map((server) => `postgres-${server.name}`);
   return [MONITOR_PROCESS, ...servers.flatMap((server) => [nodeProcess(server, 1), nodeProcess(server, 2)])];
-}
-
-/** A short-lived admin connection to a server's primary (migrations, checks); the functions have their own pools. */
-export function connectAdmin(config: StackConfig, server: DatabaseServer, database = server.dbname): postgres.Sql {
-  return postgres({ ...loginOf(readCredentials(config.dataDir, server), database), max: 1, onnotice: () => undefined, connect_timeout: 5 });
 }
 
 /**

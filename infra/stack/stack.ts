@@ -8,7 +8,8 @@ import { WARM_UP_TOPIC, warmBroker } from '../kafka/warm-up';
 import { offlineInstances, startOfflineInstances } from '../offline/instances';
 import { migrate } from '../../layers/db/migrate';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
-import { connectAdmin, databaseProcessNames, StackDatabases } from '../postgres/stack-databases';
+import { databaseProcessNames, StackDatabases } from '../postgres/stack-databases';
+import { connectAdmin } from '../postgres/server';
 import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
 import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { putSecret } from '../secrets/put-secret';
@@ -310,7 +311,7 @@ export class Stack {
     try {
       for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
         const servers = databaseServers(this.config).filter((server) => server.service === service);
-        const pools = new Map(servers.map((server) => [server.shard, connectAdmin(this.config, server)]));
+        const pools = new Map(servers.map((server) => [server.shard, connectAdmin(this.config.dataDir, server)]));
         try {
           const prefix = `${this.config.service}/${this.config.stage}`;
           const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
@@ -344,7 +345,7 @@ export class Stack {
     await settleAll(
       databaseServers(this.config).map(async (server) => {
         const credentials = await databases.start(server, this.progress);
-        const sql = connectAdmin(this.config, server);
+        const sql = connectAdmin(this.config.dataDir, server);
         try {
           const applied = await migrate(sql, MIGRATIONS_ROOT, server.service);
           if (applied.length > 0) this.progress.step(`postgres: ${server.name} migrated (${applied.join(', ')})`);

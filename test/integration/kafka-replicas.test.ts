@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Consumer } from 'kafkajs';
-import { loadStackConfig, stackAddresses } from '../../infra/config';
+import { stackAddresses } from '../../infra/config';
 import { KafkaCluster, kafkaProcessName, kafkaProcessNames } from '../../infra/kafka/broker';
 import { ProcessRegistry } from '../../infra/processes/processes';
 import { ensureToolchain } from '../../infra/stack/prerequisites';
@@ -11,6 +9,7 @@ import { kafkaClient } from '../../layers/kafka/connection';
 import { addToOutbox, type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { TOPICS } from '../../layers/kafka/topics';
 import { eventually } from './support/eventually';
+import { replicatedScratch } from './support/replicated-scratch';
 
 /**
  * The replicated stack's Kafka (`SHOP_HA=1`), three real nodes of a cluster of this file's own
@@ -20,12 +19,7 @@ import { eventually } from './support/eventually';
  * and gets every one, and the node, started again, catches up.
  */
 const quiet = { step: () => undefined };
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-replicas-'));
-const config = loadStackConfig({
-  ...process.env,
-  SHOP_HA: '1',
-  SHOP_DATA_DIR: path.join(dir, 'data'),
-  SHOP_RUN_DIR: path.join(dir, 'run'),
+const { dir, config } = replicatedScratch('kafka-replicas', {
   SHOP_KAFKA_PORT: '27092',
   SHOP_KAFKA_CONTROLLER_PORT: '27093',
   SHOP_KAFKA_PARTITIONS: '3',

@@ -1,14 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import postgres from 'postgres';
-import { databaseServers, loadStackConfig } from '../../infra/config';
+import { databaseServers } from '../../infra/config';
 import { FailoverMonitor, ReplicatedPostgres } from '../../infra/postgres/auto-failover';
 import { ProcessRegistry } from '../../infra/processes/processes';
 import { ensureToolchain } from '../../infra/stack/prerequisites';
 import { readReplication } from '../../functions/ops/replication-view';
 import { loginOf } from '../../layers/db/login';
 import { eventually } from './support/eventually';
+import { replicatedScratch } from './support/replicated-scratch';
 
 /**
  * The replicated stack's PostgreSQL (`SHOP_HA=1`): a real pg_auto_failover monitor and one
@@ -18,12 +17,7 @@ import { eventually } from './support/eventually';
  * acknowledged commit, and writes go on after the engine promotes the standby.
  */
 const quiet = { step: () => undefined };
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postgres-failover-'));
-const config = loadStackConfig({
-  ...process.env,
-  SHOP_HA: '1',
-  SHOP_DATA_DIR: path.join(dir, 'data'),
-  SHOP_RUN_DIR: path.join(dir, 'run'),
+const { dir, config } = replicatedScratch('postgres-failover', {
   SHOP_POSTGRES_PORT_BASE: '26410',
   SHOP_POSTGRES_MONITOR_PORT: '26400',
 });
