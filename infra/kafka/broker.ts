@@ -191,6 +191,13 @@ export class KafkaCluster {
       // JVM). Nodes on one machine, with no network between them, can be given 3 s.
       'broker.session.timeout.ms': '3000',
       'broker.heartbeat.interval.ms': '1000',
+      // The active controller's node lost: the others notice when a fetch from it is overdue (2 s
+      // by default) and a split vote is retried after up to 1 s; only then can the new controller
+      // fence that node and move its partitions' leaders, and until then nearly every checkout
+      // waits (docs/operations.md, the replicated stack). Halved, as for the sessions above.
+      'controller.quorum.fetch.timeout.ms': '1000',
+      'controller.quorum.election.timeout.ms': '500',
+      'controller.quorum.election.backoff.max.ms': '500',
     };
     fs.mkdirSync(path.dirname(this.propertiesFile(node)), { recursive: true });
     fs.writeFileSync(

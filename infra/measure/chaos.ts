@@ -3,14 +3,14 @@ import { databaseServers, loadStackConfig, stackAddresses } from '../config';
 import { Stack } from '../stack/stack';
 import fs from 'node:fs';
 import { isAlive, waitFor } from '../processes/processes';
-import { MONITOR_PROCESS } from '../postgres/stack-databases';
+import { MONITOR_PROCESS } from '../postgres/process-names';
 import { activeController, kafkaProcessName } from '../kafka/broker';
 import { ShopClient } from './client';
 import { runCommand, wholeOption } from './run-command';
 import type postgres from 'postgres';
 import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { ShardsTool } from '../shards/shards';
-import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from './shard-verifier';
+import { closeShards, connectLiveShards, firstCommitAfter, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
 import { runStorm, servesAgain, type StormReport } from './storm';
 import type { ShardedService } from '../../layers/config/services';
@@ -30,13 +30,15 @@ interface Outcome {
   readonly status: number;
   /** what a failed request answered (its error, or why there was no reply) */
   readonly reason?: string;
+  /** a failed reply's machine-readable code (`unavailable`, `outcome_unknown`, …) */
+  readonly code?: string;
 }
 
 interface Fault {
   readonly name: string;
-  /** applies the fault and undoes it; resolves when the component is back; may say what it saw */
+  /** applies the fault and undoes it; resolves when the component is back; may say what it saw; a kill tells `struck` its moment */
   // biome-ignore lint/suspicious/noConfusingVoidType: most faults have nothing to say and simply return
-  readonly run: (stack: Stack, shop: ShopUnderLoad) => Promise<string | void>;
+  readonly run: (stack: Stack, shop: ShopUnderLoad, struck: (at: number) => void) => Promise<string | void>;
 }
 
 /** What a fault made of ordinary API calls needs: the client and the batch_init sizes in use; where it tells what broke. */
@@ -174,7 +176,7 @@ function stormBesideShardMoves(config: ReturnType<typeof loadStackConfig>, seed:
         shop,
         label,
         seed,
-        shardAddedAndRemoved(config, service).run(stack, shop),
+        shardAddedAndRemoved(config, service).run(stack, shop, () => undefined),
       );
       return `${label}: ${report.calls} calls, slowest ${report.slowestMs} ms, ${report.violations.length} violations; ${moved}`;
     },
@@ -224,11 +226,12 @@ function keyedStormThroughCrashes(config: ReturnType<typeof loadStackConfig>, se
 function killedAndStartedAgain(processName: string, what: string): Fault {
   return {
     name: `kill -9 of ${what}, started again by npm start's supervisor`,
-    run: async (stack) => {
+    run: async (stack, _shop, struck) => {
       const victim = stack.processes.pidOf(processName);
       if (victim === undefined || !isAlive(victim)) throw new Error(`${processName} is not running`);
       process.kill(victim, 'SIGKILL');
       const killed = Date.now();
+      struck(killed);
       for (;;) {
         const pid = stack.processes.pidOf(processName);
         if (pid !== undefined && pid !== victim && isAlive(pid)) break;
@@ -252,12 +255,13 @@ function killedAndStartedAgain(processName: string, what: string): Fault {
 function primaryLost(config: ReturnType<typeof loadStackConfig>, name: string, disk: boolean): Fault {
   return {
     name: `kill -9 of ${name}'s primary node${disk ? ' and its PGDATA deleted' : ''}, the standby promoted, the node ${disk ? 'rebuilt' : 'started again'} by npm start's supervisor`,
-    run: async (stack) => {
+    run: async (stack, _shop, struck) => {
       const server = databaseServers(config).find((candidate) => candidate.name === name)!;
       const formation = (await stack.databases()).formation(server);
       const primary = await formation.primaryNode();
       process.kill(-stack.processes.pidOf(primary.processName)!, 'SIGKILL');
       const killed = Date.now();
+      struck(killed);
       if (disk) {
         // Moved away at once, before the supervisor's next look (each second) can start the node on it.
         fs.renameSync(primary.pgdata, `${primary.pgdata}.lost`);
@@ -275,11 +279,12 @@ function primaryLost(config: ReturnType<typeof loadStackConfig>, name: string, d
 /** The replicated stack's failover monitor killed -9: the shop must not notice; the supervisor starts it again. */
 const monitorKilled: Fault = {
   name: "kill -9 of pg_auto_failover's monitor, started again by npm start's supervisor",
-  run: async (stack) => {
+  run: async (stack, _shop, struck) => {
     const victim = stack.processes.pidOf(MONITOR_PROCESS);
     if (victim === undefined || !isAlive(victim)) throw new Error('the monitor is not running');
     process.kill(-victim, 'SIGKILL');
     const killed = Date.now();
+    struck(killed);
     await waitFor(
       'the monitor started again',
       async () => isAlive(stack.processes.pidOf(MONITOR_PROCESS)) && stack.processes.pidOf(MONITOR_PROCESS) !== victim,
@@ -296,32 +301,81 @@ const monitorKilled: Fault = {
 function activeControllerKilled(config: ReturnType<typeof loadStackConfig>): Fault {
   return {
     name: "kill -9 of the active Kafka controller's node, started again by npm start's supervisor",
-    run: async (stack, shop) => {
+    run: async (stack, shop, struck) => {
       const node = activeController(config, (name) => stack.processes.logFile(name));
       if (node === undefined) throw new Error('no node of the Kafka cluster logged that it leads the quorum');
       const seen = await killedAndStartedAgain(kafkaProcessName(config, node), `Kafka node ${node} (the active controller)`).run(
         stack,
         shop,
+        struck,
       );
       return `${seen ?? ''}; the active controller now node ${activeController(config, (name) => stack.processes.logFile(name)) ?? '?'}`;
     },
   };
 }
 
+/** A stateful fault and the shards whose first commit after it tells that the shop has come back. */
+interface StatefulFault {
+  readonly fault: Fault;
+  /** the shard the fault struck, or every order shard when it struck what every checkout passes (Kafka, the monitor) */
+  readonly touches: readonly string[];
+}
+
+/**
+ * A stateful fault as the availability issue measures it: struck 5 s into a seeded storm of keyed
+ * writes that runs beside the checkouts (its ledger must match every balance exactly, whatever
+ * its writes answered), then the time from the strike to the first checkout committed on the
+ * shards it touches.
+ */
+function struckBesideKeyedStorm(config: ReturnType<typeof loadStackConfig>, seed: number, { fault, touches }: StatefulFault): Fault {
+  return {
+    name: `${fault.name}; a storm of keyed writes beside it (seed ${seed})`,
+    run: async (stack, shop, struck) => {
+      let struckAt = Number.NaN;
+      const strike = (async () => {
+        // The storm's own items, users and orders are made first; the fault lands among its writes.
+        await pause(5_000);
+        struckAt = Date.now();
+        return fault.run(stack, shop, (at) => {
+          struckAt = at;
+          struck(at);
+        });
+      })();
+      const label = `keyed storm seed ${seed}`;
+      const { report, beside: seen } = await stormBeside(config, shop, label, seed, strike);
+      const live = await connectLiveShards(config);
+      try {
+        const firsts = await Promise.all(touches.map((shard) => firstCommitAfter(live, shard, struckAt)));
+        const known = firsts.filter((first): first is number => first !== undefined);
+        const first =
+          known.length === 0
+            ? `no checkout committed on ${touches.join(', ')} since`
+            : `first checkout committed on ${touches.length === 1 ? touches[0] : 'an order shard'} ${((Math.min(...known) - struckAt) / 1000).toFixed(1)} s after it`;
+        return `${seen ?? ''}; ${first}; ${label}: ${report.calls} calls, ${report.violations.length} violations`;
+      } finally {
+        await closeShards(live);
+      }
+    },
+  };
+}
+
 /** Each fault of a lost stateful process: in the light stack a crash and a restart; in the replicated one a failover. */
-function statefulFaults(config: ReturnType<typeof loadStackConfig>): Fault[] {
-  const kafkaNode = killedAndStartedAgain(
-    kafkaProcessName(config, 1),
-    config.ha ? `Kafka node 1 of ${config.kafkaNodes}` : 'the Kafka broker',
-  );
-  if (!config.ha) return [killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'), kafkaNode];
+function statefulFaults(config: ReturnType<typeof loadStackConfig>): StatefulFault[] {
+  const orderShards = Array.from({ length: config.shards.order }, (_, index) => `order-${index}`);
+  const kafkaNode: StatefulFault = {
+    fault: killedAndStartedAgain(kafkaProcessName(config, 1), config.ha ? `Kafka node 1 of ${config.kafkaNodes}` : 'the Kafka broker'),
+    touches: orderShards,
+  };
+  if (!config.ha) {
+    return [{ fault: killedAndStartedAgain('postgres-order-0', 'the PostgreSQL server of order-0'), touches: ['order-0'] }, kafkaNode];
+  }
   const shards = ['order-0', 'stock-0', 'payment-0'];
   return [
-    ...shards.map((name) => primaryLost(config, name, false)),
-    ...shards.map((name) => primaryLost(config, name, true)),
-    monitorKilled,
+    ...shards.map((name) => ({ fault: primaryLost(config, name, false), touches: [name] })),
+    ...shards.map((name) => ({ fault: primaryLost(config, name, true), touches: [name] })),
+    { fault: monitorKilled, touches: orderShards },
     kafkaNode,
-    activeControllerKilled(config),
+    { fault: activeControllerKilled(config), touches: orderShards },
   ];
 }
 
@@ -353,7 +407,7 @@ function faults(config: ReturnType<typeof loadStackConfig>, checkoutTimeoutMs: n
       name: 'PostgreSQL shard order-0 restarted',
       run: (stack) => stack.restartDatabase('order-0'),
     },
-    ...statefulFaults(config),
+    ...statefulFaults(config).map((stateful, index) => struckBesideKeyedStorm(config, seed + 4 + index, stateful)),
     {
       name: `npm run scale: ${config.instances} → 4 → 1 → ${config.instances} function instances`,
       run: async (stack) => {
@@ -445,7 +499,14 @@ async function main(): Promise<number> {
           const sent = Date.now();
           try {
             const { status, body } = await client.checkout(orderId);
-            outcomes.push({ sent, at: Date.now(), status, reason: status >= 500 ? String(body.error ?? JSON.stringify(body)) : undefined });
+            const failed = status >= 500;
+            outcomes.push({
+              sent,
+              at: Date.now(),
+              status,
+              reason: failed ? String(body.error ?? JSON.stringify(body)) : undefined,
+              code: failed && typeof body.code === 'string' ? body.code : undefined,
+            });
           } catch (error) {
             outcomes.push({ sent, at: Date.now(), status: 0, reason: String(error) });
           }
@@ -473,7 +534,7 @@ async function main(): Promise<number> {
       const baseline = rateBetween(Date.now() - 5_000, Date.now());
       const started = Date.now();
       console.log(`fault: ${fault.name} (baseline ${baseline.toFixed(0)} committed/s)`);
-      const seen = await fault.run(stack, { client, sizes, violations: stormViolations });
+      const seen = await fault.run(stack, { client, sizes, violations: stormViolations }, () => undefined);
       if (seen) console.log(`  ${seen}`);
       const ended = Date.now();
       let recovered = Number.NaN;
@@ -489,7 +550,9 @@ async function main(): Promise<number> {
       );
       const failed = failures.length;
       if (failed > 0) console.log(describeFailures(failures, started));
-      const line = `${fault.name}: ${failed} requests failed (5xx or no reply, safe to retry); throughput back to half its baseline ${Number.isNaN(recovered) ? 'NOT within 120 s' : `${((recovered - ended) / 1000).toFixed(1)} s after the fault ended`} (fault lasted ${((ended - started) / 1000).toFixed(1)} s)`;
+      const answered = (code: string) => failures.filter((o) => o.code === code).length;
+      const kinds = `${answered('unavailable')} × 503 unavailable (nothing changed), ${answered('outcome_unknown')} × outcome_unknown, ${failed - answered('unavailable') - answered('outcome_unknown')} other`;
+      const line = `${fault.name}: ${failed} checkouts failed (${kinds}; a checkout of the same order is safe to send again); throughput back to half its baseline ${Number.isNaN(recovered) ? 'NOT within 120 s' : `${((recovered - ended) / 1000).toFixed(1)} s after the fault ended`} (fault lasted ${((ended - started) / 1000).toFixed(1)} s)`;
       console.log(`  ${line}`);
       report.push(seen ? `${line}; ${seen}` : line);
       await pause(5_000);

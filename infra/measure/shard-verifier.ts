@@ -34,6 +34,25 @@ export async function closeShards(shards: Map<string, postgres.Sql>): Promise<vo
 
 const byPrefix = (shards: Map<string, postgres.Sql>, prefix: string) => [...shards].filter(([name]) => name.startsWith(prefix));
 
+/**
+ * When the first checkout after `since` committed on `shard` (e.g. "stock-0"), in ms since the
+ * epoch: on an order shard its decision, on a participant shard the commit applied there (which
+ * follows the decision). Undefined if none has yet. Every clock here is the machine's own.
+ */
+export async function firstCommitAfter(shards: Map<string, postgres.Sql>, shard: string, since: number): Promise<number | undefined> {
+  const sql = shards.get(shard);
+  if (sql === undefined) throw new Error(`no live shard ${shard}`);
+  const after = new Date(since);
+  const [{ first }] = shard.startsWith('order-')
+    ? await sql<
+        [{ first: Date | null }]
+      >`select min(decided_at) as first from transactions where state = 'committed' and decided_at > ${after}`
+    : await sql<
+        [{ first: Date | null }]
+      >`select min(updated_at) as first from participations where state = 'committed' and updated_at > ${after}`;
+  return first === null ? undefined : first.getTime();
+}
+
 /** Which orders' transactions count: all, or those of orders created through the API (not batch_init's "0" … "n-1"). */
 export type OrdersCounted = 'all' | 'created';
 

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import type { DatabaseServer, StackConfig } from '../config';
 import { loginOf } from '../../layers/db/login';
 import { isAlive, type ProcessRegistry, run, sleep, waitFor } from '../processes/processes';
+import { formationNodeName, MONITOR_NODE, postgresProcessName } from './process-names';
 import {
   asServerUser,
   credentialsFileOf,
@@ -84,12 +85,17 @@ export class AutoctlNode {
   }
 
   get processName(): string {
-    return `postgres-${this.name}`;
+    return postgresProcessName(this.name);
   }
 
   /** Created and registered with the monitor once; its PGDATA may since have been lost. */
   get isCreated(): boolean {
     return fs.existsSync(path.join(this.dir, 'config', 'pg_autoctl', this.pgdata, 'pg_autoctl.cfg'));
+  }
+
+  /** Its PGDATA holds a cluster (it is gone when the disk was lost). */
+  get hasData(): boolean {
+    return fs.existsSync(path.join(this.pgdata, 'PG_VERSION'));
   }
 
   get isRunning(): boolean {
@@ -155,7 +161,7 @@ export class FailoverMonitor {
     private readonly processes: ProcessRegistry,
   ) {
     const root = path.join(config.dataDir, 'postgres');
-    this.node = new AutoctlNode('monitor', config.ports.postgresMonitor, root, autoctl, binDir, socketDir(config), processes);
+    this.node = new AutoctlNode(MONITOR_NODE, config.ports.postgresMonitor, root, autoctl, binDir, socketDir(config), processes);
   }
 
   get processName(): string {
@@ -272,7 +278,8 @@ export class ReplicatedPostgres {
   ) {
     const root = path.join(config.dataDir, 'postgres');
     const [first, second] = server.nodePorts.map(
-      (port, index) => new AutoctlNode(`${server.name}-${index + 1}`, port, root, autoctl, binDir, socketDir(config), processes),
+      (port, index) =>
+        new AutoctlNode(formationNodeName(server, index === 0 ? 1 : 2), port, root, autoctl, binDir, socketDir(config), processes),
     );
     this.nodes = [first!, second!];
   }
@@ -323,7 +330,16 @@ export class ReplicatedPostgres {
     const node = this.nodes.find((candidate) => candidate.processName === processName);
     if (!node) throw new Error(`no node ${processName} in ${this.server.name}`);
     if (!node.isCreated) return this.start();
-    if (!node.isRunning) node.run();
+    if (node.isRunning) return;
+    if (node.hasData) {
+      node.run();
+      return;
+    }
+    // A lost disk: its keeper rebuilds it by a base backup of the primary, which waits for a checkpoint.
+    await this.whileCheckpointing(async () => {
+      node.run();
+      await this.replicated();
+    });
   }
 
   /**
@@ -390,7 +406,7 @@ export class ReplicatedPostgres {
   /**
    * A standby's base backup waits for the primary's next checkpoint, spread over minutes by
    * default, and pg_autoctl asks for no fast one: a CHECKPOINT on the primary every second
-   * meanwhile ends that wait (each is nearly free on a server that is only starting).
+   * meanwhile ends that wait (each is cheap: it writes what became dirty in the last second).
    */
   private async whileCheckpointing(work: () => Promise<void>): Promise<void> {
     await this.onPrimary(async (sql) => {

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import type { DatabaseServer } from '../config';
 import { loginOf } from '../../layers/db/login';
 import { type ProcessRegistry, run, waitFor } from '../processes/processes';
+import { postgresProcessName } from './process-names';
 
 /** What a client needs to reach one database; the same JSON is stored in Secrets Manager. */
 export interface DatabaseCredentials {
@@ -106,7 +107,7 @@ export class PostgresServer {
   }
 
   get processName(): string {
-    return `postgres-${this.server.name}`;
+    return postgresProcessName(this.server.name);
   }
 
   get isInitialised(): boolean {

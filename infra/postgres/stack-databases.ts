@@ -3,18 +3,15 @@ import type { ProcessRegistry } from '../processes/processes';
 import type { Progress } from '../processes/progress';
 import type { Toolchain } from '../stack/prerequisites';
 import { FailoverMonitor, ReplicatedPostgres } from './auto-failover';
+import { formationNodeName, MONITOR_PROCESS, postgresProcessName } from './process-names';
 import { type DatabaseCredentials, PostgresServer } from './server';
 
-/** The pg_auto_failover monitor's process (the replicated stack's only). */
-export const MONITOR_PROCESS = 'postgres-monitor';
-
-/** A node's process in the replicated stack: `postgres-<server>-<1|2>`. */
-const nodeProcess = (server: DatabaseServer, node: number) => `postgres-${server.name}-${node}`;
+const nodeProcess = (server: DatabaseServer, node: 1 | 2) => postgresProcessName(formationNodeName(server, node));
 
 /** Every PostgreSQL process the stack runs: one per server, or two nodes per server and the monitor. */
 export function databaseProcessNames(config: StackConfig): string[] {
   const servers = databaseServers(config);
-  if (!config.ha) return servers.map((server) => `postgres-${server.name}`);
+  if (!config.ha) return servers.map((server) => postgresProcessName(server.name));
   return [MONITOR_PROCESS, ...servers.flatMap((server) => [nodeProcess(server, 1), nodeProcess(server, 2)])];
 }
 
@@ -62,7 +59,9 @@ export class StackDatabases {
   async revive(processName: string): Promise<void> {
     if (this.monitor && processName === MONITOR_PROCESS) return this.monitor.start();
     const server = databaseServers(this.config).find((candidate) =>
-      this.config.ha ? [1, 2].some((node) => nodeProcess(candidate, node) === processName) : `postgres-${candidate.name}` === processName,
+      this.config.ha
+        ? ([1, 2] as const).some((node) => nodeProcess(candidate, node) === processName)
+        : postgresProcessName(candidate.name) === processName,
     );
     if (!server) throw new Error(`no process ${processName} in this stack`);
     const database = this.of(server);

@@ -10,6 +10,7 @@ import { migrate } from '../../layers/db/migrate';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { databaseProcessNames, StackDatabases } from '../postgres/stack-databases';
 import { connectAdmin } from '../postgres/server';
+import { postgresProcessName } from '../postgres/process-names';
 import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
 import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { putSecret } from '../secrets/put-secret';
@@ -248,7 +249,7 @@ export class Stack {
    */
   async restartDatabase(name: string): Promise<void> {
     const databases = await this.databases();
-    await this.exclusively(`postgres-${name}`, () => databases.restart(name));
+    await this.exclusively(postgresProcessName(name), () => databases.restart(name));
   }
 
   /** The stack's PostgreSQL, light or replicated, to act on. */
