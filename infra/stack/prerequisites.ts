@@ -49,9 +49,10 @@ function postgresBinDir(): string | undefined {
 }
 
 const REQUIREMENTS: Record<Exclude<keyof Toolchain, 'pgAutoctl'>, Requirement> = {
-  java: { name: 'java', find: () => onPath('java'), debianPackages: ['openjdk-17-jre-headless'], why: 'Kafka needs Java 17+' },
+  // The release's own default Java: 17 on Debian 12, 21 on Debian 13 (which ships no openjdk-17).
+  java: { name: 'java', find: () => onPath('java'), debianPackages: ['default-jre-headless'], why: 'Kafka needs Java 17+' },
   mvn: { name: 'mvn', find: () => onPath('mvn'), debianPackages: ['maven'], why: "Maven fetches Kafka's jars" },
-  nginx: { name: 'nginx', find: () => onPath('nginx'), debianPackages: ['nginx-light'], why: 'NGINX is the gateway' },
+  nginx: { name: 'nginx', find: () => onPath('nginx'), debianPackages: ['nginx'], why: 'NGINX is the gateway' },
   postgresBin: {
     name: 'postgres',
     find: postgresBinDir,
@@ -126,7 +127,7 @@ async function checkJavaVersion(java: string): Promise<void> {
   const major = Number(/version "(\d+)/.exec(output)?.[1]);
   if (!(major >= 17)) {
     throw new Error(
-      `java at ${java} is too old (${output.split('\n')[0]}): Kafka needs Java 17+; on Debian: apt-get install openjdk-17-jre-headless`,
+      `java at ${java} is too old (${output.split('\n')[0]}): Kafka needs Java 17+; on Debian 12 or 13: apt-get install default-jre-headless`,
     );
   }
 }

@@ -82,7 +82,7 @@ const sorted = (values: Iterable<string>) => [...values].sort();
 describe('docs/openapi.yaml', () => {
   it('is OpenAPI 3.1 for the gateway on localhost:8000', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.servers).toEqual([{ url: 'http://localhost:8000' }]);
+    expect(doc.servers).toEqual([expect.objectContaining({ url: 'http://localhost:8000' })]);
   });
 
   it(`documents exactly the routes of ${Object.keys(COVERED).join(', ')}`, () => {
