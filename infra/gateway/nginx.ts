@@ -54,9 +54,8 @@ export function renderGatewayConfig(
  * When NGINX passes a slot over after failed connects, and for how long. A slot the stack starts
  * an instance in gets 3 tries in 2 s, so a restarted instance is back within 2 s. A spare slot
  * (there for `npm run scale`) refuses every try until an instance runs in it, each refusal a line
- * in the error log: tried once every 10 s, it grew by 0.7 KB/s at 64 checkouts in flight instead
- * of 5.3 KB/s. An instance started in a spare slot (9-15 s to bundle) gets its first requests at
- * most 10 s after it is up.
+ * in the error log, so it is tried only once every 10 s (docs/performance.md, 'Levers'). An
+ * instance started in a spare slot gets its first requests at most 10 s after it is up.
  */
 function failureBounds(startedWithTheStack: boolean): string {
   return startedWithTheStack ? 'max_fails=3 fail_timeout=2s' : 'max_fails=1 fail_timeout=10s';

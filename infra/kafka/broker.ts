@@ -181,14 +181,13 @@ export class KafkaCluster {
       'group.min.session.timeout.ms': '1000',
       // A 2-core machine shared with everything else: Kafka's defaults (3 network and 8 request
       // threads) hand each of a quiet shop's one-message requests between more threads than there
-      // are cores. At 50 checkouts/s the broker took 3.2-3.6 ms of CPU per checkout instead of
-      // 3.8-4.0 (npm run bench -- --rate 50); at 64 in flight, no change.
+      // are cores; fewer save CPU there (docs/performance.md, 'Levers').
       'num.network.threads': '1',
       'num.io.threads': '2',
       // A node's death is noticed when its session ends, 9 s by default: only then do its
-      // partitions get new leaders, and a node restarted after a crash (kill -9) waited out its own
-      // former registration before serving (14.7 s from death to serving again, 2.6 s of it the
-      // JVM). Nodes on one machine, with no network between them, can be given 3 s.
+      // partitions get new leaders, and a node restarted after a crash (kill -9) waits out its own
+      // former registration before serving (docs/operations.md, 'A crashed server or broker').
+      // Nodes on one machine, with no network between them, can be given 3 s.
       'broker.session.timeout.ms': '3000',
       'broker.heartbeat.interval.ms': '1000',
       // The active controller's node lost: the others notice when a fetch from it is overdue (2 s

@@ -1,8 +1,7 @@
 /**
  * Warms a freshly started broker before the gateway opens. A cold JVM runs Kafka's request paths
- * interpreted until its compilers have caught up, and on a 2-core machine that took a minute of
- * load: the first 20 s after `npm start` gave 0.63× the checkouts/s of the same hour's steady
- * state, the broker taking 0.61–1.07 ms of CPU per checkout against 0.15 once warm. The same
+ * interpreted until its compilers have caught up, so the shop's first checkouts were slow and cost
+ * the broker several times its CPU once warm (docs/performance.md, 'Levers'). The same
  * requests a checkout makes (batched produces waiting for every replica, fetches by a consumer
  * group, offset commits) on a private topic compile those paths without touching the shop's
  * topics; the topic and the group are deleted afterwards.

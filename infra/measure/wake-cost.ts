@@ -1,9 +1,9 @@
 /**
  * What this machine charges for waking a process: CPU per TCP round trip between two processes,
  * back to back and with a pause between round trips (what a quiet shop does at every hop).
- * Under nested virtualisation a wake-up from idle can cost several times a busy one (4–7× on
- * the development machine), and a quiet checkout makes ~175 of them (docs/performance.md): read
- * the `--rate` figures against this.
+ * Under nested virtualisation a wake-up from idle can cost several times a busy one, and a quiet
+ * checkout makes ~175 of them (docs/performance.md, 'Today's figures'): read the `--rate` figures
+ * against this.
  *
  *   npm run wake-cost [-- --round-trips N --pause-ms M]
  */

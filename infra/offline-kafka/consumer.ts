@@ -35,10 +35,10 @@ const IDLE_FETCH_WAIT_MS = 500;
 const KAFKAJS_RETRY = { initialRetryTime: 300, maxRetryTime: 1_000, retries: 5 };
 // A killed instance's partitions stall until its session expires and a standby member has
 // rejoined, and nearly every checkout has an instruction or a vote on one of them: both must end
-// well inside the checkout wait (5 s by default). With a 3 s session and a heartbeat a second the
-// takeover took 4.5-5 s when the killed instance held every group (the standby notices the
-// rebalance only at its next heartbeat), and checkouts in flight answered 503. A 2 s session and a
-// heartbeat every 500 ms (a fourth of it: a live member may miss three) take over in 2.5-3 s.
+// well inside the checkout wait (5 s by default). A 3 s session and a heartbeat a second did not
+// (the standby notices the rebalance only at its next heartbeat), and checkouts in flight answered
+// 503; hence 2 s and a heartbeat every 500 ms, a fourth of it: a live member may miss three
+// (docs/performance.md, 'Levers').
 const SESSION_TIMEOUT_MS = 2_000;
 const HEARTBEAT_INTERVAL_MS = 500;
 // Offsets of finished batches are committed at most this often: in a quiet shop a commit per

@@ -65,8 +65,7 @@ export async function startOfflineInstances(
         [
           // One process runs every function at dozens of invocations at once, and each allocates
           // its event, its records and its replies anew: with V8's default 16 MB semi-spaces the
-          // young generation was collected so often that the collector took 11 % of the busiest
-          // instance's CPU. 64 MB: 3.41 -> 2.9 ms CPU per checkout at 64 in flight (npm run bench).
+          // young generation was collected very often (docs/performance.md, 'Levers').
           '--max-semi-space-size=64',
           // e.g. SHOP_OFFLINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" to profile the functions
           ...(process.env.SHOP_OFFLINE_NODE_ARGS ?? '').split(' ').filter(Boolean),

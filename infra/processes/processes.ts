@@ -36,10 +36,14 @@ export class ProcessRegistry {
     return child.pid;
   }
 
-  /** Written aside and renamed into place: a reader (the supervisor, every second) never sees it half written. */
+  /**
+   * The pid and its process's start time (so that a pid the kernel has since given to another
+   * process is never taken for ours), written aside and renamed into place: a reader (the
+   * supervisor, every second) never sees it half written.
+   */
   remember(name: string, pid: number): void {
     const file = path.join(this.pidDir, `${name}.pid`);
-    fs.writeFileSync(`${file}.${process.pid}.tmp`, `${pid}\n`);
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, `${pid} ${startTimeOf(pid) ?? ''}`.trim() + '\n');
     fs.renameSync(`${file}.${process.pid}.tmp`, file);
   }
 
@@ -47,13 +51,19 @@ export class ProcessRegistry {
     fs.rmSync(path.join(this.pidDir, `${name}.pid`), { force: true });
   }
 
+  /** The recorded pid, unless that pid now belongs to a process started at another time (reused). */
   pidOf(name: string): number | undefined {
+    let recorded: string;
     try {
-      const pid = Number(fs.readFileSync(path.join(this.pidDir, `${name}.pid`), 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+      recorded = fs.readFileSync(path.join(this.pidDir, `${name}.pid`), 'utf8');
     } catch {
       return undefined;
     }
+    const [pidText, startTime] = recorded.trim().split(' ');
+    const pid = Number(pidText);
+    if (!(Number.isInteger(pid) && pid > 0)) return undefined;
+    const now = startTimeOf(pid);
+    return startTime === undefined || now === undefined || now === startTime ? pid : undefined;
   }
 
   /** Names with a pid file whose process is still alive. */
@@ -91,6 +101,17 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/** When the process started, in clock ticks since boot (`/proc/<pid>/stat` field 22); undefined when it is gone. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces and parentheses) start at field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+  } catch {
+    return undefined;
   }
 }
 

@@ -81,7 +81,7 @@ export class Stack {
       await settleAll([this.startDatabases(tools, secrets, secretsUp), kafka.start(), secretsUp]);
       await this.startFunctions(secrets);
       // Not while the functions start: on 2 cores each slowed the other, and the broker was
-      // warmed by a third of the requests (10 s: 59,000 messages instead of 120,000-190,000).
+      // warmed by a third of the requests (docs/performance.md, 'Levers').
       await this.warmKafka(kafka);
       const gateway = new Gateway(this.config, tools.nginx, this.processes);
       await gateway.start();

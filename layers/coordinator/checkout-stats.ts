@@ -29,8 +29,8 @@ export interface Decided {
  * transaction, into the current second: by outcome, and how long each took from claim to
  * decision. Refused means the checkout answered 409 or 404 (`BUYER_REFUSALS`); any other abort
  * (timeout, a late prepare rolled back) counts as aborted. Counted here, not by the statement: a
- * quiet shop writes one decision per local transaction, and building the histogram in SQL took
- * 0.7 ms of the order shard's time per decision.
+ * quiet shop writes one decision per local transaction, and building the histogram in SQL cost
+ * the order shard dearly at each (docs/performance.md, 'Levers').
  */
 export function countDecisions(sql: postgres.TransactionSql, decided: readonly Decided[]): postgres.PendingQuery<postgres.Row[]> {
   let committed = 0;

@@ -84,10 +84,9 @@ const pools = new Map<string, postgres.Sql>();
  * one invocation overlap queries on a shard). Two serve a process running many invocations at
  * once as well (serverless-offline in process): postgres.js pipelines their statements on them,
  * and a server process handed several statements per wake-up costs less than eight that are
- * each handed one. Local stack at 64 in flight, 8 -> 2 per shard, alternating: 882 -> 933
- * committed checkouts/s, PostgreSQL 0.87-1.1 -> 0.76-0.91 ms of CPU per checkout. The price, in
- * process only: while a stock or payment batch_init holds one of them (seconds, for a million
- * rows), that function's other statements on the shard share the other one.
+ * each handed one (docs/performance.md, 'Levers'). The price, in process only: while a stock or
+ * payment batch_init holds one of them (seconds, for a million rows), that function's other
+ * statements on the shard share the other one.
  */
 const POOL_SIZE = intEnv('DB_POOL_MAX', 2, 1, 100);
 

@@ -14,10 +14,8 @@ function raw(params: Readonly<Record<string, string | undefined>> | undefined, n
 
 /**
  * batch_init beyond this many rows is refused: it must finish within a function's 28 s, every
- * shard's part prepared before any commits. On a 2-core box whose round trips cost 1.5x the docs'
- * machine, a million orders (the heaviest rows) took 14.5 s, items 9.8 s, users 8.2 s; 2 million
- * orders took 19.4 s before the parts were prepared, and 10 million (the former limit) could only
- * time out.
+ * shard's part prepared before any commits. A million orders, the heaviest rows, leave a margin
+ * even on a slow machine (docs/performance.md, "batch_init's bound").
  */
 export const MAX_BATCH_INIT = 1_000_000;
 

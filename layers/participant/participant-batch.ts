@@ -132,7 +132,7 @@ export async function applyOnShard<I extends Instruction, Held>(
         // So it is inserted, never upserted: the second writer fails on the key, this whole
         // transaction with it, and its retry is answered from the record the first one left.
         // The key list lets the planner look the records up by key: it takes a recordset for 100
-        // rows, and so scanned the whole table to hash-join one (1 ms at 5,000 records).
+        // rows, and so scanned the whole table to hash-join one (docs/performance.md, 'Levers').
         writes.push(tx`
           with fields as (
             select * from jsonb_to_recordset(${tx.json(records as never)})
