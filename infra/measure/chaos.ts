@@ -141,6 +141,7 @@ async function stormBeside<T>(
   label: string,
   seed: number,
   beside: Promise<T>,
+  onCallsBegin?: () => void,
 ): Promise<{ report: StormReport; beside: T }> {
   const settled = async () => {
     const live = await connectLiveShards(config);
@@ -151,7 +152,11 @@ async function stormBeside<T>(
       await closeShards(live);
     }
   };
-  const report = await runStorm(shop.client, { seed, durationMs: 20_000, lastsUntil: beside, concurrency: 16, boundMs: 15_000 }, settled);
+  const report = await runStorm(
+    shop.client,
+    { seed, durationMs: 20_000, lastsUntil: beside, concurrency: 16, boundMs: 15_000, onCallsBegin },
+    settled,
+  );
   const result = await beside;
   shop.violations.push(...report.violations.map((violation) => `${label}: ${violation}`));
   shop.violations.push(...(await servesAgain(shop.client, 5_000)).map((violation) => `${label}: ${violation}`));
@@ -322,7 +327,7 @@ interface StatefulFault {
 }
 
 /**
- * A stateful fault as the availability issue measures it: struck 5 s into a seeded storm of keyed
+ * A stateful fault as the availability issue measures it: struck 3 s into a seeded storm of keyed
  * writes that runs beside the checkouts (its ledger must match every balance exactly, whatever
  * its writes answered), then the time from the strike to the first checkout committed on the
  * shards it touches.
@@ -332,9 +337,14 @@ function struckBesideKeyedStorm(config: ReturnType<typeof loadStackConfig>, seed
     name: `${fault.name}; a storm of keyed writes beside it (seed ${seed})`,
     run: async (stack, shop, struck) => {
       let struckAt = Number.NaN;
+      let callsBegan = () => {};
+      const stormCalling = new Promise<void>((resolve) => {
+        callsBegan = resolve;
+      });
       const strike = (async () => {
-        // The storm's own items, users and orders are made first; the fault lands among its writes.
-        await pause(5_000);
+        // Once the storm's own items, users and orders exist: the fault lands among its writes.
+        await stormCalling;
+        await pause(3_000);
         struckAt = Date.now();
         return fault.run(stack, shop, (at) => {
           struckAt = at;
@@ -342,7 +352,7 @@ function struckBesideKeyedStorm(config: ReturnType<typeof loadStackConfig>, seed
         });
       })();
       const label = `keyed storm seed ${seed}`;
-      const { report, beside: seen } = await stormBeside(config, shop, label, seed, strike);
+      const { report, beside: seen } = await stormBeside(config, shop, label, seed, strike, callsBegan);
       const live = await connectLiveShards(config);
       try {
         const firsts = await Promise.all(touches.map((shard) => firstCommitAfter(live, shard, struckAt)));

@@ -23,6 +23,8 @@ export interface StormSettings {
   readonly batchInit?: { readonly items: number; readonly users: number; readonly orders: number };
   /** the longest a call may take to be answered */
   readonly boundMs: number;
+  /** told when the storm's own items, users and orders exist and its calls begin */
+  readonly onCallsBegin?: () => void;
 }
 
 export interface StormReport {
@@ -75,6 +77,7 @@ export async function runStorm(client: ShopClient, settings: StormSettings, sett
     }),
   );
 
+  settings.onCallsBegin?.();
   const ledger: Ledger = { stock: new Map(items.map((id) => [id, 0n])), credit: new Map(users.map((id) => [id, 0n])) };
   const statuses: Record<string, Record<number, number>> = {};
   const violations: string[] = [];

@@ -43,7 +43,8 @@ export class ProcessRegistry {
    */
   remember(name: string, pid: number): void {
     const file = path.join(this.pidDir, `${name}.pid`);
-    fs.writeFileSync(`${file}.${process.pid}.tmp`, `${pid} ${startTimeOf(pid) ?? ''}`.trim() + '\n');
+    const startTime = startTimeOf(pid);
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, startTime === undefined ? `${pid}\n` : `${pid} ${startTime}\n`);
     fs.renameSync(`${file}.${process.pid}.tmp`, file);
   }
 
