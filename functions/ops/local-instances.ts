@@ -27,7 +27,9 @@ export function localInstances(pidDir: string | undefined): FunctionInstance[] |
     .readdirSync(pidDir)
     .filter((file) => /^offline-\d+\.pid$/.test(file))
     .map((file) => {
-      const pid = Number(fs.readFileSync(path.join(pidDir, file), 'utf8').trim());
+      // "<pid> <start time>" (infra/processes/processes.ts); the pid is what the view shows.
+      const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
+      const pid = Number(pidText);
       return { name: file.replace(/\.pid$/, ''), pid, up: Number.isInteger(pid) && pid > 0 && isAlive(pid) };
     })
     .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
