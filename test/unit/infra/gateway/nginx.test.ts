@@ -1,5 +1,5 @@
-import { loadStackConfig } from '../../../infra/config';
-import { gatewayConfig, MAX_INSTANCES, renderTemplate } from '../../../infra/gateway/nginx';
+import { loadStackConfig } from '../../../../infra/config';
+import { gatewayConfig, MAX_INSTANCES, renderTemplate } from '../../../../infra/gateway/nginx';
 
 describe('renderTemplate', () => {
   it('fills every placeholder', () => {

@@ -1,5 +1,5 @@
 import { AssignerProtocol, type Cluster } from 'kafkajs';
-import { ASSIGNER_NAME, activeMembersAssigner, chooseActiveMembers, spreadPartitions } from '../../../infra/offline-kafka/assigner';
+import { ASSIGNER_NAME, activeMembersAssigner, chooseActiveMembers, spreadPartitions } from '../../../../infra/offline-kafka/assigner';
 
 const members = (...instances: string[]) => instances.map((instance, index) => ({ memberId: `member-${index}`, instance }));
 

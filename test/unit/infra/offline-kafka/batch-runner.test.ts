@@ -1,7 +1,7 @@
 import type { OffsetsByTopicPartition } from 'kafkajs';
-import { type BatchRunnerOptions, type EachBatchContext, createBatchRunner } from '../../../infra/offline-kafka/batch-runner';
-import type { ConsumedMessage, KafkaEvent } from '../../../infra/offline-kafka/event';
-import type { Logger } from '../../../infra/offline-kafka/logger';
+import { type BatchRunnerOptions, type EachBatchContext, createBatchRunner } from '../../../../infra/offline-kafka/batch-runner';
+import type { ConsumedMessage, KafkaEvent } from '../../../../infra/offline-kafka/event';
+import type { Logger } from '../../../../infra/offline-kafka/logger';
 
 const TOPIC = 'orders';
 const PARTITION = 0;

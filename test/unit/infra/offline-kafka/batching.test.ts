@@ -1,4 +1,4 @@
-import { backoffDelay, splitIntoBatches } from '../../../infra/offline-kafka/batching';
+import { backoffDelay, splitIntoBatches } from '../../../../infra/offline-kafka/batching';
 
 describe('splitIntoBatches', () => {
   const size = (n: number) => n;

@@ -1,5 +1,5 @@
-import { coalescingInvoker } from '../../../infra/offline-kafka/coalescer';
-import type { KafkaEvent, KafkaEventRecord } from '../../../infra/offline-kafka/event';
+import { coalescingInvoker } from '../../../../infra/offline-kafka/coalescer';
+import type { KafkaEvent, KafkaEventRecord } from '../../../../infra/offline-kafka/event';
 
 const record = (partition: number, offset: number): KafkaEventRecord => ({
   topic: 't',

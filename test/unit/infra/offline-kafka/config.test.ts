@@ -1,4 +1,4 @@
-import { type ServiceLike, parseBrokerList, readKafkaEventSources, readSettings } from '../../../infra/offline-kafka/config';
+import { type ServiceLike, parseBrokerList, readKafkaEventSources, readSettings } from '../../../../infra/offline-kafka/config';
 
 function service(functions: Record<string, { name?: string; events?: unknown[] }>, custom: Record<string, unknown> = {}): ServiceLike {
   return {

@@ -6,7 +6,7 @@ import {
   type KafkaEventRecord,
   buildKafkaEvent,
   toEventRecord,
-} from '../../../infra/offline-kafka/event';
+} from '../../../../infra/offline-kafka/event';
 
 /**
  * The fixtures are AWS's documented example events, verbatim:
@@ -14,7 +14,7 @@ import {
  * - https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html ("Example event")
  */
 function fixture(name: string): Record<string, unknown> {
-  const file = path.join(__dirname, '..', '..', 'fixtures', 'kafka', name);
+  const file = path.join(__dirname, '..', '..', '..', 'fixtures', 'kafka', name);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 

@@ -1,4 +1,4 @@
-import { createInProcessInvoker, runnerOptions } from '../../../infra/offline-kafka/invoker';
+import { createInProcessInvoker, runnerOptions } from '../../../../infra/offline-kafka/invoker';
 
 /**
  * The runner is serverless-offline's `Lambda` class; here a stand-in with its contract (a pool

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { resolveLambdaEndpoint, waitUntilListening } from '../../../infra/offline-kafka/lambda-endpoint';
-import { OfflineKafkaPlugin, type ServerlessLike } from '../../../infra/offline-kafka/plugin';
-import type { Logger } from '../../../infra/offline-kafka/logger';
+import { resolveLambdaEndpoint, waitUntilListening } from '../../../../infra/offline-kafka/lambda-endpoint';
+import { OfflineKafkaPlugin, type ServerlessLike } from '../../../../infra/offline-kafka/plugin';
+import type { Logger } from '../../../../infra/offline-kafka/logger';
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];

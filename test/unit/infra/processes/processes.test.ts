@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProcessRegistry, startTimeOf } from '../../../infra/processes/processes';
+import { ProcessRegistry, startTimeOf } from '../../../../infra/processes/processes';
 
 describe('ProcessRegistry pid files', () => {
   let runDir: string;

@@ -1,5 +1,5 @@
-import { kafkaConnection } from '../../../layers/config/kafka';
-import { kafkaClientConfig } from '../../../layers/kafka/connection';
+import { kafkaConnection } from '../../../../layers/config/kafka';
+import { kafkaClientConfig } from '../../../../layers/kafka/connection';
 
 const CLUSTER = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shop-aws/0b3c1a2e-1111-2222-3333-444455556666-2';
 

@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS, bucketUpperMs, latencyBucket } from '../../../layers/coordinator/checkout-stats';
+import { LATENCY_BUCKETS, bucketUpperMs, latencyBucket } from '../../../../layers/coordinator/checkout-stats';
 
 it('puts a latency in the bucket whose upper bound is the first at or above it', () => {
   expect(latencyBucket(0)).toBe(0);

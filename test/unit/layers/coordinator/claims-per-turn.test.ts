@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
-import { claimsPerTurn } from '../../../layers/coordinator/claims-per-turn';
-import type { Claim, OrderForCheckout } from '../../../layers/coordinator/claims';
-import { initialSlotMap } from '../../../layers/sharding/slots';
-import type { ParticipantMaps } from '../../../layers/twopc/routing';
+import { claimsPerTurn } from '../../../../layers/coordinator/claims-per-turn';
+import type { Claim, OrderForCheckout } from '../../../../layers/coordinator/claims';
+import { initialSlotMap } from '../../../../layers/sharding/slots';
+import type { ParticipantMaps } from '../../../../layers/twopc/routing';
 
 const settings = { timeoutMs: 5_000 };
 const maps: ParticipantMaps = { stock: initialSlotMap(2), payment: initialSlotMap(2) };

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { DecisionWaiter } from '../../../layers/coordinator/decision-waiter';
-import { type Announcement, parseAnnouncements } from '../../../layers/coordinator/announcements';
+import { DecisionWaiter } from '../../../../layers/coordinator/decision-waiter';
+import { type Announcement, parseAnnouncements } from '../../../../layers/coordinator/announcements';
 
 /** A stand-in for one pool's LISTEN connection: the test plays the server's notifications and reconnects. */
 function fakeListener() {

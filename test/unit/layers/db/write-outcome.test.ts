@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import { transactionOrUnknown, writeOrUnknown } from '../../../layers/db/write-outcome';
-import { OutcomeUnknownError, UnavailableError } from '../../../layers/errors';
+import { transactionOrUnknown, writeOrUnknown } from '../../../../layers/db/write-outcome';
+import { OutcomeUnknownError, UnavailableError } from '../../../../layers/errors';
 
 /**
  * What a write's reply may claim when its connection is lost: postgres.js's `begin` stands in

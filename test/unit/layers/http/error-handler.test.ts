@@ -1,9 +1,9 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ConflictError, NotFoundError } from '../../../layers/errors';
-import { SlotMovedError } from '../../../layers/db/shards';
-import { httpErrorHandler } from '../../../layers/http/error-handler';
-import { logger } from '../../../layers/logging/logger';
+import { ConflictError, NotFoundError } from '../../../../layers/errors';
+import { SlotMovedError } from '../../../../layers/db/shards';
+import { httpErrorHandler } from '../../../../layers/http/error-handler';
+import { logger } from '../../../../layers/logging/logger';
 
 /** The reply the handler chain's error mapping gives for `error`. */
 async function replyTo(error: unknown): Promise<{ status: number; headers: Record<string, unknown>; body: unknown }> {

@@ -1,5 +1,5 @@
-import { BadRequestError } from '../../../layers/errors';
-import { idParam, intParam } from '../../../layers/http/params';
+import { BadRequestError } from '../../../../layers/errors';
+import { idParam, intParam } from '../../../../layers/http/params';
 
 const params = (value: string | undefined) => ({ amount: value, item_id: value });
 

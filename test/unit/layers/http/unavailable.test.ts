@@ -1,4 +1,4 @@
-import { isUnavailable } from '../../../layers/http/unavailable';
+import { isUnavailable } from '../../../../layers/http/unavailable';
 
 describe('isUnavailable', () => {
   it.each([

@@ -1,11 +1,11 @@
 import type { ProducerBatch } from 'kafkajs';
-import type { KafkaConnection } from '../../../layers/config/kafka';
-import { type Outbox, sendOutbox } from '../../../layers/kafka/producer';
+import type { KafkaConnection } from '../../../../layers/config/kafka';
+import { type Outbox, sendOutbox } from '../../../../layers/kafka/producer';
 
 /** The producer's client is a stand-in here: what is tested is how sends are merged into requests. */
 const batches: ProducerBatch[] = [];
 let failNext: Error | undefined;
-jest.mock('../../../layers/kafka/connection', () => ({
+jest.mock('../../../../layers/kafka/connection', () => ({
   kafkaClient: () => ({
     producer: () => ({
       connect: async () => undefined,

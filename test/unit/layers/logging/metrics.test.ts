@@ -5,12 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
-import type { DatabaseContext } from '../../../layers/db/middleware';
-import { addDeadLetter, parkRecord } from '../../../layers/kafka/dead-letters';
-import { kafkaHandler } from '../../../layers/kafka/kafka-handler';
-import type { Outbox } from '../../../layers/kafka/producer';
-import { TOPICS } from '../../../layers/kafka/topics';
-import { linesWritten } from '../../support/lines-written';
+import type { DatabaseContext } from '../../../../layers/db/middleware';
+import { addDeadLetter, parkRecord } from '../../../../layers/kafka/dead-letters';
+import { kafkaHandler } from '../../../../layers/kafka/kafka-handler';
+import type { Outbox } from '../../../../layers/kafka/producer';
+import { TOPICS } from '../../../../layers/kafka/topics';
+import { linesWritten } from '../../../support/lines-written';
 
 const context = {
   functionName: 'shop-test-stockInstructions',
@@ -18,7 +18,7 @@ const context = {
   getRemainingTimeInMillis: () => 28_000,
 } as unknown as Context as DatabaseContext;
 const mskEvent = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'kafka', 'aws-msk-example.json'), 'utf8'),
+  fs.readFileSync(path.join(__dirname, '..', '..', '..', 'fixtures', 'kafka', 'aws-msk-example.json'), 'utf8'),
 ) as unknown;
 
 const emf = (lines: Record<string, unknown>[]) => lines.filter((line) => '_aws' in line);
@@ -67,8 +67,8 @@ describe('the DeadLetters metric', () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     try {
       await jest.isolateModulesAsync(async () => {
-        const { parkRecord: park } = await import('../../../layers/kafka/dead-letters');
-        const { metrics } = await import('../../../layers/logging/metrics');
+        const { parkRecord: park } = await import('../../../../layers/kafka/dead-letters');
+        const { metrics } = await import('../../../../layers/logging/metrics');
         const lines = await linesWritten(() => {
           park(
             new Map(),

@@ -1,26 +1,26 @@
 import type postgres from 'postgres';
-import { type ShardSet, shardSetOf } from '../../../layers/db/shards';
-import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlotMoved } from '../../../layers/sharding/slots';
-import type { Outbox } from '../../../layers/kafka/producer';
-import type { DecodedRecord } from '../../../layers/kafka/records';
-import { TOPICS } from '../../../layers/kafka/topics';
-import type { Instruction } from '../../../layers/twopc/messages';
-import { handleInstructions } from '../../../layers/participant/participant-handler';
+import { type ShardSet, shardSetOf } from '../../../../layers/db/shards';
+import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlotMoved } from '../../../../layers/sharding/slots';
+import type { Outbox } from '../../../../layers/kafka/producer';
+import type { DecodedRecord } from '../../../../layers/kafka/records';
+import { TOPICS } from '../../../../layers/kafka/topics';
+import type { Instruction } from '../../../../layers/twopc/messages';
+import { handleInstructions } from '../../../../layers/participant/participant-handler';
 
 /**
  * The handler's own logic: which replies leave when one shard of a batch fails. The shards'
  * local transactions and the producer are stand-ins here (the integration tests run them for real).
  */
 const sent: Outbox[] = [];
-jest.mock('../../../layers/kafka/producer', () => ({
-  ...jest.requireActual('../../../layers/kafka/producer'),
+jest.mock('../../../../layers/kafka/producer', () => ({
+  ...jest.requireActual('../../../../layers/kafka/producer'),
   sendOutbox: async (_connection: unknown, outbox: Outbox) => {
     sent.push(outbox);
   },
 }));
 
 const failingShard = 1;
-jest.mock('../../../layers/participant/participant-batch', () => ({
+jest.mock('../../../../layers/participant/participant-batch', () => ({
   applyOnShard: async (sql: { shard: number }, { instructions }: { readonly instructions: readonly Instruction[] }) => {
     if (sql.shard === failingShard) throw new Error('stock-1 is unreachable');
     return {

@@ -1,4 +1,4 @@
-import { groupByShard, shardOf } from '../../../layers/sharding/shard';
+import { groupByShard, shardOf } from '../../../../layers/sharding/shard';
 
 describe('shardOf', () => {
   it('is stable: the same id always lands on the same shard (pinned values)', () => {

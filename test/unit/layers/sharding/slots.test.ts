@@ -1,4 +1,4 @@
-import { shardOf } from '../../../layers/sharding/shard';
+import { shardOf } from '../../../../layers/sharding/shard';
 import {
   initialSlotMap,
   movesToDrain,
@@ -13,7 +13,7 @@ import {
   withShardAdded,
   withShardRetired,
   withSlotMoved,
-} from '../../../layers/sharding/slots';
+} from '../../../../layers/sharding/slots';
 
 const ids = [
   ...Array.from({ length: 5000 }, (_, index) => String(index)),

@@ -6,8 +6,8 @@ import {
   parseParticipant,
   participantOf,
   type Result,
-} from '../../../layers/twopc/messages';
-import { initialSlotMap } from '../../../layers/sharding/slots';
+} from '../../../../layers/twopc/messages';
+import { initialSlotMap } from '../../../../layers/sharding/slots';
 
 describe('decodeInstruction', () => {
   it('round-trips every kind of instruction', () => {

@@ -1,6 +1,12 @@
-import { type CoordinatorStep, coordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../../../layers/twopc/coordinator';
-import type { Instruction, ParticipantId, Result } from '../../../layers/twopc/messages';
-import { type Participation, participantStep } from '../../../layers/twopc/participant';
+import {
+  type CoordinatorStep,
+  coordinatorStep,
+  pendingDecisions,
+  timeoutStep,
+  type Transaction,
+} from '../../../../layers/twopc/coordinator';
+import type { Instruction, ParticipantId, Result } from '../../../../layers/twopc/messages';
+import { type Participation, participantStep } from '../../../../layers/twopc/participant';
 
 /**
  * A model of one transaction: the coordinator and its participants running the real state
