@@ -28,6 +28,8 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // The tests' own stack (infra/stack/test-stack.ts), never the one npm start runs.
+      setupFiles: ['<rootDir>/test/integration/support/test-stack-env.ts'],
       transform,
       moduleNameMapper,
       testEnvironment: 'node',
