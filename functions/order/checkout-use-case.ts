@@ -8,7 +8,6 @@ import { AppError } from '../../layers/errors';
 import type { Transaction } from '../../layers/twopc/coordinator';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
-import type { WaitOutcome } from '../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf } from '../../layers/coordinator/announcements';
 import type { ClaimFound } from '../../layers/coordinator/claims';
 
@@ -18,6 +17,7 @@ export interface CheckoutLog {
   claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<ClaimFound>;
   /** The order's shard refused its slot, or moved it: from now on, the shard a newer order map names. Whether that is another shard. */
   reroute(): Promise<boolean>;
+  /** The transaction as the log holds it, wherever that is now: once decided and acknowledged, it moves with its order's slot. */
   read(txnId: string): Promise<Transaction | undefined>;
   /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
   abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
@@ -28,8 +28,18 @@ export interface CheckoutOutbox {
 }
 
 export interface DecisionWait {
-  /** The next announcement of `txnId` after `meanwhile` ran, 'reread' after a reconnect, or 'timeout'. */
-  next(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome>;
+  /**
+   * Until `txnId` is decided ('decided') or decided and acknowledged by every participant
+   * ('complete'), or `timeoutMs` passes. Listening starts first; the log is read first when
+   * `readFirst` (and whenever an announcement may have been missed); `meanwhile` runs once
+   * listening unless the log already answered.
+   */
+  until(
+    txnId: string,
+    timeoutMs: number,
+    stage: 'decided' | 'complete',
+    options?: { readonly readFirst?: boolean; readonly meanwhile?: () => Promise<void> },
+  ): Promise<Announcement | 'timeout'>;
 }
 
 /** The participants' slot maps, as this container knows them. */
@@ -117,7 +127,7 @@ async function runCheckoutOnce(
   const decision = await awaitDecision(ports, settings, begun);
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
 
-  const decided = decision === 'timeout' ? await settle(ports, txnId) : await logged(ports, txnId);
+  const decided = decision === 'timeout' ? await settle(ports, txnId) : await ports.log.read(txnId);
   if (decided?.state === 'committed') return { kind: 'paid' };
   if (decided?.state === 'aborted' && !announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, txnId))) {
     // A refusal promises that nothing is taken: say so only once every reservation is back.
@@ -193,41 +203,20 @@ async function awaitDecision(
   settings: CheckoutSettings,
   begun: { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] },
 ): Promise<Announcement | 'timeout'> {
-  const { txnId } = begun;
-  const until = ports.now() + settings.timeoutMs;
-  const left = () => Math.max(0, until - ports.now());
   try {
-    let outcome = await ports.decisions.next(txnId, left(), async () => {
-      const decided = begun.kind === 'joined' ? await announced(ports, txnId) : undefined;
-      if (!decided) await ports.outbox.send(begun.prepares);
-      return decided;
+    return await ports.decisions.until(begun.txnId, settings.timeoutMs, 'decided', {
+      readFirst: begun.kind === 'joined',
+      meanwhile: () => ports.outbox.send(begun.prepares),
     });
-    while (outcome === 'reread') outcome = await ports.decisions.next(txnId, left(), () => announced(ports, txnId));
-    return outcome;
   } catch (error) {
-    ports.report('checkout could not complete its prepare phase', { txnId, error });
+    ports.report('checkout could not complete its prepare phase', { txnId: begun.txnId, error });
     return 'timeout';
   }
 }
 
-/**
- * Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is
- * given back. The log is read once listening (an acknowledgement may have come since it was last
- * read) and after a reconnect; otherwise each announcement says whether all are in.
- */
+/** Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is given back. */
 async function rollbacksAcknowledged(ports: CheckoutPorts, settings: CheckoutSettings, txnId: string): Promise<boolean> {
-  const until = ports.now() + settings.timeoutMs;
-  let mustRead = true;
-  while (ports.now() < until) {
-    const next = await ports.decisions.next(txnId, Math.max(0, until - ports.now()), async () => {
-      const logged = mustRead ? await announced(ports, txnId) : undefined;
-      return logged?.complete ? logged : undefined;
-    });
-    if (typeof next === 'object' && next.complete) return true;
-    if (next === 'timeout') return false;
-    mustRead = next === 'reread';
-  }
-  return false;
+  return (await ports.decisions.until(txnId, settings.timeoutMs, 'complete', { readFirst: true })) !== 'timeout';
 }
 
 /**
@@ -239,28 +228,7 @@ async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction 
   const { settled, rollbacks } = await ports.log.abortIfUndecided(txnId);
   await ports.outbox.send(rollbacks).catch((error: unknown) => ports.report('rollbacks left to the resolver', { txnId, error }));
   // Not in the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
-  return settled ?? (await logged(ports, txnId));
-}
-
-/** A move of the order's slot is followed this many times for one read of the log. */
-const LOG_MOVES_FOLLOWED = 3;
-
-/**
- * The transaction as the log holds it, wherever that is now: once decided and acknowledged, a
- * transaction moves with its order's slot (`npm run shards`), so one the order's shard no longer
- * knows is read again on the shard a newer map names.
- */
-async function logged(ports: CheckoutPorts, txnId: string): Promise<Transaction | undefined> {
-  for (let followed = 0; ; followed++) {
-    const txn = await ports.log.read(txnId);
-    if (txn || followed === LOG_MOVES_FOLLOWED || !(await ports.log.reroute())) return txn;
-  }
-}
-
-/** The decision as the log holds it, announced the way a NOTIFY would; undefined while undecided. */
-async function announced(ports: CheckoutPorts, txnId: string): Promise<Announcement | undefined> {
-  const txn = await logged(ports, txnId);
-  return txn && announcementOf(txn);
+  return settled ?? (await ports.log.read(txnId));
 }
 
 /**

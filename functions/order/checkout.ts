@@ -13,6 +13,7 @@ import type { ClaimOrRead } from '../../layers/coordinator/claims-per-turn';
 import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/coordination';
 import type { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
 import { readTransaction } from '../../layers/coordinator/transactions';
+import { announcementOf } from '../../layers/coordinator/announcements';
 import { type LearnedMaps, readLearnedMaps } from '../../layers/coordinator/learned-maps';
 import type { ParticipantService } from '../../layers/config/services';
 
@@ -51,6 +52,9 @@ export async function checkout(deps: CheckoutDeps, orderId: string): Promise<Rou
   return replyFor(outcome, orderId);
 }
 
+/** A move of the order's slot is followed this many times for one read of the log. */
+const LOG_MOVES_FOLLOWED = 3;
+
 /** The use-case's ports, bound to the order's shard (the one a newer map names, once it moved), Kafka and the shard's decision announcements. */
 function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
   let orders = deps.orders;
@@ -60,23 +64,45 @@ function portsFor(deps: CheckoutDeps, orderId: string): CheckoutPorts {
     queueInstructions(outbox, instructions);
     return sendOutbox(deps.kafka, outbox);
   };
+  const reroute = async () => {
+    const before = orders.ownerOf(orderId);
+    orders = await orders.newer();
+    sql = orders.forId(orderId);
+    return orders.ownerOf(orderId) !== before;
+  };
+  // Once decided and acknowledged, a transaction moves with its order's slot (`npm run shards`):
+  // one the order's shard no longer knows is read again where a newer map puts it.
+  const read = async (txnId: string) => {
+    for (let followed = 0; ; followed++) {
+      const txn = await readTransaction(sql, txnId);
+      if (txn || followed === LOG_MOVES_FOLLOWED || !(await reroute())) return txn;
+    }
+  };
   return {
     log: {
       claimOrRead: (id, txnId, maps) => deps.claimOrRead(sql, { orderId: id, txnId, slot: orders.slotOf(id), maps }),
-      reroute: async () => {
-        const before = orders.ownerOf(orderId);
-        orders = await orders.newer();
-        sql = orders.forId(orderId);
-        return orders.ownerOf(orderId) !== before;
-      },
-      read: (txnId) => readTransaction(sql, txnId),
+      reroute,
+      read,
       abortIfUndecided: async (txnId) => {
         const { sends, settled } = await abortIfUndecided(sql, [txnId]);
         return { settled: settled.get(txnId), rollbacks: sends };
       },
     },
     outbox: { send },
-    decisions: { next: (txnId, timeoutMs, meanwhile) => deps.waiter.next(sql, txnId, timeoutMs, meanwhile) },
+    decisions: {
+      until: (txnId, timeoutMs, stage, options) =>
+        deps.waiter.until(
+          sql,
+          txnId,
+          timeoutMs,
+          stage,
+          async () => {
+            const txn = await read(txnId);
+            return txn && announcementOf(txn);
+          },
+          options,
+        ),
+    },
     routes: {
       current: async () => ({ stock: await deps.slotMaps.current('stock'), payment: await deps.slotMaps.current('payment') }),
       newerThan: async (used) => {

@@ -8,6 +8,51 @@ import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './annou
  */
 export type WaitOutcome = Announcement | 'reread' | 'timeout';
 
+/** What a checkout waits for: a decision, or a decision every participant has acknowledged. */
+export type Stage = 'decided' | 'complete';
+
+export interface StageWait {
+  /** read the log before waiting (a decision may have been announced before listening began) */
+  readonly readFirst?: boolean;
+  /** runs once listening, unless the log answered first (e.g. sends the prepares, so even an instant decision wakes the wait) */
+  readonly meanwhile?: () => Promise<void>;
+}
+
+/** One wait for the next announcement (`DecisionWaiter.next` bound to a shard and a transaction). */
+export type NextAnnouncement = (timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>) => Promise<WaitOutcome>;
+
+/**
+ * Until the transaction reaches `stage` or `timeoutMs` passes. The log (`read`) is read first
+ * when asked and again after every reconnect, when an announcement may have been missed;
+ * otherwise each announcement says where the transaction is.
+ */
+export async function untilStage(
+  next: NextAnnouncement,
+  read: () => Promise<Announcement | undefined>,
+  timeoutMs: number,
+  stage: Stage,
+  { readFirst = false, meanwhile }: StageWait = {},
+  now: () => number = Date.now,
+): Promise<Announcement | 'timeout'> {
+  const deadline = now() + timeoutMs;
+  const reached = (announcement: Announcement) => stage === 'decided' || announcement.complete;
+  let mustRead = readFirst;
+  let began = false;
+  for (;;) {
+    const outcome = await next(Math.max(0, deadline - now()), async () => {
+      const logged = mustRead ? await read() : undefined;
+      if (logged && reached(logged)) return logged;
+      if (!began) await meanwhile?.();
+      began = true;
+      return undefined;
+    });
+    if (outcome === 'timeout') return 'timeout';
+    if (outcome !== 'reread' && reached(outcome)) return outcome;
+    if (now() >= deadline) return 'timeout';
+    mustRead = outcome === 'reread';
+  }
+}
+
 /**
  * How long a pool's LISTEN is kept with nobody waiting on it. postgres.js re-subscribes at once
  * whenever its connection drops, without end: a shard whose database is gone (retired by
@@ -51,6 +96,18 @@ export class DecisionWaiter {
     } finally {
       this.release(sql, listening);
     }
+  }
+
+  /** `untilStage` on this shard's announcements of the transaction. */
+  until(
+    sql: postgres.Sql,
+    txnId: string,
+    timeoutMs: number,
+    stage: Stage,
+    read: () => Promise<Announcement | undefined>,
+    options: StageWait = {},
+  ): Promise<Announcement | 'timeout'> {
+    return untilStage((ms, meanwhile) => this.next(sql, txnId, ms, meanwhile), read, timeoutMs, stage, options);
   }
 
   private async wait(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {

@@ -1,6 +1,6 @@
 import { type CheckoutPorts, runCheckout } from '../../../functions/order/checkout-use-case';
-import type { WaitOutcome } from '../../../layers/coordinator/decision-waiter';
-import type { Announcement } from '../../../layers/coordinator/announcements';
+import { untilStage, type WaitOutcome } from '../../../layers/coordinator/decision-waiter';
+import { type Announcement, announcementOf } from '../../../layers/coordinator/announcements';
 import type { OrderForCheckout } from '../../../layers/coordinator/claims';
 import type { Transaction } from '../../../layers/twopc/coordinator';
 import type { Instruction } from '../../../layers/twopc/messages';
@@ -54,6 +54,20 @@ function shop(setup: {
   let mapVersion = 1;
   let clock = 0;
   let ids = 0;
+  const waits = {
+    /** One wait: the next scripted announcement ('timeout' once they run out, advancing the clock). */
+    next: async (_txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> => {
+      const found = await meanwhile();
+      if (found) return found;
+      const next = setup.announcements?.shift();
+      if (setup.movedOnDecision && log !== newShard) for (const moved of setup.movedOnDecision) log.delete(moved.txnId);
+      if (next === undefined || next === 'timeout') {
+        clock += timeoutMs;
+        return 'timeout';
+      }
+      return next;
+    },
+  };
   const ports: CheckoutPorts = {
     log: {
       claimOrRead: async (_orderId, txnId, used) => {
@@ -71,7 +85,8 @@ function shop(setup: {
         log = newShard;
         return true;
       },
-      read: async (txnId) => log.get(txnId),
+      // Follows the transaction when it moved on with its order's slot, as the real log does.
+      read: async (txnId) => log.get(txnId) ?? ((await ports.log.reroute()) ? log.get(txnId) : undefined),
       abortIfUndecided: async (txnId) => {
         const current = log.get(txnId);
         if (!current) return { settled: undefined, rollbacks: [] };
@@ -86,17 +101,19 @@ function shop(setup: {
     },
     outbox: { send: async (instructions) => void sent.push([...instructions]) },
     decisions: {
-      next: async (_txnId, timeoutMs, meanwhile) => {
-        const found = await meanwhile();
-        if (found) return found;
-        const next = setup.announcements?.shift();
-        if (setup.movedOnDecision && log !== newShard) for (const moved of setup.movedOnDecision) log.delete(moved.txnId);
-        if (next === undefined || next === 'timeout') {
-          clock += timeoutMs;
-          return 'timeout';
-        }
-        return next;
-      },
+      // The real loop (reads, rereads, the stage) over the announcements this test scripts.
+      until: (txnId, timeoutMs, stage, options) =>
+        untilStage(
+          (ms, meanwhile) => waits.next(txnId, ms, meanwhile),
+          async () => {
+            const logged = await ports.log.read(txnId);
+            return logged && announcementOf(logged);
+          },
+          timeoutMs,
+          stage,
+          options,
+          () => clock,
+        ),
     },
     routes: {
       current: async () => maps,
@@ -111,7 +128,7 @@ function shop(setup: {
     },
     report: (message) => void reported.push(message),
   };
-  return { ports, sent, reported, log, claimedWith, slept, rerouted };
+  return { ports, waits, sent, reported, log, claimedWith, slept, rerouted };
 }
 
 const announce = (txnId: string, state: Announcement['state'], complete: boolean): Announcement => ({ txnId, state, complete });
@@ -295,9 +312,12 @@ describe('runCheckout', () => {
   });
 
   it('committed by someone else just as the wait ran out: the abort finds the decision, and the checkout is paid', async () => {
-    const { ports, log, sent } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['timeout'] });
-    const wait = ports.decisions.next;
-    ports.decisions.next = async (txnId, ms, meanwhile) => {
+    const { ports, waits, log, sent } = shop({
+      claims: [order({ claimed: true, participants: [...participants] })],
+      announcements: ['timeout'],
+    });
+    const wait = waits.next;
+    waits.next = async (txnId, ms, meanwhile) => {
       const outcome = await wait(txnId, ms, meanwhile);
       log.set(txnId, txn(txnId, { state: 'committed' }));
       return outcome;
@@ -319,15 +339,15 @@ describe('runCheckout', () => {
   });
 
   it('a reconnect during the wait: the log is read again, and a decision found there ends the wait', async () => {
-    const { ports, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['reread'] });
-    const wait = ports.decisions.next;
-    let waits = 0;
-    ports.decisions.next = async (txnId, ms, meanwhile) => {
-      if (++waits === 2) log.set(txnId, txn(txnId, { state: 'committed' }));
+    const { ports, waits, log } = shop({ claims: [order({ claimed: true, participants: [...participants] })], announcements: ['reread'] });
+    const wait = waits.next;
+    let waited = 0;
+    waits.next = async (txnId, ms, meanwhile) => {
+      if (++waited === 2) log.set(txnId, txn(txnId, { state: 'committed' }));
       return wait(txnId, ms, meanwhile);
     };
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
-    expect(waits).toBe(2);
+    expect(waited).toBe(2);
   });
 
   it('a claim whose logged participants differ from the prepares fails loudly', async () => {

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { DecisionWaiter } from '../../../../layers/coordinator/decision-waiter';
+import { DecisionWaiter, type NextAnnouncement, untilStage, type WaitOutcome } from '../../../../layers/coordinator/decision-waiter';
 import { type Announcement, parseAnnouncements } from '../../../../layers/coordinator/announcements';
 
 /** A stand-in for one pool's LISTEN connection: the test plays the server's notifications and reconnects. */
@@ -109,5 +109,64 @@ describe('parseAnnouncements', () => {
     await expect(decide('t4')).resolves.toEqual({ txnId: 't4', state: 'committed', complete: true });
     expect(calls.listens).toBe(2);
     jest.useRealTimers();
+  });
+});
+
+describe('untilStage', () => {
+  const decided = (complete: boolean): Announcement => ({ txnId: 't1', state: 'aborted', complete });
+  /** Plays the waits' outcomes in turn; records what each wait's meanwhile step answered. */
+  function scripted(outcomes: WaitOutcome[]) {
+    const answered: (Announcement | undefined)[] = [];
+    const next: NextAnnouncement = async (_ms, meanwhile) => {
+      const known = await meanwhile();
+      answered.push(known);
+      return known ?? outcomes.shift() ?? 'timeout';
+    };
+    return { next, answered };
+  }
+
+  it('reads the log first when asked, and ends there without running meanwhile when it is decided already', async () => {
+    const { next } = scripted([]);
+    const meanwhile = jest.fn(async () => undefined);
+    const read = jest.fn(async () => decided(false));
+    expect(await untilStage(next, read, 1_000, 'decided', { readFirst: true, meanwhile })).toEqual(decided(false));
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(meanwhile).not.toHaveBeenCalled();
+  });
+
+  it('runs meanwhile once, and reads the log only after a reconnect', async () => {
+    const { next } = scripted(['reread', decided(false)]);
+    const meanwhile = jest.fn(async () => undefined);
+    const read = jest.fn(async () => undefined);
+    expect(await untilStage(next, read, 1_000, 'decided', { meanwhile })).toEqual(decided(false));
+    expect(meanwhile).toHaveBeenCalledTimes(1);
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
+  it("waits past a decision not every participant acknowledged for 'complete'", async () => {
+    const { next } = scripted([decided(false), decided(true)]);
+    const read = jest.fn(async () => decided(false));
+    expect(await untilStage(next, read, 1_000, 'complete', { readFirst: true })).toEqual(decided(true));
+    expect(read).toHaveBeenCalledTimes(1);
+  });
+
+  it('times out when nothing reaches the stage in time', async () => {
+    let clock = 0;
+    const next: NextAnnouncement = async (ms, meanwhile) => {
+      await meanwhile();
+      clock += ms;
+      return 'timeout';
+    };
+    expect(
+      await untilStage(
+        next,
+        async () => undefined,
+        1_000,
+        'decided',
+        {},
+        () => clock,
+      ),
+    ).toBe('timeout');
+    expect(clock).toBe(1_000);
   });
 });
