@@ -1,5 +1,5 @@
 import { EscrowBalances } from '../../layers/db/escrow';
-import type { Instruction, PreparePayment } from '../../layers/twopc/messages';
+import type { InstructionOf } from '../../layers/twopc/messages';
 import type { Ledger } from '../../layers/participant/participant-batch';
 import { USERS } from './users';
 
@@ -13,16 +13,16 @@ export interface HeldCredit {
  * Credit held in escrow: a prepare moves the amount from the user's free credit to held credit
  * at once, a rollback moves it back, a commit lets it go (charged).
  */
-export function paymentLedger(): Ledger<Instruction, HeldCredit> {
+export function paymentLedger(): Ledger<InstructionOf<'payment'>, HeldCredit> {
   const balances = new EscrowBalances(USERS);
 
   return {
-    keysOf: (prepare) => [(prepare as PreparePayment).userId],
+    keysOf: (prepare) => [prepare.userId],
 
     // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
     // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {
-      const ids = new Set<string>(prepares.map((prepare) => (prepare as PreparePayment).userId));
+      const ids = new Set<string>(prepares.map((prepare) => prepare.userId));
       balances.remember(
         await sql<{ id: string; free: number; held: number }[]>`
         select user_id as id, credit::float8 as free, held::float8 as held from users
@@ -36,7 +36,7 @@ export function paymentLedger(): Ledger<Instruction, HeldCredit> {
     },
 
     tryReserve(prepare) {
-      const { userId, amount } = prepare as PreparePayment;
+      const { userId, amount } = prepare;
       const available = balances.free(userId);
       if (available === undefined) return { reservation: { ok: false, refusal: 'not_found', detail: `user ${userId} not found` } };
       if (available < amount) {

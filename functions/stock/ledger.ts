@@ -1,5 +1,5 @@
 import { EscrowBalances } from '../../layers/db/escrow';
-import type { Instruction, PrepareStock, StockLine } from '../../layers/twopc/messages';
+import type { InstructionOf, StockLine } from '../../layers/twopc/messages';
 import type { Ledger } from '../../layers/participant/participant-batch';
 import { ITEMS } from './items';
 
@@ -8,7 +8,7 @@ import { ITEMS } from './items';
  * stock at once (so no other checkout can promise the same units), a rollback moves them back,
  * a commit lets them go.
  */
-export function stockLedger(): Ledger<Instruction, StockLine[]> {
+export function stockLedger(): Ledger<InstructionOf<'stock'>, StockLine[]> {
   const balances = new EscrowBalances(ITEMS);
 
   const totals = (lines: readonly StockLine[]) => {
@@ -18,13 +18,13 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
   };
 
   return {
-    keysOf: (prepare) => (prepare as PrepareStock).items.map((line) => line.itemId),
+    keysOf: (prepare) => prepare.items.map((line) => line.itemId),
 
     // One array of ids, then one index lookup each: an OR across a sub-select made PostgreSQL
     // scan the whole table on every batch (a cost growing with the shard, not the batch).
     async load(sql, prepares, txnIds) {
       const ids = new Set<string>();
-      for (const prepare of prepares) for (const line of (prepare as PrepareStock).items) ids.add(line.itemId);
+      for (const prepare of prepares) for (const line of prepare.items) ids.add(line.itemId);
       balances.remember(
         await sql<{ id: string; free: number; held: number }[]>`
         select item_id as id, stock::float8 as free, held::float8 as held from items
@@ -38,7 +38,7 @@ export function stockLedger(): Ledger<Instruction, StockLine[]> {
     },
 
     tryReserve(prepare) {
-      const lines = (prepare as PrepareStock).items;
+      const lines = prepare.items;
       const wanted = totals(lines);
       for (const [itemId, quantity] of wanted) {
         const available = balances.free(itemId);

@@ -24,10 +24,14 @@ export function moverName(command: string): string {
 }
 
 /** Another mover holds the service's lease. */
-export class MoverBusyError extends Error {}
+export class MoverBusyError extends Error {
+  override readonly name = 'MoverBusyError';
+}
 
 /** The mover's lease went with its session: it must stop before changing anything more. */
-export class MoverLeaseLostError extends Error {}
+export class MoverLeaseLostError extends Error {
+  override readonly name = 'MoverLeaseLostError';
+}
 
 /**
  * Takes the lease of a service's mover, held until `release` or until the process dies: a

@@ -27,7 +27,9 @@ export interface WrittenRow {
 }
 
 /** Thrown inside the transaction to roll back a key whose write its own conditions refused. */
-class Refused extends Error {}
+class Refused extends Error {
+  override readonly name = 'Refused';
+}
 
 /**
  * Runs a write at most once per Idempotency-Key. Without a key it runs as it is (a connection lost

@@ -173,6 +173,8 @@ function withMapCopy(reply: Vote | Ack, map: SlotMap | undefined): Vote | Ack {
 
 /** Another batch recorded one of this batch's transactions first; retrying answers from its record. */
 export class ConcurrentBatchError extends Error {
+  override readonly name = 'ConcurrentBatchError';
+
   constructor(txnIds: readonly string[], options?: ErrorOptions) {
     super(
       `another batch recorded one of the transactions ${txnIds.join(', ')} first; nothing of this batch was applied, and its retry is answered from that record`,

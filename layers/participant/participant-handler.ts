@@ -5,17 +5,25 @@ import { addDeadLetter, decodeByShard, parkRecord } from '../kafka/dead-letters'
 import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
-import { decodeInstruction, encode, type Instruction, isMalformed, MalformedMessageError, parseParticipant } from '../twopc/messages';
+import {
+  decodeInstruction,
+  encode,
+  type InstructionOf,
+  isInstructionOf,
+  isMalformed,
+  MalformedMessageError,
+  parseParticipant,
+} from '../twopc/messages';
 import { retiredShardReply } from '../twopc/participant';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
 import type { ParticipantService } from '../config/services';
 
-export interface Participation<Held> {
-  readonly service: ParticipantService;
+export interface Participation<S extends ParticipantService, Held> {
+  readonly service: S;
   readonly shards: ShardSet;
   readonly kafka: KafkaConnection;
-  readonly newLedger: () => Ledger<Instruction, Held>;
+  readonly newLedger: () => Ledger<InstructionOf<S>, Held>;
 }
 
 const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries } as const;
@@ -34,17 +42,19 @@ const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries
  * the mark that makes the late Prepare vote no. On the retry topic itself a failing shard fails
  * the batch, which the event source tries again with its backoff, holding up only retries.
  */
-export async function handleInstructions<Held>(records: readonly DecodedRecord[], service: Participation<Held>): Promise<void> {
+export async function handleInstructions<S extends ParticipantService, Held>(
+  records: readonly DecodedRecord[],
+  service: Participation<S, Held>,
+): Promise<void> {
   const outbox: Outbox = new Map();
   const byShard = decodeByShard(
     outbox,
     records,
     (record) => {
       const instruction = decodeInstruction(record.value);
-      const { service: owner, shard } = parseParticipant(instruction.participant);
-      if (owner !== service.service)
+      if (!isInstructionOf(instruction, service.service))
         throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
-      return { value: instruction, shard };
+      return { value: instruction, shard: parseParticipant(instruction.participant).shard };
     },
     isMalformed,
   );

@@ -25,7 +25,9 @@ export interface MoveContext {
 }
 
 /** A slot a hand-over was to copy is no longer fenced on its source: another mover settled it. */
-export class SlotTakenOverError extends Error {}
+export class SlotTakenOverError extends Error {
+  override readonly name = 'SlotTakenOverError';
+}
 
 export type MoveResult =
   | { readonly moved: true; readonly map: SlotMap; readonly pauseMs: number }

@@ -57,6 +57,20 @@ export interface Decide {
 
 export type Instruction = PrepareStock | PreparePayment | Decide;
 
+/** The instructions a shard of each participant service takes: that service's kind of prepare, and the decisions. */
+interface ServiceInstructions {
+  readonly stock: PrepareStock | Decide;
+  readonly payment: PreparePayment | Decide;
+}
+export type InstructionOf<S extends ParticipantService> = ServiceInstructions[S];
+
+/**
+ * Whether the instruction is addressed to a shard of `service`, and so is one of its kind:
+ * `decodeInstruction` reads a prepare's fields by the service its participant names.
+ */
+export const isInstructionOf = <S extends ParticipantService>(instruction: Instruction, service: S): instruction is InstructionOf<S> =>
+  parseParticipant(instruction.participant).service === service;
+
 /**
  * Why a participant voted no: it decides the HTTP status of the aborted checkout. `moved`: the
  * key's slot is not on that shard (a stale map, or a move in progress); the checkout starts over.

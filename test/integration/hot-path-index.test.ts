@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { readCoordinatorShard } from '../../functions/ops/coordinator-view';
 import { paymentLedger } from '../../functions/payment/ledger';
 import { stockLedger } from '../../functions/stock/ledger';
-import type { Instruction } from '../../layers/twopc/messages';
+import type { PreparePayment, PrepareStock } from '../../layers/twopc/messages';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { connectTo } from './support/stack';
 
@@ -55,7 +55,7 @@ describe('hot-path statements on tables of realistic size', () => {
   it('a stock batch locks only the items it asks for and those its prepared transactions hold', async () => {
     const sql = connectTo('stock-0');
     shards.push(sql);
-    const prepare = {
+    const prepare: PrepareStock = {
       kind: 'prepare',
       txnId: 'scan-new',
       orderId: 'o1',
@@ -76,8 +76,8 @@ describe('hot-path statements on tables of realistic size', () => {
       },
       async (tx) => {
         const ledger = stockLedger();
-        await ledger.load(tx, [prepare as Instruction & { kind: 'prepare' }], ['scan-txn-10', 'scan-new']);
-        const reservation = ledger.tryReserve(prepare as Instruction & { kind: 'prepare' });
+        await ledger.load(tx, [prepare], ['scan-txn-10', 'scan-new']);
+        const reservation = ledger.tryReserve(prepare);
         expect(reservation.reservation).toEqual({ ok: true });
         ledger.release([{ itemId: 'scan-10', quantity: 1 }]);
         await Promise.all(ledger.save(tx));
@@ -95,7 +95,7 @@ describe('hot-path statements on tables of realistic size', () => {
   it('a payment batch locks only the users it asks for and those its prepared transactions hold', async () => {
     const sql = connectTo('payment-0');
     shards.push(sql);
-    const prepare = {
+    const prepare: PreparePayment = {
       kind: 'prepare',
       txnId: 'scan-new',
       orderId: 'o1',
@@ -117,8 +117,8 @@ describe('hot-path statements on tables of realistic size', () => {
       },
       async (tx) => {
         const ledger = paymentLedger();
-        await ledger.load(tx, [prepare as Instruction & { kind: 'prepare' }], ['scan-txn-10', 'scan-new']);
-        expect(ledger.tryReserve(prepare as Instruction & { kind: 'prepare' }).reservation).toEqual({ ok: true });
+        await ledger.load(tx, [prepare], ['scan-txn-10', 'scan-new']);
+        expect(ledger.tryReserve(prepare).reservation).toEqual({ ok: true });
         ledger.release({ userId: 'scan-10', amount: 1 });
         await Promise.all(ledger.save(tx));
       },
