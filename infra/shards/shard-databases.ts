@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { migrate } from '../../layers/db/migrate';
 import { loginOf } from '../../layers/db/login';
 import type { DatabaseSecret } from '../../layers/db/secrets';
-import { sslMode } from '../../layers/db/shards';
+import { sslMode } from '../../layers/config/db';
 import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import type { ShardedService } from '../../layers/config/services';
 

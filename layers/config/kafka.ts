@@ -25,3 +25,8 @@ export function kafkaConnection(env: NodeJS.ProcessEnv = process.env): KafkaConn
   if (brokers.length === 0) throw new Error('environment variable KAFKA_BROKERS or KAFKA_CLUSTER_ARN must be set');
   return { kind: 'brokers', brokers };
 }
+
+/** The client id of a container's producer: `shop-` and the function's name (`AWS_LAMBDA_FUNCTION_NAME`). */
+export function producerClientId(env: NodeJS.ProcessEnv = process.env): string {
+  return `shop-${env.AWS_LAMBDA_FUNCTION_NAME ?? 'function'}`;
+}

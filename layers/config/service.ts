@@ -20,3 +20,8 @@ export function serviceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConf
     kafka: kafkaConnection(env),
   };
 }
+
+/** The name the logs and metrics carry as `service` (`POWERTOOLS_SERVICE_NAME`, which serverless.yml sets). */
+export function serviceName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.POWERTOOLS_SERVICE_NAME ?? 'shop';
+}

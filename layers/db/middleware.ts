@@ -11,6 +11,7 @@ import { readMapCopy } from './owned-slots';
 import { readPublishedSlotMap } from './slot-map-store';
 import { SlotMaps } from './slot-maps';
 import type { ShardedService } from '../config/services';
+import { type PoolSettings, poolSettings } from '../config/db';
 
 /** The Lambda context once the databases are attached. */
 export type DatabaseContext = Context & {
@@ -62,9 +63,14 @@ function forgetRetired(name: string): void {
  * shard to `context.databases`. A shard added by a move is picked up with the next map, without a
  * restart. Credentials are kept until a database refuses a login (a rotated password): then they
  * are dropped, and `withLoginRetry` runs the invocation once more, which reads them afresh.
- * Connections already open stay open.
+ * Connections already open stay open. Pools open with `pool` (`DB_POOL_MAX`, `DB_SSL`, read when the
+ * handler is built).
  */
-export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Record<DatabaseName, number>>>): middy.MiddlewareObj[] {
+export function databases(
+  secretPrefix: string,
+  shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
+  pool: PoolSettings = poolSettings(),
+): middy.MiddlewareObj[] {
   const { probe: _probe, ...sharded } = shardCounts;
   const slotMaps = slotMapsFor(secretPrefix, sharded);
 
@@ -80,7 +86,7 @@ export function databases(secretPrefix: string, shardCounts: Readonly<Partial<Re
             newer: async () => setOf(database, await newerMap(database, map, set)),
             latest: async () => setOf(database, await slotMaps.current(database)),
           };
-    const set = shardSet(new Map(secrets), map, rerouting);
+    const set = shardSet(new Map(secrets), map, pool, rerouting);
     return set;
   };
   /**

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { intEnv } from '../config/env';
+import type { PoolSettings } from '../config/db';
 import { UnavailableError } from '../errors';
 import { FUNCTION_SESSION_BOUNDS } from './bounded-locks';
 import { loginOf } from './login';
@@ -80,31 +80,6 @@ export async function withNewerRoutes<T>(
 const pools = new Map<string, postgres.Sql>();
 
 /**
- * A Lambda container serves one invocation at a time, so a pool needs few connections (two let
- * one invocation overlap queries on a shard). Two serve a process running many invocations at
- * once as well (serverless-offline in process): postgres.js pipelines their statements on them,
- * and a server process handed several statements per wake-up costs less than eight that are
- * each handed one (docs/performance.md, 'Levers'). The price, in process only: while a stock or
- * payment batch_init holds one of them (seconds, for a million rows), that function's other
- * statements on the shard share the other one.
- */
-const POOL_SIZE = intEnv('DB_POOL_MAX', 2, 1, 100);
-
-const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
-type SslMode = (typeof SSL_MODES)[number];
-
-/** `DB_SSL`: RDS refuses unencrypted connections; the local servers have no certificate. */
-export function sslMode(env: NodeJS.ProcessEnv = process.env): SslMode {
-  const mode = env.DB_SSL || 'disable';
-  if (!(SSL_MODES as readonly string[]).includes(mode)) {
-    throw new Error(`environment variable DB_SSL=${mode} is not one of ${SSL_MODES.join(', ')}`);
-  }
-  return mode as SslMode;
-}
-
-const SSL_MODE = sslMode();
-
-/**
  * A COMMIT waiting for its synchronous standby that is cancelled (its statement_timeout, 20 s, far
  * above the ~3 s in which pg_auto_failover stops waiting for a lost standby) still returns success,
  * with this warning: committed here, perhaps on no standby. Nothing can tell which statement it
@@ -126,17 +101,18 @@ function reportUnreplicatedCommit(notice: postgres.Notice): void {
  */
 const reconnectBackoff = (failures: number) => Math.min(0.05 * 2 ** failures, 0.5);
 
-function poolFor(secret: DatabaseSecret): postgres.Sql {
+/** The container's pool for a login; `settings` apply when it is opened (they are the same for every pool of a container). */
+function poolFor(secret: DatabaseSecret, settings: PoolSettings): postgres.Sql {
   const key = poolKey(secret);
   let pool = pools.get(key);
   if (!pool) {
     pool = postgres({
       ...loginOf(secret, secret.dbname),
-      max: POOL_SIZE,
+      max: settings.max,
       idle_timeout: 60,
       connect_timeout: 10,
       backoff: reconnectBackoff,
-      ssl: SSL_MODE === 'disable' ? false : SSL_MODE,
+      ssl: settings.ssl === 'disable' ? false : settings.ssl,
       onnotice: reportUnreplicatedCommit,
       connection: FUNCTION_SESSION_BOUNDS,
     });
@@ -159,9 +135,9 @@ export async function closePool(secret: DatabaseSecret): Promise<void> {
 
 const poolKey = (secret: DatabaseSecret) => `${secret.username}@${secret.host}:${secret.port}/${secret.dbname}#${secret.password}`;
 
-/** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number. */
-export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, rerouting?: Rerouting): ShardSet {
-  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret)])), map, rerouting);
+/** Builds the shard set from the slot map and the secrets of the shards it lists, by shard number; new pools open with `pool`. */
+export function shardSet(secrets: ReadonlyMap<number, DatabaseSecret>, map: SlotMap, pool: PoolSettings, rerouting?: Rerouting): ShardSet {
+  return shardSetOf(new Map([...secrets].map(([shard, secret]) => [shard, poolFor(secret, pool)])), map, rerouting);
 }
 
 /** A shard set over pools already open (tools, tests). */

@@ -1,5 +1,5 @@
 import type { Message, Producer } from 'kafkajs';
-import type { KafkaConnection } from '../config/kafka';
+import { type KafkaConnection, producerClientId } from '../config/kafka';
 import { kafkaClient } from './connection';
 
 let producer: Promise<Producer> | undefined;
@@ -7,11 +7,11 @@ let producer: Promise<Producer> | undefined;
 /**
  * The container's one Kafka producer, connected on first use and kept for the container's
  * life. Sends wait for every in-sync replica (acks -1): a message the handler has sent
- * survives a broker crash.
+ * survives a broker crash. The first call's connection and client id make it.
  */
-export function kafkaProducer(connection: KafkaConnection): Promise<Producer> {
+export function kafkaProducer(connection: KafkaConnection, clientId: string = producerClientId()): Promise<Producer> {
   producer ??= (async () => {
-    const client = kafkaClient(connection, `shop-${process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function'}`);
+    const client = kafkaClient(connection, clientId);
     const created = client.producer({ allowAutoTopicCreation: false, idempotent: false });
     await created.connect();
     return created;

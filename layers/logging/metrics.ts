@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { serviceName } from '../config/service';
 import { logger } from './logger';
 import { metricDimensions, METRICS_NAMESPACE } from './metric-names';
 
@@ -31,7 +32,7 @@ const say =
  */
 export const metrics = new Metrics({
   namespace: METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'shop',
+  serviceName: serviceName(),
   defaultDimensions: metricDimensions(),
   logger: { debug: say('debug'), info: say('info'), warn: say('warn'), error: say('error') },
 });

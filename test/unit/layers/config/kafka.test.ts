@@ -1,4 +1,4 @@
-import { kafkaConnection } from '../../../../layers/config/kafka';
+import { kafkaConnection, producerClientId } from '../../../../layers/config/kafka';
 import { kafkaClientConfig } from '../../../../layers/kafka/connection';
 
 const CLUSTER = 'arn:aws:kafka:eu-west-1:123456789012:cluster/shop-aws/0b3c1a2e-1111-2222-3333-444455556666-2';
@@ -25,6 +25,13 @@ describe('kafkaConnection', () => {
     expect(() => kafkaConnection({ KAFKA_CLUSTER_ARN: 'arn:aws:sqs:eu-west-1:123456789012:queue' })).toThrow(
       'KAFKA_CLUSTER_ARN=arn:aws:sqs:eu-west-1:123456789012:queue is not an MSK cluster ARN',
     );
+  });
+});
+
+describe('producerClientId', () => {
+  it("names the producer after the function, or 'function' outside Lambda", () => {
+    expect(producerClientId({ AWS_LAMBDA_FUNCTION_NAME: 'shop-local-orderApi' })).toBe('shop-shop-local-orderApi');
+    expect(producerClientId({})).toBe('shop-function');
   });
 });
 
