@@ -78,7 +78,9 @@ export function readStackCpu(runDir: string): CpuReading {
     // Only pid files: a restart's lock names its holder, and a pid file being written has another name.
     for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
       const component = componentOf(file.replace(/\.pid$/, ''));
-      const pid = Number(fs.readFileSync(path.join(pidDir, file), 'utf8').trim());
+      // "<pid> <start time>" (infra/processes/processes.ts): the pid is the first field.
+      const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
+      const pid = Number(pidText);
       if (component && Number.isInteger(pid)) roots.set(pid, component);
     }
   }
