@@ -3,7 +3,7 @@ import { requiredEnv } from '../../layers/config/env';
 import { serviceConfig } from '../../layers/config/service';
 import { required } from '../../layers/db/middleware';
 import { apiHandler } from '../../layers/http/api-handler';
-import { tokenAccess } from '../../layers/http/token-access';
+import { tokenGate } from '../../layers/http/token-gate';
 import { kafkaClient } from '../../layers/kafka/connection';
 import { opsRoutes } from './routes';
 
@@ -39,5 +39,5 @@ export const handler = apiHandler(
     kafka: { client: kafka, admin: connectedAdmin, groupPrefix },
     pidDir,
   }),
-  tokenAccess(tokenSecret),
+  tokenGate(tokenSecret),
 );

@@ -3,7 +3,7 @@ import { idParam } from '../../layers/http/params';
 import type { Route } from '../../layers/http/router';
 import { findTransaction } from './coordinator-view';
 import { PAGE } from './page/page';
-import { type OpsDeps, opsSummary } from './summary';
+import { type OpsDeps, opsSummary } from './summary-reads';
 
 /** The live view (docs/operations.md, "Live view"): the page, its data, and one transaction's detail. */
 export const opsRoutes: Readonly<Record<string, Route<OpsDeps>>> = {

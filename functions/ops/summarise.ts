@@ -1,7 +1,8 @@
 /**
- * The live view's summary made of what was read: pure, so that every rule of how the shards'
- * figures add up (totals, the per-second series, the oldest undecided and unacknowledged
- * transactions, whether a participant agrees with its coordinators) is tested without a stack.
+ * The live view's summary made of what `summary-reads.ts` read: pure, so that every rule of how
+ * the shards' figures add up (totals, the per-second series, the oldest undecided and
+ * unacknowledged transactions, whether a participant agrees with its coordinators) is tested
+ * without a stack.
  */
 import { type CheckoutSecond, mergeSeconds, type readCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { type SlotMap, slotsOwnedBy } from '../../layers/sharding/slots';

@@ -5,11 +5,11 @@
  * them to the real ones and turns the outcome into an HTTP reply.
  */
 import { AppError } from '../../layers/errors';
-import type { Transaction } from '../../layers/twopc/coordinator';
+import type { Transaction } from '../../layers/twopc/coordinator-step';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
 import { type Announcement, announcementOf } from '../../layers/coordinator/announcements';
-import type { ClaimFound } from '../../layers/coordinator/claims';
+import type { ClaimFound } from '../../layers/coordinator/claim-statement';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ShardSet } from '../../layers/db/shards';
-import type { SlotMaps } from '../../layers/db/slot-maps';
+import type { SlotMapCache } from '../../layers/db/slot-map-cache';
 import { LOCK_NOT_AVAILABLE } from '../../layers/db/bounded-locks';
 import { AppError, ConflictError, NotFoundError, OutcomeUnknownError, UnavailableError } from '../../layers/errors';
 import { isUnavailable } from '../../layers/http/unavailable';
@@ -10,7 +10,7 @@ import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { describe, logger } from '../../layers/logging/logger';
 import { type CheckoutOutcome, type CheckoutPorts, runCheckout } from './checkout-use-case';
 import type { ClaimOrRead } from '../../layers/coordinator/claims-per-turn';
-import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/coordination';
+import { abortIfUndecided, queueInstructions } from '../../layers/coordinator/decision-sends';
 import type { DecisionWaiter } from '../../layers/coordinator/decision-waiter';
 import { readTransaction } from '../../layers/coordinator/transactions';
 import { announcementOf } from '../../layers/coordinator/announcements';
@@ -20,7 +20,7 @@ import type { ParticipantService } from '../../layers/config/services';
 export interface CheckoutDeps {
   readonly orders: ShardSet;
   /** The participants' slot maps (Secrets Manager, kept a few seconds). */
-  readonly slotMaps: SlotMaps;
+  readonly slotMaps: SlotMapCache;
   readonly kafka: KafkaConnection;
   readonly waiter: DecisionWaiter;
   /** how long a transaction may stay undecided before it is aborted */

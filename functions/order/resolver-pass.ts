@@ -1,6 +1,6 @@
 import type { ShardSet } from '../../layers/db/shards';
 import type { Outbox } from '../../layers/kafka/producer';
-import { abortExpired, owedDecisions, queueInstructions } from '../../layers/coordinator/coordination';
+import { abortExpired, owedDecisions, queueInstructions } from '../../layers/coordinator/decision-sends';
 import { forgetCompleted, oldestUndecidedAgeMs } from '../../layers/coordinator/transactions';
 import { foldOldSeconds, SECONDS_KEPT_MS } from '../../layers/coordinator/checkout-stats';
 import { METRIC, MetricUnit, metrics } from '../../layers/logging/metrics';

@@ -4,7 +4,7 @@ import { decodeOrPark } from '../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
 import { decodeResult, isMalformed } from '../../layers/twopc/messages';
-import { applyResultsWhereOwned, queueInstructions } from '../../layers/coordinator/coordination';
+import { applyResultsWhereOwned, queueInstructions } from '../../layers/coordinator/decision-sends';
 import { logger } from '../../layers/logging/logger';
 
 const config = serviceConfig();

@@ -1,11 +1,12 @@
 import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
-import { readMapCopy, readOwnedSlots, saveMapCopies } from '../../layers/db/owned-slots';
+import { readOwnedSlots } from '../../layers/db/owned-slots';
+import { readMapCopy, saveMapCopies } from '../../layers/db/shard-map-copy';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
 import { fillSlots, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
-import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/slot-map-store';
+import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/published-slot-maps';
 import { type MoveContext, moveSlot, resumeMoves } from '../../layers/resharding/slot-move';
 import {
   movesToDrain,
@@ -42,7 +43,7 @@ const BUSY_ATTEMPTS = 20;
  * longer than this.
  */
 export const PUBLISH_EVERY_MS = 2_000;
-/** Functions may route by a map this old (layers/db/slot-maps.ts), so a retired shard's credentials stay this long. */
+/** Functions may route by a map this old (layers/db/slot-map-cache.ts), so a retired shard's credentials stay this long. */
 const MAP_MAX_AGE_MS = 10_000;
 
 export interface MoveReport {

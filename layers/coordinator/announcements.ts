@@ -2,7 +2,7 @@
  * The decisions an order shard announces by NOTIFY, so that waiting checkouts wake at once: the
  * channel, what an announcement says, and its text form.
  */
-import type { Transaction } from '../twopc/coordinator';
+import type { Transaction } from '../twopc/coordinator-step';
 
 /** The channel on which an order shard announces decisions, so waiting checkouts wake at once. */
 export const DECISION_CHANNEL = 'txn_decided';

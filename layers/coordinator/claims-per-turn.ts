@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { ParticipantMaps } from '../twopc/routing';
-import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './claims';
+import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './claim-statement';
 
 /** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order; 'moved': not this shard's. */
 export type ClaimOrRead = (

@@ -7,7 +7,7 @@ import type postgres from 'postgres';
 import { countDecisions } from './checkout-stats';
 import { DECISION_CHANNEL, announcementOf, encodeAnnouncement, isComplete } from './announcements';
 import type { PendingWrites } from '../db/pipelined-transaction';
-import type { AbortReason, Transaction } from '../twopc/coordinator';
+import type { AbortReason, Transaction } from '../twopc/coordinator-step';
 import type { ParticipantId } from '../twopc/messages';
 
 interface TransactionRow {

@@ -7,9 +7,9 @@ import { readDatabaseSecret } from './database-secret-store';
 import { type DatabaseName, type DatabaseSecret, databaseSecretName } from './secrets';
 import { closePool, type ShardSet, shardSet } from './shards';
 import { describe, logger } from '../logging/logger';
-import { readMapCopy } from './owned-slots';
-import { readPublishedSlotMap } from './slot-map-store';
-import { SlotMaps } from './slot-maps';
+import { readMapCopy } from './shard-map-copy';
+import { readPublishedSlotMap } from './published-slot-maps';
+import { SlotMapCache } from './slot-map-cache';
 import type { ShardedService } from '../config/services';
 import { type PoolSettings, poolSettings } from '../config/db';
 
@@ -17,21 +17,21 @@ import { type PoolSettings, poolSettings } from '../config/db';
 export type DatabaseContext = Context & {
   databases: Readonly<Partial<Record<DatabaseName, ShardSet>>>;
   /** The slot maps of every sharded service, the ones whose databases are not attached too (the coordinator routes by them). */
-  slotMaps: SlotMaps;
+  slotMaps: SlotMapCache;
 };
 
 let client: SecretsManagerClient | undefined;
 const secretsClient = (): SecretsManagerClient => (client ??= new SecretsManagerClient({}));
 
 // One per container and prefix: every handler of a process shares what it read.
-const slotMapsByPrefix = new Map<string, SlotMaps>();
+const slotMapsByPrefix = new Map<string, SlotMapCache>();
 const secretCache = new Map<string, Promise<DatabaseSecret>>();
 
 /** The slot maps read from Secrets Manager (`<prefix>/slots/<service>`), shared by the container. */
-export function slotMapsFor(secretPrefix: string, shardCounts: Readonly<Partial<Record<ShardedService, number>>>): SlotMaps {
+export function slotMapsFor(secretPrefix: string, shardCounts: Readonly<Partial<Record<ShardedService, number>>>): SlotMapCache {
   let maps = slotMapsByPrefix.get(secretPrefix);
   if (!maps) {
-    maps = new SlotMaps((service) => readPublishedSlotMap(secretsClient(), secretPrefix, service), shardCounts);
+    maps = new SlotMapCache((service) => readPublishedSlotMap(secretsClient(), secretPrefix, service), shardCounts);
     slotMapsByPrefix.set(secretPrefix, maps);
   }
   return maps;

@@ -1,9 +1,10 @@
 import type postgres from 'postgres';
-import { ownedSlots, readMapCopy } from '../db/owned-slots';
+import { ownedSlots } from '../db/owned-slots';
+import { readMapCopy } from '../db/shard-map-copy';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
 import type { Ack, Instruction, Result, Vote } from '../twopc/messages';
 import type { SlotMap } from '../sharding/slots';
-import { lateRefusal, type Participation, participantStep, type Reservation } from '../twopc/participant';
+import { lateRefusal, type Participation, participantStep, type Reservation } from '../twopc/participant-step';
 
 type PrepareOf<I extends Instruction> = Extract<I, { kind: 'prepare' }>;
 

@@ -14,12 +14,13 @@ import {
   MalformedMessageError,
   parseParticipant,
 } from '../twopc/messages';
-import { retiredShardReply } from '../twopc/participant';
+import { retiredShardReply } from '../twopc/participant-step';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
 import type { ParticipantService } from '../config/services';
 
-export interface Participation<S extends ParticipantService, Held> {
+/** What a participant service's instructions handler works with: its shards, its Kafka connection and its ledger. */
+export interface ParticipantDeps<S extends ParticipantService, Held> {
   readonly service: S;
   readonly shards: ShardSet;
   readonly kafka: KafkaConnection;
@@ -37,14 +38,14 @@ const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries
  * A shard that fails does not hold back the others: its instructions go to the service's retry
  * topic (logged, with the number of attempts and the error), the rest of the batch completes,
  * and the retry topic's own consumer applies them once the shard is back. That reordering is
- * safe, as the protocol takes any order (`participant.ts`): a Commit is only ever sent after
- * this shard voted yes, so it cannot overtake its Prepare; a Rollback that overtakes it leaves
- * the mark that makes the late Prepare vote no. On the retry topic itself a failing shard fails
- * the batch, which the event source tries again with its backoff, holding up only retries.
+ * safe, as the protocol takes any order (`twopc/participant-step.ts`): a Commit is only ever sent
+ * after this shard voted yes, so it cannot overtake its Prepare; a Rollback that overtakes it
+ * leaves the mark that makes the late Prepare vote no. On the retry topic itself a failing shard
+ * fails the batch, which the event source tries again with its backoff, holding up only retries.
  */
 export async function handleInstructions<S extends ParticipantService, Held>(
   records: readonly DecodedRecord[],
-  service: Participation<S, Held>,
+  deps: ParticipantDeps<S, Held>,
 ): Promise<void> {
   const outbox: Outbox = new Map();
   const byShard = decodeByShard(
@@ -52,20 +53,19 @@ export async function handleInstructions<S extends ParticipantService, Held>(
     records,
     (record) => {
       const instruction = decodeInstruction(record.value);
-      if (!isInstructionOf(instruction, service.service))
-        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${service.service} service`);
+      if (!isInstructionOf(instruction, deps.service))
+        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${deps.service} service`);
       return { value: instruction, shard: parseParticipant(instruction.participant).shard };
     },
     isMalformed,
   );
   // A coordinator that read a newer map may already route to a shard this container's map does not list yet.
   const knows = (shards: ShardSet, shard: number) => shards.indexes.includes(shard) || shards.map.retired.includes(shard);
-  let shards = service.shards;
+  let shards = deps.shards;
   if ([...byShard.keys()].some((shard) => !knows(shards, shard))) shards = await shards.newer();
   for (const [shard, { records: unknown }] of byShard) {
     if (knows(shards, shard)) continue;
-    for (const record of unknown)
-      parkRecord(outbox, record, `${service.service}-${shard} is not a shard of this ${service.service} service`);
+    for (const record of unknown) parkRecord(outbox, record, `${deps.service}-${shard} is not a shard of this ${deps.service} service`);
     byShard.delete(shard);
   }
 
@@ -74,19 +74,19 @@ export async function handleInstructions<S extends ParticipantService, Held>(
     groups.map(async ([shard, { values: instructions }]) =>
       shards.map.retired.includes(shard)
         ? { replies: instructions.map(retiredShardReply), violations: [] }
-        : applyOnShard(shards.at(shard), { instructions, newLedger: service.newLedger, slotOf: shards.slotOf }),
+        : applyOnShard(shards.at(shard), { instructions, newLedger: deps.newLedger, slotOf: shards.slotOf }),
     ),
   );
-  const retryTopic = RETRY_TOPIC[service.service];
+  const retryTopic = RETRY_TOPIC[deps.service];
   let failure: unknown;
   outcomes.forEach((outcome, index) => {
     const [shard, { values: instructions, records: shardRecords }] = groups[index]!;
     if (outcome.status === 'rejected') {
       // A refused login fails the invocation, which runs again at once with the secrets read afresh.
       if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;
-      else for (const record of shardRecords) retryLater(outbox, retryTopic, record, `${service.service}-${shard}`, outcome.reason);
+      else for (const record of shardRecords) retryLater(outbox, retryTopic, record, `${deps.service}-${shard}`, outcome.reason);
       logger.error('shard could not apply its instructions', {
-        shard: `${service.service}-${shard}`,
+        shard: `${deps.service}-${shard}`,
         txnIds: instructions.map((instruction) => instruction.txnId),
         error: describe(outcome.reason),
       });
@@ -99,7 +99,7 @@ export async function handleInstructions<S extends ParticipantService, Held>(
       addDeadLetter(outbox, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   });
-  await sendOutbox(service.kafka, outbox);
+  await sendOutbox(deps.kafka, outbox);
   // On the retry topic the batch then fails and comes again: the shards that applied answer from their records.
   if (failure !== undefined) throw failure;
 }

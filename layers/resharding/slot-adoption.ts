@@ -1,8 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { initialSlotMap, newestMap, type SlotMap, slotsOwnedBy } from '../sharding/slots';
-import { readMapCopy, saveMapCopy } from '../db/owned-slots';
-import { publishSlotMap, readPublishedSlotMap } from '../db/slot-map-store';
+import { readMapCopy, saveMapCopy } from '../db/shard-map-copy';
+import { publishSlotMap, readPublishedSlotMap } from '../db/published-slot-maps';
 import type { ShardedService } from '../config/services';
 
 /** A table whose rows live in hash slots: each row's slot is the hash of its `id` column. */

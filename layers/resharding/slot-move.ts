@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { ownerOfSlot, type SlotMap, type SlotMove, withSlotMoved } from '../sharding/slots';
-import { FENCE_WAIT_MS, fenceSlot, saveMapCopies } from '../db/owned-slots';
+import { FENCE_WAIT_MS, fenceSlot } from '../db/owned-slots';
+import { saveMapCopies } from '../db/shard-map-copy';
 import type { SlottedData } from './slot-adoption';
 
 /** Rows per insert statement of a copy (postgres.js sends one parameter per column and row; at most 65,535). */

@@ -80,7 +80,6 @@ export function withSlotMoved(map: SlotMap, slot: number, shard: number): SlotMa
   return { ...map, version: map.version + 1, moved };
 }
 
-/** The next shard's number: never one used before, since a late instruction may still name a retired one. */
 /** The newest of several copies of one service's map (the published one, the shards' own), if any. */
 export function newestMap(...copies: readonly (SlotMap | undefined)[]): SlotMap | undefined {
   return copies.reduce<SlotMap | undefined>(
@@ -89,6 +88,7 @@ export function newestMap(...copies: readonly (SlotMap | undefined)[]): SlotMap 
   );
 }
 
+/** The next shard's number: never one used before, since a late instruction may still name a retired one. */
 export function nextShard(map: SlotMap): number {
   return Math.max(...map.shards, ...map.retired) + 1;
 }

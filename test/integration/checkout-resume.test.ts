@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { claimOrReadEach } from '../../layers/coordinator/claims';
+import { claimOrReadEach } from '../../layers/coordinator/claim-statement';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { connectTo } from './support/stack';
 import { publishedMap, shardOwning } from './support/slots';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import { claimOrReadEach } from '../../layers/coordinator/claims';
+import { claimOrReadEach } from '../../layers/coordinator/claim-statement';
 import { initialSlotMap, slotOf } from '../../layers/sharding/slots';
 import { scratchDatabases } from './support/scratch-databases';
 

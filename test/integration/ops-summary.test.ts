@@ -1,4 +1,4 @@
-import type { OpsSummary } from '../../functions/ops/summary';
+import type { OpsSummary } from '../../functions/ops/summary-reads';
 import type { TransactionDetail } from '../../functions/ops/coordinator-view';
 import { itemWith, orderOf, shop, userWith } from './support/shop';
 import { eventually } from './support/eventually';

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { stackAddresses } from '../../infra/config';
 import { LOCAL_AWS_ENV, localSecretsClient } from '../../infra/secrets/local-secrets-manager';
 import { putSecret } from '../../infra/secrets/put-secret';
-import { TOKEN_COOKIE } from '../../layers/http/token-check';
+import { TOKEN_COOKIE } from '../../layers/http/token-in-request';
 import { stackConfig } from './support/stack';
 
 /**

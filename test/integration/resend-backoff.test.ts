@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { owedDecisions } from '../../layers/coordinator/coordination';
+import { owedDecisions } from '../../layers/coordinator/decision-sends';
 import { inRolledBackTransaction } from './support/rolled-back';
 import { scratchDatabases } from './support/scratch-databases';
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { applyResultsWhereOwned } from '../../layers/coordinator/coordination';
+import { applyResultsWhereOwned } from '../../layers/coordinator/decision-sends';
 import { shardSetOf, type ShardSet } from '../../layers/db/shards';
 import { slotOf, withSlotMoved } from '../../layers/sharding/slots';
 import type { Vote } from '../../layers/twopc/messages';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hashOf, shardOf } from '../../layers/sharding/shard';
 import { initialSlotMap, ownerOf, withShardAdded, withSlotMoved } from '../../layers/sharding/slots';
 import { prepareInstructions } from '../../layers/twopc/routing';
-import { slotOwners } from '../../layers/coordinator/claims';
+import { slotOwners } from '../../layers/coordinator/claim-statement';
 import { connectTo } from './support/stack';
 
 /**

@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { Stack } from '../../infra/stack/stack';
 import { liveConfig } from '../../infra/stack/instance-count';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from '../../infra/measure/shard-verifier';
-import type { OpsSummary } from '../../functions/ops/summary';
+import type { OpsSummary } from '../../functions/ops/summary-reads';
 import { shop } from './support/shop';
 import { stackConfig } from './support/stack';
 

@@ -1,4 +1,4 @@
-import type { OpsSummary } from '../../functions/ops/summary';
+import type { OpsSummary } from '../../functions/ops/summary-reads';
 import { stackAddresses } from '../../infra/config';
 import { conservationViolations, totalsOf } from '../../infra/measure/conservation';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from '../../infra/measure/shard-verifier';

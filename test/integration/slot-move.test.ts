@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
-import { readOwnedSlots, saveMapCopies, saveMapCopy } from '../../layers/db/owned-slots';
+import { readOwnedSlots } from '../../layers/db/owned-slots';
+import { saveMapCopies, saveMapCopy } from '../../layers/db/shard-map-copy';
 import { moveSlot, resumeMoves } from '../../layers/resharding/slot-move';
 import { ownerOfSlot, type SlotMap, withSlotMoved } from '../../layers/sharding/slots';
 import { scratchShards } from './support/scratch-shards';

@@ -1,7 +1,7 @@
 import { stackAddresses } from '../../infra/config';
 import { localSecretsClient } from '../../infra/secrets/local-secrets-manager';
-import { readMapCopy } from '../../layers/db/owned-slots';
-import { publishSlotMap } from '../../layers/db/slot-map-store';
+import { readMapCopy } from '../../layers/db/shard-map-copy';
+import { publishSlotMap } from '../../layers/db/published-slot-maps';
 import { SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
 import { type MoveContext, moveSlot } from '../../layers/resharding/slot-move';
 import { newestMap, ownerOfSlot, type SlotMap, slotOf, slotsOwnedBy } from '../../layers/sharding/slots';

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import uPlotCss from 'uplot/dist/uPlot.min.css';
-import type { OpsSummary } from '../summary';
+import type { OpsSummary } from '../summary-reads';
 import type { TransactionDetail } from '../coordinator-view';
 
 /** The live view in the browser: polls the summary every second and redraws, without reloading. */

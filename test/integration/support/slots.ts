@@ -2,7 +2,7 @@ import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import type postgres from 'postgres';
 import { stackAddresses } from '../../../infra/config';
 import { localSecretsClient } from '../../../infra/secrets/local-secrets-manager';
-import { readPublishedSlotMap, slotMapSecretName } from '../../../layers/db/slot-map-store';
+import { readPublishedSlotMap, slotMapSecretName } from '../../../layers/db/published-slot-maps';
 import { hashOf } from '../../../layers/sharding/shard';
 import { ownerOf, type SlotMap } from '../../../layers/sharding/slots';
 import { stackConfig } from './stack';

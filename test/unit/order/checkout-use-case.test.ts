@@ -1,8 +1,8 @@
 import { type CheckoutPorts, runCheckout } from '../../../functions/order/checkout-use-case';
 import { untilStage, type WaitOutcome } from '../../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf } from '../../../layers/coordinator/announcements';
-import type { OrderForCheckout } from '../../../layers/coordinator/claims';
-import type { Transaction } from '../../../layers/twopc/coordinator';
+import type { OrderForCheckout } from '../../../layers/coordinator/claim-statement';
+import type { Transaction } from '../../../layers/twopc/coordinator-step';
 import type { Instruction } from '../../../layers/twopc/messages';
 import type { ParticipantMaps } from '../../../layers/twopc/routing';
 import { initialSlotMap } from '../../../layers/sharding/slots';

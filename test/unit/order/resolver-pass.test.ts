@@ -31,8 +31,8 @@ jest.mock('../../../layers/coordinator/checkout-stats', () => ({
   ...jest.requireActual('../../../layers/coordinator/checkout-stats'),
   foldOldSeconds: async () => 0,
 }));
-jest.mock('../../../layers/coordinator/coordination', () => ({
-  ...jest.requireActual('../../../layers/coordinator/coordination'),
+jest.mock('../../../layers/coordinator/decision-sends', () => ({
+  ...jest.requireActual('../../../layers/coordinator/decision-sends'),
   abortExpired: async (sql: { shard: number }) => {
     if (sql.shard === 0) throw new Error('connect ECONNREFUSED 127.0.0.1:24410');
     return [{ kind: 'rollback', txnId: `expired-on-${sql.shard}`, orderId: 'o', participant: 'stock-0' }];

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { claimsPerTurn } from '../../../../layers/coordinator/claims-per-turn';
-import type { Claim, OrderForCheckout } from '../../../../layers/coordinator/claims';
+import type { Claim, OrderForCheckout } from '../../../../layers/coordinator/claim-statement';
 import { initialSlotMap } from '../../../../layers/sharding/slots';
 import type { ParticipantMaps } from '../../../../layers/twopc/routing';
 

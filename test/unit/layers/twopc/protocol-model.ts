@@ -4,9 +4,9 @@ import {
   pendingDecisions,
   timeoutStep,
   type Transaction,
-} from '../../../../layers/twopc/coordinator';
+} from '../../../../layers/twopc/coordinator-step';
 import type { Instruction, ParticipantId, Result } from '../../../../layers/twopc/messages';
-import { type Participation, participantStep } from '../../../../layers/twopc/participant';
+import { type Participation, participantStep } from '../../../../layers/twopc/participant-step';
 
 /**
  * A model of one transaction: the coordinator and its participants running the real state

@@ -1,6 +1,6 @@
 import type { Instruction } from '../../../../layers/twopc/messages';
 import { CHECKOUT_WAIT_MS, LOG_RETENTION_S } from '../../../../layers/config/bounds';
-import { LATE_PREPARE_MARGIN_MS, lateRefusal, participantStep, type Reservation } from '../../../../layers/twopc/participant';
+import { LATE_PREPARE_MARGIN_MS, lateRefusal, participantStep, type Reservation } from '../../../../layers/twopc/participant-step';
 
 const prepare: Instruction = {
   kind: 'prepare',

@@ -1,8 +1,14 @@
+/**
+ * The coordinator's step (`twopc/coordinator-step.ts`) run on an order shard's 2PC log
+ * (`transactions.ts`): votes, acknowledgements, timeouts and due resends applied in one local
+ * transaction each, returning the decisions to send once it commits; and the outbox they are
+ * sent through, by the participant's instruction topic.
+ */
 import type postgres from 'postgres';
 import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transaction';
 import type { ShardSet } from '../db/shards';
 import { addToOutbox, type Outbox } from '../kafka/producer';
-import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator';
+import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator-step';
 import { type Decide, encode, type Instruction, type ParticipantId, parseParticipant, type Result } from '../twopc/messages';
 import { TOPICS } from '../kafka/topics';
 import { groupByShard } from '../sharding/shard';

@@ -14,7 +14,7 @@ type ReadMap = (service: ShardedService) => Promise<SlotMap | undefined>;
  * service with no published map yet (a stack from before slots) routes by the initial map of
  * its configured shard count, which is exactly the placement it had.
  */
-export class SlotMaps {
+export class SlotMapCache {
   private readonly cached = new Map<ShardedService, { map: SlotMap; readAt: number }>();
   private readonly reading = new Map<ShardedService, Promise<SlotMap>>();
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { UnauthorizedError } from '../../../../layers/errors';
-import { accessDecision, TOKEN_COOKIE } from '../../../../layers/http/token-check';
+import { accessDecision, TOKEN_COOKIE } from '../../../../layers/http/token-in-request';
 
 const TOKEN = 'c0rrect-t0ken';
 

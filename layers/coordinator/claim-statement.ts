@@ -37,6 +37,13 @@ export interface ClaimSettings {
   readonly timeoutMs: number;
 }
 
+/** One statement's claims and the settings they share. */
+export interface Claims extends ClaimSettings {
+  readonly claims: readonly Claim[];
+  /** The participants' slot maps the claimed transactions are routed by. */
+  readonly maps: ParticipantMaps;
+}
+
 /**
  * Reads each order and, if it is unpaid and not being checked out, claims it for its new
  * transaction and starts that transaction's log entry, for several orders of one shard in one
@@ -52,13 +59,6 @@ export interface ClaimSettings {
  * here locks them, so two such statements never deadlock; each order appears once (the caller
  * folds repeats).
  */
-/** One statement's claims and the settings they share. */
-export interface Claims extends ClaimSettings {
-  readonly claims: readonly Claim[];
-  /** The participants' slot maps the claimed transactions are routed by. */
-  readonly maps: ParticipantMaps;
-}
-
 export async function claimOrReadEach(
   sql: postgres.Sql,
   { claims, maps, ...settings }: Claims,

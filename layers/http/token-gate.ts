@@ -1,7 +1,7 @@
 import type middy from '@middy/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { accessDecision, offersToken } from './token-check';
+import { accessDecision, offersToken } from './token-in-request';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -16,7 +16,7 @@ const REREAD_AT_MOST_EVERY_MS = 60_000;
  * tokens cannot turn into a stream of Secrets Manager calls; after a rotation the new token works
  * at once, and the old one no longer.
  */
-export function tokenAccess(
+export function tokenGate(
   secretName: string | undefined,
 ): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] {
   if (!secretName) return [];

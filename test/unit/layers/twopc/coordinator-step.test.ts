@@ -1,4 +1,4 @@
-import { coordinatorStep, type Transaction } from '../../../../layers/twopc/coordinator';
+import { coordinatorStep, type Transaction } from '../../../../layers/twopc/coordinator-step';
 
 const preparing: Transaction = {
   txnId: 't1',
