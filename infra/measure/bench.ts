@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ShopClient } from './client';
 import { cpuMsBetween, readStackCpu } from './cpu';
+import { countsPerCheckout, readCounts } from './counts';
 import { latencyStages, type TimedCheckout } from './latency-stages';
 import { loadStackConfig } from '../config';
 import { ProcessRegistry } from '../processes/processes';
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
   // Every checkout takes the next unpaid order, so the headline counts fresh orders only.
   let nextOrder = 0;
   let exhausted = false;
-  const runDir = path.resolve(__dirname, '../../.run');
+  const config = loadStackConfig();
+  const { runDir } = config;
 
   /** Runs the load for `durationS`, handing every reply to `record`. */
   const runLoad = async (durationS: number, record: (checkout: TimedCheckout, status: string) => void) => {
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
   const statuses: Record<string, number> = {};
   const committedCheckouts: TimedCheckout[] = [];
   let committed = 0;
+  const countsBefore = await readCounts(config, runDir);
   const stackCpuBefore = readStackCpu(runDir);
   const cpuBefore = process.cpuUsage();
 
@@ -179,13 +182,15 @@ async function main(): Promise<void> {
   const wallS = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const cpuMs = cpuMsBetween(stackCpuBefore, readStackCpu(runDir), (cpu.user + cpu.system) / 1000);
+  // Read once the last replies are in: the acknowledgements after them are counted too, in part.
+  const counts = countsPerCheckout(countsBefore, await readCounts(config, runDir), committed);
   const perCheckout = (ms: number) => Number((committed > 0 ? ms / committed : Number.NaN).toFixed(2));
   const cpuMsPerCheckout = Object.fromEntries(Object.entries(cpuMs).map(([component, ms]) => [component, perCheckout(ms)]));
   const stackMs = Object.entries(cpuMs)
     .filter(([component]) => component !== 'other')
     .reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
-  const stages = await latencyStages(loadStackConfig(), committedCheckouts);
+  const stages = await latencyStages(config, committedCheckouts);
   const result = {
     when: new Date().toISOString(),
     options: { ...o, out: undefined },
@@ -198,6 +203,7 @@ async function main(): Promise<void> {
     latencyMs: Object.fromEntries(Object.entries(latency).map(([key, value]) => [key, Number(value.toFixed(1))])),
     statuses,
     cpuMsPerCommittedCheckout: { all: perCheckout(stackMs), ...cpuMsPerCheckout },
+    perCommittedCheckout: counts,
     latencyStagesMs: stages,
     generatorCpuPercentOfOneCore: Number((((cpu.user + cpu.system) / 1000 / (wallS * 1000)) * 100).toFixed(1)),
     seconds: timeline.seconds(),
@@ -222,6 +228,16 @@ async function main(): Promise<void> {
     'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
     'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
       .map(([component, ms]) => `${component} ${ms}`)
+      .join(', ')})`,
+    'Kafka records per committed checkout': counts.kafkaRecords,
+    'PostgreSQL write transactions per checkout': `${Object.values(counts.writeTransactions)
+      .reduce((sum, value) => sum + value, 0)
+      .toFixed(2)} (${Object.entries(counts.writeTransactions)
+      .map(([service, count]) => `${service} ${count}`)
+      .join(', ')})`,
+    'wake-ups per committed checkout': `${counts.wakeUps.all} (${Object.entries(counts.wakeUps)
+      .filter(([component]) => component !== 'all')
+      .map(([component, count]) => `${component} ${count}`)
       .join(', ')})`,
     ...Object.fromEntries(
       Object.entries(stages ?? {}).map(([stage, { p50, p95, p99 }]) => [`  ${stage} p50 / p95 / p99 (ms)`, `${p50} / ${p95} / ${p99}`]),
