@@ -12,7 +12,8 @@ import { localSecretsClient } from '../secrets/local-secrets-manager';
 import { ShardsTool } from '../shards/shards';
 import { closeShards, connectLiveShards, firstCommitAfter, verifyShards, waitUntilFinished } from './shard-verifier';
 import { conservationViolations, type Totals, totalsOf } from './conservation';
-import { runStorm, servesAgain, type StormReport } from './storm';
+import { runStorm, type StormReport } from './storm';
+import { servesAgain } from './storm-checks';
 import type { ShardedService } from '../../layers/config/services';
 
 const USAGE = `npm run chaos -- [options]   (against the stack that npm start runs)

@@ -23,6 +23,7 @@ import {
   toEventRecord,
 } from './event';
 import { type Logger, describeError } from './logger';
+import { OffsetCommitter } from './offset-committer';
 
 /** The part of kafkajs' `EachBatchPayload` the runner uses (kept narrow so tests can fake it). */
 export interface EachBatchContext {
@@ -84,55 +85,109 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** Creates the `eachBatch` function for one event source (run with eachBatchAutoResolve and autoCommit off). */
 export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunnerDeps): (context: EachBatchContext) => Promise<void> {
-  const { functionKey, source, batchSize, maximumBatchingWindowMs: windowMs } = options;
-  const limits = {
-    maxRecords: batchSize,
-    maxBytes: (options.maxPayloadBytes ?? MAX_INVOCATION_PAYLOAD_BYTES) - ENVELOPE_RESERVE_BYTES,
-  };
-  const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const heartbeatEveryMs = options.heartbeatEveryMs ?? DEFAULT_HEARTBEAT_EVERY_MS;
-  const commitEveryMs = options.commitEveryMs ?? 0;
-  const sleep = deps.sleep ?? defaultSleep;
-  const now = deps.now ?? Date.now;
-  const log = deps.log;
+  const runner = new BatchRunner(options, deps);
+  return (context) => runner.eachBatch(context);
+}
+
+/**
+ * One event source's runner: the state that outlives a single `eachBatch` call (the batching
+ * windows held open, the commits in flight) and the options resolved once, not per batch.
+ */
+class BatchRunner {
+  private readonly limits: { readonly maxRecords: number; readonly maxBytes: number };
+  private readonly backoff: BackoffPolicy;
+  private readonly heartbeatEveryMs: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
+  private readonly commits: OffsetCommitter;
   // Per partition: the first offset of the partial batch being held back and since when.
-  const heldSince = new Map<string, { offset: string; since: number }>();
+  private readonly heldSince = new Map<string, { offset: string; since: number }>();
 
-  const active = (context: EachBatchContext) => context.isRunning() && !context.isStale() && !deps.signal?.aborted;
-
-  /** Waits `ms` while keeping the group membership alive; false when told to stop meanwhile. */
-  async function waitAlive(ms: number, context: EachBatchContext): Promise<boolean> {
-    const until = now() + ms;
-    for (let left = ms; left > 0; left = until - now()) {
-      if (!active(context)) return false;
-      await sleep(Math.min(left, heartbeatEveryMs), deps.signal);
-      // A failed heartbeat (rebalance, broker gone) propagates: kafkajs rejoins, and whoever owns
-      // the partition then re-reads from the last commit, so this batch is never skipped.
-      await context.heartbeat();
-    }
-    return active(context);
+  constructor(
+    private readonly options: BatchRunnerOptions,
+    private readonly deps: BatchRunnerDeps,
+  ) {
+    this.limits = {
+      maxRecords: options.batchSize,
+      maxBytes: (options.maxPayloadBytes ?? MAX_INVOCATION_PAYLOAD_BYTES) - ENVELOPE_RESERVE_BYTES,
+    };
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.heartbeatEveryMs = options.heartbeatEveryMs ?? DEFAULT_HEARTBEAT_EVERY_MS;
+    this.sleep = deps.sleep ?? defaultSleep;
+    this.now = deps.now ?? Date.now;
+    this.commits = new OffsetCommitter({
+      functionKey: options.functionKey,
+      commitEveryMs: options.commitEveryMs ?? 0,
+      log: deps.log,
+      signal: deps.signal,
+      sleep: this.sleep,
+      now: this.now,
+    });
   }
 
-  /** Invokes once, heartbeating meanwhile since a handler may run far longer than the session timeout. */
-  async function invokeOnce(event: KafkaEvent, context: EachBatchContext): Promise<{ error?: unknown; lostMembership?: unknown }> {
-    let lostMembership: unknown;
-    const timer = setInterval(() => {
-      context.heartbeat().catch((error: unknown) => {
-        lostMembership ??= error;
-      });
-    }, heartbeatEveryMs);
-    try {
-      await deps.invoke(event);
-      return { lostMembership };
-    } catch (error) {
-      return { error, lostMembership };
-    } finally {
-      clearInterval(timer);
+  /** One kafkajs `eachBatch` call: a member that is leaving gets its last commits out before returning, while it still owns the partitions. */
+  async eachBatch(context: EachBatchContext): Promise<void> {
+    await this.runBatch(context);
+    // Leaving the group: the last commits go out while the membership still holds.
+    if (!this.active(context)) await this.commits.commitBeforeLeaving();
+  }
+
+  /** Whether this member may still work on the batch: kafkajs stopping, a rebalance that made it stale, or the consumer stopping all end it. */
+  private active(context: EachBatchContext): boolean {
+    return context.isRunning() && !context.isStale() && !this.deps.signal?.aborted;
+  }
+
+  /**
+   * Cuts the fetch into invocations and delivers them in offset order, committing each once its
+   * handler succeeded; a partial last group may be held back for the batching window instead.
+   */
+  private async runBatch(context: EachBatchContext): Promise<void> {
+    const { batch } = context;
+    if (batch.messages.length === 0) return;
+    const fetchedAt = this.now();
+    const key = recordsKey(batch.topic, batch.partition);
+    const items: Item[] = batch.messages.map((message) => ({ message, record: toEventRecord(batch.topic, batch.partition, message) }));
+    const groups = splitIntoBatches(items, this.limits, (item) => Buffer.byteLength(JSON.stringify(item.record)) + 1);
+    // More records wait on the broker than this fetch brought: refetching would bring the same, so
+    // a short last group is as full as it gets now.
+    const truncated = BigInt(batch.highWatermark) > BigInt(batch.lastOffset()) + 1n;
+
+    for (const [index, group] of groups.entries()) {
+      if (!this.active(context)) return;
+      const full = index < groups.length - 1 || group.length >= this.options.batchSize || truncated;
+      if (!full && this.options.maximumBatchingWindowMs > 0) {
+        const left = this.windowLeft(key, group[0]!.message.offset, fetchedAt);
+        if (left > 0) {
+          // Returning unresolved makes kafkajs fetch again from the group's first offset, now including
+          // whatever arrived during the wait, so the window fills the batch instead of delaying it blindly.
+          await this.waitAlive(left, context);
+          return;
+        }
+      }
+      this.heldSince.delete(key);
+      if (!(await this.deliver(group, context))) return;
+      context.resolveOffset(group[group.length - 1]!.message.offset);
+      this.commits.commitSoon(context);
     }
+  }
+
+  /**
+   * How long a partial group may still wait for more records. Its window counts from when its
+   * first record was first fetched, not from this refetch, so refetching never extends it; while
+   * some is left, that start is remembered for the next refetch.
+   */
+  private windowLeft(key: string, firstOffset: string, fetchedAt: number): number {
+    const held = this.heldSince.get(key);
+    const since = held?.offset === firstOffset ? held.since : fetchedAt;
+    const left = since + this.options.maximumBatchingWindowMs - this.now();
+    if (left > 0) this.heldSince.set(key, { offset: firstOffset, since });
+    return left;
   }
 
   /** Delivers the same event until the handler succeeds; false when delivery had to stop first. */
-  async function deliver(items: readonly Item[], context: EachBatchContext): Promise<boolean> {
+  private async deliver(items: readonly Item[], context: EachBatchContext): Promise<boolean> {
+    const { functionKey, source } = this.options;
+    const { log } = this.deps;
     const { topic, partition } = context.batch;
     const event = buildEventFromRecords(
       source,
@@ -140,11 +195,11 @@ export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunner
     );
     const where = `${recordsKey(topic, partition)} offsets ${items[0]!.message.offset}-${items[items.length - 1]!.message.offset} (${items.length} records)`;
     for (let attempt = 1; ; attempt++) {
-      if (!active(context)) {
+      if (!this.active(context)) {
         log.info(`offline-kafka: ${functionKey}: stopped retrying ${where}; left uncommitted for the next owner`);
         return false;
       }
-      const { error, lostMembership } = await invokeOnce(event, context);
+      const { error, lostMembership } = await this.invokeOnce(event, context);
       if (error === undefined) {
         if (attempt > 1) log.notice(`offline-kafka: ${functionKey}: ${where} succeeded on attempt ${attempt}`);
         return true;
@@ -155,106 +210,43 @@ export function createBatchRunner(options: BatchRunnerOptions, deps: BatchRunner
         );
         throw lostMembership;
       }
-      const delay = backoffDelay(attempt, backoff);
+      const delay = backoffDelay(attempt, this.backoff);
       log.warning(`offline-kafka: ${functionKey} failed on ${where}, attempt ${attempt}, retrying in ${delay} ms: ${describeError(error)}`);
-      if (!(await waitAlive(delay, context))) {
+      if (!(await this.waitAlive(delay, context))) {
         log.info(`offline-kafka: ${functionKey}: stopped retrying ${where}; left uncommitted for the next owner`);
         return false;
       }
     }
   }
 
-  // Offsets are committed off the critical path, so the next fetch does not wait for a commit:
-  // what finishes while one commit is in flight, or within `commitEveryMs` of the last, goes out in
-  // the next, all partitions in one request. In a quiet shop every batch holds a record or two, and
-  // a commit each cost the broker and this process about as much as the batch itself. Only offsets
-  // of batches the handler finished are ever committed; a commit that fails or never happens (the
-  // partition moved to another member, the process died) only means the partition's next owner
-  // redelivers those records, which the handlers take as repeats.
-  const pendingCommits = new Map<string, { topic: string; partition: number; offset: string; context: EachBatchContext }>();
-  let committing: Promise<void> | undefined;
-  let lastCommitAt = Number.NEGATIVE_INFINITY;
-  // Cuts the wait before the next commit short, when the member is leaving.
-  let commitNow: (() => void) | undefined;
-
-  async function flushCommits(): Promise<void> {
-    while (pendingCommits.size > 0) {
-      const wait = lastCommitAt + commitEveryMs - now();
-      if (wait > 0 && !deps.signal?.aborted) {
-        await Promise.race([sleep(wait, deps.signal), new Promise<void>((resolve) => (commitNow = resolve))]);
-        commitNow = undefined;
-      }
-      const entries = [...pendingCommits.values()];
-      pendingCommits.clear();
-      const topics = [...new Set(entries.map((entry) => entry.topic))].map((topic) => ({
-        topic,
-        partitions: entries.filter((entry) => entry.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
-      }));
-      lastCommitAt = now();
-      try {
-        await entries[entries.length - 1]!.context.commitOffsetsIfNecessary({ topics });
-      } catch (error) {
-        log.info(`offline-kafka: ${functionKey}: offsets not committed (${describeError(error)}); their records will be delivered again`);
-      }
-    }
-    committing = undefined;
-  }
-
-  /** Commits what is pending now, while the membership still holds. */
-  async function commitBeforeLeaving(): Promise<void> {
-    commitNow?.();
-    await committing;
-  }
-
-  function commitSoon(context: EachBatchContext): void {
-    const { topic, partition } = context.batch;
-    // uncommittedOffsets() already accounts for trailing transaction markers kafkajs filtered out.
-    // Its partition ids are object keys, i.e. strings at run time despite kafkajs' typings.
-    const entry = (context.uncommittedOffsets().topics.find((candidate) => candidate.topic === topic)?.partitions ?? []).find(
-      (candidate) => Number(candidate.partition) === partition,
-    );
-    if (!entry) return;
-    pendingCommits.set(recordsKey(topic, partition), { topic, partition, offset: entry.offset, context });
-    committing ??= flushCommits();
-  }
-
-  async function runBatch(context: EachBatchContext): Promise<void> {
-    const { batch } = context;
-    if (batch.messages.length === 0) return;
-    const fetchedAt = now();
-    const key = recordsKey(batch.topic, batch.partition);
-    const items: Item[] = batch.messages.map((message) => ({ message, record: toEventRecord(batch.topic, batch.partition, message) }));
-    const groups = splitIntoBatches(items, limits, (item) => Buffer.byteLength(JSON.stringify(item.record)) + 1);
-    // More records wait on the broker than this fetch brought: refetching would bring the same, so
-    // a short last group is as full as it gets now.
-    const truncated = BigInt(batch.highWatermark) > BigInt(batch.lastOffset()) + 1n;
-
-    for (const [index, group] of groups.entries()) {
-      if (!active(context)) return;
-      const firstOffset = group[0]!.message.offset;
-      const full = index < groups.length - 1 || group.length >= batchSize || truncated;
-      if (!full && windowMs > 0) {
-        const held = heldSince.get(key);
-        const since = held?.offset === firstOffset ? held.since : fetchedAt;
-        const left = since + windowMs - now();
-        if (left > 0) {
-          heldSince.set(key, { offset: firstOffset, since });
-          // Returning unresolved makes kafkajs fetch again from firstOffset, now including whatever
-          // arrived during the wait, so the window fills the batch instead of delaying it blindly.
-          await waitAlive(left, context);
-          return;
-        }
-      }
-      heldSince.delete(key);
-      if (!(await deliver(group, context))) return;
-      context.resolveOffset(group[group.length - 1]!.message.offset);
-      commitSoon(context);
+  /** Invokes once, heartbeating meanwhile since a handler may run far longer than the session timeout. */
+  private async invokeOnce(event: KafkaEvent, context: EachBatchContext): Promise<{ error?: unknown; lostMembership?: unknown }> {
+    let lostMembership: unknown;
+    const timer = setInterval(() => {
+      context.heartbeat().catch((error: unknown) => {
+        lostMembership ??= error;
+      });
+    }, this.heartbeatEveryMs);
+    try {
+      await this.deps.invoke(event);
+      return { lostMembership };
+    } catch (error) {
+      return { error, lostMembership };
+    } finally {
+      clearInterval(timer);
     }
   }
 
-  return async function eachBatch(context) {
-    await runBatch(context);
-    // Leaving the group: the last commits go out while the membership still holds.
-    if (!active(context)) await commitBeforeLeaving();
-  };
+  /** Waits `ms` while keeping the group membership alive; false when told to stop meanwhile. */
+  private async waitAlive(ms: number, context: EachBatchContext): Promise<boolean> {
+    const until = this.now() + ms;
+    for (let left = ms; left > 0; left = until - this.now()) {
+      if (!this.active(context)) return false;
+      await this.sleep(Math.min(left, this.heartbeatEveryMs), this.deps.signal);
+      // A failed heartbeat (rebalance, broker gone) propagates: kafkajs rejoins, and whoever owns
+      // the partition then re-reads from the last commit, so this batch is never skipped.
+      await context.heartbeat();
+    }
+    return this.active(context);
+  }
 }

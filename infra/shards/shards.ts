@@ -2,11 +2,11 @@ import { DeleteSecretCommand, ResourceNotFoundException, type SecretsManagerClie
 import type postgres from 'postgres';
 import { absorbCheckoutStats } from '../../layers/coordinator/checkout-stats';
 import { readOwnedSlots } from '../../layers/db/owned-slots';
-import { readMapCopy, saveMapCopies } from '../../layers/db/shard-map-copy';
+import { readMapCopy } from '../../layers/db/shard-map-copy';
 import { readDatabaseSecret } from '../../layers/db/database-secret-store';
 import { type DatabaseSecret, databaseSecretName } from '../../layers/db/secrets';
 import { fillSlots, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
-import { publishSlotMap, readPublishedSlotMap } from '../../layers/db/published-slot-maps';
+import { readPublishedSlotMap } from '../../layers/db/published-slot-maps';
 import { type MoveContext, moveSlot, resumeMoves } from '../../layers/resharding/slot-move';
 import {
   movesToDrain,
@@ -23,6 +23,7 @@ import {
 import { isUnavailable } from '../../layers/http/unavailable';
 import { putSecret } from '../secrets/put-secret';
 import type { Progress } from '../processes/progress';
+import { MapPublisher } from './map-publisher';
 import { MoverLeaseLostError, moverName, takeMoverLease } from './mover-lease';
 import { connectWith, createShardDatabase, dropShardDatabase } from './shard-databases';
 import type { ShardedService } from '../../layers/config/services';
@@ -34,15 +35,6 @@ const RIDE_THROUGH_MS = 120_000;
 
 /** A slot left for later is tried again this many times before the command gives up (and can be run again). */
 const BUSY_ATTEMPTS = 20;
-/**
- * A moving service's map is published to Secrets Manager at most this often (and at the start and
- * end of a command): Secrets Manager keeps every version for a day and refuses a secret with too
- * many, and a shard added moves ~341 slots. Every slot's new map goes to the shards' own copies at
- * once; a function that a shard refuses reads them (layers/db/middleware.ts), and the coordinator,
- * which routes prepares by the stock and payment maps in the store, starts a checkout over for
- * longer than this.
- */
-export const PUBLISH_EVERY_MS = 2_000;
 /** Functions may route by a map this old (layers/db/slot-map-cache.ts), so a retired shard's credentials stay this long. */
 const MAP_MAX_AGE_MS = 10_000;
 
@@ -62,6 +54,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * command again finishes: the map records the change pending, the shards the state of each slot.
  */
 export class ShardsTool {
+  private readonly publisher: MapPublisher;
+
   /**
    * @param prefix where the stage's secrets are (`<service>/<stage>`, SECRET_PREFIX of the functions)
    * @param secrets the local Secrets Manager, or AWS's
@@ -70,7 +64,9 @@ export class ShardsTool {
     private readonly prefix: string,
     private readonly secrets: SecretsManagerClient,
     private readonly progress: Progress,
-  ) {}
+  ) {
+    this.publisher = new MapPublisher(prefix, secrets, progress);
+  }
 
   async status(): Promise<string> {
     const lines: string[] = [];
@@ -231,22 +227,14 @@ export class ShardsTool {
       data: SLOTTED_SERVICES[service],
       shards: pools,
       // handOver saves each slot's map on every shard itself; this is the store's part, throttled.
-      publish: (map) => this.publishToStore(service, map, { now: false }),
+      publish: (map) => this.publisher.publishToStore(service, map, { now: false }),
       drainLimitMs: DRAIN_LIMIT_MS,
       sleep,
       confirmLease: lease.confirm,
     };
-    // The functions route by the store: a map held back longer than this (a slot left for later,
-    // a long drain) would keep their checkouts on those slots answering "moved".
-    const publishing = setInterval(
-      () =>
-        this.publishHeldBack(service).catch((error: unknown) =>
-          this.progress.step(`${service}: publishing the map failed, tried again in ${PUBLISH_EVERY_MS} ms: ${String(error)}`),
-        ),
-      PUBLISH_EVERY_MS,
-    );
+    const stopPublishing = this.publisher.publishHeldBackWhileMoving(service);
     try {
-      await this.publish(service, start, pools);
+      await this.publisher.publish(service, start, pools);
       // Rows an older release wrote without a slot (during a deploy) would stay behind on a move.
       await Promise.all(
         [...pools.values()].map((sql) => fillSlots(sql, { tables: SLOTTED_SERVICES[service].tables, slotCount: start.slotCount })),
@@ -257,39 +245,16 @@ export class ShardsTool {
           `${service}: resumed an interrupted move (finished ${resumed.finished.length}, undone ${resumed.undone.length})`,
         );
       }
-      let map = resumed.map;
-      const moves = plan(map);
-      const attempts = new Map<number, number>();
-      let moved = 0;
-      let longestPauseMs = 0;
-      this.progress.step(`${service}-${shard}: ${moves.length} slots to move, one at a time`);
-      while (moves.length > 0) {
-        const move = moves.shift()!;
-        const result = await moveSlot(context, map, move);
-        if (result.moved) {
-          map = result.map;
-          moved++;
-          longestPauseMs = Math.max(longestPauseMs, result.pauseMs);
-          if (moved % 32 === 0 || moves.length === 0) {
-            this.progress.step(`${service}-${shard}: ${moved} slots moved, ${moves.length} to go (longest pause ${longestPauseMs} ms)`);
-          }
-          continue;
-        }
-        const tries = (attempts.get(move.slot) ?? 0) + 1;
-        attempts.set(move.slot, tries);
-        if (tries >= BUSY_ATTEMPTS)
-          throw new Error(`${service}: gave up on slot ${move.slot}: ${result.reason}; run the command again to go on`);
-        this.progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
-        moves.push(move);
-      }
+      const { map, moved, longestPauseMs } = await moveOneAtATime(context, resumed.map, plan(resumed.map), {
+        service,
+        shard,
+        progress: this.progress,
+      });
       await lease.confirm();
-      await this.publish(service, finish(map), pools);
+      await this.publisher.publish(service, finish(map), pools);
       return { service, shard, moved, longestPauseMs, seconds: (Date.now() - began) / 1000 };
     } finally {
-      clearInterval(publishing);
-      await this.publishHeldBack(service).catch((error: unknown) =>
-        this.progress.step(`${service}: the last moves' map was not published (${String(error)}); running the command again publishes it`),
-      );
+      await stopPublishing();
       await endAll(pools);
     }
   }
@@ -306,39 +271,6 @@ export class ShardsTool {
       await Promise.all([retired.end({ timeout: 1 }), into.end({ timeout: 1 })]);
     }
   }
-
-  /**
-   * Every shard keeps a copy of the map (so a restart of the local Secrets Manager loses nothing,
-   * and functions refused by a shard find the newest there), and Secrets Manager gets it.
-   */
-  private async publish(service: ShardedService, map: SlotMap, pools: ReadonlyMap<number, postgres.Sql>): Promise<void> {
-    await saveMapCopies(pools.values(), map);
-    await this.publishToStore(service, map, { now: true });
-  }
-
-  /**
-   * Secrets Manager gets the map `now`, or when it last got one `PUBLISH_EVERY_MS` ago; a map held
-   * back is kept for `publishHeldBack`, so that no move stays unpublished once the mover pauses,
-   * gives up or fails.
-   */
-  private async publishToStore(service: ShardedService, map: SlotMap, { now }: { now: boolean }): Promise<void> {
-    if (!now && Date.now() - (this.publishedAt.get(service) ?? 0) < PUBLISH_EVERY_MS) {
-      this.heldBack.set(service, map);
-      return;
-    }
-    this.heldBack.delete(service);
-    await publishSlotMap(this.secrets, this.prefix, service, map);
-    this.publishedAt.set(service, Date.now());
-  }
-
-  /** Publishes the map last held back, if any (on a timer while moving, and when a move ends however it ends). */
-  private async publishHeldBack(service: ShardedService): Promise<void> {
-    const map = this.heldBack.get(service);
-    if (map) await this.publishToStore(service, map, { now: true });
-  }
-
-  private readonly publishedAt = new Map<ShardedService, number>();
-  private readonly heldBack = new Map<ShardedService, SlotMap>();
 
   /** The newest of the published map and the shards' own copies (a mover cut short may have left the store a few slots behind). */
   private async map(service: ShardedService): Promise<SlotMap> {
@@ -364,6 +296,45 @@ export class ShardsTool {
   private secret(name: string): Promise<DatabaseSecret> {
     return readDatabaseSecret(this.secrets, name);
   }
+}
+
+/**
+ * Moves `moves` in order, one slot at a time, so that each pause of the shop is one slot's. A slot
+ * that cannot move now (its reservations not decided within the drain limit) goes to the back of
+ * the queue, so one busy slot does not hold the others up; after `BUSY_ATTEMPTS` the command
+ * gives up, and running it again goes on from what the shards hold.
+ */
+async function moveOneAtATime(
+  context: MoveContext,
+  start: SlotMap,
+  moves: SlotMove[],
+  { service, shard, progress }: { readonly service: ShardedService; readonly shard: number; readonly progress: Progress },
+): Promise<{ map: SlotMap; moved: number; longestPauseMs: number }> {
+  let map = start;
+  const attempts = new Map<number, number>();
+  let moved = 0;
+  let longestPauseMs = 0;
+  progress.step(`${service}-${shard}: ${moves.length} slots to move, one at a time`);
+  while (moves.length > 0) {
+    const move = moves.shift()!;
+    const result = await moveSlot(context, map, move);
+    if (result.moved) {
+      map = result.map;
+      moved++;
+      longestPauseMs = Math.max(longestPauseMs, result.pauseMs);
+      if (moved % 32 === 0 || moves.length === 0) {
+        progress.step(`${service}-${shard}: ${moved} slots moved, ${moves.length} to go (longest pause ${longestPauseMs} ms)`);
+      }
+      continue;
+    }
+    const tries = (attempts.get(move.slot) ?? 0) + 1;
+    attempts.set(move.slot, tries);
+    if (tries >= BUSY_ATTEMPTS)
+      throw new Error(`${service}: gave up on slot ${move.slot}: ${result.reason}; run the command again to go on`);
+    progress.step(`${service}: slot ${move.slot} left for later (${result.reason})`);
+    moves.push(move);
+  }
+  return { map, moved, longestPauseMs };
 }
 
 /** The mover lease as the steps of a move see it: proven before each step, let go on a shard being retired. */

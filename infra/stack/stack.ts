@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { type StackConfig, databaseServers, replicatedMarker } from '../config';
 import { databaseSecretName } from '../../layers/db/secrets';
 import { Gateway, MAX_INSTANCES } from '../gateway/nginx';
@@ -11,16 +10,13 @@ import { MIGRATIONS_ROOT } from '../postgres/migrations';
 import { databaseProcessNames, StackDatabases } from '../postgres/stack-databases';
 import { connectAdmin } from '../postgres/server';
 import { postgresProcessName } from '../postgres/process-names';
-import { LocalSecretsManager, localSecretsClient } from '../secrets/local-secrets-manager';
-import { ensureSlotMap, SLOTTED_SERVICES } from '../../layers/resharding/slot-adoption';
-import { putSecret } from '../secrets/put-secret';
-import { localShardSecret } from '../shards/local-shards';
-import { connectWith } from '../shards/shard-databases';
+import { LocalSecretsManager } from '../secrets/local-secrets-manager';
 import { ensureToolchain, type Toolchain } from './prerequisites';
+import { clearRestartLocks, exclusively } from './restart-lock';
+import { ensureSlotMaps } from './slot-maps-at-start';
 import { forgetInstanceCount, liveConfig, writeInstanceCount } from './instance-count';
 import { isAlive, ProcessRegistry, sleep } from '../processes/processes';
 import type { Progress } from '../processes/progress';
-import type { ShardedService } from '../../layers/config/services';
 
 /**
  * How each kind of process is stopped, in order: the gateway first so no new request arrives,
@@ -95,12 +91,10 @@ export class Stack {
   }
 
   private async startFunctions(secrets: LocalSecretsManager): Promise<void> {
-    await this.ensureSlotMaps(secrets);
+    await ensureSlotMaps(this.config, secrets.endpoint, this.progress);
     this.progress.step(`functions: starting ${this.config.instances} serverless-offline instances`);
     writeInstanceCount(this.config, this.config.instances);
-    // Nothing is restarting before the stack runs: a lock left by an earlier run is stale.
-    for (const file of fs.readdirSync(this.processes.pidDir))
-      if (file.endsWith('.restarting')) fs.rmSync(path.join(this.processes.pidDir, file), { force: true });
+    clearRestartLocks(this.processes.pidDir);
     let ready = 0;
     await startOfflineInstances(this.config, this.processes, (instance) =>
       this.progress.step(
@@ -191,7 +185,7 @@ export class Stack {
     const config = liveConfig(this.config);
     const instance = offlineInstances(config)[index];
     if (!instance) throw new Error(`no instance ${index}; the stack has ${config.instances}`);
-    await this.exclusively(instance.name, async () => {
+    await exclusively(this.processes.pidDir, instance.name, async () => {
       if (isAlive(this.processes.pidOf(instance.name))) return;
       await startOfflineInstances(config, this.processes, () => this.progress.step(`functions: ${instance.name} up`), [instance]);
     });
@@ -220,7 +214,7 @@ export class Stack {
    * reconnects. Left alone if it runs again by then, or was stopped on purpose meanwhile.
    */
   async revive(name: string): Promise<void> {
-    await this.exclusively(name, async () => {
+    await exclusively(this.processes.pidDir, name, async () => {
       const pid = this.processes.pidOf(name);
       if (pid === undefined || isAlive(pid)) return;
       const tools = await ensureToolchain(this.progress, { replicated: this.config.ha });
@@ -236,7 +230,7 @@ export class Stack {
 
   /** Stops every Kafka node (controlled shutdown) and starts them again on the same storage. */
   async restartKafka(): Promise<void> {
-    await this.exclusively('kafka-cluster', async () => {
+    await exclusively(this.processes.pidDir, 'kafka-cluster', async () => {
       const tools = await ensureToolchain(this.progress);
       await this.stopKafka();
       await this.kafka(tools).start();
@@ -249,48 +243,12 @@ export class Stack {
    */
   async restartDatabase(name: string): Promise<void> {
     const databases = await this.databases();
-    await this.exclusively(postgresProcessName(name), () => databases.restart(name));
+    await exclusively(this.processes.pidDir, postgresProcessName(name), () => databases.restart(name));
   }
 
   /** The stack's PostgreSQL, light or replicated, to act on. */
   async databases(): Promise<StackDatabases> {
     return new StackDatabases(this.config, await ensureToolchain(this.progress, { replicated: this.config.ha }), this.processes);
-  }
-
-  /**
-   * Runs `body` (a start or restart of process `name`) while no other caller does: a lock file
-   * naming its holder, so that a lock left by a process that died (a supervisor stopped mid-restart)
-   * is taken over instead of waited on forever. A caller that waited for another's restart of the
-   * same process returns without running its own.
-   */
-  private async exclusively(name: string, body: () => Promise<void>): Promise<void> {
-    const lock = path.join(this.processes.pidDir, `${name}.restarting`);
-    const holderOf = (): number | undefined => {
-      try {
-        return Number(fs.readFileSync(lock, 'utf8').trim()) || undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    for (;;) {
-      try {
-        fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-        break;
-      } catch {
-        const holder = holderOf();
-        if (holder !== undefined && !isAlive(holder)) {
-          fs.rmSync(lock, { force: true });
-          continue;
-        }
-        while (fs.existsSync(lock) && isAlive(holderOf() ?? process.pid)) await sleep(200);
-        if (!fs.existsSync(lock)) return;
-      }
-    }
-    try {
-      await body();
-    } finally {
-      fs.rmSync(lock, { force: true });
-    }
   }
 
   private kafka(tools: Toolchain): KafkaCluster {
@@ -304,39 +262,6 @@ export class Stack {
   private async startSecrets(secrets: LocalSecretsManager): Promise<void> {
     await secrets.start();
     this.progress.step(`secrets: Secrets Manager (moto) up on ${secrets.endpoint}`);
-  }
-
-  /** Each slotted service's slot map adopted (first start) or published again from the shards' copies (moto forgets). */
-  private async ensureSlotMaps(secrets: LocalSecretsManager): Promise<void> {
-    const client = localSecretsClient(secrets.endpoint);
-    try {
-      for (const service of Object.keys(SLOTTED_SERVICES) as ShardedService[]) {
-        const servers = databaseServers(this.config).filter((server) => server.service === service);
-        const pools = new Map(servers.map((server) => [server.shard, connectAdmin(this.config.dataDir, server)]));
-        try {
-          const prefix = `${this.config.service}/${this.config.stage}`;
-          const map = await ensureSlotMap(service, { shards: pools, shardCount: this.config.shards[service], secrets: client, prefix });
-          // Shards `npm run shards` added are databases of their own, whose secrets moto forgot,
-          // and whose schema this release may take further.
-          for (const shard of map.shards.filter((shard) => !pools.has(shard))) {
-            const secret = localShardSecret(this.config, service, shard);
-            await putSecret(client, databaseSecretName(prefix, service, shard), secret);
-            const sql = connectWith(secret);
-            try {
-              const applied = await migrate(sql, MIGRATIONS_ROOT, service);
-              if (applied.length > 0) this.progress.step(`postgres: ${service}-${shard} migrated (${applied.join(', ')})`);
-            } finally {
-              await sql.end({ timeout: 1 });
-            }
-          }
-          this.progress.step(`slots: ${service} map v${map.version} (${map.slotCount} slots on shards ${map.shards.join(', ')})`);
-        } finally {
-          await Promise.all([...pools.values()].map((sql) => sql.end({ timeout: 1 })));
-        }
-      }
-    } finally {
-      client.destroy();
-    }
   }
 
   /** Every database server, migrated, with its credentials stored as a secret once moto is up. */

@@ -1,6 +1,7 @@
 import { ShopClient } from '../../infra/measure/client';
 import { closeShards, connectLiveShards, verifyShards, waitUntilFinished } from '../../infra/measure/shard-verifier';
-import { longHeldLocks, runStorm, servesAgain } from '../../infra/measure/storm';
+import { runStorm } from '../../infra/measure/storm';
+import { longHeldLocks, servesAgain } from '../../infra/measure/storm-checks';
 import { eventually } from './support/eventually';
 import { toTheEnd } from './support/shards-command';
 import { publishedMap } from './support/slots';
