@@ -5,14 +5,13 @@
  * differences, per committed checkout, go beside its CPU figures.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { databaseServers, type StackConfig, stackAddresses } from '../config';
 import { readCredentials } from '../postgres/server';
 import { loginOf } from '../../layers/db/login';
 import { TOPICS } from '../../layers/kafka/topics';
-import { type Component, componentOf } from './cpu';
+import { type Component, stackRoots } from './cpu';
 
 export interface StackCounts {
   /** records on the shop's topics (their partitions' end offsets, summed) */
@@ -65,15 +64,7 @@ const numberAfter = (text: string, label: string) => Number(new RegExp(`^${label
 
 /** Every process under a pid the stack recorded (`<runDir>/pids`), with the component it belongs to. */
 function stackProcesses(runDir: string): Map<number, Component> {
-  const pidDir = path.join(runDir, 'pids');
-  const roots = new Map<number, Component>();
-  if (fs.existsSync(pidDir)) {
-    for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
-      const component = componentOf(file.replace(/\.pid$/, ''));
-      const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
-      if (component && Number.isInteger(Number(pidText))) roots.set(Number(pidText), component);
-    }
-  }
+  const roots = stackRoots(runDir);
   const parentOf = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {

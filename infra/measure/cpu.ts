@@ -70,20 +70,25 @@ export interface CpuReading {
   readonly machineTotal: number;
 }
 
-/** One reading of the stack's process trees, in ticks; empty when the stack's pid files are not here (another stack). */
-export function readStackCpu(runDir: string): CpuReading {
+/** The processes the stack recorded (`<runDir>/pids`), each with its component; empty when they are not here (another stack). */
+export function stackRoots(runDir: string): Map<number, Component> {
   const pidDir = path.join(runDir, 'pids');
   const roots = new Map<number, Component>();
-  if (fs.existsSync(pidDir)) {
-    // Only pid files: a restart's lock names its holder, and a pid file being written has another name.
-    for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
-      const component = componentOf(file.replace(/\.pid$/, ''));
-      // "<pid> <start time>" (infra/processes/processes.ts): the pid is the first field.
-      const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
-      const pid = Number(pidText);
-      if (component && Number.isInteger(pid)) roots.set(pid, component);
-    }
+  if (!fs.existsSync(pidDir)) return roots;
+  // Only pid files: a restart's lock names its holder, and a pid file being written has another name.
+  for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
+    const component = componentOf(file.replace(/\.pid$/, ''));
+    // "<pid> <start time>" (infra/processes/processes.ts): the pid is the first field.
+    const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
+    const pid = Number(pidText);
+    if (component && Number.isInteger(pid)) roots.set(pid, component);
   }
+  return roots;
+}
+
+/** One reading of the stack's process trees, in ticks; empty when the stack's pid files are not here (another stack). */
+export function readStackCpu(runDir: string): CpuReading {
+  const roots = stackRoots(runDir);
   const stats = readAllStats();
   const parentOf = new Map(stats.map((stat) => [stat.pid, stat.parent]));
   const componentOfPid = (pid: number): Component | undefined => {
