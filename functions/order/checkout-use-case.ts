@@ -9,7 +9,7 @@ import type { Transaction } from '../../layers/twopc/coordinator-step';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
 import { type Announcement, announcementOf } from '../../layers/coordinator/announcements';
-import type { ClaimFound } from '../../layers/coordinator/claim-statement';
+import type { ClaimFound } from '../../layers/twopc/order-claim';
 
 /** The order's shard: its orders and its part of the 2PC log. */
 export interface CheckoutLog {

@@ -3,24 +3,9 @@
  * transaction and logged with its participants, in one statement.
  */
 import type postgres from 'postgres';
-import type { ParticipantId } from '../twopc/messages';
+import type { ClaimFound, OrderForCheckout } from '../twopc/order-claim';
 import type { ParticipantMaps } from '../twopc/routing';
 import { ownerOfSlot, type SlotMap } from '../sharding/slots';
-
-/** The order as a checkout found it: as claimed, when this checkout claimed it; else as read. */
-export interface OrderForCheckout {
-  readonly user_id: string;
-  readonly paid: boolean;
-  readonly total_cost: number;
-  readonly items: Record<string, number>;
-  readonly checkout_txn: string | null;
-  /** Whether this checkout claimed it: the order is now being checked out by `txnId`, and logged. */
-  readonly claimed: boolean;
-  /** The logged transaction's participants: when claimed, and when joined while it is logged (null while it is not). */
-  readonly participants: ParticipantId[] | null;
-  /** The versions of the stock and payment maps its prepares were routed by, as logged with them (null as `participants`, or logged before they were). */
-  readonly routed_by: [stock: number, payment: number] | null;
-}
 
 /** One checkout's claim: the order, its slot, and the id its new transaction gets if the order is free. */
 export interface Claim {
@@ -28,9 +13,6 @@ export interface Claim {
   readonly orderId: string;
   readonly slot: number;
 }
-
-/** What a claim finds: the order, 'moved' when this shard does not own its slot (a stale map, a move), undefined when there is no such order. */
-export type ClaimFound = OrderForCheckout | 'moved' | undefined;
 
 /** Settings every claim of one statement shares. */
 export interface ClaimSettings {

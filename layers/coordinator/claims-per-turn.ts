@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { ParticipantMaps } from '../twopc/routing';
-import { type ClaimFound, type ClaimSettings, claimOrReadEach } from './claim-statement';
+import { type ClaimSettings, claimOrReadEach } from './claim-statement';
+import type { ClaimFound } from '../twopc/order-claim';
 
 /** Claims (or reads) one order for a checkout; see `claimOrReadEach`. Undefined: no such order; 'moved': not this shard's. */
 export type ClaimOrRead = (

@@ -1,7 +1,7 @@
 import { type CheckoutPorts, runCheckout } from '../../../functions/order/checkout-use-case';
 import { untilStage, type WaitOutcome } from '../../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf } from '../../../layers/coordinator/announcements';
-import type { OrderForCheckout } from '../../../layers/coordinator/claim-statement';
+import type { OrderForCheckout } from '../../../layers/twopc/order-claim';
 import type { Transaction } from '../../../layers/twopc/coordinator-step';
 import type { Instruction } from '../../../layers/twopc/messages';
 import type { ParticipantMaps } from '../../../layers/twopc/routing';

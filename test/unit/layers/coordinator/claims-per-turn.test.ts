@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { claimsPerTurn } from '../../../../layers/coordinator/claims-per-turn';
-import type { Claim, OrderForCheckout } from '../../../../layers/coordinator/claim-statement';
+import type { Claim } from '../../../../layers/coordinator/claim-statement';
+import type { OrderForCheckout } from '../../../../layers/twopc/order-claim';
 import { initialSlotMap } from '../../../../layers/sharding/slots';
 import type { ParticipantMaps } from '../../../../layers/twopc/routing';
 
