@@ -4,7 +4,6 @@
  * order's shard), the outbox (Kafka) and the wait for a decision (NOTIFY); `checkout.ts` binds
  * them to the real ones and turns the outcome into an HTTP reply.
  */
-import { AppError } from '../../layers/errors';
 import type { Transaction } from '../../layers/twopc/coordinator-step';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
 import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/routing';
@@ -149,12 +148,10 @@ async function runCheckoutOnce(
  * Finds what checking out the order means now: it is paid already, another checkout's
  * transaction is deciding it (this one joins it), or a new transaction starts. The log's
  * statement reads the order and claims it if it is free, so two concurrent checkouts of one order
- * make one transaction. Either way the transaction's prepares come along: a claimed order cannot
- * change, so a joining checkout builds the same ones — unless it routes by other slot maps than
- * the log says the claim did: then it sends none and waits for the decision. A prepare could
- * reach a participant the log does not name, whose reservation no decision would ever give back;
- * or name an item that moved between two participants, and the one it now goes to answers a
- * repeated prepare from its record, without reserving the item.
+ * make one transaction. Either way the transaction's prepares come along, built from the routing
+ * the claim logged: a joining checkout sends the same ones to the same participants, whatever
+ * maps it holds (a prepare for a slot moved since is refused as moved, and the checkout starts
+ * over). One not logged yet, or logged before routings were, sends none and waits.
  */
 async function begin(
   ports: CheckoutPorts,
@@ -171,23 +168,16 @@ async function begin(
     if (order.paid) return { kind: 'paid' };
     if (!order.checkout_txn) continue;
     const txnId = order.checkout_txn;
-    const prepares = prepareInstructions(
-      {
-        txnId,
-        orderId,
-        userId: order.user_id,
-        totalCost: order.total_cost,
-        lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
-        deadline,
-      },
-      maps,
-    );
-    if (order.claimed) assertLoggedParticipants(order.participants ?? [], prepares);
-    const routedAsLogged =
-      order.routed_by?.[0] === maps.stock.version &&
-      order.routed_by[1] === maps.payment.version &&
-      sameParticipants(order.participants ?? [], prepares);
-    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares: routedAsLogged ? prepares : [] };
+    const request = {
+      txnId,
+      orderId,
+      userId: order.user_id,
+      totalCost: order.total_cost,
+      lines: Object.entries(order.items).map(([itemId, quantity]) => ({ itemId, quantity: Number(quantity) })),
+      deadline,
+    };
+    const prepares = order.routes ? prepareInstructions(request, order.routes) : [];
+    return { kind: order.claimed ? 'started' : 'joined', txnId, prepares };
   }
   return { kind: 'unavailable', why: 'order kept changing' };
 }
@@ -229,23 +219,4 @@ async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction 
   await ports.outbox.send(rollbacks).catch((error: unknown) => ports.report('rollbacks left to the resolver', { txnId, error }));
   // Not in the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
   return settled ?? (await ports.log.read(txnId));
-}
-
-/**
- * The log's participants come from the database's routing, the prepares from this code's: were
- * they ever to differ, votes could never all arrive and every checkout would time out, so say it
- * loudly instead (the transaction then times out and is rolled back; nothing is taken).
- */
-function assertLoggedParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): void {
-  if (!sameParticipants(logged, prepares)) {
-    const routed = prepares.map((prepare) => prepare.participant);
-    throw new AppError(
-      `the 2PC log's participants (${logged.join(', ')}) differ from the prepares' (${routed.join(', ')}): slot_owner in the order database and layers/sharding disagree`,
-      500,
-    );
-  }
-}
-
-function sameParticipants(logged: readonly ParticipantId[], prepares: readonly { readonly participant: ParticipantId }[]): boolean {
-  return logged.length === prepares.length && logged.every((participant, index) => participant === prepares[index]!.participant);
 }

@@ -30,8 +30,8 @@ export interface Claims extends ClaimSettings {
  * Reads each order and, if it is unpaid and not being checked out, claims it for its new
  * transaction and starts that transaction's log entry, for several orders of one shard in one
  * statement (one round trip, one local transaction, one commit). A claimed order is returned as
- * claimed, so the prepares built from it are the ones whose participants the log holds (computed
- * by the migration's `checkout_participants`, the same routing as `prepareInstructions`). Not
+ * claimed, with the routing logged for it (`checkout_routes`, migration 017): every prepare is
+ * built from that record, and the log's participants are read from it. Not
  * claimed while another checkout claimed it in between: the order is returned as read before,
  * and the caller reads it again. The deadline is `timeoutMs` from now, by the database's clock.
  * An order that does not exist is missing from the result; one whose slot this shard does not
@@ -52,7 +52,7 @@ export async function claimOrReadEach(
     here as (
       select order_id, slot_owned_here(slot) as owned from input),
     found as (
-      select orders.order_id, orders.user_id, orders.paid, orders.total_cost, orders.items, orders.checkout_txn, transactions.participants, transactions.routed_by
+      select orders.order_id, orders.user_id, orders.paid, orders.total_cost, orders.items, orders.checkout_txn, transactions.routes
       from orders join input using (order_id) left join transactions on transactions.txn_id = orders.checkout_txn),
     free as (
       select order_id from orders
@@ -64,12 +64,13 @@ export async function claimOrReadEach(
       where orders.order_id = input.order_id and orders.order_id in (select order_id from free)
         and not orders.paid and orders.checkout_txn is null
       returning orders.order_id, orders.user_id, orders.total_cost, orders.items, orders.checkout_txn, orders.slot,
-                checkout_participants(orders.items, orders.user_id,
+                checkout_routes(orders.items, orders.user_id,
                   ${maps.stock.slotCount}::int, ${maps.stock.initialShards}::int, ${slotOwners(maps.stock)}::int[],
-                  ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as participants),
+                  ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as routes),
     logged as (
-      insert into transactions (txn_id, order_id, state, participants, routed_by, deadline, slot)
-      select checkout_txn, order_id, 'preparing', participants, array[${maps.stock.version}::int, ${maps.payment.version}::int],
+      insert into transactions (txn_id, order_id, state, participants, routes, routed_by, deadline, slot)
+      select checkout_txn, order_id, 'preparing', routes_participants(routes), routes,
+             array[${maps.stock.version}::int, ${maps.payment.version}::int],
              now() + ${settings.timeoutMs} * interval '1 millisecond', slot
       from claimed)
     select here.order_id, here.owned, found.order_id is not null as found,
@@ -77,8 +78,7 @@ export async function claimOrReadEach(
            coalesce(claimed.total_cost, found.total_cost)::float8 as total_cost,
            coalesce(claimed.items, found.items) as items,
            coalesce(claimed.checkout_txn, found.checkout_txn) as checkout_txn,
-           claimed.order_id is not null as claimed, coalesce(claimed.participants, found.participants) as participants,
-           case when claimed.order_id is not null then array[${maps.stock.version}::int, ${maps.payment.version}::int] else found.routed_by end as routed_by
+           claimed.order_id is not null as claimed, coalesce(claimed.routes, found.routes) as routes
     from here left join found using (order_id) left join claimed using (order_id)`;
   const result = new Map<string, Exclude<ClaimFound, undefined>>();
   for (const { order_id: orderId, owned, found, ...order } of rows) {

@@ -35,7 +35,7 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
         for (const [orderId, { settle }] of batch) {
           const order = orders.get(orderId);
           for (const [index, { resolve }] of settle.entries()) {
-            resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, participants: null, routed_by: null } : order);
+            resolve(order && order !== 'moved' && index > 0 ? { ...order, claimed: false, routes: null } : order);
           }
         }
       },

@@ -2,7 +2,7 @@
  * What a checkout finds when it claims its order: the shape the use case decides on, whichever
  * statement (`layers/coordinator/claim-statement.ts`) reads it.
  */
-import type { ParticipantId } from './messages';
+import type { CheckoutRoutes } from './routing';
 
 /** The order as a checkout found it: as claimed, when this checkout claimed it; else as read. */
 export interface OrderForCheckout {
@@ -13,10 +13,12 @@ export interface OrderForCheckout {
   readonly checkout_txn: string | null;
   /** Whether this checkout claimed it: the order is now being checked out by `txnId`, and logged. */
   readonly claimed: boolean;
-  /** The logged transaction's participants: when claimed, and when joined while it is logged (null while it is not). */
-  readonly participants: ParticipantId[] | null;
-  /** The versions of the stock and payment maps its prepares were routed by, as logged with them (null as `participants`, or logged before they were). */
-  readonly routed_by: [stock: number, payment: number] | null;
+  /**
+   * The transaction's routing as logged with it (each item's stock shard, the user's payment
+   * shard): when claimed, and when joined while it is logged; null while it is not, or for an
+   * entry logged before routings were.
+   */
+  readonly routes: CheckoutRoutes | null;
 }
 
 /** What a claim finds: the order, 'moved' when this shard does not own its slot (a stale map, a move), undefined when there is no such order. */

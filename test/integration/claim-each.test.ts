@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { claimOrReadEach } from '../../layers/coordinator/claim-statement';
 import { initialSlotMap, slotOf } from '../../layers/sharding/slots';
+import type { CheckoutRoutes } from '../../layers/twopc/routing';
 import { scratchDatabases } from './support/scratch-databases';
 
 /**
@@ -47,16 +48,23 @@ it('claims and logs every free order of one statement for its own transaction, r
   const orders = await claimEach(sql, { claims });
 
   expect(orders.size).toBe(4);
-  expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, participants: expect.any(Array) });
+  const routes = { stock: expect.any(Object), payment: expect.any(Number) };
+  expect(orders.get(free1!)).toMatchObject({ claimed: true, checkout_txn: claims[0]!.txnId, paid: false, routes });
   expect(orders.get(free2!)).toMatchObject({ claimed: true, checkout_txn: claims[1]!.txnId });
   expect(orders.get(taken!)).toMatchObject({
     claimed: false,
     checkout_txn: earlier,
-    participants: expect.any(Array),
+    routes,
   });
   expect(orders.get(paid!)).toMatchObject({ claimed: false, paid: true });
-  const logged = await sql<{ txn_id: string; order_id: string; state: string }[]>`
-    select txn_id, order_id, state from transactions where txn_id in ${sql([claims[0]!.txnId, claims[1]!.txnId, claims[2]!.txnId, claims[3]!.txnId])} order by order_id`;
+  const logged = await sql<{ txn_id: string; order_id: string; state: string; participants: string[]; routes: CheckoutRoutes }[]>`
+    select txn_id, order_id, state, participants, routes from transactions
+    where txn_id in ${sql([claims[0]!.txnId, claims[1]!.txnId, claims[2]!.txnId, claims[3]!.txnId])} order by order_id`;
+  // The log's participants are the routing's: its stock shards in order, then the payment shard.
+  for (const { participants, routes: routed } of logged) {
+    const stockShards = [...new Set(Object.values(routed.stock))].sort((a, b) => a - b);
+    expect(participants).toEqual([...stockShards.map((shard) => `stock-${shard}`), `payment-${routed.payment}`]);
+  }
   expect(logged.map(({ order_id, state }) => [order_id, state]).sort()).toEqual(
     [
       [free1, 'preparing'],

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hashOf, shardOf } from '../../layers/sharding/shard';
 import { initialSlotMap, ownerOf, withShardAdded, withSlotMoved } from '../../layers/sharding/slots';
-import { prepareInstructions } from '../../layers/twopc/routing';
+import { type CheckoutRoutes, prepareInstructions } from '../../layers/twopc/routing';
 import { slotOwners } from '../../layers/coordinator/claim-statement';
 import { connectTo } from './support/stack';
 
 /**
- * A checkout logs the participants the order database computes (`checkout_participants`, from
- * the order as claimed) and sends the prepares this code routes: the two must agree for every
- * id, or a transaction would wait for a vote nobody was asked for.
+ * The order database routes a checkout's keys when it claims the order (`checkout_routes`) and
+ * logs the routing; the prepares are built from that record. Its slot_owner must still place every
+ * id where layers/sharding does, since the participants own their slots by that code.
  */
 const sql = connectTo('order-0');
 afterAll(() => sql.end({ timeout: 5 }));
@@ -53,20 +53,30 @@ it('fnv1a and slot_owner in SQL place every id where layers/sharding does, with 
   expect(new Set(rows.map((row) => row.owner))).toEqual(new Set([0, 1, 2, 3]));
 });
 
-it('checkout_participants lists the prepares of the order, in their order, under a map with moved slots', async () => {
+it('checkout_routes places every item and the user where layers/sharding does, and routes_participants lists the prepares built from it, in their order', async () => {
   let stock = withShardAdded(initialSlotMap(3), 3);
   for (let slot = 0; slot < stock.slotCount; slot += 4) stock = withSlotMoved(stock, slot, 3);
-  const maps = { stock, payment: withSlotMoved(initialSlotMap(2), 7, 0) };
+  const payment = withSlotMoved(initialSlotMap(2), 7, 0);
   for (let order = 0; order < 200; order++) {
     const items: Record<string, number> = {};
     for (let line = 0; line < order % 6; line++) items[String((order * 7 + line * 13) % 1000)] = line + 1;
     const userId = String(order * 31);
-    const [row] = await sql<{ participants: string[] }[]>`
-      select checkout_participants(${sql.json(items)}::jsonb, ${userId},
-        ${stock.slotCount}::int, ${stock.initialShards}::int, ${slotOwners(stock)}::int[],
-        ${maps.payment.slotCount}::int, ${maps.payment.initialShards}::int, ${slotOwners(maps.payment)}::int[]) as participants`;
+    const [row] = await sql<{ routes: CheckoutRoutes; participants: string[] }[]>`
+      with routed as (
+        select checkout_routes(${sql.json(items)}::jsonb, ${userId},
+          ${stock.slotCount}::int, ${stock.initialShards}::int, ${slotOwners(stock)}::int[],
+          ${payment.slotCount}::int, ${payment.initialShards}::int, ${slotOwners(payment)}::int[]) as routes)
+      select routes, routes_participants(routes) as participants from routed`;
+    const expected = {
+      stock: Object.fromEntries(Object.keys(items).map((itemId) => [itemId, ownerOf(itemId, stock)])),
+      payment: ownerOf(userId, payment),
+    };
     const lines = Object.entries(items).map(([itemId, quantity]) => ({ itemId, quantity }));
-    const prepares = prepareInstructions({ txnId: 't', orderId: String(order), userId, totalCost: 1, lines, deadline: 0 }, maps);
-    expect({ order, participants: row!.participants }).toEqual({ order, participants: prepares.map((prepare) => prepare.participant) });
+    const prepares = prepareInstructions({ txnId: 't', orderId: String(order), userId, totalCost: 1, lines, deadline: 0 }, row!.routes);
+    expect({ order, routes: row!.routes, participants: row!.participants }).toEqual({
+      order,
+      routes: expected,
+      participants: prepares.map((prepare) => prepare.participant),
+    });
   }
 });

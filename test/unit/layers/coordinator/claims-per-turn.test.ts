@@ -17,8 +17,7 @@ const order = (txn: string): OrderForCheckout => ({
   items: { i: 1 },
   checkout_txn: txn,
   claimed: true,
-  participants: ['stock-0', 'payment-0'],
-  routed_by: [1, 1],
+  routes: { stock: { i: 0 }, payment: 0 },
 });
 
 /** A stand-in for the statement: claims every order it is given, records each call. */
@@ -90,7 +89,7 @@ describe('claimsPerTurn', () => {
     ]);
     expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1', slot: 7 }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
-    expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, participants: null });
+    expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, routes: null });
   });
 
   it('keeps claims routed by different slot maps in statements of their own', async () => {
