@@ -10,6 +10,8 @@ export interface Reply<T = Record<string, unknown>> {
   readonly retryAfterMs?: number;
   /** The first reply to this Idempotency-Key, given again (`Idempotent-Replayed: true`). */
   readonly replayed?: boolean;
+  /** The instance that answered, as the local gateway names it (`X-Served-By`: host:port, the last one tried last). */
+  readonly servedBy?: string;
 }
 
 /** How often a request that must succeed is sent while it answers 503, or (a write, with its key) an unknown outcome. */
@@ -57,6 +59,7 @@ export class ShopClient {
         contentType: typeof contentType === 'string' ? contentType : null,
         ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}),
         ...(response.headers['idempotent-replayed'] === 'true' ? { replayed: true } : {}),
+        ...(typeof response.headers['x-served-by'] === 'string' ? { servedBy: response.headers['x-served-by'] } : {}),
       };
     } catch {
       throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);

@@ -112,12 +112,21 @@ describe('writes while a function instance is killed with SIGKILL', () => {
   const WRITES = 500;
   const code = (reply: Reply) => (reply.body as { code?: string }).code;
 
+  /** The instance that gave a reply, by the gateway's X-Served-By (the last address tried). */
+  const instanceOf = (reply: Reply) => {
+    const port = Number(reply.servedBy?.split(',').at(-1)?.trim().split(':').at(-1));
+    return Number.isInteger(port) ? port - stackConfig.ports.offlineHttpBase : undefined;
+  };
+
   /**
-   * 32 clients adding 1 to one user's credit, `WRITES` times in all, while the last function
-   * instance is killed -9; each write is sent again while `retry` says so. The tries of each write.
+   * 32 clients adding 1 to one user's credit, `WRITES` times in all, while a function instance
+   * that is serving them is killed -9 (one the gateway answered from lately: an instance just
+   * restarted may not be back in its rotation yet); each write is sent again while `retry` says
+   * so. The tries of each write.
    */
   async function addFundsThroughAKill(userId: string, keyed: boolean, retry: (reply: Reply) => boolean): Promise<Reply[][]> {
     let answered = 0;
+    let lastServedBy: number | undefined;
     const histories = mapLimit(Array.from({ length: WRITES }), 32, async () => {
       const idempotencyKey = keyed ? randomUUID() : undefined;
       const attempts: Reply[] = [];
@@ -126,6 +135,7 @@ describe('writes while a function instance is killed with SIGKILL', () => {
           .request('POST', `/payment/add_funds/${userId}/1`, { idempotencyKey })
           .catch((error: unknown): Reply => ({ status: 0, body: { error: String(error) }, contentType: null }));
         attempts.push(reply);
+        lastServedBy = instanceOf(reply) ?? lastServedBy;
         if (attempts.length === 1) answered++;
         if (!retry(reply)) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -133,7 +143,8 @@ describe('writes while a function instance is killed with SIGKILL', () => {
       return attempts;
     });
     await eventually('the first writes to be answered', async () => (answered >= 100 ? true : undefined));
-    const victim = stackConfig.instances - 1;
+    const victim = lastServedBy;
+    if (victim === undefined) throw new Error('no reply named the instance that gave it (X-Served-By)');
     process.kill(-stack.processes.pidOf(`offline-${victim}`)!, 'SIGKILL');
     const answeredAtKill = answered;
     const done = await histories;
