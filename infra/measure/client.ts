@@ -10,7 +10,7 @@ export interface Reply<T = Record<string, unknown>> {
   readonly retryAfterMs?: number;
   /** The first reply to this Idempotency-Key, given again (`Idempotent-Replayed: true`). */
   readonly replayed?: boolean;
-  /** The instance that answered, as the local gateway names it (`X-Served-By`: host:port, the last one tried last). */
+  /** With `servedBy` asked for: the instance that answered, as the local gateway names it (`X-Served-By`: host:port, the last one tried last). */
   readonly servedBy?: string;
 }
 
@@ -45,7 +45,7 @@ export class ShopClient {
   async request<T = Record<string, unknown>>(
     method: 'GET' | 'POST',
     path: string,
-    { idempotencyKey }: { readonly idempotencyKey?: string } = {},
+    { idempotencyKey, servedBy }: { readonly idempotencyKey?: string; readonly servedBy?: boolean } = {},
   ): Promise<Reply<T>> {
     const headers = idempotencyKey === undefined ? undefined : { 'idempotency-key': idempotencyKey };
     const response = await request(`${this.baseUrl}${path}`, { method, headers, dispatcher: this.dispatcher });
@@ -59,7 +59,7 @@ export class ShopClient {
         contentType: typeof contentType === 'string' ? contentType : null,
         ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}),
         ...(response.headers['idempotent-replayed'] === 'true' ? { replayed: true } : {}),
-        ...(typeof response.headers['x-served-by'] === 'string' ? { servedBy: response.headers['x-served-by'] } : {}),
+        ...(servedBy && typeof response.headers['x-served-by'] === 'string' ? { servedBy: response.headers['x-served-by'] } : {}),
       };
     } catch {
       throw new Error(`${method} ${path} answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);

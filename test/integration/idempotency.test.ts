@@ -132,7 +132,7 @@ describe('writes while a function instance is killed with SIGKILL', () => {
       const attempts: Reply[] = [];
       for (let attempt = 1; attempt <= 40; attempt++) {
         const reply = await shop
-          .request('POST', `/payment/add_funds/${userId}/1`, { idempotencyKey })
+          .request('POST', `/payment/add_funds/${userId}/1`, { idempotencyKey, servedBy: true })
           .catch((error: unknown): Reply => ({ status: 0, body: { error: String(error) }, contentType: null }));
         attempts.push(reply);
         lastServedBy = instanceOf(reply) ?? lastServedBy;
