@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parsePidFile } from '../processes/processes';
 
 /**
  * CPU time of the local stack's processes, by component, read from /proc. A component is every
@@ -78,10 +79,8 @@ export function stackRoots(runDir: string): Map<number, Component> {
   // Only pid files: a restart's lock names its holder, and a pid file being written has another name.
   for (const file of fs.readdirSync(pidDir).filter((name) => name.endsWith('.pid'))) {
     const component = componentOf(file.replace(/\.pid$/, ''));
-    // "<pid> <start time>" (infra/processes/processes.ts): the pid is the first field.
-    const [pidText] = fs.readFileSync(path.join(pidDir, file), 'utf8').trim().split(' ');
-    const pid = Number(pidText);
-    if (component && Number.isInteger(pid)) roots.set(pid, component);
+    const { pid } = parsePidFile(fs.readFileSync(path.join(pidDir, file), 'utf8'));
+    if (component && pid !== undefined) roots.set(pid, component);
   }
   return roots;
 }

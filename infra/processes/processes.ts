@@ -60,9 +60,8 @@ export class ProcessRegistry {
     } catch {
       return undefined;
     }
-    const [pidText, startTime] = recorded.trim().split(' ');
-    const pid = Number(pidText);
-    if (!(Number.isInteger(pid) && pid > 0)) return undefined;
+    const { pid, startTime } = parsePidFile(recorded);
+    if (pid === undefined) return undefined;
     const now = startTimeOf(pid);
     return startTime === undefined || now === undefined || now === startTime ? pid : undefined;
   }
@@ -103,6 +102,13 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
       // already gone
     }
   }
+}
+
+/** A pid file's text: "<pid> <start time>", or a bare pid as written before start times were. */
+export function parsePidFile(text: string): { readonly pid: number | undefined; readonly startTime: string | undefined } {
+  const [pidText, startTime] = text.trim().split(' ');
+  const pid = Number(pidText);
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, startTime };
 }
 
 /** When the process started, in clock ticks since boot (`/proc/<pid>/stat` field 22); undefined when it is gone. */
