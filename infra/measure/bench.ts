@@ -235,6 +235,12 @@ async function main(): Promise<void> {
       .toFixed(2)} (${Object.entries(counts.writeTransactions)
       .map(([service, count]) => `${service} ${count}`)
       .join(', ')})`,
+    'invocations per committed checkout': `${perCheckout(latencies.length)} HTTP + ${counts.invocations.all} Kafka (${Object.entries(
+      counts.invocations,
+    )
+      .filter(([name]) => name !== 'all')
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ')})`,
     'wake-ups per committed checkout': `${counts.wakeUps.all} (${Object.entries(counts.wakeUps)
       .filter(([component]) => component !== 'all')
       .map(([component, count]) => `${component} ${count}`)

@@ -12,6 +12,8 @@ import { readCredentials } from '../postgres/server';
 import { loginOf } from '../../layers/db/login';
 import { TOPICS } from '../../layers/kafka/topics';
 import { type Component, stackRoots } from './cpu';
+import { readInvocationCounts } from '../offline-kafka/invocation-counts';
+import { invocationCountsDir } from '../processes/processes';
 
 export interface StackCounts {
   /** records on the shop's topics (their partitions' end offsets, summed) */
@@ -20,6 +22,11 @@ export interface StackCounts {
   readonly writeTransactions: Readonly<Record<string, number>>;
   /** voluntary context switches of every thread of the stack's process trees, by component */
   readonly wakeUps: Partial<Record<Component, number>>;
+  /**
+   * the event source's invocations, by function, as the instances last wrote them (half a second
+   * after a change): both readings lag alike, so a steady run's difference is the same
+   */
+  readonly invocations: Readonly<Record<string, number>>;
 }
 
 async function kafkaRecords(config: StackConfig): Promise<number> {
@@ -111,8 +118,20 @@ function wakeUps(runDir: string): Partial<Record<Component, number>> {
 
 export async function readCounts(config: StackConfig, runDir: string): Promise<StackCounts> {
   const [records, transactions] = await Promise.all([kafkaRecords(config), writeTransactions(config)]);
-  return { kafkaRecords: records, writeTransactions: transactions, wakeUps: wakeUps(runDir) };
+  return {
+    kafkaRecords: records,
+    writeTransactions: transactions,
+    wakeUps: wakeUps(runDir),
+    invocations: readInvocationCounts(invocationCountsDir(runDir)),
+  };
 }
+
+const sum = (perCheckout: Record<string, number>) =>
+  Number(
+    Object.values(perCheckout)
+      .reduce((total, value) => total + value, 0)
+      .toFixed(2),
+  );
 
 /** The counts between two readings, per committed checkout, rounded to what the figures can tell. */
 export function countsPerCheckout(before: StackCounts, after: StackCounts, committed: number) {
@@ -122,16 +141,14 @@ export function countsPerCheckout(before: StackCounts, after: StackCounts, commi
       Object.entries(to).map(([key, value]) => [key, per((value as number) - ((from as Record<string, number>)[key] ?? 0))]),
     );
   const wakeUps = differences(before.wakeUps, after.wakeUps);
+  // Function names carry the service and stage (shop-local-orderResults): the last part says which.
+  const shortNames = (counts: Readonly<Record<string, number>>) =>
+    Object.fromEntries(Object.entries(counts).map(([name, count]) => [name.slice(name.lastIndexOf('-') + 1), count]));
+  const invocations = differences(shortNames(before.invocations), shortNames(after.invocations));
   return {
     kafkaRecords: per(after.kafkaRecords - before.kafkaRecords),
     writeTransactions: differences(before.writeTransactions, after.writeTransactions),
-    wakeUps: {
-      all: Number(
-        Object.values(wakeUps)
-          .reduce((sum, value) => sum + value, 0)
-          .toFixed(1),
-      ),
-      ...wakeUps,
-    },
+    invocations: { all: sum(invocations), ...invocations },
+    wakeUps: { all: sum(wakeUps), ...wakeUps },
   };
 }

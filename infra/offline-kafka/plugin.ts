@@ -6,9 +6,11 @@
  * List it after serverless-offline in `plugins:`.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type ServiceLike, readKafkaEventSources, readSettings } from './config';
 import { EventSourceConsumer } from './consumer';
+import { type CountingInvoker, countInvocations } from './invocation-counts';
 import { createInProcessInvoker, type InProcessInvoker, runnerOptions } from './invoker';
 import { resolveLambdaEndpoint, waitUntilListening } from './lambda-endpoint';
 import { type Logger, consoleLogger, describeError } from './logger';
@@ -52,6 +54,7 @@ export class OfflineKafkaPlugin {
   private readonly log: Logger;
   private consumers: EventSourceConsumer[] = [];
   private invoker: InProcessInvoker | undefined;
+  private counting: CountingInvoker | undefined;
   private readonly shutdown = new AbortController();
   private stopped: Promise<void> | undefined;
 
@@ -89,10 +92,13 @@ export class OfflineKafkaPlugin {
       const functionKeys = [...new Set(sources.map((source) => source.functionKey))];
       this.invoker = await createInProcessInvoker(this.serverless, runnerOptions(this.cliOptions, service.custom), functionKeys);
       if (this.shutdown.signal.aborted) return;
-      const { invoke } = this.invoker;
       const { partitionsConsumedConcurrently, activeMembersPerGroup } = readSettings(service.custom);
       // The stack names its instances; elsewhere each process counts as an instance of its own.
       const instance = process.env.SHOP_INSTANCE || `${os.hostname()}-${process.pid}`;
+      // Set by the stack, so that a benchmark can count invocations per checkout.
+      const countsDir = process.env.OFFLINE_KAFKA_INVOCATION_COUNTS_DIR;
+      if (countsDir) this.counting = countInvocations(this.invoker.invoke, path.join(countsDir, `${instance}.json`));
+      const invoke = this.counting?.invoke ?? this.invoker.invoke;
       this.consumers = sources.map(
         (source) =>
           new EventSourceConsumer(source, { invoke, log: this.log, partitionsConsumedConcurrently, activeMembersPerGroup, instance }),
@@ -113,7 +119,9 @@ export class OfflineKafkaPlugin {
       }
       const all = Promise.all(this.consumers.map((consumer) => consumer.stop())).then(() => true);
       const timedOut = sleepFor(STOP_TIMEOUT_MS, false, { ref: false });
-      if (await Promise.race([all, timedOut])) {
+      const finished = await Promise.race([all, timedOut]);
+      this.counting?.flush();
+      if (finished) {
         await this.invoker?.close();
         this.log.info('offline-kafka: consumers stopped');
       } else {

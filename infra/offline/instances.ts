@@ -91,6 +91,8 @@ export async function startOfflineInstances(
             SHOP_INSTANCE: instance.name,
             // The live view lists the instances from the stack's pid files.
             SHOP_RUN_PIDS_DIR: processes.pidDir,
+            // The bench counts the event source's invocations per checkout from these files.
+            OFFLINE_KAFKA_INVOCATION_COUNTS_DIR: processes.invocationCountsDir,
             SHOP_ESBUILD_WORK_FOLDER: `.esbuild/${instance.name}`,
           },
         },

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+/** Where each instance's event source writes how often it invoked each function. */
+export const invocationCountsDir = (runDir: string): string => path.join(runDir, 'invocations');
+
 /**
  * Background processes of the stack, each remembered by a pid file so that stop ends exactly
  * what start started and nothing else.
@@ -15,6 +18,10 @@ export class ProcessRegistry {
 
   get pidDir(): string {
     return path.join(this.runDir, 'pids');
+  }
+
+  get invocationCountsDir(): string {
+    return invocationCountsDir(this.runDir);
   }
 
   get logDir(): string {
