@@ -9,6 +9,9 @@ export type ClaimOrRead = (
   claim: { readonly orderId: string; readonly txnId: string; readonly slot: number; readonly maps: ParticipantMaps },
 ) => Promise<ClaimFound>;
 
+/** Maps of the same versions are the same maps (a slot map's version names its content). */
+const versionsOf = (maps: ParticipantMaps) => `${maps.stock.version}/${maps.payment.version}`;
+
 interface Waiting {
   readonly txnId: string;
   readonly slot: number;
@@ -21,14 +24,14 @@ interface Waiting {
  * trip, a commit and a socket write or two on either side (a system call is far from free under
  * a sandbox or a VM). A claim waits for the end of its turn at most. A second checkout of the same
  * order in the same turn gets the order as the first one left it, unclaimed by itself: it joins
- * the first one's transaction, as it would a turn later. Claims routed by different slot maps
+ * the first one's transaction, as it would a turn later. Claims routed by maps of other versions
  * (one container read a newer map mid-turn) go in statements of their own.
  */
 export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOrReadEach = claimOrReadEach): ClaimOrRead {
-  const gathering = new Map<postgres.Sql, Map<ParticipantMaps, Map<string, Waiting>>>();
+  const gathering = new Map<postgres.Sql, Map<string, Map<string, Waiting>>>();
 
   const send = (sql: postgres.Sql, maps: ParticipantMaps, batch: Map<string, Waiting>) => {
-    gathering.get(sql)?.delete(maps);
+    gathering.get(sql)?.delete(versionsOf(maps));
     const claims = [...batch].map(([orderId, { txnId, slot }]) => ({ orderId, txnId, slot }));
     claimEach(sql, { claims, maps, ...settings }).then(
       (orders) => {
@@ -52,10 +55,10 @@ export function claimsPerTurn(settings: ClaimSettings, claimEach: typeof claimOr
         byMaps = new Map();
         gathering.set(sql, byMaps);
       }
-      let batch = byMaps.get(maps);
+      let batch = byMaps.get(versionsOf(maps));
       if (!batch) {
         const created = new Map<string, Waiting>();
-        byMaps.set(maps, created);
+        byMaps.set(versionsOf(maps), created);
         setImmediate(() => send(sql, maps, created));
         batch = created;
       }

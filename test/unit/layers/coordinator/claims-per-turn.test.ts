@@ -55,6 +55,19 @@ describe('claimsPerTurn', () => {
     expect(second).toMatchObject({ checkout_txn: 't2', claimed: true });
   });
 
+  it('gathers claims routed by maps of the same versions, read apart (each checkout reads its maps), and keeps other versions apart', async () => {
+    const { calls, claimEach } = recorder();
+    const claim = claimsPerTurn(settings, claimEach);
+    const sameVersions = (): ParticipantMaps => ({ stock: initialSlotMap(2), payment: initialSlotMap(2) });
+    const newerStock: ParticipantMaps = { ...sameVersions(), stock: { ...initialSlotMap(2), version: 2 } };
+    await Promise.all([
+      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps: sameVersions() }),
+      claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps: sameVersions() }),
+      claim(shardA, { orderId: '3', txnId: 't3', slot: 7, maps: newerStock }),
+    ]);
+    expect(calls.map((call) => call.claims.map((one) => one.orderId))).toEqual([['1', '2'], ['3']]);
+  });
+
   it('keeps shards apart, and starts a new statement in the next turn', async () => {
     const { calls, claimEach } = recorder();
     const claim = claimsPerTurn(settings, claimEach);
