@@ -3,7 +3,7 @@ import { required } from '../../layers/db/middleware';
 import { decodeOrPark } from '../../layers/kafka/dead-letters';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
 import { type Outbox, sendOutbox } from '../../layers/kafka/producer';
-import { decodeResult, isMalformed } from '../../layers/twopc/messages';
+import { decodeResults, isMalformed } from '../../layers/twopc/messages';
 import { applyResultsWhereOwned, queueInstructions } from '../../layers/coordinator/decision-sends';
 import { logger } from '../../layers/logging/logger';
 
@@ -24,7 +24,7 @@ const REROUTES = 3;
 export const handler = kafkaHandler(config.secretPrefix, { order: config.shards.order }, async (records, databases) => {
   const orders = required(databases, 'order');
   const outbox: Outbox = new Map();
-  const results = decodeOrPark(outbox, records, (record) => decodeResult(record.value), isMalformed);
+  const results = decodeOrPark(outbox, records, (record) => decodeResults(record.value), isMalformed).flat();
   const { sends, violations, unknown } = await applyResultsWhereOwned(orders, results, REROUTES);
   queueInstructions(outbox, sends);
   for (const violation of violations) logger.error('protocol violation', { violation });

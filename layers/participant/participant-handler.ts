@@ -6,14 +6,18 @@ import { addToOutbox, type Outbox, sendOutbox } from '../kafka/producer';
 import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
 import {
+  type Ack,
   decodeInstruction,
   encode,
+  encodeResult,
   type InstructionOf,
   isInstructionOf,
   isMalformed,
   MalformedMessageError,
   parseParticipant,
+  type Result,
 } from '../twopc/messages';
+import type { HeldAcks } from './held-acks';
 import { retiredShardReply } from '../twopc/participant-step';
 import { applyOnShard, type Ledger } from './participant-batch';
 import { describe, logger } from '../logging/logger';
@@ -25,15 +29,19 @@ export interface ParticipantDeps<S extends ParticipantService, Held> {
   readonly shards: ShardSet;
   readonly kafka: KafkaConnection;
   readonly newLedger: () => Ledger<InstructionOf<S>, Held>;
+  /** The container's acknowledgements of commits not sent yet, carried on its next record. */
+  readonly heldAcks: HeldAcks;
 }
 
 const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries } as const;
 
 /**
  * A participant's Kafka handler: decodes the batch, applies it shard by shard (one local
- * transaction each, all shards at once), then sends every vote and acknowledgement in one
- * request. A record that does not decode, or names a shard this service does not have, is
- * parked on the dead-letter topic.
+ * transaction each, all shards at once), then sends every vote and acknowledgement of a
+ * rollback in one request, the acknowledgements of commits riding along in the first record
+ * (`HeldAcks`: with no record to ride on they wait a moment for the next batch's). A record
+ * that does not decode, or names a shard this service does not have, is parked on the
+ * dead-letter topic.
  *
  * A shard that fails does not hold back the others: its instructions go to the service's retry
  * topic (logged, with the number of attempts and the error), the rest of the batch completes,
@@ -79,6 +87,7 @@ export async function handleInstructions<S extends ParticipantService, Held>(
   );
   const retryTopic = RETRY_TOPIC[deps.service];
   let failure: unknown;
+  const replies: Result[] = [];
   outcomes.forEach((outcome, index) => {
     const [shard, { values: instructions, records: shardRecords }] = groups[index]!;
     if (outcome.status === 'rejected') {
@@ -92,17 +101,33 @@ export async function handleInstructions<S extends ParticipantService, Held>(
       });
       return;
     }
-    const { replies, violations } = outcome.value;
-    for (const reply of replies) addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encode(reply) });
+    const { replies: shardReplies, violations } = outcome.value;
+    deps.heldAcks.hold(shardReplies.filter(isCommitAck));
+    replies.push(...shardReplies.filter((reply) => !isCommitAck(reply)));
     for (const { instruction, violation } of violations) {
       logger.error('protocol violation', { txnId: instruction.txnId, violation, instruction });
       addDeadLetter(outbox, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   });
-  await sendOutbox(deps.kafka, outbox);
+  const carried = replies.length > 0 ? deps.heldAcks.take() : [];
+  replies.forEach((reply, index) => {
+    addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encodeResult(reply, index === 0 ? carried : []) });
+  });
+  try {
+    await sendOutbox(deps.kafka, outbox);
+  } catch (error) {
+    deps.heldAcks.giveBack(carried);
+    throw error;
+  }
+  deps.heldAcks.sendLater(
+    (acks) => sendOutbox(deps.kafka, new Map([[TOPICS.results, [{ key: acks[0]!.txnId, value: encodeResult(acks[0]!, acks.slice(1)) }]]])),
+    (error) => logger.warn('acknowledgements of commits left to the resolver for now', { error: describe(error) }),
+  );
   // On the retry topic the batch then fails and comes again: the shards that applied answer from their records.
   if (failure !== undefined) throw failure;
 }
+
+const isCommitAck = (reply: Result): reply is Ack => reply.kind === 'ack' && reply.decision === 'commit';
 
 /** Sends the record on to the retry topic, unchanged, counting the attempts and keeping the last error. */
 function retryLater(outbox: Outbox, topic: string, record: DecodedRecord, shard: string, error: unknown): void {

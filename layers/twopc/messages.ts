@@ -189,9 +189,24 @@ export function decodeInstruction(text: string | undefined): Instruction {
   };
 }
 
-/** Decodes and checks a vote or acknowledgement; throws `MalformedMessageError` naming what is wrong. */
-export function decodeResult(text: string | undefined): Result {
+/**
+ * A record of the results topic: its result, then the acknowledgements it carries (`acks`, see
+ * `encodeResult`). Throws `MalformedMessageError` naming what is wrong with any of them.
+ */
+export function decodeResults(text: string | undefined): Result[] {
   const object = parseObject(text);
+  const carried = object.acks === undefined ? [] : field<unknown[]>(object, 'acks', Array.isArray, 'a list of acknowledgements');
+  return [
+    resultFrom(object),
+    ...carried.map((ack) => {
+      if (typeof ack !== 'object' || ack === null || (ack as { kind?: unknown }).kind !== 'ack')
+        throw new MalformedMessageError('a carried acknowledgement is not an ack');
+      return resultFrom(ack as Record<string, unknown>);
+    }),
+  ];
+}
+
+function resultFrom(object: Record<string, unknown>): Result {
   const kind = field<Result['kind']>(object, 'kind', (v) => v === 'vote' || v === 'ack', 'vote or ack');
   const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
   const orderId = field<string>(object, 'orderId', isId, 'an order id');
@@ -226,3 +241,10 @@ function slotMapField(value: unknown): SlotMap {
 }
 
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);
+
+/**
+ * A result with other transactions' acknowledgements riding along in the same record (`acks`),
+ * so that an acknowledgement need not be a record of its own (`layers/participant/held-acks.ts`).
+ */
+export const encodeResult = (result: Result, carried: readonly Ack[]): string =>
+  JSON.stringify(carried.length === 0 ? result : { ...result, acks: carried });

@@ -4,7 +4,8 @@ import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlo
 import type { Outbox } from '../../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../../layers/kafka/records';
 import { TOPICS } from '../../../../layers/kafka/topics';
-import type { Instruction } from '../../../../layers/twopc/messages';
+import { decodeResults, type Instruction } from '../../../../layers/twopc/messages';
+import { HeldAcks } from '../../../../layers/participant/held-acks';
 import { handleInstructions } from '../../../../layers/participant/participant-handler';
 
 /**
@@ -14,8 +15,9 @@ import { handleInstructions } from '../../../../layers/participant/participant-h
 const sent: Outbox[] = [];
 jest.mock('../../../../layers/kafka/producer', () => ({
   ...jest.requireActual('../../../../layers/kafka/producer'),
+  // As the real one, an empty outbox sends nothing.
   sendOutbox: async (_connection: unknown, outbox: Outbox) => {
-    sent.push(outbox);
+    if (outbox.size > 0) sent.push(outbox);
   },
 }));
 
@@ -24,7 +26,11 @@ jest.mock('../../../../layers/participant/participant-batch', () => ({
   applyOnShard: async (sql: { shard: number }, { instructions }: { readonly instructions: readonly Instruction[] }) => {
     if (sql.shard === failingShard) throw new Error('stock-1 is unreachable');
     return {
-      replies: instructions.map(({ txnId, orderId, participant }) => ({ kind: 'vote', txnId, orderId, participant, vote: 'yes' })),
+      replies: instructions.map(({ kind, txnId, orderId, participant }) =>
+        kind === 'prepare'
+          ? { kind: 'vote', txnId, orderId, participant, vote: 'yes' }
+          : { kind: 'ack', txnId, orderId, participant, decision: kind },
+      ),
       violations: [],
     };
   },
@@ -54,18 +60,24 @@ const prepare = (txnId: string, participant: 'stock-0' | 'stock-1' | 'stock-2'):
   items: [{ itemId: 'i', quantity: 1 }],
 });
 
-const service = {
-  service: 'stock' as const,
-  shards,
-  kafka: { kind: 'brokers' as const, brokers: [] },
-  newLedger: () => {
-    throw new Error('not used');
-  },
-};
+let service: Parameters<typeof handleInstructions<'stock', unknown>>[1];
 
 beforeEach(() => {
   sent.length = 0;
+  service = {
+    service: 'stock' as const,
+    shards,
+    kafka: { kind: 'brokers' as const, brokers: [] },
+    newLedger: () => {
+      throw new Error('not used');
+    },
+    heldAcks: new HeldAcks(),
+  };
 });
+
+/** Every result the outboxes carry to the results topic, the carried acknowledgements too. */
+const resultsIn = (outboxes: readonly Outbox[]) =>
+  outboxes.flatMap((outbox) => (outbox.get(TOPICS.results) ?? []).flatMap((message) => decodeResults(String(message.value))));
 
 it('sends the votes of the shards that applied, and the failed shard’s instructions to the retry topic, without failing the batch', async () => {
   await handleInstructions(
@@ -115,8 +127,7 @@ it('answers what still reaches a retired shard without a database: a prepare vot
     afterRetirement,
   );
 
-  const replies = sent[0]!.get(TOPICS.results)!.map((message) => JSON.parse(String(message.value)));
-  expect(replies).toEqual([
+  expect(resultsIn(sent)).toEqual([
     expect.objectContaining({ kind: 'vote', txnId: 't-late', participant: 'stock-2', vote: 'no', refusal: 'moved' }),
     expect.objectContaining({ kind: 'ack', txnId: 't-old', participant: 'stock-2', decision: 'commit' }),
   ]);
@@ -137,4 +148,59 @@ it('reads a newer map when an instruction names a shard its map does not list ye
     expect.objectContaining({ txnId: 't-new', participant: 'stock-2', vote: 'yes' }),
   ]);
   expect(sent[0]!.get(TOPICS.deadLetters)).toBeUndefined();
+});
+
+describe('acknowledgements of commits', () => {
+  const commit = (txnId: string): Instruction => ({ kind: 'commit', txnId, orderId: `order-of-${txnId}`, participant: 'stock-0' });
+  afterEach(() => jest.useRealTimers());
+
+  it('ride on the next batch’s first vote, in one record with it', async () => {
+    await handleInstructions([record(TOPICS.stockInstructions, 1, commit('t-0'))], service);
+    expect(sent).toEqual([]);
+
+    await handleInstructions(
+      [record(TOPICS.stockInstructions, 2, prepare('t-1', 'stock-0')), record(TOPICS.stockInstructions, 3, commit('t-2'))],
+      service,
+    );
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.get(TOPICS.results)).toHaveLength(1);
+    expect(resultsIn(sent)).toEqual([
+      expect.objectContaining({ kind: 'vote', txnId: 't-1' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-0', decision: 'commit' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-2', decision: 'commit' }),
+    ]);
+  });
+
+  it('leave in a record of their own when no vote comes within a second', async () => {
+    jest.useFakeTimers();
+    await handleInstructions(
+      [record(TOPICS.stockInstructions, 1, commit('t-0')), record(TOPICS.stockInstructions, 2, commit('t-1'))],
+      service,
+    );
+    jest.advanceTimersByTime(999);
+    expect(sent).toEqual([]);
+
+    jest.advanceTimersByTime(1);
+    await Promise.resolve();
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.get(TOPICS.results)).toHaveLength(1);
+    expect(resultsIn(sent)).toEqual([
+      expect.objectContaining({ kind: 'ack', txnId: 't-0', decision: 'commit' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-1', decision: 'commit' }),
+    ]);
+  });
+
+  it('are not held when a rollback is acknowledged: an aborted checkout waits for that one, and they go with it', async () => {
+    await handleInstructions([record(TOPICS.stockInstructions, 1, commit('t-0'))], service);
+    const rollback: Instruction = { kind: 'rollback', txnId: 't-1', orderId: 'o', participant: 'stock-0' };
+
+    await handleInstructions([record(TOPICS.stockInstructions, 2, rollback)], service);
+
+    expect(resultsIn(sent)).toEqual([
+      expect.objectContaining({ kind: 'ack', txnId: 't-1', decision: 'rollback' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-0', decision: 'commit' }),
+    ]);
+  });
 });

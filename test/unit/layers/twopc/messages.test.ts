@@ -1,6 +1,7 @@
 import {
   decodeInstruction,
-  decodeResult,
+  decodeResults,
+  encodeResult,
   encode,
   MalformedMessageError,
   parseParticipant,
@@ -56,27 +57,48 @@ describe('decodeInstruction', () => {
   });
 });
 
-describe('decodeResult', () => {
+describe('decodeResults', () => {
   it('round-trips votes and acknowledgements', () => {
     const results = [
       { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'yes' },
       { kind: 'vote', txnId: 't', orderId: 'o', participant: 'payment-0', vote: 'no', refusal: 'insufficient', detail: 'credit 3' },
       { kind: 'ack', txnId: 't', orderId: 'o', participant: 'stock-1', decision: 'rollback' },
     ] as const;
-    for (const result of results) expect(decodeResult(encode(result))).toEqual(result);
+    for (const result of results) expect(decodeResults(encode(result))).toEqual([result]);
   });
 
   it("round-trips a moved refusal with the participant's map, and refuses one whose map is not a slot map", () => {
     const map = { ...initialSlotMap(2), version: 7, moved: { 3: 1 } };
     const moved: Result = { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-1', vote: 'no', refusal: 'moved', map };
-    expect(decodeResult(encode(moved))).toEqual(moved);
-    expect(() => decodeResult(encode({ ...moved, map: { version: 'seven' } } as never))).toThrow('map is not a slot map');
+    expect(decodeResults(encode(moved))).toEqual([moved]);
+    expect(() => decodeResults(encode({ ...moved, map: { version: 'seven' } } as never))).toThrow('map is not a slot map');
   });
 
   it('refuses a no vote without a known reason', () => {
-    expect(() => decodeResult('{"kind":"vote","txnId":"t","orderId":"o","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
+    expect(() => decodeResults('{"kind":"vote","txnId":"t","orderId":"o","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
       'refusal is not not_found, insufficient, rolled_back',
     );
+  });
+});
+
+describe('acknowledgements carried in a record of their own result', () => {
+  const vote: Result = { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'yes' };
+  const acks = [
+    { kind: 'ack', txnId: 'u', orderId: 'p', participant: 'stock-1', decision: 'commit' },
+    { kind: 'ack', txnId: 'v', orderId: 'q', participant: 'stock-0', decision: 'commit' },
+  ] as const;
+
+  it('read back as the result followed by every carried acknowledgement', () => {
+    expect(decodeResults(encodeResult(vote, acks))).toEqual([vote, ...acks]);
+    expect(encodeResult(vote, [])).toBe(encode(vote));
+  });
+
+  it('are refused whole when one carried acknowledgement is not one', () => {
+    expect(() => decodeResults(encodeResult(vote, [{ ...acks[0], kind: 'vote' } as never]))).toThrow(
+      'a carried acknowledgement is not an ack',
+    );
+    expect(() => decodeResults(encodeResult(vote, [{ ...acks[0], txnId: '' }]))).toThrow('txnId is not a transaction id');
+    expect(() => decodeResults(JSON.stringify({ ...vote, acks: 'u' }))).toThrow('acks is not a list of acknowledgements');
   });
 });
 
