@@ -5,7 +5,8 @@ import { serviceConfig } from '../../layers/config/service';
 import { type DatabaseContext, databases, required, withLoginRetry } from '../../layers/db/middleware';
 import { isRefusedLogin } from '../../layers/db/refused-login';
 import { sendOutbox } from '../../layers/kafka/producer';
-import { HOLD_AT_MOST_MS } from '../../layers/participant/held-acks';
+import { HOLD_COMMITS_AT_MOST_MS } from '../../layers/coordinator/held-commits';
+import { HOLD_ACKS_AT_MOST_MS } from '../../layers/participant/held-acks';
 import { publishPassMetrics, resolverPass } from './resolver-pass';
 import { describe, logger } from '../../layers/logging/logger';
 import { metrics } from '../../layers/logging/metrics';
@@ -19,10 +20,10 @@ const runMs = intEnv('RESOLVER_RUN_MS', 55_000, 0, 900_000);
 const passMs = intEnv('RESOLVER_PASS_MS', 2_000, 100, 60_000);
 /**
  * A decision unacknowledged this long is sent again; each further resend waits twice as long (at
- * most a minute). Never sooner than twice as long as a participant may hold an acknowledgement of
- * a commit, or every quiet commit would be sent twice.
+ * most a minute). Never sooner than twice as long as a commit and its acknowledgement may be held
+ * back, or every quiet commit would be sent twice.
  */
-const resendPauseMs = intEnv('RESOLVER_RESEND_AFTER_MS', 3_000, 2 * HOLD_AT_MOST_MS, 600_000);
+const resendPauseMs = intEnv('RESOLVER_RESEND_AFTER_MS', 3_000, 2 * (HOLD_COMMITS_AT_MOST_MS + HOLD_ACKS_AT_MOST_MS), 600_000);
 const BATCH = 500;
 const retentionMs = logRetentionMs();
 const keyRetentionMs = idempotencyRetentionMs();

@@ -1,12 +1,12 @@
 import { serviceConfig } from '../../layers/config/service';
 import { required } from '../../layers/db/middleware';
 import { kafkaHandler } from '../../layers/kafka/kafka-handler';
-import { HeldAcks } from '../../layers/participant/held-acks';
+import { heldAcks } from '../../layers/participant/held-acks';
 import { handleInstructions } from '../../layers/participant/participant-handler';
 import { paymentLedger } from './ledger';
 
 const config = serviceConfig();
-const heldAcks = new HeldAcks();
+const acksHeldBack = heldAcks();
 
 /** The payment participant: applies Prepare / Commit / Rollback for its shards, replies on the results topic. */
 export const handler = kafkaHandler(config.secretPrefix, { payment: config.shards.payment }, (records, databases) =>
@@ -14,7 +14,7 @@ export const handler = kafkaHandler(config.secretPrefix, { payment: config.shard
     service: 'payment',
     shards: required(databases, 'payment'),
     kafka: config.kafka,
-    heldAcks,
+    heldAcks: acksHeldBack,
     newLedger: paymentLedger,
   }),
 );

@@ -9,7 +9,15 @@ import { type PendingWrites, pipelinedTransaction } from '../db/pipelined-transa
 import type { ShardSet } from '../db/shards';
 import { addToOutbox, type Outbox } from '../kafka/producer';
 import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, type Transaction } from '../twopc/coordinator-step';
-import { type Decide, encode, type Instruction, type ParticipantId, parseParticipant, type Result } from '../twopc/messages';
+import {
+  type Decide,
+  encode,
+  encodeInstruction,
+  type Instruction,
+  type ParticipantId,
+  parseParticipant,
+  type Result,
+} from '../twopc/messages';
 import { TOPICS } from '../kafka/topics';
 import { groupByShard } from '../sharding/shard';
 import { claimResends, type LockedTransaction, lockExpired, lockTransactions, saveTransactions } from './transactions';
@@ -24,6 +32,19 @@ function instructionTopic(participant: ParticipantId): string {
 export function queueInstructions(outbox: Outbox, instructions: readonly Instruction[]): void {
   for (const instruction of instructions) {
     addToOutbox(outbox, instructionTopic(instruction.participant), { key: instruction.txnId, value: encode(instruction) });
+  }
+}
+
+/** Puts decisions in the outbox, one record per participant carrying all of its decisions (`encodeInstruction`). */
+export function queueDecisionsTogether(outbox: Outbox, decisions: readonly Decide[]): void {
+  const byParticipant = new Map<ParticipantId, Decide[]>();
+  for (const decision of decisions) {
+    const ofParticipant = byParticipant.get(decision.participant);
+    if (ofParticipant) ofParticipant.push(decision);
+    else byParticipant.set(decision.participant, [decision]);
+  }
+  for (const [participant, [first, ...carried]] of byParticipant) {
+    addToOutbox(outbox, instructionTopic(participant), { key: first!.txnId, value: encodeInstruction(first!, carried) });
   }
 }
 

@@ -7,7 +7,7 @@ import type { DecodedRecord } from '../kafka/records';
 import { TOPICS } from '../kafka/topics';
 import {
   type Ack,
-  decodeInstruction,
+  decodeInstructions,
   encode,
   encodeResult,
   type InstructionOf,
@@ -60,10 +60,12 @@ export async function handleInstructions<S extends ParticipantService, Held>(
     outbox,
     records,
     (record) => {
-      const instruction = decodeInstruction(record.value);
-      if (!isInstructionOf(instruction, deps.service))
-        throw new MalformedMessageError(`${instruction.participant} is not a shard of this ${deps.service} service`);
-      return { value: instruction, shard: parseParticipant(instruction.participant).shard };
+      // A record's instructions are all for one participant (`decodeInstructions`).
+      const instructions = decodeInstructions(record.value);
+      const { participant } = instructions[0]!;
+      if (!instructions.every((instruction) => isInstructionOf(instruction, deps.service)))
+        throw new MalformedMessageError(`${participant} is not a shard of this ${deps.service} service`);
+      return { value: instructions, shard: parseParticipant(participant).shard };
     },
     isMalformed,
   );
@@ -79,24 +81,25 @@ export async function handleInstructions<S extends ParticipantService, Held>(
 
   const groups = [...byShard];
   const outcomes = await Promise.allSettled(
-    groups.map(async ([shard, { values: instructions }]) =>
-      shards.map.retired.includes(shard)
+    groups.map(async ([shard, { values }]) => {
+      const instructions = values.flat();
+      return shards.map.retired.includes(shard)
         ? { replies: instructions.map(retiredShardReply), violations: [] }
-        : applyOnShard(shards.at(shard), { instructions, newLedger: deps.newLedger, slotOf: shards.slotOf }),
-    ),
+        : applyOnShard(shards.at(shard), { instructions, newLedger: deps.newLedger, slotOf: shards.slotOf });
+    }),
   );
   const retryTopic = RETRY_TOPIC[deps.service];
   let failure: unknown;
   const replies: Result[] = [];
   outcomes.forEach((outcome, index) => {
-    const [shard, { values: instructions, records: shardRecords }] = groups[index]!;
+    const [shard, { values, records: shardRecords }] = groups[index]!;
     if (outcome.status === 'rejected') {
       // A refused login fails the invocation, which runs again at once with the secrets read afresh.
       if (isRefusedLogin(outcome.reason) || shardRecords.some((record) => record.topic === retryTopic)) failure ??= outcome.reason;
       else for (const record of shardRecords) retryLater(outbox, retryTopic, record, `${deps.service}-${shard}`, outcome.reason);
       logger.error('shard could not apply its instructions', {
         shard: `${deps.service}-${shard}`,
-        txnIds: instructions.map((instruction) => instruction.txnId),
+        txnIds: values.flat().map((instruction) => instruction.txnId),
         error: describe(outcome.reason),
       });
       return;

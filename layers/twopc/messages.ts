@@ -151,9 +151,29 @@ function parseObject(text: string | undefined): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Decodes and checks an instruction; throws `MalformedMessageError` naming what is wrong. */
-export function decodeInstruction(text: string | undefined): Instruction {
+/**
+ * A record of an instruction topic: its instruction, then the decisions for the same participant
+ * it carries (`decisions`, see `encodeInstruction`). Throws `MalformedMessageError` naming what is
+ * wrong with any of them.
+ */
+export function decodeInstructions(text: string | undefined): Instruction[] {
   const object = parseObject(text);
+  const first = instructionFrom(object);
+  const carried = object.decisions === undefined ? [] : field<unknown[]>(object, 'decisions', Array.isArray, 'a list of decisions');
+  return [
+    first,
+    ...carried.map((decision) => {
+      if (typeof decision !== 'object' || decision === null) throw new MalformedMessageError('a carried decision is not an object');
+      const instruction = instructionFrom(decision as Record<string, unknown>);
+      if (instruction.kind === 'prepare') throw new MalformedMessageError('a carried decision is a prepare');
+      if (instruction.participant !== first.participant)
+        throw new MalformedMessageError(`a carried decision is for ${instruction.participant}, not ${first.participant}`);
+      return instruction;
+    }),
+  ];
+}
+
+function instructionFrom(object: Record<string, unknown>): Instruction {
   const kind = field<string>(object, 'kind', (v) => v === 'prepare' || v === 'commit' || v === 'rollback', 'prepare, commit or rollback');
   const txnId = field<string>(object, 'txnId', isId, 'a transaction id');
   const orderId = field<string>(object, 'orderId', isId, 'an order id');
@@ -241,6 +261,13 @@ function slotMapField(value: unknown): SlotMap {
 }
 
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);
+
+/**
+ * A decision with other decisions for the same participant in the same record (`decisions`), so
+ * that each need not be a record of its own (`layers/coordinator/held-commits.ts`).
+ */
+export const encodeInstruction = (decision: Decide, carried: readonly Decide[]): string =>
+  JSON.stringify(carried.length === 0 ? decision : { ...decision, decisions: carried });
 
 /**
  * A result with other transactions' acknowledgements riding along in the same record (`acks`),

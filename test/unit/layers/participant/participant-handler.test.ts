@@ -4,8 +4,8 @@ import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlo
 import type { Outbox } from '../../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../../layers/kafka/records';
 import { TOPICS } from '../../../../layers/kafka/topics';
-import { decodeResults, type Instruction } from '../../../../layers/twopc/messages';
-import { HeldAcks } from '../../../../layers/participant/held-acks';
+import { type Decide, decodeResults, encodeInstruction, type Instruction } from '../../../../layers/twopc/messages';
+import { heldAcks } from '../../../../layers/participant/held-acks';
 import { handleInstructions } from '../../../../layers/participant/participant-handler';
 
 /**
@@ -71,7 +71,7 @@ beforeEach(() => {
     newLedger: () => {
       throw new Error('not used');
     },
-    heldAcks: new HeldAcks(),
+    heldAcks: heldAcks(),
   };
 });
 
@@ -169,6 +169,20 @@ describe('acknowledgements of commits', () => {
       expect.objectContaining({ kind: 'vote', txnId: 't-1' }),
       expect.objectContaining({ kind: 'ack', txnId: 't-0', decision: 'commit' }),
       expect.objectContaining({ kind: 'ack', txnId: 't-2', decision: 'commit' }),
+    ]);
+  });
+
+  it('are given for every decision a record carries, which all apply on the record’s shard', async () => {
+    const carrying: DecodedRecord = {
+      ...record(TOPICS.stockInstructions, 1, commit('t-0')),
+      value: encodeInstruction(commit('t-0') as Decide, [commit('t-1') as Decide]),
+    };
+    await handleInstructions([carrying, record(TOPICS.stockInstructions, 2, prepare('t-2', 'stock-0'))], service);
+
+    expect(resultsIn(sent)).toEqual([
+      expect.objectContaining({ kind: 'vote', txnId: 't-2' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-0', participant: 'stock-0' }),
+      expect.objectContaining({ kind: 'ack', txnId: 't-1', participant: 'stock-0' }),
     ]);
   });
 

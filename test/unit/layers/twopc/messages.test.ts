@@ -1,5 +1,6 @@
 import {
-  decodeInstruction,
+  decodeInstructions,
+  encodeInstruction,
   decodeResults,
   encodeResult,
   encode,
@@ -10,7 +11,7 @@ import {
 } from '../../../../layers/twopc/messages';
 import { initialSlotMap } from '../../../../layers/sharding/slots';
 
-describe('decodeInstruction', () => {
+describe('decodeInstructions', () => {
   it('round-trips every kind of instruction', () => {
     const instructions = [
       {
@@ -25,7 +26,7 @@ describe('decodeInstruction', () => {
       { kind: 'commit', txnId: 't-1', orderId: 'o', participant: 'stock-0' },
       { kind: 'rollback', txnId: 't-1', orderId: 'o', participant: 'payment-1' },
     ] as const;
-    for (const instruction of instructions) expect(decodeInstruction(encode(instruction))).toEqual(instruction);
+    for (const instruction of instructions) expect(decodeInstructions(encode(instruction))).toEqual([instruction]);
   });
 
   it.each([
@@ -53,7 +54,7 @@ describe('decodeInstruction', () => {
       'amount is not a whole amount of at least 0',
     ],
   ])('refuses %p: %s', (text, message) => {
-    expect(() => decodeInstruction(text)).toThrow(new MalformedMessageError(message));
+    expect(() => decodeInstructions(text)).toThrow(new MalformedMessageError(message));
   });
 });
 
@@ -78,6 +79,28 @@ describe('decodeResults', () => {
     expect(() => decodeResults('{"kind":"vote","txnId":"t","orderId":"o","participant":"stock-0","vote":"no","refusal":"bored"}')).toThrow(
       'refusal is not not_found, insufficient, rolled_back',
     );
+  });
+});
+
+describe('decisions carried in a record of their own participant', () => {
+  const commit = { kind: 'commit', txnId: 't', orderId: 'o', participant: 'stock-1' } as const;
+  const others = [
+    { kind: 'commit', txnId: 'u', orderId: 'p', participant: 'stock-1' },
+    { kind: 'commit', txnId: 'v', orderId: 'q', participant: 'stock-1' },
+  ] as const;
+
+  it('read back as the decision followed by every carried one', () => {
+    expect(decodeInstructions(encodeInstruction(commit, others))).toEqual([commit, ...others]);
+    expect(encodeInstruction(commit, [])).toBe(encode(commit));
+  });
+
+  it('are refused whole when one carried decision is a prepare or for another participant', () => {
+    const prepare = { ...commit, kind: 'prepare', deadline: 1, items: [{ itemId: 'i', quantity: 1 }] };
+    expect(() => decodeInstructions(encodeInstruction(commit, [prepare as never]))).toThrow('a carried decision is a prepare');
+    expect(() => decodeInstructions(encodeInstruction(commit, [{ ...others[0], participant: 'stock-2' }]))).toThrow(
+      'a carried decision is for stock-2, not stock-1',
+    );
+    expect(() => decodeInstructions(JSON.stringify({ ...commit, decisions: {} }))).toThrow('decisions is not a list of decisions');
   });
 });
 
