@@ -9,7 +9,7 @@ import {
   type Ack,
   decodeInstructions,
   encode,
-  encodeResult,
+  encodeResults,
   type InstructionOf,
   isInstructionOf,
   isMalformed,
@@ -38,7 +38,7 @@ const RETRY_TOPIC = { stock: TOPICS.stockRetries, payment: TOPICS.paymentRetries
 /**
  * A participant's Kafka handler: decodes the batch, applies it shard by shard (one local
  * transaction each, all shards at once), then sends every vote and acknowledgement of a
- * rollback in one request, the acknowledgements of commits riding along in the first record
+ * rollback in one record, with the acknowledgements of commits it held back riding along
  * (`HeldAcks`: with no record to ride on they wait a moment for the next batch's). A record
  * that does not decode, or names a shard this service does not have, is parked on the
  * dead-letter topic.
@@ -112,10 +112,9 @@ export async function handleInstructions<S extends ParticipantService, Held>(
       addDeadLetter(outbox, { key: instruction.txnId, value: encode(instruction), headers: { 'x-reason': violation } });
     }
   });
+  // The held acknowledgements ride on this batch's replies, if it has any.
   const carried = replies.length > 0 ? deps.heldAcks.take() : [];
-  replies.forEach((reply, index) => {
-    addToOutbox(outbox, TOPICS.results, { key: reply.txnId, value: encodeResult(reply, index === 0 ? carried : []) });
-  });
+  queueResults(outbox, [...replies, ...carried]);
   try {
     await sendOutbox(deps.kafka, outbox);
   } catch (error) {
@@ -123,11 +122,26 @@ export async function handleInstructions<S extends ParticipantService, Held>(
     throw error;
   }
   deps.heldAcks.sendLater(
-    (acks) => sendOutbox(deps.kafka, new Map([[TOPICS.results, [{ key: acks[0]!.txnId, value: encodeResult(acks[0]!, acks.slice(1)) }]]])),
+    (acks) => {
+      const own: Outbox = new Map();
+      queueResults(own, acks);
+      return sendOutbox(deps.kafka, own);
+    },
     (error) => logger.warn('acknowledgements of commits left to the resolver for now', { error: describe(error) }),
   );
   // On the retry topic the batch then fails and comes again: the shards that applied answer from their records.
   if (failure !== undefined) throw failure;
+}
+
+/** At most this many results go in one record (a result is ~130 bytes; Kafka takes 1 MB a record). */
+const RESULTS_PER_RECORD = 1_000;
+
+/** Puts the results in the outbox, as few records as they fit in (`encodeResults`): the coordinator takes a record whole. */
+function queueResults(outbox: Outbox, results: readonly Result[]): void {
+  for (let start = 0; start < results.length; start += RESULTS_PER_RECORD) {
+    const [first, ...rest] = results.slice(start, start + RESULTS_PER_RECORD);
+    addToOutbox(outbox, TOPICS.results, { key: first!.txnId, value: encodeResults([first!, ...rest]) });
+  }
 }
 
 const isCommitAck = (reply: Result): reply is Ack => reply.kind === 'ack' && reply.decision === 'commit';

@@ -210,18 +210,18 @@ function instructionFrom(object: Record<string, unknown>): Instruction {
 }
 
 /**
- * A record of the results topic: its result, then the acknowledgements it carries (`acks`, see
- * `encodeResult`). Throws `MalformedMessageError` naming what is wrong with any of them.
+ * A record of the results topic: its result, then the others it carries (`results`, see
+ * `encodeResults`). Throws `MalformedMessageError` naming what is wrong with any of them.
  */
 export function decodeResults(text: string | undefined): Result[] {
   const object = parseObject(text);
-  const carried = object.acks === undefined ? [] : field<unknown[]>(object, 'acks', Array.isArray, 'a list of acknowledgements');
+  const carried = object.results === undefined ? [] : field<unknown[]>(object, 'results', Array.isArray, 'a list of results');
   return [
     resultFrom(object),
-    ...carried.map((ack) => {
-      if (typeof ack !== 'object' || ack === null || (ack as { kind?: unknown }).kind !== 'ack')
-        throw new MalformedMessageError('a carried acknowledgement is not an ack');
-      return resultFrom(ack as Record<string, unknown>);
+    ...carried.map((result) => {
+      if (typeof result !== 'object' || result === null || Array.isArray(result))
+        throw new MalformedMessageError('a carried result is not an object');
+      return resultFrom(result as Record<string, unknown>);
     }),
   ];
 }
@@ -263,15 +263,19 @@ function slotMapField(value: unknown): SlotMap {
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);
 
 /**
- * A decision with other decisions for the same participant in the same record (`decisions`), so
- * that each need not be a record of its own (`layers/coordinator/held-commits.ts`).
+ * Decisions for one participant in one record, the first as the record's own and the others
+ * beside it (`decisions`), so that each need not be a record of its own
+ * (`layers/coordinator/held-commits.ts`).
  */
-export const encodeInstruction = (decision: Decide, carried: readonly Decide[]): string =>
-  JSON.stringify(carried.length === 0 ? decision : { ...decision, decisions: carried });
+export function encodeDecisions([first, ...carried]: readonly [Decide, ...Decide[]]): string {
+  return JSON.stringify(carried.length === 0 ? first : { ...first, decisions: carried });
+}
 
 /**
- * A result with other transactions' acknowledgements riding along in the same record (`acks`),
- * so that an acknowledgement need not be a record of its own (`layers/participant/held-acks.ts`).
+ * Results in one record, the first as the record's own and the others beside it (`results`): a
+ * participant's batch sends all its votes and acknowledgements in one record, with the
+ * acknowledgements it held back (`layers/participant/held-acks.ts`).
  */
-export const encodeResult = (result: Result, carried: readonly Ack[]): string =>
-  JSON.stringify(carried.length === 0 ? result : { ...result, acks: carried });
+export function encodeResults([first, ...carried]: readonly [Result, ...Result[]]): string {
+  return JSON.stringify(carried.length === 0 ? first : { ...first, results: carried });
+}

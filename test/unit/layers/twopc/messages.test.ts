@@ -1,8 +1,8 @@
 import {
   decodeInstructions,
-  encodeInstruction,
+  encodeDecisions,
   decodeResults,
-  encodeResult,
+  encodeResults,
   encode,
   MalformedMessageError,
   parseParticipant,
@@ -90,38 +90,38 @@ describe('decisions carried in a record of their own participant', () => {
   ] as const;
 
   it('read back as the decision followed by every carried one', () => {
-    expect(decodeInstructions(encodeInstruction(commit, others))).toEqual([commit, ...others]);
-    expect(encodeInstruction(commit, [])).toBe(encode(commit));
+    expect(decodeInstructions(encodeDecisions([commit, ...others]))).toEqual([commit, ...others]);
+    expect(encodeDecisions([commit])).toBe(encode(commit));
   });
 
   it('are refused whole when one carried decision is a prepare or for another participant', () => {
     const prepare = { ...commit, kind: 'prepare', deadline: 1, items: [{ itemId: 'i', quantity: 1 }] };
-    expect(() => decodeInstructions(encodeInstruction(commit, [prepare as never]))).toThrow('a carried decision is a prepare');
-    expect(() => decodeInstructions(encodeInstruction(commit, [{ ...others[0], participant: 'stock-2' }]))).toThrow(
+    expect(() => decodeInstructions(encodeDecisions([commit, prepare as never]))).toThrow('a carried decision is a prepare');
+    expect(() => decodeInstructions(encodeDecisions([commit, { ...others[0], participant: 'stock-2' }]))).toThrow(
       'a carried decision is for stock-2, not stock-1',
     );
     expect(() => decodeInstructions(JSON.stringify({ ...commit, decisions: {} }))).toThrow('decisions is not a list of decisions');
   });
 });
 
-describe('acknowledgements carried in a record of their own result', () => {
+describe('results carried in one record', () => {
   const vote: Result = { kind: 'vote', txnId: 't', orderId: 'o', participant: 'stock-0', vote: 'yes' };
-  const acks = [
+  const others = [
+    { kind: 'vote', txnId: 'w', orderId: 'r', participant: 'stock-1', vote: 'no', refusal: 'insufficient', detail: 'stock 0' },
     { kind: 'ack', txnId: 'u', orderId: 'p', participant: 'stock-1', decision: 'commit' },
-    { kind: 'ack', txnId: 'v', orderId: 'q', participant: 'stock-0', decision: 'commit' },
+    { kind: 'ack', txnId: 'v', orderId: 'q', participant: 'payment-0', decision: 'rollback' },
   ] as const;
 
-  it('read back as the result followed by every carried acknowledgement', () => {
-    expect(decodeResults(encodeResult(vote, acks))).toEqual([vote, ...acks]);
-    expect(encodeResult(vote, [])).toBe(encode(vote));
+  it('read back as the record’s own result followed by every carried one', () => {
+    expect(decodeResults(encodeResults([vote, ...others]))).toEqual([vote, ...others]);
+    expect(encodeResults([vote])).toBe(encode(vote));
   });
 
-  it('are refused whole when one carried acknowledgement is not one', () => {
-    expect(() => decodeResults(encodeResult(vote, [{ ...acks[0], kind: 'vote' } as never]))).toThrow(
-      'a carried acknowledgement is not an ack',
-    );
-    expect(() => decodeResults(encodeResult(vote, [{ ...acks[0], txnId: '' }]))).toThrow('txnId is not a transaction id');
-    expect(() => decodeResults(JSON.stringify({ ...vote, acks: 'u' }))).toThrow('acks is not a list of acknowledgements');
+  it('are refused whole when one carried result is not one', () => {
+    expect(() => decodeResults(encodeResults([vote, { ...others[1], kind: 'nod' } as never]))).toThrow('kind is not vote or ack');
+    expect(() => decodeResults(encodeResults([vote, { ...others[1], txnId: '' }]))).toThrow('txnId is not a transaction id');
+    expect(() => decodeResults(JSON.stringify({ ...vote, results: 'u' }))).toThrow('results is not a list of results');
+    expect(() => decodeResults(JSON.stringify({ ...vote, results: [7] }))).toThrow('a carried result is not an object');
   });
 });
 
