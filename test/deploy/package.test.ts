@@ -116,6 +116,7 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
       ...Object.keys(paymentRoutes).map((key) => [key, 'HttpApiIntegrationPaymentApi'] as const),
       ...Object.keys(stockRoutes).map((key) => [key, 'HttpApiIntegrationStockApi'] as const),
       ...Object.keys(opsRoutes).map((key) => [key, 'HttpApiIntegrationOps'] as const),
+      ['GET /health', 'HttpApiIntegrationHealth'] as const,
     ];
     expect(served.map(([key]) => [key, integrationOf(key)])).toEqual(served);
     expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Route')).toHaveLength(served.length);

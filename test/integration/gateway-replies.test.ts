@@ -93,11 +93,17 @@ it('answers a read an instance received and never answered with 503: a read chan
   expect(await reply.json()).toEqual(unavailable);
 });
 
+it('answers a health check with 503 when no instance answers it, so a load balancer takes the gateway out', async () => {
+  const reply = await fetch(`${beforeNoInstance}/health`);
+  expect(reply.status).toBe(503);
+  expect(await reply.json()).toEqual(unavailable);
+});
+
 it('answers 404 with code no_such_route for a path outside the API', async () => {
   const reply = await fetch(`${beforeNoInstance}/basket/1`);
   expect(reply.status).toBe(404);
   expect(await reply.json()).toEqual({
-    error: 'no such path; the API is under /orders/, /stock/ and /payment/, the live view at /ops/',
+    error: 'no such path; the API is under /orders/, /stock/ and /payment/, the live view at /ops/, a health check at /health',
     code: 'no_such_route',
   });
 });
