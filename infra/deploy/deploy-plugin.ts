@@ -5,6 +5,10 @@ import { SETUP_RUN } from './setup-run';
  * - keeps `maximumBatchingWindow: 0` of `msk` events: the framework drops a zero (it tests the
  *   value for truth), and AWS then waits its default 500 ms before every batch, a delay on each
  *   hop of the two-phase commit;
+ * - writes an `msk` event's `functionResponseTypes` (a property the offline-kafka plugin adds to
+ *   the event's schema) into its mapping as `FunctionResponseTypes`, which AWS takes for Kafka in
+ *   provisioned mode only: an event that asks for it without `provisionedPollerConfig` is refused
+ *   here, rather than by CloudFormation halfway through a deploy;
  * - drops the copies of one IAM statement the framework adds once per `msk` function;
  * - makes the event source mappings wait for the `SetupRun` custom resource (infra/deploy/
  *   setup-run.ts), so they are created once the setup has made their topics.
@@ -13,6 +17,8 @@ import { SETUP_RUN } from './setup-run';
 interface MskEvent {
   readonly topic?: unknown;
   readonly maximumBatchingWindow?: unknown;
+  readonly functionResponseTypes?: readonly string[];
+  readonly provisionedPollerConfig?: unknown;
 }
 
 interface FunctionConfig {
@@ -41,7 +47,7 @@ export interface ServerlessLike {
 export class DeployPlugin {
   readonly hooks: Record<string, () => Promise<void> | void> = {
     'after:package:compileEvents': () => {
-      this.keepZeroBatchingWindows();
+      this.mappingsAsTheEventsSay();
       this.dropRepeatedStatements();
     },
     // After the `resources:` section has been merged into the template.
@@ -50,7 +56,8 @@ export class DeployPlugin {
 
   constructor(private readonly serverless: ServerlessLike) {}
 
-  keepZeroBatchingWindows(): void {
+  /** What the framework leaves out of an `msk` event's mapping: a zero batching window, and its response types. */
+  mappingsAsTheEventsSay(): void {
     const { service } = this.serverless;
     const naming = this.serverless.getProvider('aws').naming;
     const mappings = Object.values(service.provider.compiledCloudFormationTemplate.Resources).filter(
@@ -59,14 +66,19 @@ export class DeployPlugin {
     for (const functionName of service.getAllFunctions()) {
       const logicalId = naming.getLambdaLogicalId(functionName);
       for (const { msk } of service.getFunction(functionName).events ?? []) {
-        if (msk?.maximumBatchingWindow !== 0) continue;
+        if (!msk) continue;
+        if (msk.functionResponseTypes?.length && msk.provisionedPollerConfig === undefined) {
+          throw new Error(
+            `function ${functionName}, msk event on ${String(msk.topic)}: functionResponseTypes needs provisionedPollerConfig (AWS takes a Kafka mapping's error handling controls in provisioned mode only)`,
+          );
+        }
         for (const mapping of mappings) {
           const properties = mapping.Properties ?? {};
           const target = properties.FunctionName as { 'Fn::GetAtt'?: unknown[] } | undefined;
           const topics = properties.Topics as unknown[] | undefined;
-          if (target?.['Fn::GetAtt']?.[0] === logicalId && topics?.[0] === msk.topic) {
-            properties.MaximumBatchingWindowInSeconds = 0;
-          }
+          if (target?.['Fn::GetAtt']?.[0] !== logicalId || topics?.[0] !== msk.topic) continue;
+          if (msk.maximumBatchingWindow === 0) properties.MaximumBatchingWindowInSeconds = 0;
+          if (msk.functionResponseTypes?.length) properties.FunctionResponseTypes = [...msk.functionResponseTypes];
         }
       }
     }

@@ -23,6 +23,7 @@ import {
   toEventRecord,
 } from './event';
 import { type Logger, describeError } from './logger';
+import { firstFailedOffset } from './partial-batch-response';
 import { OffsetCommitter } from './offset-committer';
 
 /** The part of kafkajs' `EachBatchPayload` the runner uses (kept narrow so tests can fake it). */
@@ -55,12 +56,18 @@ export interface BatchRunnerOptions {
   readonly heartbeatEveryMs?: number;
   /** Shortest time between two offset commits; what finishes meanwhile goes out with the next (default 0: each at once). */
   readonly commitEveryMs?: number;
+  /**
+   * `functionResponseTypes: [ReportBatchItemFailures]`: the handler may answer which records
+   * failed (`batchItemFailures`, see partial-batch-response.ts); only those and the ones after
+   * them in their partition are delivered again. Off, as on AWS, a reply is never read.
+   */
+  readonly reportBatchItemFailures?: boolean;
 }
 
 /** Side effects, injectable so the runner can be tested without Kafka, HTTP or real time. */
 export interface BatchRunnerDeps {
-  /** Resolves when the handler succeeded; rejects when it failed. */
-  invoke(event: KafkaEvent): Promise<void>;
+  /** Resolves with the handler's reply when it succeeded; rejects when it failed. */
+  invoke(event: KafkaEvent): Promise<unknown>;
   readonly log: Logger;
   /** Aborted when the consumer is being stopped, to cut waits short. */
   readonly signal?: AbortSignal;
@@ -184,34 +191,55 @@ class BatchRunner {
     return left;
   }
 
-  /** Delivers the same event until the handler succeeds; false when delivery had to stop first. */
+  /**
+   * Delivers the items until the handler succeeds with all of them; false when delivery had to
+   * stop first. A handler that reports failed records (`reportBatchItemFailures`) gets the records
+   * before the first failed one resolved, and the rest delivered again, as a retry.
+   */
   private async deliver(items: readonly Item[], context: EachBatchContext): Promise<boolean> {
-    const { functionKey, source } = this.options;
+    const { functionKey } = this.options;
     const { log } = this.deps;
     const { topic, partition } = context.batch;
-    const event = buildEventFromRecords(
-      source,
-      items.map((item) => item.record),
-    );
-    const where = `${recordsKey(topic, partition)} offsets ${items[0]!.message.offset}-${items[items.length - 1]!.message.offset} (${items.length} records)`;
+    let pending = items;
     for (let attempt = 1; ; attempt++) {
+      const where = `${recordsKey(topic, partition)} offsets ${pending[0]!.message.offset}-${pending[pending.length - 1]!.message.offset} (${pending.length} records)`;
       if (!this.active(context)) {
         log.info(`offline-kafka: ${functionKey}: stopped retrying ${where}; left uncommitted for the next owner`);
         return false;
       }
-      const { error, lostMembership } = await this.invokeOnce(event, context);
-      if (error === undefined) {
+      const event = buildEventFromRecords(
+        this.options.source,
+        pending.map((item) => item.record),
+      );
+      const { error, reply, lostMembership } = await this.invokeOnce(event, context);
+      let failure = error;
+      if (failure === undefined && this.options.reportBatchItemFailures) {
+        const reported = firstFailedOffset(reply, topic, partition, pending);
+        if (reported instanceof Error) failure = reported;
+        else if (reported !== undefined) {
+          const succeeded = pending.filter((item) => BigInt(item.message.offset) < reported);
+          if (succeeded.length > 0) {
+            context.resolveOffset(succeeded[succeeded.length - 1]!.message.offset);
+            this.commits.commitSoon(context);
+          }
+          pending = pending.filter((item) => BigInt(item.message.offset) >= reported);
+          failure = new Error(`the handler reported offset ${reported} failed`);
+        }
+      }
+      if (failure === undefined) {
         if (attempt > 1) log.notice(`offline-kafka: ${functionKey}: ${where} succeeded on attempt ${attempt}`);
         return true;
       }
       if (lostMembership !== undefined) {
         log.warning(
-          `offline-kafka: ${functionKey} failed on ${where}, attempt ${attempt}: ${describeError(error)}; group membership lost, the partition's owner will redeliver`,
+          `offline-kafka: ${functionKey} failed on ${where}, attempt ${attempt}: ${describeError(failure)}; group membership lost, the partition's owner will redeliver`,
         );
         throw lostMembership;
       }
       const delay = backoffDelay(attempt, this.backoff);
-      log.warning(`offline-kafka: ${functionKey} failed on ${where}, attempt ${attempt}, retrying in ${delay} ms: ${describeError(error)}`);
+      log.warning(
+        `offline-kafka: ${functionKey} failed on ${where}, attempt ${attempt}, retrying in ${delay} ms: ${describeError(failure)}`,
+      );
       if (!(await this.waitAlive(delay, context))) {
         log.info(`offline-kafka: ${functionKey}: stopped retrying ${where}; left uncommitted for the next owner`);
         return false;
@@ -220,7 +248,10 @@ class BatchRunner {
   }
 
   /** Invokes once, heartbeating meanwhile since a handler may run far longer than the session timeout. */
-  private async invokeOnce(event: KafkaEvent, context: EachBatchContext): Promise<{ error?: unknown; lostMembership?: unknown }> {
+  private async invokeOnce(
+    event: KafkaEvent,
+    context: EachBatchContext,
+  ): Promise<{ error?: unknown; reply?: unknown; lostMembership?: unknown }> {
     let lostMembership: unknown;
     const timer = setInterval(() => {
       context.heartbeat().catch((error: unknown) => {
@@ -228,8 +259,8 @@ class BatchRunner {
       });
     }, this.heartbeatEveryMs);
     try {
-      await this.deps.invoke(event);
-      return { lostMembership };
+      const reply = await this.deps.invoke(event);
+      return { reply, lostMembership };
     } catch (error) {
       return { error, lostMembership };
     } finally {

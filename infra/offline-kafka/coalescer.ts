@@ -9,7 +9,7 @@ interface Pending {
   event: KafkaEvent;
   records: number;
   bytes: number;
-  settle: { resolve: () => void; reject: (error: unknown) => void }[];
+  settle: { resolve: (reply: unknown) => void; reject: (error: unknown) => void }[];
   sent: boolean;
 }
 
@@ -28,12 +28,13 @@ const sizeOf = (event: KafkaEvent) => ({
 /**
  * Wraps `invoke`: calls made in the same turn of the event loop share one invocation while the
  * merged event stays within the limits; each caller learns that invocation's outcome, so a
- * failure makes every partition in it deliver its records again, as on AWS.
+ * failure makes every partition in it deliver its records again, as on AWS, and each reads its
+ * own partition's part of a partial batch response.
  */
 export function coalescingInvoker(
-  invoke: (event: KafkaEvent) => Promise<void>,
+  invoke: (event: KafkaEvent) => Promise<unknown>,
   limits: CoalescerLimits,
-): (event: KafkaEvent) => Promise<void> {
+): (event: KafkaEvent) => Promise<unknown> {
   let pending: Pending | undefined;
 
   // A batch goes out when full or at the end of the turn, whichever comes first, and once only.
@@ -42,8 +43,8 @@ export function coalescingInvoker(
     batch.sent = true;
     if (pending === batch) pending = undefined;
     invoke(batch.event).then(
-      () => {
-        for (const { resolve } of batch.settle) resolve();
+      (reply: unknown) => {
+        for (const { resolve } of batch.settle) resolve(reply);
       },
       (error: unknown) => {
         for (const { reject } of batch.settle) reject(error);
@@ -52,7 +53,7 @@ export function coalescingInvoker(
   };
 
   return (event) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<unknown>((resolve, reject) => {
       const size = sizeOf(event);
       const fits =
         pending !== undefined &&

@@ -23,6 +23,8 @@ export interface KafkaEventSourceConfig {
   /** Milliseconds since the epoch; set when startingPosition is AT_TIMESTAMP. */
   readonly startingPositionTimestampMs?: number;
   readonly groupId: string;
+  /** `functionResponseTypes: [ReportBatchItemFailures]`: the handler's partial batch responses are read. */
+  readonly reportBatchItemFailures: boolean;
 }
 
 /** Plugin-wide settings from `custom.offlineKafka`. */
@@ -71,6 +73,9 @@ const MAX_WINDOW_SECONDS = 300;
 const STARTING_POSITIONS: readonly StartingPosition[] = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'];
 
 type RawEvent = Record<string, unknown>;
+
+/** The response types an event source mapping takes (`FunctionResponseTypes`). */
+export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -175,6 +180,14 @@ function readEvent(
     startingPositionTimestampMs = Math.round(raw.startingPositionTimestamp * 1000);
   }
 
+  let reportBatchItemFailures = false;
+  if (raw.functionResponseTypes !== undefined) {
+    const types = Array.isArray(raw.functionResponseTypes) ? raw.functionResponseTypes : [raw.functionResponseTypes];
+    const unknown = types.filter((type) => !FUNCTION_RESPONSE_TYPES.includes(type as (typeof FUNCTION_RESPONSE_TYPES)[number]));
+    if (unknown.length > 0) problems.push(`${where}: functionResponseTypes ${unknown.map(String).join(', ')} unknown, ignored`);
+    reportBatchItemFailures = types.includes('ReportBatchItemFailures');
+  }
+
   const source: KafkaEventSource =
     kind === 'msk'
       ? { kind: 'msk', arn: mskArn(raw.arn, context, functionKey), bootstrapServers: brokers }
@@ -191,6 +204,7 @@ function readEvent(
       maximumBatchingWindowMs,
       startingPosition,
       ...(startingPositionTimestampMs === undefined ? {} : { startingPositionTimestampMs }),
+      reportBatchItemFailures,
     },
     consumerGroupId: typeof raw.consumerGroupId === 'string' && raw.consumerGroupId !== '' ? raw.consumerGroupId : undefined,
   };

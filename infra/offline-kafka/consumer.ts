@@ -185,6 +185,7 @@ export class EventSourceConsumer {
           // during a long invocation near the interval, not near two of them.
           heartbeatEveryMs: HEARTBEAT_INTERVAL_MS / 2,
           commitEveryMs: COMMIT_EVERY_MS,
+          reportBatchItemFailures: config.reportBatchItemFailures,
         },
         {
           invoke: coalescingInvoker((event) => deps.invoke(config.functionName, event), {

@@ -5,8 +5,8 @@
  * an HTTP round trip, a JSON copy of the batch and hapi's routing on every invocation.
  */
 
-/** Runs the function with the event; resolves when the handler succeeded, rejects otherwise. */
-export type Invoker = (functionName: string, event: unknown) => Promise<void>;
+/** Runs the function with the event; resolves with the handler's reply when it succeeded, rejects otherwise. */
+export type Invoker = (functionName: string, event: unknown) => Promise<unknown>;
 
 /** The slice of Serverless' service the runner is built from. */
 export interface InvokableService {
@@ -68,7 +68,7 @@ export async function createInProcessInvoker(
       // so concurrent invocations never share a runner.
       const lambdaFunction = lambda.getByFunctionName(functionName);
       lambdaFunction.setEvent(event);
-      await lambdaFunction.runHandler();
+      return lambdaFunction.runHandler();
     },
     close: () => lambda.cleanup(),
   };

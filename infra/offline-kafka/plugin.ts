@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { type ServiceLike, readKafkaEventSources, readSettings } from './config';
+import { FUNCTION_RESPONSE_TYPES, type ServiceLike, readKafkaEventSources, readSettings } from './config';
 import { EventSourceConsumer } from './consumer';
 import { type CountingInvoker, countInvocations } from './invocation-counts';
 import { createInProcessInvoker, type InProcessInvoker, runnerOptions } from './invoker';
@@ -19,7 +19,19 @@ import { type Logger, consoleLogger, describeError } from './logger';
 export interface ServerlessLike {
   readonly service: ServiceLike & { readonly provider: { readonly stage?: string; readonly region?: string } };
   getProvider?(name: string): { getStage?(): string; getRegion?(): string } | undefined;
+  readonly configSchemaHandler?: { defineFunctionEventProperties(provider: string, event: string, schema: object): void };
 }
+
+/**
+ * What a `kafka` or `msk` event may say beyond the framework's own schema, named as the event
+ * source mapping names it (`FunctionResponseTypes`): read here, and written into the mapping on
+ * AWS by infra/deploy/deploy-plugin.ts.
+ */
+export const EVENT_PROPERTIES = {
+  properties: {
+    functionResponseTypes: { type: 'array', items: { enum: [...FUNCTION_RESPONSE_TYPES] }, uniqueItems: true },
+  },
+} as const;
 
 /** The third constructor argument Serverless v3 passes to plugins. */
 export interface PluginUtils {
@@ -64,6 +76,7 @@ export class OfflineKafkaPlugin {
     utils: PluginUtils = {},
   ) {
     this.log = utils.log ?? consoleLogger;
+    for (const event of ['kafka', 'msk']) serverless.configSchemaHandler?.defineFunctionEventProperties('aws', event, EVENT_PROPERTIES);
   }
 
   private stage(): string {

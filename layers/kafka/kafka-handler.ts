@@ -11,17 +11,27 @@ import { metrics } from '../logging/metrics';
 type Databases = Readonly<Partial<Record<DatabaseName, ShardSet>>>;
 
 /**
+ * A partial batch response: the records that failed, each by its topic-partition and offset. The
+ * event source reads it only when the mapping has `functionResponseTypes: [ReportBatchItemFailures]`;
+ * otherwise the batch counts as a success, so a handler returns one only for such a mapping.
+ */
+export interface KafkaBatchResponse {
+  readonly batchItemFailures: readonly { readonly itemIdentifier: { readonly partition: string; readonly offset: number } }[];
+}
+
+/**
  * A Kafka-triggered Lambda handler: the shards' credentials from Secrets Manager, the event
  * checked and decoded, then the whole batch handed over at once; the metrics it adds are flushed
- * at its end. A thrown error fails the batch, which the event source delivers again.
+ * at its end. A thrown error fails the batch, which the event source delivers again; a partial
+ * batch response (`KafkaBatchResponse`, the one reply a Kafka handler gives) fails the records it names.
  */
-export function kafkaHandler(
+export function kafkaHandler<Reply = void>(
   secretPrefix: string,
   shardCounts: Readonly<Partial<Record<DatabaseName, number>>>,
-  handle: (records: DecodedRecord[], databases: Databases, event: unknown) => Promise<void>,
+  handle: (records: DecodedRecord[], databases: Databases, event: unknown) => Promise<Reply>,
 ) {
   return withLoginRetry(
-    middy<unknown, void, Error, DatabaseContext>()
+    middy<unknown, Reply, Error, DatabaseContext>()
       // Every log line of the invocation carries its Lambda context (function, request id, cold start).
       .use(injectLambdaContext(logger))
       // The batch's metrics (its dead letters) are flushed when it ends, whether it succeeds or fails.

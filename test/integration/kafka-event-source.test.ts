@@ -107,6 +107,26 @@ describe('the Kafka event source of serverless-offline', () => {
     expect(await deliveriesOf(failing)).toHaveLength(4);
   });
 
+  it('commits the records before one the handler reports failed, and delivers it and those after it again until none fails', async () => {
+    const run = randomUUID();
+    const [before, failing, after] = [`partial-before-${run}`, `partial-failing-${run}`, `partial-after-${run}`] as const;
+    const [meta] = await producer.send({
+      topic: TOPIC,
+      messages: [
+        { key: before, value: '{}', partition: 1 },
+        { key: failing, value: JSON.stringify({ reportFailTimes: 2 }), partition: 1 },
+        { key: after, value: '{}', partition: 1 },
+      ],
+    });
+    const lastOffset = Number(meta!.baseOffset) + 2;
+    await eventually('the offset to be committed past the three records', async () =>
+      (await committedOffset(1)) > lastOffset ? true : undefined,
+    );
+
+    const counts = await Promise.all([before, failing, after].map(async (key) => (await deliveriesOf(key)).length));
+    expect(counts).toEqual([1, 3, 3]);
+  });
+
   it("gives all of a group's partitions to one instance, and to another within the session when that one is killed", async () => {
     const run = `owner-${randomUUID()}`;
     let round = 0;

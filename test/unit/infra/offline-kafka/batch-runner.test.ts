@@ -94,6 +94,8 @@ function harness(
   behaviour: {
     failures?: number;
     onInvoke?: (event: KafkaEvent, call: number) => void;
+    /** What the handler answers when it succeeds (a partial batch response, say). */
+    reply?: (event: KafkaEvent, call: number) => unknown;
     signal?: AbortSignal;
     batch?: () => FakeBatch;
   } = {},
@@ -122,6 +124,7 @@ function harness(
         behaviour.batch?.().timeline.push(`invoke ${event.records[`${TOPIC}-${PARTITION}`]!.map((record) => record.offset).join(',')}`);
         behaviour.onInvoke?.(event, calls);
         if (calls <= (behaviour.failures ?? 0)) throw new Error(`handler failed #${calls}`);
+        return behaviour.reply?.(event, calls);
       },
       log: state.log,
       signal: behaviour.signal,
@@ -257,6 +260,44 @@ describe('batching window', () => {
     expect(h.events.map((event) => offsetsOf(event).length)).toEqual([10, 10]);
     expect(batch.committedNext).toBe('20');
     expect(h.sleeps).toEqual([500]);
+  });
+});
+
+describe('partial batch responses (functionResponseTypes: ReportBatchItemFailures)', () => {
+  const failed = (...offsets: number[]) => ({
+    batchItemFailures: offsets.map((offset) => ({ itemIdentifier: { partition: `${TOPIC}-${PARTITION}`, offset } })),
+  });
+
+  it('commits the records before the lowest reported one, and delivers it and the rest again after a backoff', async () => {
+    const batch = new FakeBatch(range(0, 5));
+    const h = harness(
+      { reportBatchItemFailures: true },
+      { batch: () => batch, reply: (_, call) => (call === 1 ? failed(3, 2) : undefined) },
+    );
+    await h.run(batch);
+
+    expect(batch.timeline).toEqual(['invoke 0,1,2,3,4', 'resolve 1', 'commit 2', 'invoke 2,3,4', 'resolve 4', 'commit 5']);
+    expect(h.sleeps).toEqual([100]);
+    expect(h.log.lines.find((line) => line.level === 'warning')?.message).toContain('the handler reported offset 2 failed');
+  });
+
+  it('delivers the whole batch again when the first record failed, or a report names a record it did not hold', async () => {
+    const batch = new FakeBatch(range(0, 3));
+    const h = harness(
+      { reportBatchItemFailures: true },
+      { batch: () => batch, reply: (_, call) => (call === 1 ? failed(0) : call === 2 ? failed(7) : undefined) },
+    );
+    await h.run(batch);
+
+    expect(batch.timeline).toEqual(['invoke 0,1,2', 'invoke 0,1,2', 'invoke 0,1,2', 'resolve 2', 'commit 3']);
+  });
+
+  it('reads no reply unless the event asks for it, as AWS does not', async () => {
+    const batch = new FakeBatch(range(0, 3));
+    const h = harness({}, { batch: () => batch, reply: () => failed(1) });
+    await h.run(batch);
+
+    expect(batch.timeline).toEqual(['invoke 0,1,2', 'resolve 2', 'commit 3']);
   });
 });
 

@@ -43,6 +43,13 @@ describe('coalescingInvoker', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('hands every partition of a merged invocation the whole reply, from which each reads its own failures', async () => {
+    const reply = { batchItemFailures: [{ itemIdentifier: { partition: 't-1', offset: 0 } }] };
+    const invoke = coalescingInvoker(async () => reply, { maxRecords: 100, maxBytes: 1e6 });
+
+    expect(await Promise.all([invoke(eventOf(0, 1)), invoke(eventOf(1, 1))])).toEqual([reply, reply]);
+  });
+
   it('never puts more than batchSize records in one invocation', async () => {
     const sizes: number[] = [];
     const invoke = coalescingInvoker(async (event) => void sizes.push(Object.values(event.records).flat().length), {

@@ -31,8 +31,22 @@ describe('readKafkaEventSources', () => {
         maximumBatchingWindowMs: 500,
         startingPosition: 'TRIM_HORIZON',
         groupId: 'shop-local-settle',
+        reportBatchItemFailures: false,
       },
     ]);
+  });
+
+  it('reads partial batch responses on from functionResponseTypes, and names a response type it does not know', () => {
+    const event = (functionResponseTypes: unknown) => ({ kafka: { topic: 'results', bootstrapServers: ['k:1'], functionResponseTypes } });
+    const { sources, problems } = readKafkaEventSources(
+      service({ a: { events: [event(['ReportBatchItemFailures'])] }, b: { events: [event(['ReportEverything'])] } }),
+      context,
+    );
+    expect(sources.map((source) => [source.functionKey, source.reportBatchItemFailures])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(problems).toEqual([expect.stringContaining('functionResponseTypes ReportEverything unknown, ignored')]);
   });
 
   it('takes batchSize, window (seconds), startingPosition and consumerGroupId from the event', () => {
