@@ -1,5 +1,5 @@
 /**
- * Serverless Framework v3 plugin: gives serverless-offline the `kafka` and `msk` events it lacks.
+ * Serverless Framework plugin (v3's plugin interface, which osls 4 keeps): gives serverless-offline the `kafka` and `msk` events it lacks.
  * Each enabled event gets a kafkajs consumer group member that invokes the function in this
  * process, through serverless-offline's own Lambda runner, with the event AWS would build.
  *

@@ -1,4 +1,4 @@
-/** What this plugin uses of serverless-offline 13's Lambda runner (`src/lambda/Lambda.js`); it ships no types. */
+/** What this plugin uses of serverless-offline 14's Lambda runner (`src/lambda/Lambda.js`); it ships no types. */
 declare module 'serverless-offline/lambda' {
   export interface LambdaFunction {
     setEvent(event: unknown): void;

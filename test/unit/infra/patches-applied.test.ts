@@ -28,7 +28,7 @@ function addedLines(patchFile: string): Map<string, string[]> {
 const patchFiles = fs.readdirSync(PATCHES).filter((file) => file.endsWith('.patch'));
 
 it('finds the patches', () => {
-  expect(patchFiles).toEqual(expect.arrayContaining(['kafkajs+2.2.4.patch', 'postgres+3.4.9.patch', 'serverless-offline+13.9.0.patch']));
+  expect(patchFiles).toEqual(expect.arrayContaining(['kafkajs+2.2.4.patch', 'postgres+3.4.9.patch', 'serverless-offline+14.8.2.patch']));
 });
 
 describe.each(patchFiles)('%s', (patchFile) => {
