@@ -11,7 +11,7 @@ import { databaseServers, type StackConfig, stackAddresses } from '../config';
 import { readCredentials } from '../postgres/server';
 import { loginOf } from '../../layers/db/login';
 import { TOPICS } from '../../layers/kafka/topics';
-import { type Component, stackRoots } from './cpu';
+import { type Component, stackProcesses } from './cpu';
 import { readInvocationCounts } from '../offline-kafka/invocation-counts';
 import { invocationCountsDir } from '../processes/processes';
 
@@ -68,31 +68,6 @@ async function writeTransactions(config: StackConfig): Promise<Record<string, nu
 }
 
 const numberAfter = (text: string, label: string) => Number(new RegExp(`^${label}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-
-/** Every process under a pid the stack recorded (`<runDir>/pids`), with the component it belongs to. */
-function stackProcesses(runDir: string): Map<number, Component> {
-  const roots = stackRoots(runDir);
-  const parentOf = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
-      parentOf.set(Number(entry), numberAfter(status, 'PPid'));
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  const members = new Map<number, Component>();
-  for (const pid of parentOf.keys()) {
-    for (let current: number | undefined = pid; current !== undefined && current > 1; current = parentOf.get(current)) {
-      const component = roots.get(current);
-      if (component) {
-        members.set(pid, component);
-        break;
-      }
-    }
-  }
-  return members;
-}
 
 /** Voluntary context switches (a thread went to sleep, to be woken later) of every thread of the stack. */
 function wakeUps(runDir: string): Partial<Record<Component, number>> {

@@ -85,21 +85,34 @@ export function stackRoots(runDir: string): Map<number, Component> {
   return roots;
 }
 
-/** One reading of the stack's process trees, in ticks; empty when the stack's pid files are not here (another stack). */
-export function readStackCpu(runDir: string): CpuReading {
-  const roots = stackRoots(runDir);
-  const stats = readAllStats();
+/** Each of `stats`' processes that descends from one of `roots`, with that root's component. */
+function componentsOf(roots: ReadonlyMap<number, Component>, stats: readonly ProcStat[]): Map<number, Component> {
   const parentOf = new Map(stats.map((stat) => [stat.pid, stat.parent]));
-  const componentOfPid = (pid: number): Component | undefined => {
+  const members = new Map<number, Component>();
+  for (const { pid } of stats) {
     for (let current: number | undefined = pid; current !== undefined && current > 1; current = parentOf.get(current)) {
       const component = roots.get(current);
-      if (component) return component;
+      if (component) {
+        members.set(pid, component);
+        break;
+      }
     }
-    return undefined;
-  };
+  }
+  return members;
+}
+
+/** Every process under a pid the stack recorded (`<runDir>/pids`), with the component it belongs to. */
+export function stackProcesses(runDir: string): Map<number, Component> {
+  return componentsOf(stackRoots(runDir), readAllStats());
+}
+
+/** One reading of the stack's process trees, in ticks; empty when the stack's pid files are not here (another stack). */
+export function readStackCpu(runDir: string): CpuReading {
+  const stats = readAllStats();
+  const members = componentsOf(stackRoots(runDir), stats);
   const byComponent: Partial<Record<Component, number>> = {};
   for (const stat of stats) {
-    const component = componentOfPid(stat.pid);
+    const component = members.get(stat.pid);
     if (component) byComponent[component] = (byComponent[component] ?? 0) + stat.ticks;
   }
   const machine = machineTicks();

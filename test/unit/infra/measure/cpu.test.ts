@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readStackCpu } from '../../../../infra/measure/cpu';
+import { readStackCpu, stackProcesses } from '../../../../infra/measure/cpu';
 
 describe('readStackCpu', () => {
   let runDir: string;
@@ -22,5 +22,22 @@ describe('readStackCpu', () => {
 
   it('finds nothing of a stack whose pid files are not there', () => {
     expect(readStackCpu(path.join(runDir, 'absent')).byComponent).toEqual({});
+  });
+});
+
+describe('stackProcesses', () => {
+  let runDir: string;
+  beforeEach(() => {
+    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
+    fs.mkdirSync(path.join(runDir, 'pids'));
+  });
+  afterEach(() => fs.rmSync(runDir, { recursive: true, force: true }));
+
+  it('lists the processes under a recorded one, each with the component the pid file names', () => {
+    fs.writeFileSync(path.join(runDir, 'pids', 'kafka.pid'), `${process.ppid}\n`);
+    const members = stackProcesses(runDir);
+    expect(members.get(process.ppid)).toBe('Kafka');
+    expect(members.get(process.pid)).toBe('Kafka');
+    expect(stackProcesses(path.join(runDir, 'absent')).size).toBe(0);
   });
 });
