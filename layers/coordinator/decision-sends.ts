@@ -12,7 +12,7 @@ import { coordinatorStep, type CoordinatorStep, pendingDecisions, timeoutStep, t
 import {
   type Decide,
   encode,
-  encodeDecisions,
+  decisionRecords,
   type Instruction,
   type ParticipantId,
   parseParticipant,
@@ -35,7 +35,7 @@ export function queueInstructions(outbox: Outbox, instructions: readonly Instruc
   }
 }
 
-/** Puts decisions in the outbox, one record per participant carrying all of its decisions (`encodeDecisions`). */
+/** Puts decisions in the outbox, as few records per participant as carry all of its decisions (`decisionRecords`). */
 export function queueDecisionsTogether(outbox: Outbox, decisions: readonly Decide[]): void {
   const byParticipant = new Map<ParticipantId, Decide[]>();
   for (const decision of decisions) {
@@ -43,8 +43,8 @@ export function queueDecisionsTogether(outbox: Outbox, decisions: readonly Decid
     if (ofParticipant) ofParticipant.push(decision);
     else byParticipant.set(decision.participant, [decision]);
   }
-  for (const [participant, [first, ...rest]] of byParticipant) {
-    addToOutbox(outbox, instructionTopic(participant), { key: first!.txnId, value: encodeDecisions([first!, ...rest]) });
+  for (const [participant, ofParticipant] of byParticipant) {
+    for (const record of decisionRecords(ofParticipant)) addToOutbox(outbox, instructionTopic(participant), record);
   }
 }
 

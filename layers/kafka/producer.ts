@@ -34,11 +34,17 @@ export function addToOutbox(outbox: Outbox, topic: string, message: Message): vo
 interface PendingSend {
   readonly outbox: Outbox;
   count: number;
+  bytes: number;
   readonly sent: Promise<void>;
 }
 
-/** Merged sends stay well inside Kafka's 1 MB record batch per partition (a vote is ~200 bytes). */
+/**
+ * Merged sends stay well inside Kafka's 1 MB record batch per partition, whatever their records
+ * carry (a record may hold many results or decisions, `twopc/messages.ts` RECORD_BYTES): an
+ * outbox larger than this alone is sent alone.
+ */
 const MAX_MERGED_MESSAGES = 2_000;
+const MAX_MERGED_BYTES = 512 * 1024;
 
 const pendingSends = new Map<KafkaConnection, PendingSend>();
 
@@ -50,9 +56,10 @@ const pendingSends = new Map<KafkaConnection, PendingSend>();
  */
 export function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise<void> {
   if (outbox.size === 0) return Promise.resolve();
-  const size = outboxSize(outbox);
+  const { count, bytes } = outboxSize(outbox);
   let pending = pendingSends.get(connection);
-  if (pending && pending.count > 0 && pending.count + size > MAX_MERGED_MESSAGES) pending = undefined;
+  if (pending && pending.count > 0 && (pending.count + count > MAX_MERGED_MESSAGES || pending.bytes + bytes > MAX_MERGED_BYTES))
+    pending = undefined;
   if (!pending) {
     const merged: Outbox = new Map();
     const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
@@ -60,16 +67,21 @@ export function sendOutbox(connection: KafkaConnection, outbox: Outbox): Promise
       const producer = await kafkaProducer(connection);
       await producer.sendBatch({ acks: -1, topicMessages: [...merged].map(([topic, messages]) => ({ topic, messages })) });
     });
-    pending = { outbox: merged, count: 0, sent };
+    pending = { outbox: merged, count: 0, bytes: 0, sent };
     pendingSends.set(connection, pending);
   }
   for (const [topic, messages] of outbox) for (const message of messages) addToOutbox(pending.outbox, topic, message);
-  pending.count += size;
+  pending.count += count;
+  pending.bytes += bytes;
   return pending.sent;
 }
 
-function outboxSize(outbox: Outbox): number {
-  let size = 0;
-  for (const messages of outbox.values()) size += messages.length;
-  return size;
+function outboxSize(outbox: Outbox): { count: number; bytes: number } {
+  let count = 0;
+  let bytes = 0;
+  for (const messages of outbox.values()) {
+    count += messages.length;
+    for (const { value } of messages) bytes += value?.length ?? 0;
+  }
+  return { count, bytes };
 }

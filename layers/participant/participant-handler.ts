@@ -9,7 +9,7 @@ import {
   type Ack,
   decodeInstructions,
   encode,
-  encodeResults,
+  resultRecords,
   type InstructionOf,
   isInstructionOf,
   isMalformed,
@@ -133,15 +133,9 @@ export async function handleInstructions<S extends ParticipantService, Held>(
   if (failure !== undefined) throw failure;
 }
 
-/** At most this many results go in one record (a result is ~130 bytes; Kafka takes 1 MB a record). */
-const RESULTS_PER_RECORD = 1_000;
-
-/** Puts the results in the outbox, as few records as they fit in (`encodeResults`): the coordinator takes a record whole. */
+/** Puts the results in the outbox, as few records as hold them (`resultRecords`): the coordinator takes a record whole. */
 function queueResults(outbox: Outbox, results: readonly Result[]): void {
-  for (let start = 0; start < results.length; start += RESULTS_PER_RECORD) {
-    const [first, ...rest] = results.slice(start, start + RESULTS_PER_RECORD);
-    addToOutbox(outbox, TOPICS.results, { key: first!.txnId, value: encodeResults([first!, ...rest]) });
-  }
+  for (const record of resultRecords(results)) addToOutbox(outbox, TOPICS.results, record);
 }
 
 const isCommitAck = (reply: Result): reply is Ack => reply.kind === 'ack' && reply.decision === 'commit';

@@ -263,19 +263,49 @@ function slotMapField(value: unknown): SlotMap {
 export const encode = (message: Instruction | Result): string => JSON.stringify(message);
 
 /**
- * Decisions for one participant in one record, the first as the record's own and the others
- * beside it (`decisions`), so that each need not be a record of its own
- * (`layers/coordinator/held-commits.ts`).
+ * How many bytes of messages one record carries at most: far below Kafka's 1 MB record batch, so
+ * the records one send puts in a partition still fit together. A message larger than this alone
+ * (a `moved` vote with a big map) makes a record of its own.
  */
-export function encodeDecisions([first, ...carried]: readonly [Decide, ...Decide[]]): string {
-  return JSON.stringify(carried.length === 0 ? first : { ...first, decisions: carried });
+export const RECORD_BYTES = 64 * 1024;
+
+/**
+ * Messages in as few records as hold them: the first of each record as its own, the others
+ * beside it under `field`, which the decoder reads back in order. Each message is encoded once.
+ */
+function packRecords<M extends { readonly txnId: string }>(
+  messages: readonly M[],
+  field: 'results' | 'decisions',
+): { key: string; value: string }[] {
+  const records: { key: string; value: string }[] = [];
+  let open: { key: string; head: string; rest: string[]; bytes: number } | undefined;
+  const close = () => {
+    if (!open) return;
+    const { key, head, rest } = open;
+    records.push({ key, value: rest.length === 0 ? head : `${head.slice(0, -1)},"${field}":[${rest.join(',')}]}` });
+    open = undefined;
+  };
+  for (const message of messages) {
+    const text = JSON.stringify(message);
+    if (open && open.bytes + text.length + 1 > RECORD_BYTES) close();
+    if (open) {
+      open.rest.push(text);
+      open.bytes += text.length + 1;
+    } else open = { key: message.txnId, head: text, rest: [], bytes: text.length + `,"${field}":[]`.length };
+  }
+  close();
+  return records;
 }
 
 /**
- * Results in one record, the first as the record's own and the others beside it (`results`): a
- * participant's batch sends all its votes and acknowledgements in one record, with the
- * acknowledgements it held back (`layers/participant/held-acks.ts`).
+ * Decisions for one participant, in as few records as hold them (`decisions` beside the first of
+ * each), so that each need not be a record of its own (`layers/coordinator/held-commits.ts`).
  */
-export function encodeResults([first, ...carried]: readonly [Result, ...Result[]]): string {
-  return JSON.stringify(carried.length === 0 ? first : { ...first, results: carried });
-}
+export const decisionRecords = (decisions: readonly Decide[]) => packRecords(decisions, 'decisions');
+
+/**
+ * Results in as few records as hold them (`results` beside the first of each): a participant's
+ * batch sends its votes and acknowledgements so, with the acknowledgements it held back
+ * (`layers/participant/held-acks.ts`).
+ */
+export const resultRecords = (results: readonly Result[]) => packRecords(results, 'results');

@@ -65,6 +65,14 @@ describe('sendOutbox', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('starts another request rather than merge past half a megabyte, so no partition batch nears the 1 MB Kafka takes', async () => {
+    const big = (key: string): Outbox => new Map([['a', [{ key, value: 'x'.repeat(300 * 1024) }]]]);
+
+    await Promise.all([sendOutbox(connection, big('1')), sendOutbox(connection, big('2')), sendOutbox(connection, outbox([['a', '3']]))]);
+
+    expect(batches.map(keysOf)).toEqual([['a:1'], ['a:2,3']]);
+  });
+
   it('sends nothing for an empty outbox', async () => {
     await sendOutbox(connection, new Map());
 

@@ -4,7 +4,7 @@ import { initialSlotMap, movesToDrain, withShardAdded, withShardRetired, withSlo
 import type { Outbox } from '../../../../layers/kafka/producer';
 import type { DecodedRecord } from '../../../../layers/kafka/records';
 import { TOPICS } from '../../../../layers/kafka/topics';
-import { type Decide, decodeResults, encodeDecisions, type Instruction } from '../../../../layers/twopc/messages';
+import { type Decide, decisionRecords, decodeResults, type Instruction } from '../../../../layers/twopc/messages';
 import { heldAcks } from '../../../../layers/participant/held-acks';
 import { handleInstructions } from '../../../../layers/participant/participant-handler';
 
@@ -175,7 +175,7 @@ describe('acknowledgements of commits', () => {
   it('are given for every decision a record carries, which all apply on the record’s shard', async () => {
     const carrying: DecodedRecord = {
       ...record(TOPICS.stockInstructions, 1, commit('t-0')),
-      value: encodeDecisions([commit('t-0') as Decide, commit('t-1') as Decide]),
+      value: decisionRecords([commit('t-0') as Decide, commit('t-1') as Decide])[0]!.value,
     };
     await handleInstructions([carrying, record(TOPICS.stockInstructions, 2, prepare('t-2', 'stock-0'))], service);
 

@@ -1,8 +1,9 @@
 import {
   decodeInstructions,
-  encodeDecisions,
+  decisionRecords,
   decodeResults,
-  encodeResults,
+  RECORD_BYTES,
+  resultRecords,
   encode,
   MalformedMessageError,
   parseParticipant,
@@ -90,14 +91,14 @@ describe('decisions carried in a record of their own participant', () => {
   ] as const;
 
   it('read back as the decision followed by every carried one', () => {
-    expect(decodeInstructions(encodeDecisions([commit, ...others]))).toEqual([commit, ...others]);
-    expect(encodeDecisions([commit])).toBe(encode(commit));
+    expect(decisionRecords([commit, ...others]).map((record) => decodeInstructions(record.value))).toEqual([[commit, ...others]]);
+    expect(decisionRecords([commit])).toEqual([{ key: 't', value: encode(commit) }]);
   });
 
   it('are refused whole when one carried decision is a prepare or for another participant', () => {
     const prepare = { ...commit, kind: 'prepare', deadline: 1, items: [{ itemId: 'i', quantity: 1 }] };
-    expect(() => decodeInstructions(encodeDecisions([commit, prepare as never]))).toThrow('a carried decision is a prepare');
-    expect(() => decodeInstructions(encodeDecisions([commit, { ...others[0], participant: 'stock-2' }]))).toThrow(
+    expect(() => decodeInstructions(decisionRecords([commit, prepare as never])[0]!.value)).toThrow('a carried decision is a prepare');
+    expect(() => decodeInstructions(decisionRecords([commit, { ...others[0], participant: 'stock-2' }])[0]!.value)).toThrow(
       'a carried decision is for stock-2, not stock-1',
     );
     expect(() => decodeInstructions(JSON.stringify({ ...commit, decisions: {} }))).toThrow('decisions is not a list of decisions');
@@ -113,13 +114,34 @@ describe('results carried in one record', () => {
   ] as const;
 
   it('read back as the record’s own result followed by every carried one', () => {
-    expect(decodeResults(encodeResults([vote, ...others]))).toEqual([vote, ...others]);
-    expect(encodeResults([vote])).toBe(encode(vote));
+    expect(resultRecords([vote, ...others]).map((record) => decodeResults(record.value))).toEqual([[vote, ...others]]);
+    expect(resultRecords([vote])).toEqual([{ key: 't', value: encode(vote) }]);
+  });
+
+  it('start a new record before one would hold more than RECORD_BYTES, keyed by its first result', () => {
+    const votes = Array.from(
+      { length: 2_000 },
+      (_, index): Result => ({ ...vote, txnId: `t-${index}`, vote: 'no', refusal: 'insufficient', detail: 'x'.repeat(100) }),
+    );
+    const records = resultRecords(votes);
+    expect(records.length).toBeGreaterThan(1);
+    for (const record of records) expect(record.value.length).toBeLessThanOrEqual(RECORD_BYTES);
+    expect(records.flatMap((record) => decodeResults(record.value))).toEqual(votes);
+    expect(records.map((record) => record.key)).toEqual(records.map((record) => decodeResults(record.value)[0]!.txnId));
+  });
+
+  it('give a result larger than a record a record of its own', () => {
+    const big: Result = { ...vote, txnId: 'big', vote: 'no', refusal: 'moved', detail: 'x'.repeat(RECORD_BYTES) };
+    expect(resultRecords([vote, big, vote]).map((record) => decodeResults(record.value).map((result) => result.txnId))).toEqual([
+      ['t'],
+      ['big'],
+      ['t'],
+    ]);
   });
 
   it('are refused whole when one carried result is not one', () => {
-    expect(() => decodeResults(encodeResults([vote, { ...others[1], kind: 'nod' } as never]))).toThrow('kind is not vote or ack');
-    expect(() => decodeResults(encodeResults([vote, { ...others[1], txnId: '' }]))).toThrow('txnId is not a transaction id');
+    expect(() => decodeResults(resultRecords([vote, { ...others[1], kind: 'nod' } as never])[0]!.value)).toThrow('kind is not vote or ack');
+    expect(() => decodeResults(resultRecords([vote, { ...others[1], txnId: '' }])[0]!.value)).toThrow('txnId is not a transaction id');
     expect(() => decodeResults(JSON.stringify({ ...vote, results: 'u' }))).toThrow('results is not a list of results');
     expect(() => decodeResults(JSON.stringify({ ...vote, results: [7] }))).toThrow('a carried result is not an object');
   });
