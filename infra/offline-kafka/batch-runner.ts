@@ -4,7 +4,6 @@
  * delivers each until the handler succeeds and only then commits its offsets.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { OffsetsByTopicPartition } from 'kafkajs';
 import {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -22,26 +21,10 @@ import {
   recordsKey,
   toEventRecord,
 } from './event';
+import type { EachBatchContext } from './each-batch-context';
 import { type Logger, describeError } from './logger';
 import { firstFailedOffset } from './partial-batch-response';
 import { OffsetCommitter } from './offset-committer';
-
-/** The part of kafkajs' `EachBatchPayload` the runner uses (kept narrow so tests can fake it). */
-export interface EachBatchContext {
-  readonly batch: {
-    readonly topic: string;
-    readonly partition: number;
-    readonly highWatermark: string;
-    readonly messages: readonly ConsumedMessage[];
-    lastOffset(): string;
-  };
-  resolveOffset(offset: string): void;
-  heartbeat(): Promise<void>;
-  commitOffsetsIfNecessary(offsets?: OffsetsByTopicPartition): Promise<void>;
-  uncommittedOffsets(): OffsetsByTopicPartition;
-  isRunning(): boolean;
-  isStale(): boolean;
-}
 
 /** How one event source's batches are formed and retried. */
 export interface BatchRunnerOptions {

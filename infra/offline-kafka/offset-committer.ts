@@ -7,7 +7,7 @@
  * partition moved to another member, the process died) only means the partition's next owner
  * redelivers those records, which the handlers take as repeats.
  */
-import type { EachBatchContext } from './batch-runner';
+import type { EachBatchContext } from './each-batch-context';
 import { recordsKey } from './event';
 import { type Logger, describeError } from './logger';
 

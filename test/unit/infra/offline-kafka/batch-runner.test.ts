@@ -1,5 +1,6 @@
 import type { OffsetsByTopicPartition } from 'kafkajs';
-import { type BatchRunnerOptions, type EachBatchContext, createBatchRunner } from '../../../../infra/offline-kafka/batch-runner';
+import { type BatchRunnerOptions, createBatchRunner } from '../../../../infra/offline-kafka/batch-runner';
+import type { EachBatchContext } from '../../../../infra/offline-kafka/each-batch-context';
 import type { ConsumedMessage, KafkaEvent } from '../../../../infra/offline-kafka/event';
 import type { Logger } from '../../../../infra/offline-kafka/logger';
 
