@@ -153,7 +153,7 @@ function parseObject(text: string | undefined): Record<string, unknown> {
 
 /**
  * A record of an instruction topic: its instruction, then the decisions for the same participant
- * it carries (`decisions`, see `encodeInstruction`). Throws `MalformedMessageError` naming what is
+ * it carries (`decisions`, see `decisionRecords`). Throws `MalformedMessageError` naming what is
  * wrong with any of them.
  */
 export function decodeInstructions(text: string | undefined): Instruction[] {
@@ -211,7 +211,7 @@ function instructionFrom(object: Record<string, unknown>): Instruction {
 
 /**
  * A record of the results topic: its result, then the others it carries (`results`, see
- * `encodeResults`). Throws `MalformedMessageError` naming what is wrong with any of them.
+ * `resultRecords`). Throws `MalformedMessageError` naming what is wrong with any of them.
  */
 export function decodeResults(text: string | undefined): Result[] {
   const object = parseObject(text);
