@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { readStackCpu, stackProcesses } from '../../../../infra/measure/cpu';
 
-describe('readStackCpu', () => {
-  let runDir: string;
-  beforeEach(() => {
-    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
-    fs.mkdirSync(path.join(runDir, 'pids'));
-  });
-  afterEach(() => fs.rmSync(runDir, { recursive: true, force: true }));
+/** A run folder of its own per test, with a pids folder the test fills. */
+let runDir: string;
+beforeEach(() => {
+  runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
+  fs.mkdirSync(path.join(runDir, 'pids'));
+});
+afterEach(() => fs.rmSync(runDir, { recursive: true, force: true }));
 
+describe('readStackCpu', () => {
   it('counts the process a pid file names, whether or not the file also holds its start time', () => {
     fs.writeFileSync(path.join(runDir, 'pids', 'offline-0.pid'), `${process.pid} 123456\n`);
     fs.writeFileSync(path.join(runDir, 'pids', 'kafka.pid'), `${process.ppid}\n`);
@@ -26,13 +27,6 @@ describe('readStackCpu', () => {
 });
 
 describe('stackProcesses', () => {
-  let runDir: string;
-  beforeEach(() => {
-    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-'));
-    fs.mkdirSync(path.join(runDir, 'pids'));
-  });
-  afterEach(() => fs.rmSync(runDir, { recursive: true, force: true }));
-
   it('lists the processes under a recorded one, each with the component the pid file names', () => {
     fs.writeFileSync(path.join(runDir, 'pids', 'kafka.pid'), `${process.ppid}\n`);
     const members = stackProcesses(runDir);
