@@ -13,22 +13,37 @@ export async function conservationOfStorm(client: ShopClient, { items, users, or
     for (const [itemId, quantity] of order.items) takenStock.set(itemId, takenStock.get(itemId)! + BigInt(quantity));
     takenCredit.set(order.user_id, takenCredit.get(order.user_id)! + BigInt(order.total_cost));
   }
+  const balances = [
+    {
+      ids: items,
+      what: 'stock of item',
+      start: START_STOCK,
+      changed: ledger.stock,
+      by: 'add/subtract',
+      taken: takenStock,
+      takenBy: 'taken by',
+      read: client.stock,
+    },
+    {
+      ids: users,
+      what: 'credit of user',
+      start: START_CREDIT,
+      changed: ledger.credit,
+      by: 'add_funds/pay',
+      taken: takenCredit,
+      takenBy: 'charged to',
+      read: client.credit,
+    },
+  ];
   const violations: string[] = [];
-  for (const itemId of items) {
-    const left = BigInt(await client.stock(itemId));
-    const expected = BigInt(START_STOCK) + ledger.stock.get(itemId)!;
-    if (expected !== left + takenStock.get(itemId)!)
-      violations.push(
-        `stock of item ${itemId}: ${START_STOCK} + ${ledger.stock.get(itemId)} changed by add/subtract ≠ ${left} left + ${takenStock.get(itemId)} taken by paid orders`,
-      );
-  }
-  for (const userId of users) {
-    const left = BigInt(await client.credit(userId));
-    const expected = BigInt(START_CREDIT) + ledger.credit.get(userId)!;
-    if (expected !== left + takenCredit.get(userId)!)
-      violations.push(
-        `credit of user ${userId}: ${START_CREDIT} + ${ledger.credit.get(userId)} changed by add_funds/pay ≠ ${left} left + ${takenCredit.get(userId)} charged to paid orders`,
-      );
+  for (const { ids, what, start, changed, by, taken, takenBy, read } of balances) {
+    for (const id of ids) {
+      const left = BigInt(await read.call(client, id));
+      if (BigInt(start) + changed.get(id)! !== left + taken.get(id)!)
+        violations.push(
+          `${what} ${id}: ${start} + ${changed.get(id)} changed by ${by} ≠ ${left} left + ${taken.get(id)} ${takenBy} paid orders`,
+        );
+    }
   }
   return violations;
 }

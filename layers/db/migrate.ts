@@ -3,15 +3,39 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type postgres from 'postgres';
 
-/** The ordered migration files of one service: `<root>/<service>/NNN_description.sql`. */
+/**
+ * Migrations that several services apply alike: `<root>/shared/<name>.sql`, listed in
+ * `<root>/shared.json` with the number each service applies it under (`{ "<name>": { "<service>": "NNN" } }`).
+ * A service records one as `NNN_<name>`, exactly as if the file were in its own folder.
+ */
+const SHARED = 'shared';
+
+/** The ordered migrations of one service: its own (`<root>/<service>/NNN_name.sql`) and the shared ones it applies. */
 export function migrationsOf(root: string, service: string): { version: string; file: string }[] {
   const dir = path.join(root, service);
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((file) => /^\d{3}_[\w-]+\.sql$/.test(file))
-    .sort()
-    .map((file) => ({ version: file.slice(0, -'.sql'.length), file: path.join(dir, file) }));
+  const own = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((file) => /^\d{3}_[\w-]+\.sql$/.test(file))
+        .map((file) => ({ version: file.slice(0, -'.sql'.length), file: path.join(dir, file) }))
+    : [];
+  const migrations = [...own, ...sharedMigrationsOf(root, service)].sort((a, b) => a.version.localeCompare(b.version));
+  for (const [index, { version }] of migrations.entries()) {
+    const previous = migrations[index - 1];
+    if (previous && previous.version.slice(0, 3) === version.slice(0, 3))
+      throw new Error(`migrations ${service}/${previous.version} and ${service}/${version} share a number: each migration needs its own`);
+  }
+  return migrations;
+}
+
+function sharedMigrationsOf(root: string, service: string): { version: string; file: string }[] {
+  const index = path.join(root, `${SHARED}.json`);
+  if (!fs.existsSync(index)) return [];
+  const numbers = JSON.parse(fs.readFileSync(index, 'utf8')) as Record<string, Record<string, string>>;
+  return Object.entries(numbers).flatMap(([name, byService]) => {
+    const number = byService[service];
+    return number === undefined ? [] : [{ version: `${number}_${name}`, file: path.join(root, SHARED, `${name}.sql`) }];
+  });
 }
 
 /** An applied migration's file no longer says what was applied. */

@@ -24,62 +24,39 @@ export class AppError extends Error {
   }
 }
 
-/** A malformed request: a path parameter that is not what the contract allows. */
-export class BadRequestError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 400, options, 'bad_request');
-  }
+/** An `AppError` class of one status and the code its errors carry unless they name their own. */
+function withStatus(status: number, defaultCode: string) {
+  return class extends AppError {
+    constructor(message: string, options?: AppErrorOptions) {
+      super(message, status, options, defaultCode);
+    }
+  };
 }
+
+/** A malformed request: a path parameter that is not what the contract allows. */
+export class BadRequestError extends withStatus(400, 'bad_request') {}
 
 /** A request without the credentials its route needs (the live view's token on AWS). */
-export class UnauthorizedError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 401, options, 'unauthorized');
-  }
-}
+export class UnauthorizedError extends withStatus(401, 'unauthorized') {}
 
 /** The item, user or order does not exist (`item_not_found`, `user_not_found`, `order_not_found`, …). */
-export class NotFoundError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 404, options, 'not_found');
-  }
-}
+export class NotFoundError extends withStatus(404, 'not_found') {}
 
 /** Well formed, but a business rule refuses it (`insufficient_stock`, `insufficient_credit`, `order_paid`, …). */
-export class ConflictError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 409, options, 'conflict');
-  }
-}
+export class ConflictError extends withStatus(409, 'conflict') {}
 
 /** Nothing was changed and the same request may well succeed in a moment (a moving shard, a checkout not decided in time). */
-export class UnavailableError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 503, options, 'unavailable');
-  }
-}
+export class UnavailableError extends withStatus(503, 'unavailable') {}
 
 /**
  * A write whose outcome the shop cannot know: the connection to its database, or the instance,
  * was lost after the write was sent, so it may or may not have been applied. No promise either
  * way: retried with the same Idempotency-Key it is applied at most once; without one, read first.
  */
-export class OutcomeUnknownError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 502, options, 'outcome_unknown');
-  }
-}
+export class OutcomeUnknownError extends withStatus(502, 'outcome_unknown') {}
 
 /** An Idempotency-Key sent again with a different request than the one it was first sent with (422, `idempotency_key_reused`). */
-export class IdempotencyKeyReusedError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 422, options, 'idempotency_key_reused');
-  }
-}
+export class IdempotencyKeyReusedError extends withStatus(422, 'idempotency_key_reused') {}
 
 /** The first request with this Idempotency-Key is still running: try again in a moment and get its reply (409, with Retry-After). */
-export class IdempotencyInFlightError extends AppError {
-  constructor(message: string, options?: AppErrorOptions) {
-    super(message, 409, options, 'idempotency_in_flight');
-  }
-}
+export class IdempotencyInFlightError extends withStatus(409, 'idempotency_in_flight') {}

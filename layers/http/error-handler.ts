@@ -35,33 +35,10 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
       request.response = errorReply(error.status, error.code, error.message);
       return;
     }
-    if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) {
-      logger.warn('lock wait bounded', { route: request.event.routeKey, error: describe(error) });
-      request.response = errorReply(
-        503,
-        'unavailable',
-        'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry',
-      );
-      return;
-    }
-    if (writes(request) && lostInFlight(error)) {
-      // A write the code did not settle itself (`writeOnce`, `transactionOrUnknown`): its
-      // connection went with a statement on the wire, which may have committed.
-      logger.warn('outcome unknown', { route: request.event.routeKey, error: describe(error) });
-      request.response = errorReply(
-        502,
-        'outcome_unknown',
-        'the connection to a database was lost while this request was writing: it may or may not have been applied; retry with the same Idempotency-Key, or read before writing again',
-      );
-      return;
-    }
-    if (isUnavailable(error)) {
-      logger.warn('unavailable', { route: request.event.routeKey, error: describe(error) });
-      request.response = errorReply(
-        503,
-        'unavailable',
-        'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry',
-      );
+    const fault = knownFault(error, writes(request));
+    if (fault) {
+      logger.warn(fault.logged, { route: request.event.routeKey, error: describe(error) });
+      request.response = errorReply(fault.status, fault.code, fault.message);
       return;
     }
     logger.error('internal error', { route: request.event.routeKey, error: describe(error), stack: (error as Error | null)?.stack });
@@ -74,4 +51,43 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
     );
   };
   return { onError: httpErrorHandlerOnError };
+}
+
+/** A fault of the infrastructure the reply can name truthfully, and the line the log gets. */
+interface KnownFault {
+  readonly logged: string;
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+function knownFault(error: unknown, writing: boolean): KnownFault | undefined {
+  if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE) {
+    return {
+      logged: 'lock wait bounded',
+      status: 503,
+      code: 'unavailable',
+      message: 'what this request needs stayed locked by other work for too long; it changed nothing and is safe to retry',
+    };
+  }
+  if (writing && lostInFlight(error)) {
+    // A write the code did not settle itself (`writeOnce`, `transactionOrUnknown`): its
+    // connection went with a statement on the wire, which may have committed.
+    return {
+      logged: 'outcome unknown',
+      status: 502,
+      code: 'outcome_unknown',
+      message:
+        'the connection to a database was lost while this request was writing: it may or may not have been applied; retry with the same Idempotency-Key, or read before writing again',
+    };
+  }
+  if (isUnavailable(error)) {
+    return {
+      logged: 'unavailable',
+      status: 503,
+      code: 'unavailable',
+      message: 'a database or the message broker cannot be reached right now; the request changed nothing it reported and is safe to retry',
+    };
+  }
+  return undefined;
 }

@@ -180,14 +180,11 @@ function instructionFrom(object: Record<string, unknown>): Instruction {
   const participant = field<ParticipantId>(object, 'participant', isParticipant, 'a participant like stock-0');
   if (kind !== 'prepare') return { kind: kind as Decide['kind'], txnId, orderId, participant };
   const deadline = field<number>(object, 'deadline', isAmount, 'a deadline in milliseconds since the epoch');
+  const prepare = { kind: 'prepare' as const, txnId, orderId, participant, deadline };
   if (parseParticipant(participant).service === 'stock') {
     const items = field<unknown[]>(object, 'items', Array.isArray, 'a list of items');
     return {
-      kind,
-      txnId,
-      orderId,
-      participant,
-      deadline,
+      ...prepare,
       items: items.map((line) => {
         if (typeof line !== 'object' || line === null) throw new MalformedMessageError('an item line is not an object');
         const record = line as Record<string, unknown>;
@@ -199,11 +196,7 @@ function instructionFrom(object: Record<string, unknown>): Instruction {
     };
   }
   return {
-    kind,
-    txnId,
-    orderId,
-    participant,
-    deadline,
+    ...prepare,
     userId: field<string>(object, 'userId', isId, 'a user id'),
     amount: field<number>(object, 'amount', isAmount, 'a whole amount of at least 0'),
   };

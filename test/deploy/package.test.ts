@@ -348,6 +348,8 @@ describe('serverless package --stage aws, creating the infrastructure', () => {
   it('packs the schema migrations with the setup function', () => {
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', path.join(packaged.dir, 'setup.zip')], { encoding: 'utf8' });
     for (const service of ['order', 'stock', 'payment']) expect(listing).toContain(`infra/postgres/migrations/${service}/001_`);
+    expect(listing).toContain('infra/postgres/migrations/shared.json');
+    expect(listing).toContain('infra/postgres/migrations/shared/bounded_locks.sql');
   });
 
   it('runs the setup during the deploy, once the databases, the cluster and the route out exist, before any mapping', () => {

@@ -6,6 +6,13 @@ import { connectTo } from './support/stack';
 const sql = connectTo('order-0');
 const table = `pipelined_test_${process.pid}`;
 
+const amounts = () => sql`select id, amount from ${sql(table)} order by id`;
+/** The rows the first test's transaction writes, which the failing ones after it must leave as they are. */
+const FIRST_WRITES = [
+  { id: 1, amount: 10 },
+  { id: 2, amount: 20 },
+];
+
 beforeAll(() => sql.unsafe(`create table ${table} (id int primary key, amount int not null check (amount >= 0))`));
 afterAll(async () => {
   await sql.unsafe(`drop table if exists ${table}`);
@@ -24,10 +31,7 @@ describe('pipelinedTransaction', () => {
     );
 
     expect(result).toBe(2);
-    expect(await sql`select id, amount from ${sql(table)} order by id`).toEqual([
-      { id: 1, amount: 10 },
-      { id: 2, amount: 20 },
-    ]);
+    expect(await amounts()).toEqual(FIRST_WRITES);
   });
 
   it('applies nothing when a later write fails, and throws that write’s error', async () => {
@@ -44,10 +48,7 @@ describe('pipelinedTransaction', () => {
     );
 
     await expect(attempt).rejects.toThrow(/check constraint/);
-    expect(await sql`select id, amount from ${sql(table)} order by id`).toEqual([
-      { id: 1, amount: 10 },
-      { id: 2, amount: 20 },
-    ]);
+    expect(await amounts()).toEqual(FIRST_WRITES);
   });
 
   it('applies nothing when a read fails', async () => {

@@ -5,6 +5,12 @@ import type { ConsumedMessage, KafkaEvent } from '../../../../infra/offline-kafk
 import type { Logger } from '../../../../infra/offline-kafka/logger';
 
 const TOPIC = 'orders';
+/** The mapping every runner here serves: one function, one self-managed cluster, delivering at once unless a test sets a window. */
+const MAPPING = {
+  functionKey: 'settle',
+  source: { kind: 'self-managed', bootstrapServers: ['127.0.0.1:9092'] },
+  maximumBatchingWindowMs: 0,
+} as const;
 const PARTITION = 0;
 
 function messageAt(offset: number, value = `v${offset}`): ConsumedMessage {
@@ -111,10 +117,8 @@ function harness(
   let calls = 0;
   const runner = createBatchRunner(
     {
-      functionKey: 'settle',
-      source: { kind: 'self-managed', bootstrapServers: ['127.0.0.1:9092'] },
+      ...MAPPING,
       batchSize: 100,
-      maximumBatchingWindowMs: 0,
       heartbeatEveryMs: 60_000,
       ...options,
     },
@@ -233,25 +237,15 @@ describe('batching window', () => {
     expect(h.events).toHaveLength(0);
   });
 
-  it('does not wait when the batch is already full', async () => {
-    const h = harness({ batchSize: 10, maximumBatchingWindowMs: 500 });
-    await h.run(new FakeBatch(range(0, 10)));
+  it.each([
+    ['the batch is already full', 10, 500, new FakeBatch(range(0, 10)), [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]],
+    ['the broker holds more records than the fetch brought', 100, 500, new FakeBatch(range(0, 5), 5_000), [[0, 1, 2, 3, 4]]],
+    ['the window is zero (lowest latency)', 100, 0, new FakeBatch(range(0, 1)), [[0]]],
+  ])('delivers at once when %s', async (_, batchSize, maximumBatchingWindowMs, batch, delivered) => {
+    const h = harness({ batchSize, maximumBatchingWindowMs });
+    await h.run(batch);
     expect(h.sleeps).toEqual([]);
-    expect(h.events).toHaveLength(1);
-  });
-
-  it('does not wait when the broker holds more records than the fetch brought', async () => {
-    const h = harness({ batchSize: 100, maximumBatchingWindowMs: 500 });
-    await h.run(new FakeBatch(range(0, 5), 5_000));
-    expect(h.sleeps).toEqual([]);
-    expect(h.events.map(offsetsOf)).toEqual([[0, 1, 2, 3, 4]]);
-  });
-
-  it('delivers at once with a zero window (lowest latency)', async () => {
-    const h = harness({ batchSize: 100, maximumBatchingWindowMs: 0 });
-    await h.run(new FakeBatch(range(0, 1)));
-    expect(h.sleeps).toEqual([]);
-    expect(h.events).toHaveLength(1);
+    expect(h.events.map(offsetsOf)).toEqual(delivered);
   });
 
   it('sends full batches first and holds back only the partial tail', async () => {
@@ -438,11 +432,7 @@ describe('commits', () => {
     ],
   };
 
-  const runnerFor = (log: Logger) =>
-    createBatchRunner(
-      { functionKey: 'settle', source: { kind: 'self-managed', bootstrapServers: ['b:1'] }, batchSize: 10, maximumBatchingWindowMs: 0 },
-      { invoke: async () => {}, log },
-    );
+  const runnerFor = (log: Logger) => createBatchRunner({ ...MAPPING, batchSize: 10 }, { invoke: async () => {}, log });
 
   /** A batch of one partition whose commit resolves only when the test says so. */
   const heldCommitContext = (partition: number, calls: OffsetsByTopicPartition[], release: (() => void)[]): EachBatchContext => {
@@ -482,10 +472,8 @@ describe('commits', () => {
     const clock = { now: 0, sleeps: [] as number[], wake: [] as (() => void)[] };
     const runner = createBatchRunner(
       {
-        functionKey: 'settle',
-        source: { kind: 'self-managed', bootstrapServers: ['b:1'] },
+        ...MAPPING,
         batchSize: 10,
-        maximumBatchingWindowMs: 0,
         commitEveryMs: 250,
       },
       {

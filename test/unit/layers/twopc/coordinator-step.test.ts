@@ -9,17 +9,12 @@ const preparing: Transaction = {
   acked: [],
 };
 
+const noVote = (participant: 'stock-1' | 'payment-0', refusal: 'insufficient' | 'not_found', detail?: string) =>
+  ({ kind: 'vote', txnId: 't1', orderId: 'o1', participant, vote: 'no', refusal, ...(detail ? { detail } : {}) }) as const;
+
 describe('a no vote', () => {
   it('aborts, and the log names who refused, why, and what it said', () => {
-    const step = coordinatorStep(preparing, {
-      kind: 'vote',
-      txnId: 't1',
-      orderId: 'o1',
-      participant: 'payment-0',
-      vote: 'no',
-      refusal: 'insufficient',
-      detail: 'user 9 has 5 credit, less than 6',
-    });
+    const step = coordinatorStep(preparing, noVote('payment-0', 'insufficient', 'user 9 has 5 credit, less than 6'));
     expect(step.decided).toBe('abort');
     expect(step.txn).toEqual({
       ...preparing,
@@ -36,22 +31,8 @@ describe('a no vote', () => {
   });
 
   it('after the decision changes nothing: the first refusal stays the one the log names', () => {
-    const aborted = coordinatorStep(preparing, {
-      kind: 'vote',
-      txnId: 't1',
-      orderId: 'o1',
-      participant: 'payment-0',
-      vote: 'no',
-      refusal: 'insufficient',
-    }).txn;
-    const later = coordinatorStep(aborted, {
-      kind: 'vote',
-      txnId: 't1',
-      orderId: 'o1',
-      participant: 'stock-1',
-      vote: 'no',
-      refusal: 'not_found',
-    });
+    const aborted = coordinatorStep(preparing, noVote('payment-0', 'insufficient')).txn;
+    const later = coordinatorStep(aborted, noVote('stock-1', 'not_found'));
     expect(later.txn.refusedBy).toBe('payment-0');
     expect(later.txn.abortReason).toBe('insufficient');
   });
