@@ -1,8 +1,9 @@
 /**
  * Checking out one order by two-phase commit, as the coordinator sees it, from the first read of
- * the order to the outcome the reply states. It talks to three ports only: the 2PC log (the
- * order's shard), the outbox (Kafka) and the wait for a decision (NOTIFY); `checkout.ts` binds
- * them to the real ones and turns the outcome into an HTTP reply.
+ * the order to the outcome the reply states. It talks to four ports only: the routing (where the
+ * order and its keys are), the 2PC log (the order's shard), the outbox (Kafka) and the wait for a
+ * decision (NOTIFY). It alone follows a move, at one place (`runCheckout`); `checkout-ports.ts`
+ * binds the ports to the real ones and `checkout.ts` turns the outcome into an HTTP reply.
  */
 import type { Transaction } from '../../layers/twopc/coordinator-step';
 import { type BuyerRefusal, type Instruction, isBuyerRefusal, type ParticipantId } from '../../layers/twopc/messages';
@@ -10,30 +11,49 @@ import { type ParticipantMaps, prepareInstructions } from '../../layers/twopc/ro
 import { type Announcement, announcementOf } from '../../layers/coordinator/announcements';
 import type { ClaimFound } from '../../layers/twopc/order-claim';
 
-/** The order's shard: its orders and its part of the 2PC log. */
-export interface CheckoutLog {
+/**
+ * Where a checkout's keys live, as this container knows: the order map (`Orders`, opaque here),
+ * whose shard holds the order and its part of the 2PC log, and the participants' slot maps. The
+ * use case chooses the route and changes it only when a shard refused a key as moved; no port
+ * changes shard on its own.
+ */
+export interface CheckoutRoute<Orders> {
+  readonly orders: Orders;
+  readonly maps: ParticipantMaps;
+}
+
+export interface CheckoutRouting<Orders> {
+  current(): Promise<CheckoutRoute<Orders>>;
+  /** The route once `moved` was refused as moved: the order's shard by a newer order map, or the participants' newer maps. */
+  newer(route: CheckoutRoute<Orders>, moved: 'order' | 'keys'): Promise<CheckoutRoute<Orders>>;
+}
+
+/** The order's shard (by the route's order map): its orders and its part of the 2PC log. */
+export interface CheckoutLog<Orders> {
   /** Reads the order and, if it is free, claims it for `txnId` and logs the transaction. Undefined: no such order; 'moved': the shard does not own its slot. */
-  claimOrRead(orderId: string, txnId: string, maps: ParticipantMaps): Promise<ClaimFound>;
-  /** The order's shard refused its slot, or moved it: from now on, the shard a newer order map names. Whether that is another shard. */
-  reroute(): Promise<boolean>;
-  /** The transaction as the log holds it, wherever that is now: once decided and acknowledged, it moves with its order's slot. */
-  read(txnId: string): Promise<Transaction | undefined>;
+  claimOrRead(orders: Orders, orderId: string, txnId: string, maps: ParticipantMaps): Promise<ClaimFound>;
+  /** The transaction as this shard's log holds it; undefined once decided, acknowledged and moved on with its order's slot. */
+  read(orders: Orders, txnId: string): Promise<Transaction | undefined>;
   /** Aborts the transaction unless a decision got there first: the transaction as settled, and the rollbacks it owes. */
-  abortIfUndecided(txnId: string): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
+  abortIfUndecided(
+    orders: Orders,
+    txnId: string,
+  ): Promise<{ readonly settled: Transaction | undefined; readonly rollbacks: readonly Instruction[] }>;
 }
 
 export interface CheckoutOutbox {
   send(instructions: readonly Instruction[]): Promise<void>;
 }
 
-export interface DecisionWait {
+export interface DecisionWait<Orders> {
   /**
    * Until `txnId` is decided ('decided') or decided and acknowledged by every participant
-   * ('complete'), or `timeoutMs` passes. Listening starts first; the log is read first when
-   * `readFirst` (and whenever an announcement may have been missed); `meanwhile` runs once
-   * listening unless the log already answered.
+   * ('complete') on the order's shard, or `timeoutMs` passes. Listening starts first; the log is
+   * read first when `readFirst` (and whenever an announcement may have been missed); `meanwhile`
+   * runs once listening unless the log already answered.
    */
   until(
+    orders: Orders,
     txnId: string,
     timeoutMs: number,
     stage: 'decided' | 'complete',
@@ -41,18 +61,11 @@ export interface DecisionWait {
   ): Promise<Announcement | 'timeout'>;
 }
 
-/** The participants' slot maps, as this container knows them. */
-export interface CheckoutRoutes {
-  current(): Promise<ParticipantMaps>;
-  /** Maps newer than `used` where there are (read again); `used` itself while none is published yet. */
-  newerThan(used: ParticipantMaps): Promise<ParticipantMaps>;
-}
-
-export interface CheckoutPorts {
-  readonly log: CheckoutLog;
-  readonly routes: CheckoutRoutes;
+export interface CheckoutPorts<Orders> {
+  readonly routing: CheckoutRouting<Orders>;
+  readonly log: CheckoutLog<Orders>;
   readonly outbox: CheckoutOutbox;
-  readonly decisions: DecisionWait;
+  readonly decisions: DecisionWait<Orders>;
   newTxnId(): string;
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -76,14 +89,16 @@ export type CheckoutOutcome =
     };
 
 /**
- * A key's slot was not served where its map said (a stale map, a move): the order's, before
- * anything started, or a participant's, which aborted the transaction. Worth starting over.
+ * A key's slot was not served where the route said (a stale map, a move): the order's, before
+ * anything started ('order'), or a participant's, which aborted the transaction ('keys'); or the
+ * decided transaction moved on with its order's slot before it was read (`txnId`: read it where
+ * it went). Worth going on with a newer route.
  */
-type Moved = { readonly kind: 'moved'; readonly order: boolean };
+type Moved = { readonly kind: 'moved'; readonly what: 'order' | 'keys'; readonly txnId?: string };
 
 /**
- * A checkout that meets a moving slot starts over with the maps read again, pausing a little
- * longer each time: a move holds a slot for well under a second.
+ * The one place a checkout follows a move: it goes on with the route read again, pausing a
+ * little longer each time (a move holds a slot for well under a second).
  */
 const MOVED_ATTEMPTS = 10;
 const MOVED_PAUSE_MS = 100;
@@ -101,39 +116,59 @@ type Begun =
  * back; unavailable when that cannot be said in time (an undecided transaction is then aborted
  * here, so nothing is taken).
  */
-export async function runCheckout(ports: CheckoutPorts, settings: CheckoutSettings, orderId: string): Promise<CheckoutOutcome> {
-  let maps = await ports.routes.current();
+export async function runCheckout<Orders>(
+  ports: CheckoutPorts<Orders>,
+  settings: CheckoutSettings,
+  orderId: string,
+): Promise<CheckoutOutcome> {
+  let route = await ports.routing.current();
+  let moved: Moved | undefined;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await runCheckoutOnce(ports, settings, orderId, maps);
+    const outcome = !moved?.txnId
+      ? await checkoutOnce(ports, settings, orderId, route)
+      : await conclude(ports, settings, route, moved.txnId);
     if (outcome.kind !== 'moved') return outcome;
     if (attempt === MOVED_ATTEMPTS) return { kind: 'unavailable', why: 'keys kept moving' };
     await ports.sleep(MOVED_PAUSE_MS * attempt);
-    if (outcome.order) await ports.log.reroute();
-    else maps = await ports.routes.newerThan(maps);
+    route = await ports.routing.newer(route, outcome.what);
+    moved = outcome;
   }
 }
 
-async function runCheckoutOnce(
-  ports: CheckoutPorts,
+async function checkoutOnce<Orders>(
+  ports: CheckoutPorts<Orders>,
   settings: CheckoutSettings,
   orderId: string,
-  maps: ParticipantMaps,
+  route: CheckoutRoute<Orders>,
 ): Promise<CheckoutOutcome | Moved> {
-  const begun = await begin(ports, settings, orderId, maps);
-  if (begun.kind === 'paid' || begun.kind === 'unknown order') return { kind: begun.kind };
-  if (begun.kind === 'unavailable' || begun.kind === 'moved') return begun;
-  const { txnId } = begun;
-  const decision = await awaitDecision(ports, settings, begun);
+  const begun = await begin(ports, settings, orderId, route);
+  if (!('prepares' in begun)) return begun;
+  const decision = await awaitDecision(ports, settings, route.orders, begun);
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
+  return conclude(ports, settings, route, begun.txnId, decision === 'timeout' ? await settle(ports, route.orders, begun.txnId) : undefined);
+}
 
-  const decided = decision === 'timeout' ? await settle(ports, txnId) : await ports.log.read(txnId);
-  if (decided?.state === 'committed') return { kind: 'paid' };
-  if (decided?.state === 'aborted' && !announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, txnId))) {
-    // A refusal promises that nothing is taken: say so only once every reservation is back.
+/**
+ * What the decided transaction (`settled`, or as the log holds it) means for the checkout. A
+ * refusal promises that nothing is taken: it is said only once every reservation is back.
+ */
+async function conclude<Orders>(
+  ports: CheckoutPorts<Orders>,
+  settings: CheckoutSettings,
+  route: CheckoutRoute<Orders>,
+  txnId: string,
+  settled?: Transaction,
+): Promise<CheckoutOutcome | Moved> {
+  const decided = settled ?? (await ports.log.read(route.orders, txnId));
+  // Gone from the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
+  if (!decided) return { kind: 'moved', what: 'order', txnId };
+  if (decided.state === 'committed') return { kind: 'paid' };
+  if (decided.state !== 'aborted') return { kind: 'unavailable', why: 'not decided in time' };
+  if (!announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, route.orders, txnId))) {
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
-  if (decided?.abortReason === 'moved') return { kind: 'moved', order: false };
-  if (decided && isBuyerRefusal(decided.abortReason)) {
+  if (decided.abortReason === 'moved') return { kind: 'moved', what: 'keys' };
+  if (isBuyerRefusal(decided.abortReason)) {
     return {
       kind: 'refused',
       reason: decided.abortReason,
@@ -153,17 +188,17 @@ async function runCheckoutOnce(
  * maps it holds (a prepare for a slot moved since is refused as moved, and the checkout starts
  * over). One not logged yet, or logged before routings were, sends none and waits.
  */
-async function begin(
-  ports: CheckoutPorts,
+async function begin<Orders>(
+  ports: CheckoutPorts<Orders>,
   settings: CheckoutSettings,
   orderId: string,
-  maps: ParticipantMaps,
+  route: CheckoutRoute<Orders>,
 ): Promise<Begun | Moved | { readonly kind: 'unavailable'; readonly why: 'order kept changing' }> {
   for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
     // By this instance's clock; only a prepare's lateness by far more than any skew matters to a participant.
     const deadline = ports.now() + settings.timeoutMs;
-    const order = await ports.log.claimOrRead(orderId, ports.newTxnId(), maps);
-    if (order === 'moved') return { kind: 'moved', order: true };
+    const order = await ports.log.claimOrRead(route.orders, orderId, ports.newTxnId(), route.maps);
+    if (order === 'moved') return { kind: 'moved', what: 'order' };
     if (!order) return { kind: 'unknown order' };
     if (order.paid) return { kind: 'paid' };
     if (!order.checkout_txn) continue;
@@ -188,13 +223,14 @@ async function begin(
  * and its prepares leave again only if it is not (its first checkout may have died before
  * sending them; a participant answers a repeat from its record).
  */
-async function awaitDecision(
-  ports: CheckoutPorts,
+async function awaitDecision<Orders>(
+  ports: CheckoutPorts<Orders>,
   settings: CheckoutSettings,
+  orders: Orders,
   begun: { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] },
 ): Promise<Announcement | 'timeout'> {
   try {
-    return await ports.decisions.until(begun.txnId, settings.timeoutMs, 'decided', {
+    return await ports.decisions.until(orders, begun.txnId, settings.timeoutMs, 'decided', {
       readFirst: begun.kind === 'joined',
       meanwhile: () => ports.outbox.send(begun.prepares),
     });
@@ -205,18 +241,22 @@ async function awaitDecision(
 }
 
 /** Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is given back. */
-async function rollbacksAcknowledged(ports: CheckoutPorts, settings: CheckoutSettings, txnId: string): Promise<boolean> {
-  return (await ports.decisions.until(txnId, settings.timeoutMs, 'complete', { readFirst: true })) !== 'timeout';
+async function rollbacksAcknowledged<Orders>(
+  ports: CheckoutPorts<Orders>,
+  settings: CheckoutSettings,
+  orders: Orders,
+  txnId: string,
+): Promise<boolean> {
+  return (await ports.decisions.until(orders, txnId, settings.timeoutMs, 'complete', { readFirst: true })) !== 'timeout';
 }
 
 /**
  * The wait ran out (or the prepares could not be sent): abort unless a decision got there first.
  * The rollbacks are sent at once if Kafka takes them; if not, the resolver sends them later,
- * since the decision is already in the log.
+ * since the decision is already in the log. Undefined: no longer in this shard's log.
  */
-async function settle(ports: CheckoutPorts, txnId: string): Promise<Transaction | undefined> {
-  const { settled, rollbacks } = await ports.log.abortIfUndecided(txnId);
+async function settle<Orders>(ports: CheckoutPorts<Orders>, orders: Orders, txnId: string): Promise<Transaction | undefined> {
+  const { settled, rollbacks } = await ports.log.abortIfUndecided(orders, txnId);
   await ports.outbox.send(rollbacks).catch((error: unknown) => ports.report('rollbacks left to the resolver', { txnId, error }));
-  // Not in the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
-  return settled ?? (await ports.log.read(txnId));
+  return settled;
 }

@@ -1,7 +1,8 @@
 import type { ShardSet } from '../../layers/db/shards';
 import { idParam, intParam, MAX_BATCH_INIT } from '../../layers/http/params';
 import { type Route, writtenReply } from '../../layers/http/router';
-import { checkout, type CheckoutDeps } from './checkout';
+import { checkout } from './checkout';
+import type { CheckoutDeps } from './checkout-ports';
 import { addItem, batchInitOrders, createOrder, findOrder } from './orders';
 import { itemPrice } from './stock-client';
 

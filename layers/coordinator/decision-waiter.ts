@@ -99,7 +99,7 @@ export class DecisionWaiter {
   }
 
   /** `untilStage` on this shard's announcements of the transaction. */
-  until(
+  untilReached(
     sql: postgres.Sql,
     txnId: string,
     timeoutMs: number,

@@ -44,9 +44,11 @@ function shop(setup: {
   announcements?: WaitOutcome[];
   movedOnDecision?: Transaction[];
 }) {
-  let log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
-  // Where the order's slot goes once its transaction is decided (movedOnDecision); the old shard then knows it no more.
+  // The order's shard by the first order map (1), and by any newer one: where the order's slot
+  // goes once its transaction is decided (movedOnDecision), which the first then knows no more.
+  const log = new Map((setup.log ?? []).map((entry) => [entry.txnId, entry]));
   const newShard = new Map((setup.movedOnDecision ?? []).map((entry) => [entry.txnId, entry]));
+  const logOf = (orders: number) => (orders === 1 ? log : newShard);
   const sent: Instruction[][] = [];
   const reported: string[] = [];
   const claimedWith: number[] = [];
@@ -61,7 +63,7 @@ function shop(setup: {
       const found = await meanwhile();
       if (found) return found;
       const next = setup.announcements?.shift();
-      if (setup.movedOnDecision && log !== newShard) for (const moved of setup.movedOnDecision) log.delete(moved.txnId);
+      for (const moved of setup.movedOnDecision ?? []) log.delete(moved.txnId);
       if (next === undefined || next === 'timeout') {
         clock += timeoutMs;
         return 'timeout';
@@ -69,31 +71,35 @@ function shop(setup: {
       return next;
     },
   };
-  const ports: CheckoutPorts = {
+  const ports: CheckoutPorts<number> = {
+    routing: {
+      current: async () => ({ orders: 1, maps }),
+      newer: async (route, moved) => {
+        if (moved === 'order') {
+          rerouted.push(claimedWith.length);
+          return { ...route, orders: route.orders + 1 };
+        }
+        // Each time a participant said moved, the map read again is one version newer.
+        return { ...route, maps: { stock: { ...maps.stock, version: ++mapVersion }, payment: maps.payment } };
+      },
+    },
     log: {
-      claimOrRead: async (_orderId, txnId, used) => {
+      claimOrRead: async (orders, _orderId, txnId, used) => {
         claimedWith.push(used.stock.version);
         const next = setup.claims.shift();
         if (next !== 'moved' && next?.claimed) {
-          log.set(txnId, txn(txnId));
+          logOf(orders).set(txnId, txn(txnId));
           return { ...next, checkout_txn: txnId };
         }
         return next;
       },
-      reroute: async () => {
-        rerouted.push(claimedWith.length);
-        if (!setup.movedOnDecision || log === newShard) return false;
-        log = newShard;
-        return true;
-      },
-      // Follows the transaction when it moved on with its order's slot, as the real log does.
-      read: async (txnId) => log.get(txnId) ?? ((await ports.log.reroute()) ? log.get(txnId) : undefined),
-      abortIfUndecided: async (txnId) => {
-        const current = log.get(txnId);
+      read: async (orders, txnId) => logOf(orders).get(txnId),
+      abortIfUndecided: async (orders, txnId) => {
+        const current = logOf(orders).get(txnId);
         if (!current) return { settled: undefined, rollbacks: [] };
         if (current.state !== 'preparing') return { settled: current, rollbacks: [] };
         const aborted = txn(txnId, { state: 'aborted', abortReason: 'timeout' });
-        log.set(txnId, aborted);
+        logOf(orders).set(txnId, aborted);
         return {
           settled: aborted,
           rollbacks: participants.map((participant) => ({ kind: 'rollback' as const, txnId, orderId: 'o1', participant })),
@@ -103,11 +109,11 @@ function shop(setup: {
     outbox: { send: async (instructions) => void sent.push([...instructions]) },
     decisions: {
       // The real loop (reads, rereads, the stage) over the announcements this test scripts.
-      until: (txnId, timeoutMs, stage, options) =>
+      until: (orders, txnId, timeoutMs, stage, options) =>
         untilStage(
           (ms, meanwhile) => waits.next(txnId, ms, meanwhile),
           async () => {
-            const logged = await ports.log.read(txnId);
+            const logged = await ports.log.read(orders, txnId);
             return logged && announcementOf(logged);
           },
           timeoutMs,
@@ -115,11 +121,6 @@ function shop(setup: {
           options,
           () => clock,
         ),
-    },
-    routes: {
-      current: async () => maps,
-      // Each time a participant said moved, the map read again is one version newer.
-      newerThan: async () => ({ stock: { ...maps.stock, version: ++mapVersion }, payment: maps.payment }),
     },
     newTxnId: () => `t${++ids}`,
     now: () => clock,
@@ -204,7 +205,7 @@ describe('runCheckout', () => {
       claims: [order({ claimed: true, routes }), order({ claimed: true, routes })],
       announcements: [announce('t1', 'aborted', true), announce('t2', 'committed', false)],
     });
-    ports.log.read = async (txnId) =>
+    ports.log.read = async (_orders, txnId) =>
       txnId === 't1' ? txn('t1', { state: 'aborted', abortReason: 'moved', acked: [...participants] }) : log.get(txnId);
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
     expect(claimedWith).toEqual([1, 2]);
@@ -230,7 +231,7 @@ describe('runCheckout', () => {
       claims,
       announcements: Array.from({ length: 10 }, (_, index) => announce(`t${index + 1}`, 'aborted', true)),
     });
-    ports.log.read = async (txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
+    ports.log.read = async (_orders, txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
     expect(claimedWith).toHaveLength(10);
   });
@@ -247,8 +248,8 @@ describe('runCheckout', () => {
       announcements: [announce('t1', 'aborted', true)],
     });
     const refusal = ports.log.read;
-    ports.log.read = async (txnId) =>
-      (await refusal(txnId)) &&
+    ports.log.read = async (orders, txnId) =>
+      (await refusal(orders, txnId)) &&
       txn(txnId, {
         state: 'aborted',
         abortReason: 'insufficient',
@@ -287,24 +288,18 @@ describe('runCheckout', () => {
     expect(sent.map((batch) => batch.map((instruction) => instruction.kind))).toEqual([['prepare', 'prepare'], []]);
   });
 
-  it('aborted while waiting, but not every reservation back in time: unavailable, never a refusal', async () => {
+  it.each([
+    ['not every reservation back in time: unavailable, never a refusal', false, { kind: 'unavailable', why: 'reservations not all back' }],
+    ['the last acknowledgement announced while the checkout waits: refused', true, { kind: 'refused', reason: 'not_found' }],
+  ] as const)('aborted while waiting, %s', async (_, lastAcknowledged, outcome) => {
     const { ports } = shop({
       claims: [order({ claimed: true, routes })],
-      announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', false)],
+      announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', lastAcknowledged)],
     });
     const read = ports.log.read;
-    ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
-    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'reservations not all back' });
-  });
-
-  it('aborted and acknowledged by every participant only while the checkout waits: refused once the last acknowledgement is announced', async () => {
-    const { ports } = shop({
-      claims: [order({ claimed: true, routes })],
-      announcements: [announce('t1', 'aborted', false), announce('t1', 'aborted', true)],
-    });
-    const read = ports.log.read;
-    ports.log.read = async (txnId) => (await read(txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
-    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'not_found' });
+    ports.log.read = async (orders, txnId) =>
+      (await read(orders, txnId)) && txn(txnId, { state: 'aborted', abortReason: 'not_found', acked: ['stock-0'] });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual(outcome);
   });
 
   it('not decided in time: aborts it itself, sends the rollbacks, and is unavailable (nothing taken)', async () => {

@@ -22,30 +22,29 @@ function fakeListener() {
 const announced = (txnId: string, state: 'c' | 'a', complete: 0 | 1) => `${txnId} ${state} ${complete}`;
 
 describe('DecisionWaiter', () => {
-  it('wakes the waiter of the announced transaction with its decision', async () => {
+  it.each([
+    // Another transaction's announcement in the same payload wakes only its own waiter.
+    [
+      'the waiter of the announced transaction with its decision',
+      [[announced('t0', 'c', 1), announced('t1', 'c', 0)].join(',')],
+      { txnId: 't1', state: 'committed', complete: false },
+    ],
+    // One socket read can bring both: the abort, then the last acknowledgement.
+    [
+      'with the most telling of several announcements that arrive before the waiter runs again',
+      [announced('t1', 'a', 0), announced('t1', 'a', 1)],
+      { txnId: 't1', state: 'aborted', complete: true },
+    ],
+  ])('wakes %s', async (_, payloads, woken) => {
     const { sql, notify } = fakeListener();
     const waiter = new DecisionWaiter();
 
     const outcome = waiter.next(sql, 't1', 5_000, async () => {
-      notify([announced('t0', 'c', 1), announced('t1', 'c', 0)].join(','));
+      for (const payload of payloads) notify(payload);
       return undefined;
     });
 
-    await expect(outcome).resolves.toEqual({ txnId: 't1', state: 'committed', complete: false });
-  });
-
-  it('keeps the most telling of several announcements that arrive before the waiter runs again', async () => {
-    const { sql, notify } = fakeListener();
-    const waiter = new DecisionWaiter();
-
-    const outcome = waiter.next(sql, 't1', 5_000, async () => {
-      // One socket read can bring both: the abort, then the last acknowledgement.
-      notify(announced('t1', 'a', 0));
-      notify(announced('t1', 'a', 1));
-      return undefined;
-    });
-
-    await expect(outcome).resolves.toEqual({ txnId: 't1', state: 'aborted', complete: true });
+    await expect(outcome).resolves.toEqual(woken);
   });
 
   it('asks for the log to be read when the listening connection was re-established meanwhile', async () => {
