@@ -37,13 +37,7 @@ export function queueInstructions(outbox: Outbox, instructions: readonly Instruc
 
 /** Puts decisions in the outbox, as few records per participant as carry all of its decisions (`decisionRecords`). */
 export function queueDecisionsTogether(outbox: Outbox, decisions: readonly Decide[]): void {
-  const byParticipant = new Map<ParticipantId, Decide[]>();
-  for (const decision of decisions) {
-    const ofParticipant = byParticipant.get(decision.participant);
-    if (ofParticipant) ofParticipant.push(decision);
-    else byParticipant.set(decision.participant, [decision]);
-  }
-  for (const [participant, ofParticipant] of byParticipant) {
+  for (const [participant, ofParticipant] of Map.groupBy(decisions, (decision) => decision.participant)) {
     for (const record of decisionRecords(ofParticipant)) addToOutbox(outbox, instructionTopic(participant), record);
   }
 }
