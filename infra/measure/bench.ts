@@ -20,6 +20,7 @@ const USAGE = `npm run bench -- [options]
   --rate N             open loop instead: N checkouts started per second
   --duration S         seconds of load (default 30)
   --warmup S           seconds of the same load before, not counted (default 5)
+  --idle S             first, seconds of no load: the stack's CPU at rest (default 5; 0: none)
   --no-populate        keep the items and users there (orders are always made anew, so every
                        checkout is of an unpaid order)
   --out DIR            where the JSON and HTML go (default bench-results)`;
@@ -38,6 +39,7 @@ function options() {
       rate: { type: 'string' },
       duration: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '5' },
+      idle: { type: 'string', default: '5' },
       'no-populate': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results' },
       help: { type: 'boolean', default: false },
@@ -60,6 +62,7 @@ function options() {
     rate: values.rate === undefined ? undefined : whole('rate'),
     durationS: whole('duration'),
     warmupS: whole('warmup', 0),
+    idleS: whole('idle', 0),
     populate: !values['no-populate'],
     out: path.resolve(values.out!),
   };
@@ -137,6 +140,8 @@ async function main(): Promise<void> {
     }
   };
 
+  const idleMsPerSecond = o.idleS > 0 ? await stackCpuAtRest(runDir, o.idleS) : undefined;
+
   // A fresh process's code is not compiled yet and its pools are cold: that is not the steady state.
   if (o.warmupS > 0) {
     console.error(`warming up for ${o.warmupS} s (not counted)`);
@@ -191,6 +196,8 @@ async function main(): Promise<void> {
     .reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
   const stages = await latencyStages(config, committedCheckouts);
+  // What the stack spends with no checkout at all (polls, heartbeats, the resolver's passes), shared out over the run's checkouts.
+  const idleShare = idleMsPerSecond === undefined ? undefined : perCheckout(idleMsPerSecond * wallS);
   const result = {
     when: new Date().toISOString(),
     options: { ...o, out: undefined },
@@ -203,6 +210,8 @@ async function main(): Promise<void> {
     latencyMs: Object.fromEntries(Object.entries(latency).map(([key, value]) => [key, Number(value.toFixed(1))])),
     statuses,
     cpuMsPerCommittedCheckout: { all: perCheckout(stackMs), ...cpuMsPerCheckout },
+    idleStackCpuMsPerSecond: idleMsPerSecond,
+    idleShareOfCpuMsPerCheckout: idleShare,
     perCommittedCheckout: counts,
     latencyStagesMs: stages,
     generatorCpuPercentOfOneCore: Number((((cpu.user + cpu.system) / 1000 / (wallS * 1000)) * 100).toFixed(1)),
@@ -229,6 +238,9 @@ async function main(): Promise<void> {
     'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
       .map(([component, ms]) => `${component} ${ms}`)
       .join(', ')})`,
+    ...(idleMsPerSecond === undefined
+      ? {}
+      : { '  of which the stack at rest (ms/s)': `${idleShare} (at rest it spends ${idleMsPerSecond} ms of CPU a second)` }),
     'Kafka records per committed checkout': counts.kafkaRecords,
     'PostgreSQL write transactions per checkout': `${Object.values(counts.writeTransactions)
       .reduce((sum, value) => sum + value, 0)
@@ -253,6 +265,22 @@ async function main(): Promise<void> {
   fs.writeFileSync(htmlFile, htmlReport(`Checkout benchmark, ${result.when}`, summary, result.seconds, cpuMsPerCheckout));
   for (const [key, value] of Object.entries(summary)) console.log(`${key.padEnd(40)} ${value}`);
   console.log(`${'result'.padEnd(40)} ${jsonFile}\n${'report'.padEnd(40)} ${htmlFile}`);
+}
+
+/**
+ * The stack's CPU in ms per second with no load, before any: after populating, once its held
+ * messages have left (acknowledgements within 1 s). Maintenance the load sets off later
+ * (autovacuum, checkpoints) is the load's, so it is not measured after the run.
+ */
+async function stackCpuAtRest(runDir: string, seconds: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const before = readStackCpu(runDir);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const spent = cpuMsBetween(before, readStackCpu(runDir), 0);
+  const stackMs = Object.entries(spent)
+    .filter(([component]) => component !== 'other' && component !== 'load generator')
+    .reduce((sum, [, ms]) => sum + ms, 0);
+  return Math.round(stackMs / seconds);
 }
 
 /** Which stack the bench measured, read from what runs (the bench's own environment may differ from npm start's). */
