@@ -19,6 +19,15 @@ export function hashOf(id: string): number {
 
 /** Splits items by the shard their id routes to, in shard order, keeping each shard's items in their given order. */
 export function groupByShard<T>(items: readonly T[], idOf: (item: T) => string, shardOfId: (id: string) => number): Map<number, T[]> {
-  const groups = Map.groupBy(items, (item) => shardOfId(idOf(item)));
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = shardOfId(idOf(item));
+    let group = groups.get(shard);
+    if (!group) {
+      group = [];
+      groups.set(shard, group);
+    }
+    group.push(item);
+  }
   return new Map([...groups].sort(([a], [b]) => a - b));
 }
