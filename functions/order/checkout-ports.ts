@@ -78,7 +78,7 @@ export function checkoutPorts(deps: CheckoutDeps, orderId: string): CheckoutPort
           stage,
           async () => {
             const txn = await read(orders, txnId);
-            return txn && announcementOf(txn);
+            return txn ? announcementOf(txn) : 'gone';
           },
           options,
         ),

@@ -50,7 +50,8 @@ export interface DecisionWait<Orders> {
    * Until `txnId` is decided ('decided') or decided and acknowledged by every participant
    * ('complete') on the order's shard, or `timeoutMs` passes. Listening starts first; the log is
    * read first when `readFirst` (and whenever an announcement may have been missed); `meanwhile`
-   * runs once listening unless the log already answered.
+   * runs once listening unless the log already answered. 'gone': the log read meanwhile no longer
+   * holds it (decided, acknowledged by every participant, moved on with its order's slot).
    */
   until(
     orders: Orders,
@@ -58,7 +59,7 @@ export interface DecisionWait<Orders> {
     timeoutMs: number,
     stage: 'decided' | 'complete',
     options?: { readonly readFirst?: boolean; readonly meanwhile?: () => Promise<void> },
-  ): Promise<Announcement | 'timeout'>;
+  ): Promise<Announcement | 'timeout' | 'gone'>;
 }
 
 export interface CheckoutPorts<Orders> {
@@ -76,12 +77,16 @@ export interface CheckoutPorts<Orders> {
 export interface CheckoutSettings {
   /** how long a transaction may stay undecided before it is aborted; also the wait for rollback acknowledgements */
   readonly timeoutMs: number;
+  /** how long the whole checkout may take, moves followed included: it must answer before its caller gives up */
+  readonly budgetMs: number;
 }
 
 /** What a checkout ends with; the API's status follows from it. */
 export type CheckoutOutcome =
   | { readonly kind: 'paid' }
   | { readonly kind: 'unknown order' }
+  /** decided, but moved on with its order's slot faster than it could be followed: paid or not, a retry says */
+  | { readonly kind: 'outcome unknown' }
   | { readonly kind: 'refused'; readonly reason: BuyerRefusal; readonly detail?: string; readonly by?: ParticipantId }
   | {
       readonly kind: 'unavailable';
@@ -94,11 +99,14 @@ export type CheckoutOutcome =
  * decided transaction moved on with its order's slot before it was read (`txnId`: read it where
  * it went). Worth going on with a newer route.
  */
-type Moved = { readonly kind: 'moved'; readonly what: 'order' | 'keys'; readonly txnId?: string };
+type Moved =
+  | { readonly kind: 'moved'; readonly what: 'order' | 'keys'; readonly txnId?: undefined }
+  | { readonly kind: 'moved'; readonly what: 'order'; readonly txnId: string };
 
 /**
  * The one place a checkout follows a move: it goes on with the route read again, pausing a
- * little longer each time (a move holds a slot for well under a second).
+ * little longer each time (a move holds a slot for well under a second), while another attempt
+ * (at most two waits of `timeoutMs`) still fits in the checkout's budget.
  */
 const MOVED_ATTEMPTS = 10;
 const MOVED_PAUSE_MS = 100;
@@ -121,6 +129,7 @@ export async function runCheckout<Orders>(
   settings: CheckoutSettings,
   orderId: string,
 ): Promise<CheckoutOutcome> {
+  const started = ports.now();
   let route = await ports.routing.current();
   let moved: Moved | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -128,8 +137,13 @@ export async function runCheckout<Orders>(
       ? await checkoutOnce(ports, settings, orderId, route)
       : await conclude(ports, settings, route, moved.txnId);
     if (outcome.kind !== 'moved') return outcome;
-    if (attempt === MOVED_ATTEMPTS) return { kind: 'unavailable', why: 'keys kept moving' };
-    await ports.sleep(MOVED_PAUSE_MS * attempt);
+    const pauseMs = MOVED_PAUSE_MS * attempt;
+    const fits = ports.now() - started + pauseMs + 2 * settings.timeoutMs <= settings.budgetMs;
+    if (attempt === MOVED_ATTEMPTS || !fits) {
+      // A transaction that moved on was decided: it may have committed. Any other left nothing taken.
+      return outcome.txnId ? { kind: 'outcome unknown' } : { kind: 'unavailable', why: 'keys kept moving' };
+    }
+    await ports.sleep(pauseMs);
     route = await ports.routing.newer(route, outcome.what);
     moved = outcome;
   }
@@ -144,6 +158,7 @@ async function checkoutOnce<Orders>(
   const begun = await begin(ports, settings, orderId, route);
   if (!('prepares' in begun)) return begun;
   const decision = await awaitDecision(ports, settings, route.orders, begun);
+  if (decision === 'gone') return { kind: 'moved', what: 'order', txnId: begun.txnId };
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
   return conclude(ports, settings, route, begun.txnId, decision === 'timeout' ? await settle(ports, route.orders, begun.txnId) : undefined);
 }
@@ -163,7 +178,8 @@ async function conclude<Orders>(
   // Gone from the log where it was claimed: decided, acknowledged, and moved on with its order's slot.
   if (!decided) return { kind: 'moved', what: 'order', txnId };
   if (decided.state === 'committed') return { kind: 'paid' };
-  if (decided.state !== 'aborted') return { kind: 'unavailable', why: 'not decided in time' };
+  // Undecided after all (nothing here leaves it so): it may still commit, so nothing can be promised.
+  if (decided.state !== 'aborted') return { kind: 'outcome unknown' };
   if (!announcementOf(decided)!.complete && !(await rollbacksAcknowledged(ports, settings, route.orders, txnId))) {
     return { kind: 'unavailable', why: 'reservations not all back' };
   }
@@ -228,7 +244,7 @@ async function awaitDecision<Orders>(
   settings: CheckoutSettings,
   orders: Orders,
   begun: { readonly kind: 'joined' | 'started'; readonly txnId: string; readonly prepares: Instruction[] },
-): Promise<Announcement | 'timeout'> {
+): Promise<Announcement | 'timeout' | 'gone'> {
   try {
     return await ports.decisions.until(orders, begun.txnId, settings.timeoutMs, 'decided', {
       readFirst: begun.kind === 'joined',
@@ -240,7 +256,7 @@ async function awaitDecision<Orders>(
   }
 }
 
-/** Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is given back. */
+/** Waits (bounded) until every participant has acknowledged the abort, i.e. every reservation is given back (one gone from the log was, before it moved). */
 async function rollbacksAcknowledged<Orders>(
   ports: CheckoutPorts<Orders>,
   settings: CheckoutSettings,

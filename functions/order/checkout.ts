@@ -1,3 +1,4 @@
+import { CHECKOUT_BUDGET_MS } from '../../layers/config/bounds';
 import { LOCK_NOT_AVAILABLE } from '../../layers/db/bounded-locks';
 import { AppError, ConflictError, NotFoundError, OutcomeUnknownError, UnavailableError } from '../../layers/errors';
 import { isUnavailable } from '../../layers/http/unavailable';
@@ -17,7 +18,7 @@ export class CheckoutTimeoutError extends UnavailableError {}
 export async function checkout(deps: CheckoutDeps, orderId: string): Promise<RouteResult> {
   let outcome: CheckoutOutcome;
   try {
-    outcome = await runCheckout(checkoutPorts(deps, orderId), deps, orderId);
+    outcome = await runCheckout(checkoutPorts(deps, orderId), { timeoutMs: deps.timeoutMs, budgetMs: CHECKOUT_BUDGET_MS }, orderId);
   } catch (error) {
     if (error instanceof AppError || !(isUnavailable(error) || (error as { code?: unknown }).code === LOCK_NOT_AVAILABLE)) throw error;
     throw new OutcomeUnknownError(
@@ -34,6 +35,10 @@ function replyFor(outcome: CheckoutOutcome, orderId: string): RouteResult {
       return { body: { order_id: orderId, paid: true } };
     case 'unknown order':
       throw new NotFoundError(`order ${orderId} not found`, { code: 'order_not_found' });
+    case 'outcome unknown':
+      throw new OutcomeUnknownError(
+        `checkout of order ${orderId} was decided, but its order moved between shards faster than its outcome could be read: retry it (a checkout is idempotent per order, and a retry answers with its outcome)`,
+      );
     case 'refused': {
       const message = `checkout of order ${orderId} aborted${outcome.detail ? `: ${outcome.detail}` : ''}`;
       const code = refusalCode(outcome);

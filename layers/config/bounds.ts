@@ -11,6 +11,12 @@
 export const CHECKOUT_WAIT_MS = { fallback: 5_000, min: 100, max: 12_000 } as const;
 
 /**
+ * How long a whole checkout may take, in ms, moves followed included: the function's 28 s
+ * (serverless.yml) less room for the reply. One attempt (two waits at most) always fits.
+ */
+export const CHECKOUT_BUDGET_MS = 26_000;
+
+/**
  * How long finished transactions' log entries and participation records are kept, in s. The
  * floor keeps it well above what makes deleting them safe: a late Prepare's margin plus the
  * longest checkout wait (see `lateRefusal`; a unit test holds them together).

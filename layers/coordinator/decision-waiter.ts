@@ -4,9 +4,14 @@ import { type Announcement, DECISION_CHANNEL, parseAnnouncements } from './annou
 /**
  * What a wait ended with: the transaction's announcement; `reread` when the listening
  * connection was re-established meanwhile (an announcement may have been missed, so the log
- * must be read); `timeout` when none came in time.
+ * must be read); `timeout` when none came in time; `gone` when the log read meanwhile no longer
+ * holds the transaction (decided, acknowledged by every participant, and moved on with its
+ * order's slot: no announcement of it will come here).
  */
-export type WaitOutcome = Announcement | 'reread' | 'timeout';
+export type WaitOutcome = Announcement | 'reread' | 'timeout' | 'gone';
+
+/** What a read of the log says: the transaction's announcement, none while it is undecided, or `gone`. */
+export type Logged = Announcement | undefined | 'gone';
 
 /** What a checkout waits for: a decision, or a decision every participant has acknowledged. */
 export type Stage = 'decided' | 'complete';
@@ -19,7 +24,7 @@ export interface StageWait {
 }
 
 /** One wait for the next announcement (`DecisionWaiter.next` bound to a shard and a transaction). */
-export type NextAnnouncement = (timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>) => Promise<WaitOutcome>;
+export type NextAnnouncement = (timeoutMs: number, meanwhile: () => Promise<Logged>) => Promise<WaitOutcome>;
 
 /**
  * Until the transaction reaches `stage` or `timeoutMs` passes. The log (`read`) is read first
@@ -28,12 +33,12 @@ export type NextAnnouncement = (timeoutMs: number, meanwhile: () => Promise<Anno
  */
 export async function untilStage(
   next: NextAnnouncement,
-  read: () => Promise<Announcement | undefined>,
+  read: () => Promise<Logged>,
   timeoutMs: number,
   stage: Stage,
   { readFirst = false, meanwhile }: StageWait = {},
   now: () => number = Date.now,
-): Promise<Announcement | 'timeout'> {
+): Promise<Announcement | 'timeout' | 'gone'> {
   const deadline = now() + timeoutMs;
   const reached = (announcement: Announcement) => stage === 'decided' || announcement.complete;
   let mustRead = readFirst;
@@ -41,12 +46,12 @@ export async function untilStage(
   for (;;) {
     const outcome = await next(Math.max(0, deadline - now()), async () => {
       const logged = mustRead ? await read() : undefined;
-      if (logged && reached(logged)) return logged;
+      if (logged === 'gone' || (logged && reached(logged))) return logged;
       if (!began) await meanwhile?.();
       began = true;
       return undefined;
     });
-    if (outcome === 'timeout') return 'timeout';
+    if (outcome === 'timeout' || outcome === 'gone') return outcome;
     if (outcome !== 'reread' && reached(outcome)) return outcome;
     if (now() >= deadline) return 'timeout';
     mustRead = outcome === 'reread';
@@ -83,12 +88,7 @@ export class DecisionWaiter {
    * the wait ended otherwise. Listening starts before `meanwhile` runs, so nothing it causes can
    * be missed; `meanwhile` may answer at once (e.g. it found the decision in the log).
    */
-  async next(
-    sql: postgres.Sql,
-    txnId: string,
-    timeoutMs: number,
-    meanwhile: () => Promise<Announcement | undefined>,
-  ): Promise<WaitOutcome> {
+  async next(sql: postgres.Sql, txnId: string, timeoutMs: number, meanwhile: () => Promise<Logged>): Promise<WaitOutcome> {
     const listening = this.listen(sql);
     try {
       await listening.subscribed;
@@ -104,13 +104,13 @@ export class DecisionWaiter {
     txnId: string,
     timeoutMs: number,
     stage: Stage,
-    read: () => Promise<Announcement | undefined>,
+    read: () => Promise<Logged>,
     options: StageWait = {},
-  ): Promise<Announcement | 'timeout'> {
+  ): Promise<Announcement | 'timeout' | 'gone'> {
     return untilStage((ms, meanwhile) => this.next(sql, txnId, ms, meanwhile), read, timeoutMs, stage, options);
   }
 
-  private async wait(txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> {
+  private async wait(txnId: string, timeoutMs: number, meanwhile: () => Promise<Logged>): Promise<WaitOutcome> {
     // Several announcements can arrive in one read of the socket, before this wait's caller runs
     // again: the most telling one is kept (a later one would otherwise be lost).
     let latest: WaitOutcome | undefined;
@@ -189,6 +189,6 @@ export class DecisionWaiter {
 /** Announcements only move forward (decided, then complete): a complete one says all, a reconnect says more than an incomplete one. */
 export function mostTelling(kept: WaitOutcome | undefined, arrived: WaitOutcome): WaitOutcome {
   const rank = (outcome: WaitOutcome | undefined) =>
-    outcome === undefined || outcome === 'timeout' ? 0 : outcome === 'reread' ? 2 : outcome.complete ? 3 : 1;
+    outcome === undefined || outcome === 'timeout' ? 0 : outcome === 'reread' ? 2 : outcome === 'gone' || outcome.complete ? 3 : 1;
   return rank(arrived) >= rank(kept) ? arrived : kept!;
 }

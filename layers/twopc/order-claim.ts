@@ -2,7 +2,7 @@
  * What a checkout finds when it claims its order: the shape the use case decides on, whichever
  * statement (`layers/coordinator/claim-statement.ts`) reads it.
  */
-import type { CheckoutRoutes } from './routing';
+import type { LoggedRouting } from './routing';
 
 /** The order as a checkout found it: as claimed, when this checkout claimed it; else as read. */
 export interface OrderForCheckout {
@@ -18,7 +18,7 @@ export interface OrderForCheckout {
    * shard): when claimed, and when joined while it is logged; null while it is not, or for an
    * entry logged before routings were.
    */
-  readonly routes: CheckoutRoutes | null;
+  readonly routes: LoggedRouting | null;
 }
 
 /** What a claim finds: the order, 'moved' when this shard does not own its slot (a stale map, a move), undefined when there is no such order. */

@@ -23,7 +23,7 @@ export interface CheckoutRequest {
  * Where a checkout's keys go, as its claim logged it (`checkout_routes` in the order database):
  * each item's stock shard and the user's payment shard.
  */
-export interface CheckoutRoutes {
+export interface LoggedRouting {
   readonly stock: Readonly<Record<string, number>>;
   readonly payment: number;
 }
@@ -33,7 +33,7 @@ export interface CheckoutRoutes {
  * items, in shard order, and one for the payment shard holding its user (the order of the log's
  * participants). An empty order still asks payment, so an unknown user aborts it.
  */
-export function prepareInstructions(request: CheckoutRequest, routes: CheckoutRoutes): (PrepareStock | PreparePayment)[] {
+export function prepareInstructions(request: CheckoutRequest, routes: LoggedRouting): (PrepareStock | PreparePayment)[] {
   const { txnId, orderId, deadline } = request;
   const stock: PrepareStock[] = [
     ...groupByShard(

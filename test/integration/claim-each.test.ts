@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { claimOrReadEach } from '../../layers/coordinator/claim-statement';
 import { initialSlotMap, slotOf } from '../../layers/sharding/slots';
-import type { CheckoutRoutes } from '../../layers/twopc/routing';
+import type { LoggedRouting } from '../../layers/twopc/routing';
 import { scratchDatabases } from './support/scratch-databases';
 
 /**
@@ -57,7 +57,7 @@ it('claims and logs every free order of one statement for its own transaction, r
     routes,
   });
   expect(orders.get(paid!)).toMatchObject({ claimed: false, paid: true });
-  const logged = await sql<{ txn_id: string; order_id: string; state: string; participants: string[]; routes: CheckoutRoutes }[]>`
+  const logged = await sql<{ txn_id: string; order_id: string; state: string; participants: string[]; routes: LoggedRouting }[]>`
     select txn_id, order_id, state, participants, routes from transactions
     where txn_id in ${sql([claims[0]!.txnId, claims[1]!.txnId, claims[2]!.txnId, claims[3]!.txnId])} order by order_id`;
   // The log's participants are the routing's: its stock shards in order, then the payment shard.

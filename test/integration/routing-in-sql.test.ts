@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hashOf, shardOf } from '../../layers/sharding/shard';
 import { initialSlotMap, ownerOf, withShardAdded, withSlotMoved } from '../../layers/sharding/slots';
-import { type CheckoutRoutes, prepareInstructions } from '../../layers/twopc/routing';
+import { type LoggedRouting, prepareInstructions } from '../../layers/twopc/routing';
 import { slotOwners } from '../../layers/coordinator/claim-statement';
 import { connectTo } from './support/stack';
 
@@ -61,7 +61,7 @@ it('checkout_routes places every item and the user where layers/sharding does, a
     const items: Record<string, number> = {};
     for (let line = 0; line < order % 6; line++) items[String((order * 7 + line * 13) % 1000)] = line + 1;
     const userId = String(order * 31);
-    const [row] = await sql<{ routes: CheckoutRoutes; participants: string[] }[]>`
+    const [row] = await sql<{ routes: LoggedRouting; participants: string[] }[]>`
       with routed as (
         select checkout_routes(${sql.json(items)}::jsonb, ${userId},
           ${stock.slotCount}::int, ${stock.initialShards}::int, ${slotOwners(stock)}::int[],

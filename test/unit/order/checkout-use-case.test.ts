@@ -1,5 +1,5 @@
 import { type CheckoutPorts, runCheckout } from '../../../functions/order/checkout-use-case';
-import { untilStage, type WaitOutcome } from '../../../layers/coordinator/decision-waiter';
+import { type Logged, untilStage, type WaitOutcome } from '../../../layers/coordinator/decision-waiter';
 import { type Announcement, announcementOf } from '../../../layers/coordinator/announcements';
 import type { OrderForCheckout } from '../../../layers/twopc/order-claim';
 import type { Transaction } from '../../../layers/twopc/coordinator-step';
@@ -7,7 +7,7 @@ import type { Instruction } from '../../../layers/twopc/messages';
 import type { ParticipantMaps } from '../../../layers/twopc/routing';
 import { initialSlotMap } from '../../../layers/sharding/slots';
 
-const settings = { timeoutMs: 5_000 };
+const settings = { timeoutMs: 5_000, budgetMs: 26_000 };
 const maps: ParticipantMaps = { stock: initialSlotMap(1), payment: initialSlotMap(1) };
 const participants = ['stock-0', 'payment-0'] as const;
 /** The routing the claim logs for the order's one item and its user: stock-0 and payment-0. */
@@ -59,7 +59,7 @@ function shop(setup: {
   let ids = 0;
   const waits = {
     /** One wait: the next scripted announcement ('timeout' once they run out, advancing the clock). */
-    next: async (_txnId: string, timeoutMs: number, meanwhile: () => Promise<Announcement | undefined>): Promise<WaitOutcome> => {
+    next: async (_txnId: string, timeoutMs: number, meanwhile: () => Promise<Logged>): Promise<WaitOutcome> => {
       const found = await meanwhile();
       if (found) return found;
       const next = setup.announcements?.shift();
@@ -114,7 +114,7 @@ function shop(setup: {
           (ms, meanwhile) => waits.next(txnId, ms, meanwhile),
           async () => {
             const logged = await ports.log.read(orders, txnId);
-            return logged && announcementOf(logged);
+            return logged ? announcementOf(logged) : 'gone';
           },
           timeoutMs,
           stage,
@@ -240,6 +240,52 @@ describe('runCheckout', () => {
     const { ports, sent } = shop({ claims: Array.from({ length: 5 }, () => order()) });
     expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'unavailable', why: 'order kept changing' });
     expect(sent).toEqual([]);
+  });
+
+  it('joins a transaction its shard no longer holds (decided, acknowledged, moved on with the slot): reads it where it went, sends nothing', async () => {
+    const { ports, sent, rerouted } = shop({
+      claims: [order({ checkout_txn: 'first', routes })],
+      movedOnDecision: [txn('first', { state: 'committed', acked: [...participants] })],
+    });
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'paid' });
+    expect(sent).toEqual([]);
+    expect(rerouted).toHaveLength(1);
+  });
+
+  it('aborted, and moved on with its slot while the checkout waited for the rollbacks: every reservation was back, so refused at once', async () => {
+    const { ports } = shop({
+      claims: [order({ claimed: true, routes })],
+      announcements: [announce('t1', 'aborted', false)],
+      movedOnDecision: [txn('t1', { state: 'aborted', abortReason: 'insufficient', acked: [...participants] })],
+    });
+    const read = ports.log.read;
+    let reads = 0;
+    // The first read still finds it where it was claimed, its last acknowledgement not yet in.
+    ports.log.read = async (orders, txnId) =>
+      ++reads === 1 ? txn(txnId, { state: 'aborted', abortReason: 'insufficient', acked: ['stock-0'] }) : read(orders, txnId);
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'refused', reason: 'insufficient' });
+    expect(ports.now()).toBeLessThan(settings.timeoutMs);
+  });
+
+  it('decided, but its order keeps moving faster than it is followed: outcome unknown, never "nothing taken"', async () => {
+    const { ports, slept } = shop({
+      claims: [order({ claimed: true, routes })],
+      announcements: [announce('t1', 'aborted', true)],
+    });
+    ports.log.read = async () => undefined;
+    expect(await runCheckout(ports, settings, 'o1')).toEqual({ kind: 'outcome unknown' });
+    expect(slept).toEqual([100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  });
+
+  it('a participant moved, and no time left for another attempt within the budget: unavailable at once, nothing taken', async () => {
+    const { ports, claimedWith, slept } = shop({
+      claims: [order({ claimed: true, routes })],
+      announcements: [announce('t1', 'aborted', true)],
+    });
+    ports.log.read = async (_orders, txnId) => txn(txnId, { state: 'aborted', abortReason: 'moved', acked: [...participants] });
+    const tight = { ...settings, budgetMs: 2 * settings.timeoutMs + 50 };
+    expect(await runCheckout(ports, tight, 'o1')).toEqual({ kind: 'unavailable', why: 'keys kept moving' });
+    expect([claimedWith.length, slept]).toEqual([1, []]);
   });
 
   it('aborted while waiting, every reservation back: refused with the reason the log gives', async () => {

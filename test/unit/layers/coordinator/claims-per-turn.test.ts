@@ -34,14 +34,20 @@ function recorder() {
   return { calls, claimEach };
 }
 
+/** Checkouts claiming in one turn on shard A by the same maps, each `[orderId, txnId]`: what each found, and the statements sent. */
+async function inOneTurn(...claims: [orderId: string, txnId: string][]) {
+  const { calls, claimEach } = recorder();
+  const claim = claimsPerTurn(settings, claimEach);
+  const found = await Promise.all(claims.map(([orderId, txnId]) => claim(shardA, { orderId, txnId, slot: 7, maps })));
+  return { calls, found };
+}
+
 describe('claimsPerTurn', () => {
   it('sends the claims of one turn on one shard as one statement, and each checkout gets its own order', async () => {
-    const { calls, claimEach } = recorder();
-    const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([
-      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
-      claim(shardA, { orderId: '2', txnId: 't2', slot: 7, maps }),
-    ]);
+    const {
+      calls,
+      found: [first, second],
+    } = await inOneTurn(['1', 't1'], ['2', 't2']);
     expect(calls).toEqual([
       {
         sql: shardA,
@@ -84,22 +90,15 @@ describe('claimsPerTurn', () => {
   });
 
   it('tells every checkout of an order whose slot the shard does not own that it moved', async () => {
-    const { claimEach } = recorder();
-    const claim = claimsPerTurn(settings, claimEach);
-    const found = await Promise.all([
-      claim(shardA, { orderId: 'elsewhere', txnId: 't1', slot: 7, maps }),
-      claim(shardA, { orderId: 'elsewhere', txnId: 't2', slot: 7, maps }),
-    ]);
+    const { found } = await inOneTurn(['elsewhere', 't1'], ['elsewhere', 't2']);
     expect(found).toEqual(['moved', 'moved']);
   });
 
   it('claims an order once when two checkouts of it share a turn: the second joins the first one’s transaction', async () => {
-    const { calls, claimEach } = recorder();
-    const claim = claimsPerTurn(settings, claimEach);
-    const [first, second] = await Promise.all([
-      claim(shardA, { orderId: '1', txnId: 't1', slot: 7, maps }),
-      claim(shardA, { orderId: '1', txnId: 't2', slot: 7, maps }),
-    ]);
+    const {
+      calls,
+      found: [first, second],
+    } = await inOneTurn(['1', 't1'], ['1', 't2']);
     expect(calls[0]!.claims).toEqual([{ orderId: '1', txnId: 't1', slot: 7 }]);
     expect(first).toMatchObject({ checkout_txn: 't1', claimed: true });
     expect(second).toMatchObject({ checkout_txn: 't1', claimed: false, routes: null });

@@ -1,5 +1,11 @@
 import type postgres from 'postgres';
-import { DecisionWaiter, type NextAnnouncement, untilStage, type WaitOutcome } from '../../../../layers/coordinator/decision-waiter';
+import {
+  DecisionWaiter,
+  type Logged,
+  type NextAnnouncement,
+  untilStage,
+  type WaitOutcome,
+} from '../../../../layers/coordinator/decision-waiter';
 import { type Announcement, parseAnnouncements } from '../../../../layers/coordinator/announcements';
 
 /** A stand-in for one pool's LISTEN connection: the test plays the server's notifications and reconnects. */
@@ -115,7 +121,7 @@ describe('untilStage', () => {
   const decided = (complete: boolean): Announcement => ({ txnId: 't1', state: 'aborted', complete });
   /** Plays the waits' outcomes in turn; records what each wait's meanwhile step answered. */
   function scripted(outcomes: WaitOutcome[]) {
-    const answered: (Announcement | undefined)[] = [];
+    const answered: Logged[] = [];
     const next: NextAnnouncement = async (_ms, meanwhile) => {
       const known = await meanwhile();
       answered.push(known);
@@ -148,6 +154,16 @@ describe('untilStage', () => {
     expect(await untilStage(next, read, 1_000, 'complete', { readFirst: true })).toEqual(decided(true));
     expect(read).toHaveBeenCalledTimes(1);
   });
+
+  it.each(['decided', 'complete'] as const)(
+    "ends the wait for '%s' at once when the log no longer holds the transaction (it moved on)",
+    async (stage) => {
+      const { next } = scripted([decided(false)]);
+      const meanwhile = jest.fn(async () => undefined);
+      expect(await untilStage(next, async () => 'gone' as const, 1_000, stage, { readFirst: true, meanwhile })).toBe('gone');
+      expect(meanwhile).not.toHaveBeenCalled();
+    },
+  );
 
   it('times out when nothing reaches the stage in time', async () => {
     let clock = 0;

@@ -19,6 +19,14 @@ function store(published: SlotMap | undefined) {
   return { cache, state, clock };
 }
 
+/** A cache that has read version `first`, over a store that now publishes version `then`. */
+async function republished(first: number, then: number) {
+  const cached = store(version(first));
+  await cached.cache.current('stock');
+  cached.state.published = version(then);
+  return cached;
+}
+
 describe('SlotMapCache', () => {
   it('reads the store once for callers that ask at once, and again only once the map is 10 s old', async () => {
     const { cache, state, clock } = store(version(3));
@@ -34,18 +42,14 @@ describe('SlotMapCache', () => {
   });
 
   it('reads again at once when asked for a map newer than one a shard refused, and keeps one newer that it has', async () => {
-    const { cache, state } = store(version(3));
-    await cache.current('stock');
-    state.published = version(5);
+    const { cache, state } = await republished(3, 5);
     expect((await cache.newerThan('stock', 3)).version).toBe(5);
     expect((await cache.newerThan('stock', 4)).version).toBe(5);
     expect(state.reads).toBe(2);
   });
 
   it('never goes back to an older map, from the store or from a shard', async () => {
-    const { cache, state } = store(version(5));
-    await cache.current('stock');
-    state.published = version(4);
+    const { cache } = await republished(5, 4);
     expect((await cache.newerThan('stock', 5)).version).toBe(5);
     expect(cache.learned('stock', version(4)).version).toBe(5);
     expect(cache.learned('stock', version(7)).version).toBe(7);
