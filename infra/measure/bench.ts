@@ -12,7 +12,8 @@ import { htmlReport } from './report-html';
 import { summarise, Timeline } from './stats';
 
 const USAGE = `npm run bench -- [options]
-  --url URL            the gateway (default http://localhost:8000)
+  --url URL            the gateway (default http://localhost:8000); another implementation of the
+                       API is measured too (replies by status), without this stack's CPU and counts
   --items N            items "0"…"N-1" (default 100000)     --stock N   stock of each (default 1000000)
   --users N            users "0"…"N-1" (default 100000)     --credit N  credit of each (default 1000000)
   --orders N           orders "0"…"N-1" (default 100000)    --price N   item price (default 1)
@@ -99,6 +100,8 @@ async function main(): Promise<void> {
   let exhausted = false;
   const config = loadStackConfig();
   const { runDir } = config;
+  // CPU, counts and latency stages are read from this stack's processes and 2PC log.
+  const thisStack = new URL(o.url).port === String(config.ports.gateway);
 
   /** Runs the load for `durationS`, handing every reply to `record`. */
   const runLoad = async (durationS: number, record: (checkout: TimedCheckout, status: string) => void) => {
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
       const sentAt = Date.now();
       let status: string;
       try {
-        status = String((await client.checkout(orderId)).status);
+        status = String(await client.checkoutStatus(orderId));
       } catch (error) {
         status = `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
       }
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
     }
   };
 
-  const idleMsPerSecond = o.idleS > 0 ? await stackCpuAtRest(runDir, o.idleS) : undefined;
+  const idleMsPerSecond = thisStack && o.idleS > 0 ? await stackCpuAtRest(runDir, o.idleS) : undefined;
 
   // A fresh process's code is not compiled yet and its pools are cold: that is not the steady state.
   if (o.warmupS > 0) {
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     .filter(([component]) => component !== 'other')
     .reduce((sum, [, ms]) => sum + ms, 0);
   const latency = summarise(latencies);
-  const stages = await latencyStages(config, committedCheckouts);
+  const stages = thisStack ? await latencyStages(config, committedCheckouts) : undefined;
   // What the stack spends with no checkout at all (polls, heartbeats, the resolver's passes), shared out over the run's checkouts.
   const idleShare = idleMsPerSecond === undefined ? undefined : perCheckout(idleMsPerSecond * wallS);
   const result = {
@@ -235,28 +238,32 @@ async function main(): Promise<void> {
       .map(([status, count]) => `${status}: ${count}`)
       .join(', '),
     'load generator CPU (% of one core)': result.generatorCpuPercentOfOneCore,
-    'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
-      .map(([component, ms]) => `${component} ${ms}`)
-      .join(', ')})`,
-    ...(idleMsPerSecond === undefined
-      ? {}
-      : { '  of which the stack at rest (ms/s)': `${idleShare} (at rest it spends ${idleMsPerSecond} ms of CPU a second)` }),
-    'Kafka records per committed checkout': counts.kafkaRecords,
-    'PostgreSQL write transactions per checkout': `${Object.values(counts.writeTransactions)
-      .reduce((sum, value) => sum + value, 0)
-      .toFixed(2)} (${Object.entries(counts.writeTransactions)
-      .map(([service, count]) => `${service} ${count}`)
-      .join(', ')})`,
-    'invocations per committed checkout': `${perCheckout(latencies.length)} HTTP + ${counts.invocations.all} Kafka (${Object.entries(
-      counts.invocations,
-    )
-      .filter(([name]) => name !== 'all')
-      .map(([name, count]) => `${name} ${count}`)
-      .join(', ')})`,
-    'wake-ups per committed checkout': `${counts.wakeUps.all} (${Object.entries(counts.wakeUps)
-      .filter(([component]) => component !== 'all')
-      .map(([component, count]) => `${component} ${count}`)
-      .join(', ')})`,
+    ...(thisStack
+      ? {
+          'CPU ms per committed checkout, all': `${perCheckout(stackMs)} (${Object.entries(cpuMsPerCheckout)
+            .map(([component, ms]) => `${component} ${ms}`)
+            .join(', ')})`,
+          ...(idleMsPerSecond === undefined
+            ? {}
+            : { '  of which the stack at rest (ms/s)': `${idleShare} (at rest it spends ${idleMsPerSecond} ms of CPU a second)` }),
+          'Kafka records per committed checkout': counts.kafkaRecords,
+          'PostgreSQL write transactions per checkout': `${Object.values(counts.writeTransactions)
+            .reduce((sum, value) => sum + value, 0)
+            .toFixed(2)} (${Object.entries(counts.writeTransactions)
+            .map(([service, count]) => `${service} ${count}`)
+            .join(', ')})`,
+          'invocations per committed checkout': `${perCheckout(latencies.length)} HTTP + ${counts.invocations.all} Kafka (${Object.entries(
+            counts.invocations,
+          )
+            .filter(([name]) => name !== 'all')
+            .map(([name, count]) => `${name} ${count}`)
+            .join(', ')})`,
+          'wake-ups per committed checkout': `${counts.wakeUps.all} (${Object.entries(counts.wakeUps)
+            .filter(([component]) => component !== 'all')
+            .map(([component, count]) => `${component} ${count}`)
+            .join(', ')})`,
+        }
+      : { 'CPU and counts': `not measured: ${o.url} is not this stack's gateway` }),
     ...Object.fromEntries(
       Object.entries(stages ?? {}).map(([stage, { p50, p95, p99 }]) => [`  ${stage} p50 / p95 / p99 (ms)`, `${p50} / ${p95} / ${p99}`]),
     ),
