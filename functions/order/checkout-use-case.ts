@@ -160,7 +160,10 @@ async function checkoutOnce<Orders>(
   const decision = await awaitDecision(ports, settings, route.orders, begun);
   if (decision === 'gone') return { kind: 'moved', what: 'order', txnId: begun.txnId };
   if (decision !== 'timeout' && decision.state === 'committed') return { kind: 'paid' };
-  return conclude(ports, settings, route, begun.txnId, decision === 'timeout' ? await settle(ports, route.orders, begun.txnId) : undefined);
+  if (decision !== 'timeout') return conclude(ports, settings, route, begun.txnId);
+  const settled = await settle(ports, route.orders, begun.txnId);
+  // Not in this shard's log: decided, acknowledged, and moved on with its order's slot.
+  return settled ? conclude(ports, settings, route, begun.txnId, settled) : { kind: 'moved', what: 'order', txnId: begun.txnId };
 }
 
 /**
